@@ -1,0 +1,113 @@
+/**
+ * The contract between a stream multiplexer (yamux, mplex) and the rest of the node.
+ *
+ * A muxer takes one secured duplex and turns it into many {@link MuxedStream}s. Streams are
+ * backed directly by the session's state through their stream controllers (ARCHITECTURE.md):
+ * `readable` is fed by the session as frames arrive and its queue is bounded by the receive
+ * window; `writable` frames writes as they come and resolves a write once the session accepted
+ * it within the send window.
+ *
+ * @module
+ */
+
+import type { AbortOptions, Direction, Duplex, Timeline } from "./stream/types.ts";
+
+/**
+ * One multiplexed stream.
+ *
+ * Semantics every muxer implements (checked by tests/conformance/muxer_suite.ts):
+ * - `writable.close()` or `close()` half-closes: sends FIN; reading goes on until the remote
+ *   closes too. Writing after that rejects with StreamClosedError.
+ * - `readable` ends (done) when the remote half-closes.
+ * - A remote reset errors `readable` and `writable` with StreamResetError; pending reads reject.
+ * - `reset()` / `abort(reason)` send a reset and error both sides locally.
+ * - The stream is freed when both directions are closed or it was reset.
+ *
+ * @example
+ * ```ts
+ * import type { MuxedStream } from "@p2p-edge/libp2p";
+ * async function sendAll(s: MuxedStream, data: Uint8Array): Promise<void> {
+ *   const w = s.writable.getWriter();
+ *   await w.write(data);
+ *   await w.close(); // half-close
+ * }
+ * ```
+ */
+export interface MuxedStream extends Duplex {
+  /** Stream id, unique within its session (as text, e.g. "3" or "r5"). */
+  readonly id: string;
+  /** Whether we opened it ("outbound") or the remote did ("inbound"). */
+  readonly direction: Direction;
+  /** When it opened and closed. */
+  readonly timeline: Timeline;
+  /** "open", "closing" (one direction closed), "closed" (both) or "reset". */
+  readonly status: MuxedStreamStatus;
+  /** Half-close the write side (FIN) after pending writes flushed. Idempotent. */
+  close(options?: AbortOptions): Promise<void>;
+  /** Stop reading: buffered data is dropped and further data from the remote is discarded. */
+  closeRead(): void;
+  /** Reset the stream (RST): both directions end at once with StreamResetError. Idempotent. */
+  reset(): void;
+  /** Reset with a local reason: readers/writers see `reason`, the remote sees a reset. */
+  abort(reason?: unknown): void;
+}
+
+/** Lifecycle of a {@link MuxedStream}. */
+export type MuxedStreamStatus = "open" | "closing" | "closed" | "reset";
+
+/** What a muxer session needs to know when it is created. */
+export interface StreamMuxerInit {
+  /** "outbound" when we dialled the connection (yamux: we use odd stream ids). */
+  direction: Direction;
+  /** Called for each stream the remote opens. Throwing or not handling it must not leak it. */
+  onIncomingStream?: (stream: MuxedStream) => void;
+  /** Called once when the session ends; `error` is set when it ended abnormally. */
+  onClose?: (error?: Error) => void;
+}
+
+/**
+ * One multiplexed session over a connection.
+ *
+ * @example
+ * ```ts
+ * import type { StreamMuxer } from "@p2p-edge/libp2p";
+ * async function openOne(m: StreamMuxer): Promise<void> {
+ *   const s = await m.newStream();
+ *   await s.close();
+ * }
+ * ```
+ */
+export interface StreamMuxer {
+  /** Protocol id of this muxer, e.g. "/yamux/1.0.0". */
+  readonly protocol: string;
+  /** Streams currently open (not yet freed). */
+  readonly streams: readonly MuxedStream[];
+  /** Open a new outbound stream. Rejects once the session is closing or at the stream limit. */
+  newStream(options?: AbortOptions): Promise<MuxedStream>;
+  /**
+   * Close gracefully: refuse new streams (yamux GoAway(0)), wait for open streams to finish
+   * (until `signal` aborts, then reset them), then close the underlying connection.
+   */
+  close(options?: AbortOptions): Promise<void>;
+  /** Tear the session down at once: every stream is reset, the connection aborted. */
+  abort(reason?: unknown): void;
+  /** Settles when the session has ended (resolves even when it ended by abort). */
+  readonly closed: Promise<void>;
+}
+
+/**
+ * Creates muxer sessions; one instance is shared by all connections of a node.
+ *
+ * @example
+ * ```ts
+ * import type { StreamMuxerFactory } from "@p2p-edge/libp2p";
+ * function names(fs: StreamMuxerFactory[]): string[] { return fs.map((f) => f.protocol); }
+ * ```
+ */
+export interface StreamMuxerFactory {
+  /** Protocol id, e.g. "/yamux/1.0.0". */
+  readonly protocol: string;
+  /** Start a session over `conn`. The session owns `conn` from now on. */
+  createStreamMuxer(conn: Duplex & { abort?(reason?: unknown): void }, init: StreamMuxerInit):
+    StreamMuxer;
+}
