@@ -5,7 +5,9 @@
  */
 
 const textEncoder = new TextEncoder();
-const fatalDecoder = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM: true keeps a leading U+FEFF in the output; the default would silently strip it,
+// so a protobuf string starting with U+FEFF would not round-trip.
+const fatalDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
  * Concatenate byte arrays into one new array. `totalLength` may be passed when known.
