@@ -181,3 +181,15 @@ export class UnsupportedKeyTypeError extends Libp2pError {}
  * ```
  */
 export class InvalidSignatureError extends Libp2pError {}
+
+/**
+ * An authenticated decryption failed (tampered, truncated or replayed ciphertext). The
+ * connection it happened on is aborted; the cipher's nonce is not advanced.
+ *
+ * @example
+ * ```ts
+ * import { DecryptError } from "@p2p-edge/libp2p";
+ * console.log(new DecryptError("Noise frame failed authentication").name); // "DecryptError"
+ * ```
+ */
+export class DecryptError extends Libp2pError {}
