@@ -1,0 +1,38 @@
+/**
+ * Multiaddr (github.com/multiformats/multiaddr): self-describing network addresses, in text
+ * (`/ip4/192.0.2.42/tcp/443`) and binary (`04c000022a0601bb`) form.
+ *
+ * @example
+ * ```ts
+ * import { multiaddr } from "@p2p-edge/libp2p/multiaddr";
+ * const ma = multiaddr("/ip4/192.0.2.42/tcp/443/p2p/QmcgpsyWgH8Y8ajJz1Cu72KnS5uo2Aa2LpzU7kinSupNKC");
+ * ma.getPeerId(); // "QmcgpsyWgH8Y8ajJz1Cu72KnS5uo2Aa2LpzU7kinSupNKC"
+ * ma.decapsulateCode(421).toNodeAddress(); // { family: 4, host: "192.0.2.42", port: 443, transport: "tcp" }
+ * ```
+ *
+ * @module
+ */
+
+export {
+  type Component,
+  isMultiaddr,
+  Multiaddr,
+  multiaddr,
+  type MultiaddrInput,
+  type NodeAddress,
+  withoutPeerId,
+  withPeerId,
+} from "./multiaddr.ts";
+export { defaultResolver, type MultiaddrResolver } from "./resolver.ts";
+export {
+  type ComponentSpan,
+  decodeMultiaddrBytes,
+  formatMultiaddr,
+  formatValue,
+  MAX_MULTIADDR_BYTES,
+  MAX_MULTIADDR_COMPONENTS,
+  MAX_MULTIADDR_STRING_LENGTH,
+  parseMultiaddrString,
+} from "./codec.ts";
+export * from "./protocols.ts";
+export { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from "./ip.ts";
