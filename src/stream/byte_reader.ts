@@ -89,6 +89,9 @@ export class ByteReader {
 
   /** Read exactly `n` bytes; rejects with UnexpectedEOFError if the stream ends first. */
   async readExactly(n: number): Promise<Uint8Array> {
+    // A zero-length read (e.g. an empty length-prefixed message) must not touch #chunks, which
+    // may be empty.
+    if (n === 0) return new Uint8Array(0);
     while (this.#buffered < n) {
       if (!(await this.#pull())) {
         throw new UnexpectedEOFError(`stream ended after ${this.#buffered} of ${n} bytes`);
