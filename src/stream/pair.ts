@@ -25,24 +25,38 @@ export function duplexPair(
 ): [ClosableDuplex, ClosableDuplex] {
   const hwm = options.highWaterMark ?? 64 * 1024;
   const strategy = { highWaterMark: hwm, size: (c: Uint8Array) => c.byteLength };
-  const ab = new TransformStream<Uint8Array, Uint8Array>(undefined, strategy, strategy);
-  const ba = new TransformStream<Uint8Array, Uint8Array>(undefined, strategy, strategy);
-  const make = (
-    incoming: TransformStream<Uint8Array, Uint8Array>,
-    outgoing: TransformStream<Uint8Array, Uint8Array>,
-  ): ClosableDuplex => {
+  // Abort goes through each TransformStream's controller: error() fails both of its sides even
+  // while a reader or writer holds the lock (stream.abort()/cancel() would reject on a locked
+  // stream and leave the other end hanging).
+  const pipe = (): {
+    stream: TransformStream<Uint8Array, Uint8Array>;
+    error(reason: unknown): void;
+  } => {
+    let controller!: TransformStreamDefaultController<Uint8Array>;
+    const stream = new TransformStream<Uint8Array, Uint8Array>(
+      {
+        start(c) {
+          controller = c;
+        },
+      },
+      strategy,
+      strategy,
+    );
+    return { stream, error: (reason) => controller.error(reason) };
+  };
+  const ab = pipe();
+  const ba = pipe();
+  const make = (incoming: ReturnType<typeof pipe>, outgoing: ReturnType<typeof pipe>) => {
     const end: ClosableDuplex = {
-      readable: incoming.readable,
-      writable: outgoing.writable,
+      readable: incoming.stream.readable,
+      writable: outgoing.stream.writable,
       async close() {
-        await outgoing.writable.close().catch(() => {});
+        await outgoing.stream.writable.close().catch(() => {});
       },
       abort(reason?: unknown) {
         const err = reason ?? new Error("connection aborted");
-        outgoing.writable.abort(err).catch(() => {});
-        incoming.writable.abort(err).catch(() => {});
-        outgoing.readable.cancel(err).catch(() => {});
-        incoming.readable.cancel(err).catch(() => {});
+        outgoing.error(err);
+        incoming.error(err);
       },
     };
     return end;
