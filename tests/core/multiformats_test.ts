@@ -19,12 +19,12 @@ import {
   IDENTITY_CODE,
   LIBP2P_KEY_CODEC,
   MAX_DIGEST_LENGTH,
-  multibaseCodecOf,
   type MultibaseCodec,
+  multibaseCodecOf,
   multibaseDecode,
   multibaseEncode,
-  SHA2_256_CODE,
   sha256Multihash,
+  SHA2_256_CODE,
 } from "../../src/multiformats/mod.ts";
 
 /** Upstream encoding names -> our codecs. Names not listed must be refused. */
