@@ -1,0 +1,273 @@
+/**
+ * Native Noise primitives through the runtime's `node:crypto` module, picked by feature
+ * detection (never by runtime name): Deno's node:crypto has a native ChaCha20-Poly1305; Bun's
+ * has X25519 and SHA-256 but no ChaCha20-Poly1305, so there the cipher stays on @noble.
+ * Every primitive is probed once against the pure-JS implementation before it is used.
+ *
+ * @module
+ */
+
+import { concat, equals } from "../../src/bytes.ts";
+import { DH_LENGTH, TAG_LENGTH } from "./constants.ts";
+import { isAllZero, nobleCrypto, type NoiseCrypto, type X25519KeyPair } from "./crypto.ts";
+
+/** The subset of `node:crypto` this adapter calls. */
+export type NodeCryptoModule = typeof import("node:crypto");
+
+/** Which primitives of a native provider are native (the rest fall back to @noble). */
+export interface NativeFeatures {
+  /** ChaCha20-Poly1305 via createCipheriv("chacha20-poly1305"). */
+  readonly chacha20poly1305: boolean;
+  /** X25519 via diffieHellman() over DER-imported keys. */
+  readonly x25519: boolean;
+  /** SHA-256 and HMAC-SHA-256 via createHash/createHmac. */
+  readonly sha256: boolean;
+}
+
+// DER prefixes that wrap a raw 32-byte X25519 key (RFC 8410): PKCS#8 private, SPKI public.
+const PKCS8_X25519_PREFIX = new Uint8Array([
+  0x30,
+  0x2e,
+  0x02,
+  0x01,
+  0x00,
+  0x30,
+  0x05,
+  0x06,
+  0x03,
+  0x2b,
+  0x65,
+  0x6e,
+  0x04,
+  0x22,
+  0x04,
+  0x20,
+]);
+const SPKI_X25519_PREFIX = new Uint8Array([
+  0x30,
+  0x2a,
+  0x30,
+  0x05,
+  0x06,
+  0x03,
+  0x2b,
+  0x65,
+  0x6e,
+  0x03,
+  0x21,
+  0x00,
+]);
+const CHACHA = "chacha20-poly1305";
+
+/** A plain Uint8Array view of a Buffer (Buffers compare unequal to Uint8Arrays in tests). */
+function view(buf: Uint8Array): Uint8Array {
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+}
+
+function checkKey(bytes: Uint8Array, what: string): void {
+  if (!(bytes instanceof Uint8Array) || bytes.byteLength !== DH_LENGTH) {
+    throw new TypeError(`${what} must be a 32-byte Uint8Array`);
+  }
+}
+
+// node:crypto's typings for AEAD options differ between @types/node versions; this is the
+// shape we rely on.
+interface AeadCipher {
+  setAAD(ad: Uint8Array, options: { plaintextLength: number }): unknown;
+  update(data: Uint8Array): Uint8Array;
+  final(): Uint8Array;
+  getAuthTag(): Uint8Array;
+}
+interface AeadDecipher {
+  setAAD(ad: Uint8Array, options: { plaintextLength: number }): unknown;
+  setAuthTag(tag: Uint8Array): unknown;
+  update(data: Uint8Array): Uint8Array;
+  final(): Uint8Array;
+}
+type CreateAead<T> = (
+  algorithm: string,
+  key: Uint8Array,
+  iv: Uint8Array,
+  options: { authTagLength: number },
+) => T;
+
+/**
+ * Build a provider over `mod` using the native primitives listed in `features` and @noble for
+ * the others. Use {@link detectNativeFeatures} to learn what `mod` supports.
+ *
+ * @example
+ * ```ts
+ * import { createNodeCrypto, detectNativeFeatures } from "@p2p-edge/libp2p/protocols/noise";
+ * const mod = await import("node:crypto");
+ * const c = createNodeCrypto(mod, detectNativeFeatures(mod));
+ * console.log(c.name);
+ * ```
+ */
+export function createNodeCrypto(mod: NodeCryptoModule, features: NativeFeatures): NoiseCrypto {
+  const createCipher = mod.createCipheriv as unknown as CreateAead<AeadCipher>;
+  const createDecipher = mod.createDecipheriv as unknown as CreateAead<AeadDecipher>;
+  const privateKeyObject = (raw: Uint8Array) =>
+    mod.createPrivateKey(
+      {
+        key: concat([PKCS8_X25519_PREFIX, raw]),
+        format: "der",
+        type: "pkcs8",
+      } as unknown as Parameters<NodeCryptoModule["createPrivateKey"]>[0],
+    );
+  const publicKeyObject = (raw: Uint8Array) =>
+    mod.createPublicKey(
+      {
+        key: concat([SPKI_X25519_PREFIX, raw]),
+        format: "der",
+        type: "spki",
+      } as unknown as Parameters<NodeCryptoModule["createPublicKey"]>[0],
+    );
+  const rawPublic = (key: ReturnType<NodeCryptoModule["createPublicKey"]>): Uint8Array => {
+    const der = view(key.export({ format: "der", type: "spki" }));
+    return der.slice(der.byteLength - DH_LENGTH);
+  };
+  const parts = [
+    features.chacha20poly1305 ? "chacha" : undefined,
+    features.x25519 ? "x25519" : undefined,
+    features.sha256 ? "sha256" : undefined,
+  ].filter((p) => p !== undefined);
+
+  return {
+    name: parts.length === 0 ? "noble" : `node:crypto(${parts.join(",")})+noble`,
+    generateX25519KeyPair: features.x25519
+      ? (): X25519KeyPair => {
+        const { privateKey, publicKey } = mod.generateKeyPairSync("x25519");
+        const pkcs8 = view(privateKey.export({ format: "der", type: "pkcs8" }));
+        return {
+          privateKey: pkcs8.slice(pkcs8.byteLength - DH_LENGTH),
+          publicKey: rawPublic(publicKey),
+        };
+      }
+      : nobleCrypto.generateX25519KeyPair,
+    x25519PublicKey: features.x25519
+      ? (privateKey: Uint8Array): Uint8Array => {
+        checkKey(privateKey, "X25519 private key");
+        return rawPublic(mod.createPublicKey(privateKeyObject(privateKey)));
+      }
+      : nobleCrypto.x25519PublicKey,
+    x25519: features.x25519
+      ? (privateKey: Uint8Array, publicKey: Uint8Array): Uint8Array => {
+        checkKey(privateKey, "X25519 private key");
+        checkKey(publicKey, "X25519 public key");
+        // OpenSSL/BoringSSL refuse low-order points with an exception; normalise to RangeError.
+        let shared: Uint8Array;
+        try {
+          shared = view(mod.diffieHellman({
+            privateKey: privateKeyObject(privateKey),
+            publicKey: publicKeyObject(publicKey),
+          }));
+        } catch (cause) {
+          throw new RangeError("X25519 failed (low-order or invalid point)", { cause });
+        }
+        if (isAllZero(shared)) throw new RangeError("X25519 produced the all-zero shared secret");
+        return shared;
+      }
+      : nobleCrypto.x25519,
+    sha256: features.sha256
+      ? (data: Uint8Array): Uint8Array => view(mod.createHash("sha256").update(data).digest())
+      : nobleCrypto.sha256,
+    hmacSha256: features.sha256
+      ? (key: Uint8Array, data: Uint8Array): Uint8Array =>
+        view(mod.createHmac("sha256", key).update(data).digest())
+      : nobleCrypto.hmacSha256,
+    encrypt: features.chacha20poly1305
+      ? (key, nonce, ad, plaintext, output): Uint8Array => {
+        const cipher = createCipher(CHACHA, key, nonce, { authTagLength: TAG_LENGTH });
+        cipher.setAAD(ad, { plaintextLength: plaintext.byteLength });
+        const body = cipher.update(plaintext);
+        cipher.final();
+        const tag = cipher.getAuthTag();
+        const out = output ?? new Uint8Array(plaintext.byteLength + TAG_LENGTH);
+        if (out.byteLength !== plaintext.byteLength + TAG_LENGTH) {
+          throw new RangeError("output must be plaintext.length + 16 bytes");
+        }
+        out.set(body, 0);
+        out.set(tag, body.byteLength);
+        return out;
+      }
+      : nobleCrypto.encrypt,
+    decrypt: features.chacha20poly1305
+      ? (key, nonce, ad, ciphertext): Uint8Array | undefined => {
+        if (ciphertext.byteLength < TAG_LENGTH) return undefined;
+        const split = ciphertext.byteLength - TAG_LENGTH;
+        try {
+          const decipher = createDecipher(CHACHA, key, nonce, { authTagLength: TAG_LENGTH });
+          decipher.setAAD(ad, { plaintextLength: split });
+          decipher.setAuthTag(ciphertext.subarray(split));
+          const plaintext = decipher.update(ciphertext.subarray(0, split));
+          decipher.final(); // throws when the tag does not verify
+          return view(plaintext);
+        } catch {
+          return undefined;
+        }
+      }
+      : nobleCrypto.decrypt,
+  };
+}
+
+/**
+ * Probe `mod` for each primitive, checking its output against @noble on fixed inputs, so a
+ * missing or broken native primitive is never used.
+ *
+ * @example
+ * ```ts
+ * import { detectNativeFeatures } from "@p2p-edge/libp2p/protocols/noise";
+ * const f = detectNativeFeatures(await import("node:crypto"));
+ * console.log(f.chacha20poly1305); // true on Deno, false on Bun
+ * ```
+ */
+export function detectNativeFeatures(mod: NodeCryptoModule): NativeFeatures {
+  const all = { chacha20poly1305: true, x25519: true, sha256: true };
+  const key = new Uint8Array(32).map((_, i) => i + 1);
+  const nonce = new Uint8Array(12).map((_, i) => i * 7);
+  const ad = new Uint8Array([1, 2, 3]);
+  const data = new Uint8Array(100).map((_, i) => i * 3);
+  const probe = (fn: () => boolean): boolean => {
+    try {
+      return fn();
+    } catch {
+      return false;
+    }
+  };
+  const native = createNodeCrypto(mod, all);
+  const chacha20poly1305 = probe(() => {
+    const sealed = native.encrypt(key, nonce, ad, data);
+    const opened = native.decrypt(key, nonce, ad, sealed);
+    return equals(sealed, nobleCrypto.encrypt(key, nonce, ad, data)) && opened !== undefined &&
+      equals(opened, data);
+  });
+  const x25519 = probe(() => {
+    const other = nobleCrypto.x25519PublicKey(data.slice(0, 32));
+    return equals(native.x25519PublicKey(key), nobleCrypto.x25519PublicKey(key)) &&
+      equals(native.x25519(key, other), nobleCrypto.x25519(key, other)) &&
+      native.generateX25519KeyPair().publicKey.byteLength === DH_LENGTH;
+  });
+  const sha256 = probe(() =>
+    equals(native.sha256(data), nobleCrypto.sha256(data)) &&
+    equals(native.hmacSha256(key, data), nobleCrypto.hmacSha256(key, data))
+  );
+  return { chacha20poly1305, x25519, sha256 };
+}
+
+/**
+ * Import `node:crypto` when the runtime has it (Deno, Bun, Node); `undefined` in browsers.
+ *
+ * @example
+ * ```ts
+ * import { importNodeCrypto } from "@p2p-edge/libp2p/protocols/noise";
+ * const mod = await importNodeCrypto();
+ * console.log(mod !== undefined);
+ * ```
+ */
+export async function importNodeCrypto(): Promise<NodeCryptoModule | undefined> {
+  try {
+    return await import("node:crypto");
+  } catch {
+    return undefined;
+  }
+}
