@@ -1,0 +1,74 @@
+/**
+ * The contract between a transport (tcp, websocket, webtransport, memory) and the node.
+ *
+ * @module
+ */
+
+import type { Multiaddr } from "./multiaddr/mod.ts";
+import type { AbortOptions, ClosableDuplex } from "./stream/types.ts";
+
+/**
+ * A transport-level connection before security and multiplexing.
+ *
+ * @example
+ * ```ts
+ * import type { RawConnection } from "@p2p-edge/libp2p";
+ * function describe(c: RawConnection): string { return c.remoteAddr.toString(); }
+ * ```
+ */
+export interface RawConnection extends ClosableDuplex {
+  /** The remote address as the transport sees it (no `/p2p/` part). */
+  readonly remoteAddr: Multiaddr;
+  /** The local address, when known. */
+  readonly localAddr?: Multiaddr;
+}
+
+/** What a listener reports to its owner. */
+export interface ListenerInit {
+  /** Called for each accepted connection. The owner upgrades or closes it. */
+  onConnection(conn: RawConnection): void;
+  /** Called when the listener fails after it started listening. */
+  onError?(error: Error): void;
+}
+
+/**
+ * A listening socket of one transport.
+ *
+ * @example
+ * ```ts
+ * import type { Listener } from "@p2p-edge/libp2p";
+ * function addrs(l: Listener): string[] { return l.getAddrs().map(String); }
+ * ```
+ */
+export interface Listener {
+  /** Start listening on `addr` (port 0 picks a free port; getAddrs() then shows the real one). */
+  listen(addr: Multiaddr): Promise<void>;
+  /** The addresses it listens on, as dialable multiaddrs (without `/p2p/`). */
+  getAddrs(): Multiaddr[];
+  /** Stop accepting; connections already handed out are not closed. */
+  close(): Promise<void>;
+}
+
+/**
+ * A transport.
+ *
+ * @example
+ * ```ts
+ * import type { Transport } from "@p2p-edge/libp2p";
+ * function canDial(t: Transport, addrs: import("@p2p-edge/libp2p").Multiaddr[]): boolean {
+ *   return t.dialFilter(addrs).length > 0;
+ * }
+ * ```
+ */
+export interface Transport {
+  /** A short name for logs, e.g. "tcp". */
+  readonly name: string;
+  /** Open a raw connection to `addr`. */
+  dial(addr: Multiaddr, options?: AbortOptions): Promise<RawConnection>;
+  /** Create a listener; call its `listen` to bind. */
+  createListener(init: ListenerInit): Listener;
+  /** The subset of `addrs` this transport can listen on. */
+  listenFilter(addrs: readonly Multiaddr[]): Multiaddr[];
+  /** The subset of `addrs` this transport can dial. */
+  dialFilter(addrs: readonly Multiaddr[]): Multiaddr[];
+}
