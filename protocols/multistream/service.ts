@@ -1,0 +1,338 @@
+/**
+ * multistream-select over streams: the only file here that touches streams and timers.
+ *
+ * Reads go through {@link ByteReader} (length prefixes checked before any body is buffered);
+ * after a successful negotiation `rest()` hands back the original readable when nothing is
+ * buffered, so the data path carries no extra layer. Writes take the writer only for the write
+ * and release it, so the returned `writable` is the caller's original one.
+ *
+ * Every negotiation has a deadline ({@link DEFAULT_NEGOTIATION_TIMEOUT_MS}) and honours an
+ * AbortSignal; timers and listeners are released when it settles. On failure the reader is
+ * cancelled and the writable aborted with the error; the caller then resets the (muxed) stream.
+ *
+ * @module
+ */
+
+import { abortReason, deadlineSignal, raceSignal } from "../../src/abort.ts";
+import { DecodeError, LimitExceededError } from "../../src/errors.ts";
+import { ByteReader, UnexpectedEOFError } from "../../src/stream/byte_reader.ts";
+import type { Duplex } from "../../src/stream/types.ts";
+import { decodeLsResponse, decodeMessagePayload, encodeMessages } from "./codec.ts";
+import {
+  DEFAULT_NEGOTIATION_TIMEOUT_MS,
+  LS,
+  MAX_LS_RESPONSE_LENGTH,
+  MAX_PROTOCOL_LENGTH,
+  PROTOCOL_ID,
+} from "./constants.ts";
+import {
+  InvalidHeaderError,
+  InvalidLengthError,
+  MessageTooLongError,
+  NegotiationEOFError,
+} from "./errors.ts";
+import { DialerNegotiation, ListenerNegotiation } from "./negotiation.ts";
+
+/** Options for {@link select}. */
+export interface SelectOptions {
+  /** Aborts the negotiation (or, in lazy mode, the verification on first read). */
+  signal?: AbortSignal;
+  /**
+   * Optimistic ("lazy") select: send the header and the proposal in one write and return at once;
+   * the returned stream's first read verifies the listener's answer. Default: true when exactly
+   * one protocol is given, false otherwise. Only valid with exactly one protocol.
+   */
+  lazy?: boolean;
+  /**
+   * Deadline for the negotiation in ms (in lazy mode: for the verification, counted from the
+   * first read). Default {@link DEFAULT_NEGOTIATION_TIMEOUT_MS}; `Infinity` disables it.
+   */
+  timeoutMs?: number;
+}
+
+/** Options for {@link handle}. */
+export interface HandleOptions {
+  /** Aborts the negotiation. */
+  signal?: AbortSignal;
+  /** Deadline for the negotiation in ms. Default {@link DEFAULT_NEGOTIATION_TIMEOUT_MS}. */
+  timeoutMs?: number;
+  /**
+   * Unsuccessful proposals (and `ls` requests) answered before failing with
+   * TooManyAttemptsError. Default {@link MAX_NEGOTIATION_ATTEMPTS}.
+   */
+  maxAttempts?: number;
+}
+
+/** Options for {@link ls}. */
+export interface LsOptions {
+  /** Aborts the request. */
+  signal?: AbortSignal;
+  /** Deadline in ms. Default {@link DEFAULT_NEGOTIATION_TIMEOUT_MS}. */
+  timeoutMs?: number;
+}
+
+/** The result of a negotiation: the agreed protocol and the stream to speak it on. */
+export interface NegotiatedStream {
+  /** The protocol both sides agreed on. */
+  protocol: string;
+  /** The stream positioned after the negotiation; `writable` is the original writable. */
+  stream: Duplex;
+}
+
+function checkTimeout(timeoutMs: number | undefined): number {
+  const ms = timeoutMs ?? DEFAULT_NEGOTIATION_TIMEOUT_MS;
+  if (typeof ms !== "number" || Number.isNaN(ms) || ms <= 0) {
+    throw new RangeError(`timeoutMs must be a positive number of milliseconds, got ${ms}`);
+  }
+  return ms;
+}
+
+/** Map ByteReader failures onto the multistream error classes. */
+function mapReadError(err: unknown): unknown {
+  if (err instanceof UnexpectedEOFError) {
+    return new NegotiationEOFError(`stream ended during multistream-select: ${err.message}`, {
+      cause: err,
+    });
+  }
+  if (err instanceof LimitExceededError) {
+    return new MessageTooLongError(err.message, { cause: err });
+  }
+  if (err instanceof DecodeError) {
+    return new InvalidLengthError(`invalid multistream length prefix: ${err.message}`, {
+      cause: err,
+    });
+  }
+  return err;
+}
+
+async function readPayload(
+  reader: ByteReader,
+  signal: AbortSignal,
+  maxLength: number = MAX_PROTOCOL_LENGTH,
+): Promise<Uint8Array> {
+  try {
+    return await raceSignal(reader.readLengthPrefixed(maxLength), signal);
+  } catch (err) {
+    throw mapReadError(err);
+  }
+}
+
+async function readText(reader: ByteReader, signal: AbortSignal): Promise<string> {
+  return decodeMessagePayload(await readPayload(reader, signal));
+}
+
+async function writeBytes(
+  writable: WritableStream<Uint8Array>,
+  bytes: Uint8Array,
+  signal: AbortSignal,
+): Promise<void> {
+  const writer = writable.getWriter();
+  try {
+    await raceSignal(writer.write(bytes), signal);
+  } finally {
+    writer.releaseLock();
+  }
+}
+
+/** Tear down after a failed negotiation: cancel our read side, abort the write side. */
+async function fail(reader: ByteReader, writable: WritableStream<Uint8Array>, err: unknown) {
+  await reader.cancel(err);
+  // Rejects (harmlessly) if the application already holds the writer (lazy mode).
+  writable.abort(err).catch(() => {});
+}
+
+/**
+ * Dialer side: propose `protocols` in order until the listener accepts one.
+ *
+ * With one protocol (the default for a single protocol, or `lazy: true`) the header and proposal
+ * go out in one write and the stream is returned at once; its first read verifies the listener's
+ * header and echo and errors with a ProtocolNegotiationError if the listener answered `na`. The
+ * application's first write follows the proposal without waiting for a round trip.
+ *
+ * Rejects with ProtocolNotSupportedError when every proposal got `na`, another MultistreamError
+ * for a protocol violation, TimeoutError at the deadline, AbortError when `signal` aborts.
+ *
+ * @example
+ * ```ts
+ * import { duplexPair } from "@p2p-edge/libp2p/stream";
+ * import { handle, select } from "@p2p-edge/libp2p/protocols/multistream";
+ * const [a, b] = duplexPair();
+ * const [dialed, handled] = await Promise.all([
+ *   select(a, ["/echo/2.0.0", "/echo/1.0.0"]),
+ *   handle(b, ["/echo/1.0.0"]),
+ * ]);
+ * console.log(dialed.protocol, handled.protocol); // "/echo/1.0.0" "/echo/1.0.0"
+ * ```
+ */
+export async function select(
+  stream: Duplex,
+  protocols: readonly string[],
+  options: SelectOptions = {},
+): Promise<NegotiatedStream> {
+  const dialer = new DialerNegotiation(protocols);
+  const lazy = options.lazy ?? protocols.length === 1;
+  if (lazy && protocols.length !== 1) {
+    throw new RangeError("lazy multistream-select takes exactly one protocol");
+  }
+  const timeoutMs = checkTimeout(options.timeoutMs);
+  if (lazy) return selectLazy(stream, dialer, timeoutMs, options.signal);
+
+  const deadline = deadlineSignal(timeoutMs, options.signal, "multistream-select");
+  const reader = new ByteReader(stream.readable);
+  try {
+    await writeBytes(stream.writable, dialer.start(), deadline.signal);
+    for (;;) {
+      const step = dialer.receive(await readText(reader, deadline.signal));
+      if (step.send !== undefined) await writeBytes(stream.writable, step.send, deadline.signal);
+      if (step.protocol !== undefined) {
+        return {
+          protocol: step.protocol,
+          stream: { readable: reader.rest(), writable: stream.writable },
+        };
+      }
+    }
+  } catch (err) {
+    await fail(reader, stream.writable, err);
+    throw err;
+  } finally {
+    deadline.clear();
+  }
+}
+
+function selectLazy(
+  stream: Duplex,
+  dialer: DialerNegotiation,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): NegotiatedStream {
+  if (signal?.aborted) {
+    // Nothing was sent yet: fail the way an eager select would.
+    const err = abortReason(signal);
+    stream.readable.cancel(err).catch(() => {});
+    stream.writable.abort(err).catch(() => {});
+    throw err;
+  }
+  // One write, not awaited: the application's writes queue behind it on the same writable and
+  // a failed write surfaces on the application's own writes and reads.
+  const writer = stream.writable.getWriter();
+  writer.write(dialer.start()).catch(() => {});
+  writer.releaseLock();
+
+  let byteReader: ByteReader | undefined;
+  let inner: ReadableStreamDefaultReader<Uint8Array> | undefined;
+
+  const verify = async (): Promise<ReadableStreamDefaultReader<Uint8Array>> => {
+    const deadline = deadlineSignal(timeoutMs, signal, "multistream-select");
+    const reader = byteReader = new ByteReader(stream.readable);
+    try {
+      for (;;) {
+        const step = dialer.receive(await readText(reader, deadline.signal));
+        if (step.protocol !== undefined) return reader.rest().getReader();
+      }
+    } catch (err) {
+      await fail(reader, stream.writable, err);
+      throw err;
+    } finally {
+      deadline.clear();
+    }
+  };
+
+  // The listener's answer is checked on the first read; afterwards each read is passed through.
+  const readable = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (inner === undefined) inner = await verify();
+      const { value, done } = await inner.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    async cancel(reason) {
+      if (inner !== undefined) await inner.cancel(reason);
+      else if (byteReader !== undefined) await byteReader.cancel(reason);
+      else await stream.readable.cancel(reason).catch(() => {});
+    },
+  }, { highWaterMark: 0 });
+
+  return { protocol: dialer.proposed, stream: { readable, writable: stream.writable } };
+}
+
+/**
+ * Listener side: send our header at once, answer `na` to unsupported proposals and `ls` with our
+ * list, and echo the first supported proposal. `protocols` may be a predicate instead of a list.
+ *
+ * Rejects with TooManyAttemptsError past `maxAttempts` unsuccessful proposals, another
+ * MultistreamError for a protocol violation, TimeoutError at the deadline, AbortError when
+ * `signal` aborts; the caller then resets the stream.
+ *
+ * @example
+ * ```ts
+ * import { duplexPair } from "@p2p-edge/libp2p/stream";
+ * import { handle, select } from "@p2p-edge/libp2p/protocols/multistream";
+ * const [a, b] = duplexPair();
+ * const handled = handle(b, (id) => id.startsWith("/echo/"));
+ * const dialed = await select(a, ["/echo/1.0.0"]); // lazy: returns at once
+ * console.log((await handled).protocol); // "/echo/1.0.0"
+ * ```
+ */
+export async function handle(
+  stream: Duplex,
+  protocols: readonly string[] | ((id: string) => boolean),
+  options: HandleOptions = {},
+): Promise<NegotiatedStream> {
+  const listener = new ListenerNegotiation(protocols, { maxAttempts: options.maxAttempts });
+  const timeoutMs = checkTimeout(options.timeoutMs);
+  const deadline = deadlineSignal(timeoutMs, options.signal, "multistream-select");
+  const reader = new ByteReader(stream.readable);
+  try {
+    await writeBytes(stream.writable, listener.start(), deadline.signal);
+    for (;;) {
+      const step = listener.receive(await readText(reader, deadline.signal));
+      if (step.send !== undefined) await writeBytes(stream.writable, step.send, deadline.signal);
+      if (step.protocol !== undefined) {
+        return {
+          protocol: step.protocol,
+          stream: { readable: reader.rest(), writable: stream.writable },
+        };
+      }
+    }
+  } catch (err) {
+    await fail(reader, stream.writable, err);
+    throw err;
+  } finally {
+    deadline.clear();
+  }
+}
+
+/**
+ * Dialer side: ask the listener for its protocol list (`ls`). This consumes the stream: its
+ * readable stays locked and the negotiation is left open, so close or reset the stream afterwards.
+ *
+ * @example
+ * ```ts
+ * import { duplexPair } from "@p2p-edge/libp2p/stream";
+ * import { handle, ls } from "@p2p-edge/libp2p/protocols/multistream";
+ * const [a, b] = duplexPair();
+ * handle(b, ["/a", "/b"]).catch(() => {});
+ * console.log(await ls(a)); // ["/a", "/b"]
+ * ```
+ */
+export async function ls(stream: Duplex, options: LsOptions = {}): Promise<string[]> {
+  const timeoutMs = checkTimeout(options.timeoutMs);
+  const deadline = deadlineSignal(timeoutMs, options.signal, "multistream-select ls");
+  const reader = new ByteReader(stream.readable);
+  try {
+    await writeBytes(stream.writable, encodeMessages([PROTOCOL_ID, LS]), deadline.signal);
+    const header = await readText(reader, deadline.signal);
+    if (header !== PROTOCOL_ID) {
+      throw new InvalidHeaderError(`expected ${PROTOCOL_ID} as the first message`);
+    }
+    const list = decodeLsResponse(
+      await readPayload(reader, deadline.signal, MAX_LS_RESPONSE_LENGTH),
+    );
+    return list;
+  } catch (err) {
+    await fail(reader, stream.writable, err);
+    throw err;
+  } finally {
+    deadline.clear();
+  }
+}

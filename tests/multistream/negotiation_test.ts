@@ -1,0 +1,203 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { concat, toHex, utf8Decode, utf8Encode } from "../../src/bytes.ts";
+import { ProtocolNegotiationError } from "../../src/errors.ts";
+import { duplexPair } from "../../src/stream/pair.ts";
+import {
+  DialerNegotiation,
+  encodeLsResponse,
+  encodeMessage,
+  encodeMessages,
+  handle,
+  InvalidHeaderError,
+  ListenerNegotiation,
+  ls,
+  NegotiationEOFError,
+  PROTOCOL_ID,
+  ProtocolNotSupportedError,
+  select,
+  TooManyAttemptsError,
+  UnexpectedMessageError,
+} from "../../protocols/multistream/mod.ts";
+import { chunkSource, collector, readAll, readN, writeChunks } from "./helpers.ts";
+
+const text = (s: string): Uint8Array => utf8Encode(s);
+
+describe("multistream state machines (sans-IO)", () => {
+  it("dialer: header + first proposal in one buffer, then na -> next, echo -> done", () => {
+    const d = new DialerNegotiation(["/a", "/b"]);
+    assert.equal(toHex(d.start()), toHex(encodeMessages([PROTOCOL_ID, "/a"])));
+    assert.deepEqual(d.receive(PROTOCOL_ID), {});
+    const next = d.receive("na");
+    assert.equal(toHex(next.send!), toHex(encodeMessage("/b")));
+    assert.deepEqual(d.receive("/b"), { protocol: "/b" });
+  });
+
+  it("dialer: na to the last proposal, a wrong header, an unexpected answer", () => {
+    const d = new DialerNegotiation(["/a"]);
+    d.start();
+    d.receive(PROTOCOL_ID);
+    assert.throws(() => d.receive("na"), ProtocolNotSupportedError);
+    const h = new DialerNegotiation(["/a"]);
+    h.start();
+    assert.throws(() => h.receive("/a"), InvalidHeaderError);
+    const u = new DialerNegotiation(["/a"]);
+    u.start();
+    u.receive(PROTOCOL_ID);
+    assert.throws(() => u.receive("/other"), UnexpectedMessageError);
+  });
+
+  it("listener: header at once, na, ls, echo; the attempt cap", () => {
+    const l = new ListenerNegotiation(["/b", "/c"], { maxAttempts: 2 });
+    assert.equal(toHex(l.start()), toHex(encodeMessage(PROTOCOL_ID)));
+    assert.deepEqual(l.receive(PROTOCOL_ID), {});
+    assert.equal(toHex(l.receive("ls").send!), toHex(encodeLsResponse(["/b", "/c"])));
+    assert.equal(toHex(l.receive("/a").send!), "036e610a");
+    assert.throws(() => l.receive("/x"), TooManyAttemptsError);
+
+    const m = new ListenerNegotiation((id) => id === "/c");
+    m.start();
+    m.receive(PROTOCOL_ID);
+    const done = m.receive("/c");
+    assert.equal(done.protocol, "/c");
+    assert.equal(toHex(done.send!), toHex(encodeMessage("/c")));
+  });
+
+  it("rejects unusable protocol lists", () => {
+    assert.throws(() => new DialerNegotiation([]), TypeError);
+    assert.throws(() => new DialerNegotiation([""]), TypeError);
+    assert.throws(() => new DialerNegotiation(["na"]), TypeError);
+    assert.throws(() => new DialerNegotiation(["x".repeat(1024)]), RangeError);
+    assert.throws(() => new ListenerNegotiation(["/a"], { maxAttempts: -1 }), RangeError);
+  });
+});
+
+describe("multistream select/handle over duplexPair", () => {
+  it("lazy select with one protocol: returns before the listener runs, data arrives intact", async () => {
+    const [a, b] = duplexPair();
+    const dialed = await select(a, ["/echo/1.0.0"]);
+    assert.equal(dialed.protocol, "/echo/1.0.0");
+    assert.equal(dialed.stream.writable, a.writable);
+    // the application's writes go out right away, before any answer
+    await writeChunks(dialed.stream, [text("hel"), text("lo")]);
+
+    const handled = await handle(b, ["/other", "/echo/1.0.0"]);
+    assert.equal(handled.protocol, "/echo/1.0.0");
+    assert.equal(utf8Decode(await readN(handled.stream.readable, 5)), "hello");
+
+    await writeChunks(handled.stream, [text("world")]);
+    await b.close();
+    assert.equal(utf8Decode(await readAll(dialed.stream.readable)), "world");
+  });
+
+  it("lazy select sends header + proposal in ONE write, followed by the app's data", async () => {
+    const [a, b] = duplexPair();
+    const dialed = await select(a, ["/p"]);
+    await writeChunks(dialed.stream, [text("payload")]);
+    const reader = b.readable.getReader();
+    const first = await reader.read();
+    assert.equal(toHex(first.value!), toHex(encodeMessages([PROTOCOL_ID, "/p"])));
+    const second = await reader.read();
+    assert.equal(utf8Decode(second.value!), "payload");
+    reader.releaseLock();
+  });
+
+  it("several protocols: the first is rejected, the second accepted", async () => {
+    const [a, b] = duplexPair();
+    const [dialed, handled] = await Promise.all([
+      select(a, ["/x/2.0.0", "/x/1.0.0"]),
+      handle(b, ["/x/1.0.0"]),
+    ]);
+    assert.equal(dialed.protocol, "/x/1.0.0");
+    assert.equal(handled.protocol, "/x/1.0.0");
+    // nothing was buffered past the echo: the original readables come back untouched
+    assert.equal(dialed.stream.readable, a.readable);
+    assert.equal(handled.stream.readable, b.readable);
+    await writeChunks(dialed.stream, [text("ping")]);
+    assert.equal(utf8Decode(await readN(handled.stream.readable, 4)), "ping");
+    await writeChunks(handled.stream, [text("pong")]);
+    assert.equal(utf8Decode(await readN(dialed.stream.readable, 4)), "pong");
+  });
+
+  it("none supported: the dialer gets ProtocolNotSupportedError, the listener fails too", async () => {
+    const [a, b] = duplexPair();
+    const handled = handle(b, ["/z"]);
+    const handledResult = handled.then(() => undefined, (e) => e);
+    await assert.rejects(select(a, ["/x", "/y"]), ProtocolNotSupportedError);
+    const listenerError = await handledResult;
+    assert.ok(listenerError instanceof Error, "the listener must fail as well");
+  });
+
+  it("none supported, lazy: the first read rejects with a ProtocolNegotiationError", async () => {
+    const [a, b] = duplexPair();
+    const handledResult = handle(b, ["/z"]).then(() => undefined, (e) => e);
+    const dialed = await select(a, ["/x"]);
+    const reader = dialed.stream.readable.getReader();
+    const err = await reader.read().then(() => undefined, (e) => e);
+    assert.ok(err instanceof ProtocolNotSupportedError);
+    assert.ok(err instanceof ProtocolNegotiationError);
+    assert.ok((await handledResult) instanceof Error);
+  });
+
+  it("ls lists the listener's protocols", async () => {
+    const [a, b] = duplexPair();
+    const handledResult = handle(b, ["/a/1.0.0", "/b/2.0.0"]).then(() => undefined, (e) => e);
+    assert.deepEqual(await ls(a), ["/a/1.0.0", "/b/2.0.0"]);
+    await a.close();
+    assert.ok((await handledResult) instanceof NegotiationEOFError);
+  });
+
+  it("ls: the raw answer is the header then the js/rust list layout", async () => {
+    const source = chunkSource([encodeMessages([PROTOCOL_ID, "ls"])]);
+    const sink = collector();
+    await assert.rejects(
+      handle({ readable: source.readable, writable: sink.writable }, ["/a", "/b"]),
+      NegotiationEOFError,
+    );
+    assert.equal(
+      toHex(sink.bytes()),
+      toHex(concat([encodeMessage(PROTOCOL_ID), encodeLsResponse(["/a", "/b"])])),
+    );
+  });
+});
+
+describe("multistream: bytes in the same chunk as the negotiation are not lost", () => {
+  const payload = text("first application bytes");
+
+  it("handle(): every split of header + proposal + payload", async () => {
+    const all = concat([encodeMessages([PROTOCOL_ID, "/p/1.0.0"]), payload]);
+    const splits: Uint8Array[][] = [[all], Array.from(all, (b) => new Uint8Array([b]))];
+    for (let i = 1; i < all.byteLength; i++) splits.push([all.subarray(0, i), all.subarray(i)]);
+    for (const chunks of splits) {
+      const source = chunkSource(chunks);
+      const sink = collector();
+      const r = await handle({ readable: source.readable, writable: sink.writable }, ["/p/1.0.0"]);
+      assert.equal(r.protocol, "/p/1.0.0");
+      assert.equal(toHex(await readAll(r.stream.readable)), toHex(payload), `${chunks.length}`);
+      assert.equal(
+        toHex(sink.bytes()),
+        toHex(concat([encodeMessage(PROTOCOL_ID), encodeMessage("/p/1.0.0")])),
+      );
+    }
+  });
+
+  it("select() (lazy and not): every split of header + na + echo + payload", async () => {
+    for (const lazy of [true, false]) {
+      const protocols = lazy ? ["/p"] : ["/q", "/p"];
+      const answer = lazy ? [PROTOCOL_ID, "/p"] : [PROTOCOL_ID, "na", "/p"];
+      const all = concat([encodeMessages(answer), payload]);
+      for (let i = 0; i <= all.byteLength; i++) {
+        const chunks = i === 0 || i === all.byteLength
+          ? [all]
+          : [all.subarray(0, i), all.subarray(i)];
+        const source = chunkSource(chunks);
+        const sink = collector();
+        const r = await select({ readable: source.readable, writable: sink.writable }, protocols, {
+          lazy,
+        });
+        assert.equal(r.protocol, "/p");
+        assert.equal(toHex(await readAll(r.stream.readable)), toHex(payload), `split ${i}`);
+      }
+    }
+  });
+});
