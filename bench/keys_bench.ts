@@ -42,15 +42,23 @@ const pubKey = await webCryptoEd25519PublicKey(pub);
 for (const size of [32, 1024, 16384]) {
   const msg = crypto.getRandomValues(new Uint8Array(size));
   const sig = nobleEd25519Sign(seed, msg) as Uint8Array<ArrayBuffer>;
-  const wcSign = await measure(`ed25519 sign webcrypto ${size}B`, () =>
-    crypto.subtle.sign("Ed25519", priv, msg));
+  const wcSign = await measure(
+    `ed25519 sign webcrypto ${size}B`,
+    () => crypto.subtle.sign("Ed25519", priv, msg),
+  );
   const nbSign = await measure(`ed25519 sign noble ${size}B`, () => nobleEd25519Sign(seed, msg));
-  const wcVerify = await measure(`ed25519 verify webcrypto ${size}B`, () =>
-    crypto.subtle.verify("Ed25519", pubKey, sig, msg));
-  const wcVerifyImport = await measure(`ed25519 verify webcrypto+import ${size}B`, async () =>
-    crypto.subtle.verify("Ed25519", await webCryptoEd25519PublicKey(pub), sig, msg));
-  const nbVerify = await measure(`ed25519 verify noble ${size}B`, () =>
-    nobleEd25519Verify(pub, msg, sig));
+  const wcVerify = await measure(
+    `ed25519 verify webcrypto ${size}B`,
+    () => crypto.subtle.verify("Ed25519", pubKey, sig, msg),
+  );
+  const wcVerifyImport = await measure(
+    `ed25519 verify webcrypto+import ${size}B`,
+    async () => crypto.subtle.verify("Ed25519", await webCryptoEd25519PublicKey(pub), sig, msg),
+  );
+  const nbVerify = await measure(
+    `ed25519 verify noble ${size}B`,
+    () => nobleEd25519Verify(pub, msg, sig),
+  );
   console.log(
     `${runtime} ratio webcrypto/noble ${size}B: sign ${(wcSign / nbSign).toFixed(2)}x, ` +
       `verify ${(wcVerify / nbVerify).toFixed(2)}x, ` +
