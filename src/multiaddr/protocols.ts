@@ -22,7 +22,7 @@ import { decodeMultihash, IDENTITY_CODE, SHA2_256_CODE } from "../multiformats/m
 import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from "./ip.ts";
 
 /** `size` of a protocol whose value is length-prefixed (varint length, then the bytes). */
-export const VARIABLE_SIZE = -1;
+export const VARIABLE_SIZE: number = -1;
 
 /** Code of `ip4`. */
 export const CODE_IP4 = 4;

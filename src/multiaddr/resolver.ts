@@ -40,7 +40,10 @@ export type MultiaddrResolver = (
  * await defaultResolver(multiaddr("/dns4/example.com/tcp/443/wss")); // [the same multiaddr]
  * ```
  */
-export const defaultResolver: MultiaddrResolver = (ma, options) => {
+export function defaultResolver(
+  ma: Multiaddr,
+  options?: { signal?: AbortSignal },
+): Promise<Multiaddr[]> {
   if (options?.signal?.aborted) return Promise.reject(options.signal.reason);
   if (ma.protoCodes().includes(CODE_DNSADDR)) {
     return Promise.reject(
@@ -50,4 +53,4 @@ export const defaultResolver: MultiaddrResolver = (ma, options) => {
     );
   }
   return Promise.resolve([ma]);
-};
+}
