@@ -105,10 +105,14 @@ export class Multiaddr {
     this.#string = text;
   }
 
-  /** Decode and validate bytes (DecodeError on malformed input). */
+  /**
+   * Decode and validate bytes (DecodeError on malformed input). The bytes are copied, so a view
+   * into a larger message buffer neither keeps that buffer alive nor changes under us.
+   */
   static fromBytes(bytes: Uint8Array): Multiaddr {
     if (!(bytes instanceof Uint8Array)) throw new TypeError("multiaddr bytes must be a Uint8Array");
-    return new Multiaddr(bytes, decodeMultiaddrBytes(bytes));
+    const spans = decodeMultiaddrBytes(bytes);
+    return new Multiaddr(bytes.slice(), spans);
   }
 
   /** Parse text (SyntaxError on malformed text, RangeError over the size limits). */
@@ -174,7 +178,7 @@ export class Multiaddr {
     bytes.set(this.bytes);
     bytes.set(other.bytes, this.bytes.byteLength);
     // Re-validated: the joined component count may pass MAX_MULTIADDR_COMPONENTS.
-    return Multiaddr.fromBytes(bytes);
+    return new Multiaddr(bytes, decodeMultiaddrBytes(bytes));
   }
 
   /**

@@ -196,3 +196,13 @@ describe("defaultResolver", () => {
     await assert.rejects(defaultResolver(ma, { signal: controller.signal }), /stop/);
   });
 });
+
+describe("ownership", () => {
+  it("copies input bytes, so later changes to the caller's buffer do not leak in", () => {
+    const buffer = new Uint8Array([0xff, 0x04, 1, 2, 3, 4, 0xff]);
+    const ma = multiaddr(buffer.subarray(1, 6));
+    buffer.fill(0);
+    assert.equal(ma.toString(), "/ip4/1.2.3.4");
+    assert.equal(ma.bytes.buffer.byteLength, 5);
+  });
+});
