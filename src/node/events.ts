@@ -1,0 +1,83 @@
+/**
+ * A small typed EventTarget for node events.
+ *
+ * @module
+ */
+
+import type { Connection } from "../connection.ts";
+import type { Multiaddr } from "../multiaddr/mod.ts";
+import type { PeerId } from "../peer_id.ts";
+
+/** Events a node dispatches, with their `detail` types. */
+export interface NodeEventMap {
+  /** First connection to a peer opened. */
+  "peer:connect": PeerId;
+  /** Last connection to a peer closed. */
+  "peer:disconnect": PeerId;
+  /** A connection finished upgrading. */
+  "connection:open": Connection;
+  /** A connection closed. */
+  "connection:close": Connection;
+  /** The node listens on these addresses (after start). */
+  "listening": Multiaddr[];
+  /** identify (or push) updated what is known of a peer. */
+  "peer:identify": { peerId: PeerId; protocols: string[]; agentVersion?: string };
+}
+
+/**
+ * EventTarget whose `addEventListener` knows each event's detail type.
+ *
+ * @example
+ * ```ts
+ * import { TypedEventTarget } from "@p2p-edge/libp2p";
+ * const events = new TypedEventTarget<{ tick: number }>();
+ * events.addEventListener("tick", (e) => console.log(e.detail + 1));
+ * events.dispatch("tick", 41);
+ * ```
+ */
+export class TypedEventTarget<Map extends object> extends EventTarget {
+  /** Listen for `type`; the listener receives a CustomEvent with the typed detail. */
+  override addEventListener<K extends keyof Map & string>(
+    type: K,
+    listener: ((event: CustomEvent<Map[K]>) => void) | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  /** Untyped form, for EventTarget compatibility. */
+  override addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  override addEventListener(
+    type: string,
+    listener: unknown,
+    options?: boolean | AddEventListenerOptions,
+  ): void {
+    super.addEventListener(type, listener as EventListenerOrEventListenerObject | null, options);
+  }
+
+  /** Stop listening. */
+  override removeEventListener<K extends keyof Map & string>(
+    type: K,
+    listener: ((event: CustomEvent<Map[K]>) => void) | null,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  /** Untyped form, for EventTarget compatibility. */
+  override removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  override removeEventListener(
+    type: string,
+    listener: unknown,
+    options?: boolean | EventListenerOptions,
+  ): void {
+    super.removeEventListener(type, listener as EventListenerOrEventListenerObject | null, options);
+  }
+
+  /** Dispatch `type` with `detail`. Listener exceptions are reported, never thrown here. */
+  dispatch<K extends keyof Map & string>(type: K, detail: Map[K]): void {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+}

@@ -1,0 +1,375 @@
+/**
+ * The node: transports, security, muxers and services wired together, with dialling,
+ * listening, protocol handlers and connection tracking.
+ *
+ * @module
+ */
+
+import { deadlineSignal, raceSignal } from "../abort.ts";
+import type { Connection, Stream, StreamHandler, StreamHandlerOptions } from "../connection.ts";
+import { ConnectionClosedError, Libp2pError } from "../errors.ts";
+import { generateKeyPair, peerIdFromPrivateKey } from "../keys/mod.ts";
+import type { PrivateKey } from "../keys/types.ts";
+import { isMultiaddr, type Multiaddr, multiaddr } from "../multiaddr/mod.ts";
+import type { StreamMuxerFactory } from "../muxer.ts";
+import { type PeerId, peerIdFromString } from "../peer_id.ts";
+import type { ConnectionEncrypter } from "../security.ts";
+import type { AbortOptions } from "../stream/types.ts";
+import type { Listener, RawConnection, Transport } from "../transport.ts";
+import { Upgrader } from "../upgrader.ts";
+import { Dialer, type DialerOptions, DialError } from "./dialer.ts";
+import { type NodeEventMap, TypedEventTarget } from "./events.ts";
+import { MemoryPeerStore, type PeerStore } from "./peer_store.ts";
+import { Registrar } from "./registrar.ts";
+
+/** A security protocol, or a factory that builds one from the node's private key. */
+export type SecurityOption =
+  | ConnectionEncrypter
+  | ((init: { privateKey: PrivateKey }) => ConnectionEncrypter);
+
+/** Builds a service from the node; the service may have start/stop hooks. */
+export type ServiceFactory<T> = (node: Libp2pNode) => T;
+
+/** Optional lifecycle hooks of a service. */
+export interface Startable {
+  /** Called by node.start() after the listeners are up. */
+  start?(): void | Promise<void>;
+  /** Called by node.stop() before connections close. */
+  stop?(): void | Promise<void>;
+}
+
+/** Something to dial: a multiaddr (with or without `/p2p/`), a peer id, or their text. */
+export type DialTarget = Multiaddr | PeerId | string;
+
+/** Node configuration; every field is documented with its default. */
+export interface NodeInit<S extends Record<string, unknown> = Record<string, unknown>> {
+  /** Identity key. Default: a fresh Ed25519 key. */
+  privateKey?: PrivateKey;
+  /** Transports (e.g. tcp(), memory()). Default none: the node can neither dial nor listen. */
+  transports?: readonly Transport[];
+  /** Security protocols in preference order (e.g. noise()). Required. */
+  security: readonly SecurityOption[];
+  /** Muxers in preference order (e.g. yamux()). Required. */
+  muxers: readonly StreamMuxerFactory[];
+  /** Addresses to listen on at start. Default none. */
+  listen?: readonly (string | Multiaddr)[];
+  /** Services by name, e.g. `{ ping: ping(), identify: identify() }`. Default none. */
+  services?: { [K in keyof S]: ServiceFactory<S[K]> };
+  /** Peer store. Default: a {@link MemoryPeerStore} with its default limits. */
+  peerStore?: PeerStore;
+  /** Dial limits (address concurrency 2, 30 s per dial). */
+  dialer?: DialerOptions;
+  /** Deadline of one connection upgrade, ms. Default 10 s. */
+  upgradeTimeoutMs?: number;
+  /** Deadline of one protocol negotiation, ms. Default 10 s. */
+  negotiationTimeoutMs?: number;
+  /** How long stop() waits for connections to close gracefully before aborting, ms. 5 s. */
+  stopTimeoutMs?: number;
+  /** Inbound connections being upgraded at once; more are refused. Default 64. */
+  maxPendingInbound?: number;
+  /** Start right away. Default true. */
+  start?: boolean;
+}
+
+/**
+ * A libp2p node.
+ *
+ * @example
+ * ```ts
+ * import { createNode } from "@p2p-edge/libp2p";
+ * import { memory } from "@p2p-edge/libp2p/transports/memory";
+ * import { noise } from "@p2p-edge/libp2p/protocols/noise";
+ * import { yamux } from "@p2p-edge/libp2p/protocols/yamux";
+ * const node = await createNode({
+ *   transports: [memory()],
+ *   security: [noise],
+ *   muxers: [yamux()],
+ *   listen: ["/memory/0"],
+ * });
+ * console.log(node.addrs().map(String));
+ * await node.stop();
+ * ```
+ */
+export class Libp2pNode<S extends Record<string, unknown> = Record<string, unknown>>
+  extends TypedEventTarget<NodeEventMap> {
+  /** Our identity. */
+  readonly peerId: PeerId;
+  /** Our identity key. */
+  readonly privateKey: PrivateKey;
+  /** What we know about other peers. */
+  readonly peerStore: PeerStore;
+  /** The configured services. */
+  readonly services: S;
+  readonly #init: NodeInit<S>;
+  readonly #registrar = new Registrar();
+  readonly #upgrader: Upgrader;
+  readonly #dialer: Dialer;
+  readonly #transports: readonly Transport[];
+  readonly #listeners: Listener[] = [];
+  readonly #connections = new Map<string, Set<Connection>>();
+  readonly #pendingDials = new Map<string, Promise<Connection>>();
+  readonly #maxPendingInbound: number;
+  #pendingInbound = 0;
+  #status: "stopped" | "starting" | "started" | "stopping" = "stopped";
+
+  /** Prefer {@link createNode}, which also generates a key and starts the node. */
+  constructor(init: NodeInit<S>, privateKey: PrivateKey) {
+    super();
+    this.#init = init;
+    this.privateKey = privateKey;
+    this.peerId = peerIdFromPrivateKey(privateKey);
+    this.peerStore = init.peerStore ?? new MemoryPeerStore();
+    this.#transports = init.transports ?? [];
+    this.#maxPendingInbound = init.maxPendingInbound ?? 64;
+    if (!Number.isInteger(this.#maxPendingInbound) || this.#maxPendingInbound < 1) {
+      throw new RangeError("maxPendingInbound must be a positive integer");
+    }
+    if (init.security.length === 0) throw new TypeError("at least one security protocol needed");
+    const encrypters = init.security.map((s) => typeof s === "function" ? s({ privateKey }) : s);
+    this.#upgrader = new Upgrader({
+      encrypters,
+      muxers: init.muxers,
+      registry: this.#registrar,
+      upgradeTimeoutMs: init.upgradeTimeoutMs,
+      negotiationTimeoutMs: init.negotiationTimeoutMs,
+      onConnectionClose: (conn) => this.#untrack(conn),
+    });
+    this.#dialer = new Dialer(this.#transports, this.#upgrader, init.dialer);
+    const services: Record<string, unknown> = {};
+    for (const [name, factory] of Object.entries(init.services ?? {})) {
+      services[name] = (factory as ServiceFactory<unknown>)(this as unknown as Libp2pNode);
+    }
+    this.services = services as S;
+  }
+
+  /** "stopped", "starting", "started" or "stopping". */
+  get status(): "stopped" | "starting" | "started" | "stopping" {
+    return this.#status;
+  }
+
+  /** Listen on the configured addresses and start the services. */
+  async start(): Promise<void> {
+    if (this.#status !== "stopped") return;
+    this.#status = "starting";
+    try {
+      for (const text of this.#init.listen ?? []) {
+        const addr = typeof text === "string" ? multiaddr(text) : text;
+        const transport = this.#transports.find((t) => t.listenFilter([addr]).length > 0);
+        if (transport === undefined) {
+          throw new TypeError(`no transport can listen on ${addr.toString()}`);
+        }
+        const listener = transport.createListener({
+          onConnection: (raw) => this.#accept(raw),
+        });
+        await listener.listen(addr);
+        this.#listeners.push(listener);
+      }
+      for (const service of Object.values(this.services)) {
+        await (service as Startable)?.start?.();
+      }
+      this.#status = "started";
+    } catch (err) {
+      this.#status = "started";
+      await this.stop();
+      throw err;
+    }
+    this.dispatch("listening", this.addrs());
+  }
+
+  /**
+   * Stop gracefully: stop services, close listeners, close every connection (GoAway, then wait
+   * for streams up to `stopTimeoutMs`), then abort what is left.
+   */
+  async stop(): Promise<void> {
+    if (this.#status !== "started") return;
+    this.#status = "stopping";
+    for (const service of Object.values(this.services)) {
+      try {
+        await (service as Startable)?.stop?.();
+      } catch { /* a failing service must not block shutdown */ }
+    }
+    await Promise.all(this.#listeners.splice(0).map((l) => l.close().catch(() => {})));
+    const deadline = deadlineSignal(this.#init.stopTimeoutMs ?? 5000, undefined, "stop");
+    try {
+      await Promise.all(
+        this.getConnections().map((c) =>
+          c.close({ signal: deadline.signal }).catch(() => c.abort())
+        ),
+      );
+    } finally {
+      deadline.clear();
+    }
+    this.#status = "stopped";
+  }
+
+  /** Our listen addresses, each with `/p2p/<our id>`. */
+  addrs(): Multiaddr[] {
+    const suffix = `/p2p/${this.peerId.toString()}`;
+    return this.#listeners.flatMap((l) => l.getAddrs()).map((a) => a.encapsulate(suffix));
+  }
+
+  /** Register a handler for inbound streams of `protocol`. */
+  handle(protocol: string, handler: StreamHandler, options?: StreamHandlerOptions): void {
+    this.#registrar.handle(protocol, handler, options);
+  }
+
+  /** Remove the handler of `protocol`. */
+  unhandle(protocol: string): void {
+    this.#registrar.unhandle(protocol);
+  }
+
+  /** Protocols we serve. */
+  getProtocols(): string[] {
+    return [...this.#registrar.protocols()];
+  }
+
+  /** Open connections, all or to one peer. */
+  getConnections(peer?: PeerId): Connection[] {
+    if (peer !== undefined) return [...(this.#connections.get(peer.toString()) ?? [])];
+    return [...this.#connections.values()].flatMap((set) => [...set]);
+  }
+
+  /**
+   * Connect to a peer. An open connection to the same peer is reused; concurrent dials to one
+   * peer share one attempt.
+   */
+  dial(target: DialTarget, options?: AbortOptions): Promise<Connection> {
+    if (this.#status !== "started") {
+      return Promise.reject(new Libp2pError("the node is not started"));
+    }
+    const { peer, addrs } = parseTarget(target);
+    if (peer !== undefined) {
+      if (peer.equals(this.peerId)) return Promise.reject(new DialError("cannot dial self", []));
+      const existing = this.getConnections(peer).find((c) => c.status === "open");
+      if (existing !== undefined) return Promise.resolve(existing);
+    }
+    const key = peer?.toString() ?? addrs.map(String).join(",");
+    let pending = this.#pendingDials.get(key);
+    if (pending === undefined) {
+      pending = this.#dial(peer, addrs).finally(() => this.#pendingDials.delete(key));
+      this.#pendingDials.set(key, pending);
+    }
+    return raceSignal(pending, options?.signal);
+  }
+
+  /** Connect (or reuse a connection) and open a stream for one of `protocols`. */
+  async dialProtocol(
+    target: DialTarget,
+    protocols: string | readonly string[],
+    options?: AbortOptions,
+  ): Promise<Stream> {
+    const conn = await this.dial(target, options);
+    return await conn.newStream(protocols, options);
+  }
+
+  /** Close every connection to `peer`. */
+  async hangUp(peer: PeerId, options?: AbortOptions): Promise<void> {
+    await Promise.all(this.getConnections(peer).map((c) => c.close(options).catch(() => {})));
+  }
+
+  async #dial(peer: PeerId | undefined, addrs: Multiaddr[]): Promise<Connection> {
+    let candidates = addrs;
+    if (candidates.length === 0 && peer !== undefined) {
+      const info = await this.peerStore.get(peer);
+      candidates = (info?.addresses ?? []).map((a) => a.encapsulate(`/p2p/${peer.toString()}`));
+    }
+    if (candidates.length === 0) {
+      throw new DialError(`no known addresses for ${peer?.toString() ?? "the target"}`, []);
+    }
+    const conn = await this.#dialer.dial(candidates, peer);
+    if (this.#status !== "started") {
+      conn.abort(new ConnectionClosedError("the node stopped"));
+      throw new ConnectionClosedError("the node stopped while dialling");
+    }
+    await this.peerStore.merge(conn.remotePeer, {
+      addresses: [conn.remoteAddr],
+      publicKey: conn.remotePublicKey,
+    });
+    this.#track(conn);
+    return conn;
+  }
+
+  #accept(raw: RawConnection): void {
+    if (this.#status !== "started" && this.#status !== "starting") {
+      raw.abort(new ConnectionClosedError("the node is not running"));
+      return;
+    }
+    if (this.#pendingInbound >= this.#maxPendingInbound) {
+      raw.abort(new Libp2pError("too many pending inbound connections"));
+      return;
+    }
+    this.#pendingInbound++;
+    this.#upgrader.upgradeInbound(raw).then(
+      (conn) => {
+        this.#pendingInbound--;
+        if (this.#status !== "started") {
+          conn.abort(new ConnectionClosedError("the node stopped"));
+          return;
+        }
+        this.#track(conn);
+      },
+      () => {
+        this.#pendingInbound--;
+      },
+    );
+  }
+
+  #track(conn: Connection): void {
+    if (conn.status !== "open") return;
+    const key = conn.remotePeer.toString();
+    let set = this.#connections.get(key);
+    const first = set === undefined || set.size === 0;
+    if (set === undefined) {
+      set = new Set();
+      this.#connections.set(key, set);
+    }
+    set.add(conn);
+    this.dispatch("connection:open", conn);
+    if (first) this.dispatch("peer:connect", conn.remotePeer);
+  }
+
+  #untrack(conn: Connection): void {
+    const key = conn.remotePeer.toString();
+    const set = this.#connections.get(key);
+    if (set === undefined || !set.delete(conn)) return;
+    this.dispatch("connection:close", conn);
+    if (set.size === 0) {
+      this.#connections.delete(key);
+      this.dispatch("peer:disconnect", conn.remotePeer);
+    }
+  }
+}
+
+function parseTarget(target: DialTarget): { peer?: PeerId; addrs: Multiaddr[] } {
+  if (typeof target === "string") {
+    target = target.startsWith("/") ? multiaddr(target) : peerIdFromString(target);
+  }
+  if (isMultiaddr(target)) {
+    const id = target.getPeerId();
+    return { peer: id === undefined ? undefined : peerIdFromString(id), addrs: [target] };
+  }
+  return { peer: target, addrs: [] };
+}
+
+/**
+ * Create a node (generating an Ed25519 identity unless one is given) and start it unless
+ * `start: false`.
+ *
+ * @example
+ * ```ts
+ * import { createNode } from "@p2p-edge/libp2p";
+ * import { memory } from "@p2p-edge/libp2p/transports/memory";
+ * import { noise } from "@p2p-edge/libp2p/protocols/noise";
+ * import { yamux } from "@p2p-edge/libp2p/protocols/yamux";
+ * const node = await createNode({ transports: [memory()], security: [noise], muxers: [yamux()] });
+ * await node.stop();
+ * ```
+ */
+export async function createNode<S extends Record<string, unknown> = Record<string, unknown>>(
+  init: NodeInit<S>,
+): Promise<Libp2pNode<S>> {
+  const privateKey = init.privateKey ?? await generateKeyPair("Ed25519");
+  const node = new Libp2pNode<S>(init, privateKey);
+  if (init.start !== false) await node.start();
+  return node;
+}

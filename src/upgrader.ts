@@ -1,0 +1,211 @@
+/**
+ * The upgrader: raw transport connection -> security -> muxer -> {@link Connection}
+ * (libp2p/specs connections/README.md "Upgrading connections").
+ *
+ * Both sides negotiate the security protocol with multistream-select, run its handshake, then
+ * negotiate the muxer with multistream-select over the secured channel, unless the security
+ * handshake already agreed on one (Noise early muxer negotiation,
+ * connections/inlined-muxer-negotiation.md). The whole upgrade runs under one deadline.
+ *
+ * @module
+ */
+
+import { deadlineSignal } from "./abort.ts";
+import { Connection, type StreamHandlerRegistry } from "./connection.ts";
+import { ProtocolNegotiationError } from "./errors.ts";
+import type { StreamMuxer, StreamMuxerFactory } from "./muxer.ts";
+import type { PeerId } from "./peer_id.ts";
+import type { ConnectionEncrypter, SecuredConnection } from "./security.ts";
+import type { AbortOptions, ClosableDuplex, Direction, Duplex } from "./stream/types.ts";
+import type { RawConnection } from "./transport.ts";
+import {
+  handle as handleProtocol,
+  select as selectProtocol,
+} from "../protocols/multistream/mod.ts";
+
+/** Default deadline for a whole upgrade (HARDENING.md rule 8). */
+export const DEFAULT_UPGRADE_TIMEOUT_MS = 10_000;
+
+/** Upgrader configuration. */
+export interface UpgraderInit {
+  /** Security protocols in preference order (at least one). */
+  encrypters: readonly ConnectionEncrypter[];
+  /** Muxers in preference order (at least one). */
+  muxers: readonly StreamMuxerFactory[];
+  /** Handlers for inbound streams on upgraded connections. */
+  registry?: StreamHandlerRegistry;
+  /** Deadline for the whole upgrade, ms. Default {@link DEFAULT_UPGRADE_TIMEOUT_MS}. */
+  upgradeTimeoutMs?: number;
+  /** Deadline for protocol negotiation on each stream, ms. Default 10 s. */
+  negotiationTimeoutMs?: number;
+  /** Called with errors thrown by stream handlers. */
+  onHandlerError?: (error: unknown, protocol: string) => void;
+  /** Called once when an upgraded connection has closed. */
+  onConnectionClose?: (connection: Connection) => void;
+}
+
+/** Options of one outbound upgrade. */
+export interface UpgradeOutboundOptions extends AbortOptions {
+  /** The peer we dialled, when known: a different proven identity fails the upgrade. */
+  remotePeer?: PeerId;
+}
+
+let connectionCounter = 0;
+const connectionIdPrefix = Math.random().toString(36).slice(2, 8);
+
+/**
+ * Upgrades raw connections. One instance serves a node.
+ *
+ * @example
+ * ```ts
+ * import { Upgrader } from "@p2p-edge/libp2p";
+ * import { noise } from "@p2p-edge/libp2p/protocols/noise";
+ * import { yamux } from "@p2p-edge/libp2p/protocols/yamux";
+ * import { generateKeyPair } from "@p2p-edge/libp2p";
+ * const privateKey = await generateKeyPair("Ed25519");
+ * const upgrader = new Upgrader({ encrypters: [noise({ privateKey })], muxers: [yamux()] });
+ * ```
+ */
+export class Upgrader {
+  readonly #encrypters: readonly ConnectionEncrypter[];
+  readonly #muxers: readonly StreamMuxerFactory[];
+  readonly #init: UpgraderInit;
+
+  /** Validate and keep the configuration. */
+  constructor(init: UpgraderInit) {
+    if (init.encrypters.length === 0) throw new TypeError("at least one encrypter is required");
+    if (init.muxers.length === 0) throw new TypeError("at least one muxer is required");
+    const timeout = init.upgradeTimeoutMs ?? DEFAULT_UPGRADE_TIMEOUT_MS;
+    if (!(timeout > 0)) throw new RangeError("upgradeTimeoutMs must be positive");
+    this.#encrypters = init.encrypters;
+    this.#muxers = init.muxers;
+    this.#init = init;
+  }
+
+  /** Upgrade a connection we dialled. On failure the raw connection is aborted. */
+  upgradeOutbound(raw: RawConnection, options?: UpgradeOutboundOptions): Promise<Connection> {
+    return this.#upgrade(raw, "outbound", options);
+  }
+
+  /** Upgrade a connection we accepted. On failure the raw connection is aborted. */
+  upgradeInbound(raw: RawConnection, options?: AbortOptions): Promise<Connection> {
+    return this.#upgrade(raw, "inbound", options);
+  }
+
+  async #upgrade(
+    raw: RawConnection,
+    direction: Direction,
+    options?: UpgradeOutboundOptions,
+  ): Promise<Connection> {
+    const open = Date.now();
+    const deadline = deadlineSignal(
+      this.#init.upgradeTimeoutMs ?? DEFAULT_UPGRADE_TIMEOUT_MS,
+      options?.signal,
+      "connection upgrade",
+    );
+    const signal = deadline.signal;
+    // Abort the socket as soon as the deadline fires, so reads blocked inside a handshake end.
+    const onAbort = (): void => raw.abort(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      const muxerIds = this.#muxers.map((m) => m.protocol);
+      const { secured, encryption } = await this.#secure(
+        raw,
+        direction,
+        muxerIds,
+        options?.remotePeer,
+        signal,
+      );
+      // Noise may already have agreed on a muxer; otherwise negotiate one over the channel.
+      const muxed = secured.earlyMuxer !== undefined
+        ? { protocol: secured.earlyMuxer, stream: secured as Duplex }
+        : await this.#negotiate(secured, this.#muxers.map((m) => m.protocol), direction, signal);
+      const factory = this.#muxers.find((m) => m.protocol === muxed.protocol);
+      if (factory === undefined) {
+        throw new ProtocolNegotiationError(`negotiated muxer ${muxed.protocol} is not configured`);
+      }
+      signal.throwIfAborted();
+      // The muxer exists before the Connection that owns it: inbound streams that arrive in
+      // between are reset.
+      const owner: { connection?: Connection } = {};
+      const channel = {
+        readable: muxed.stream.readable,
+        writable: muxed.stream.writable,
+        abort: (reason?: unknown) => secured.abort(reason),
+      };
+      const muxer: StreamMuxer = factory.createStreamMuxer(channel, {
+        direction,
+        onIncomingStream: (stream) => {
+          if (owner.connection === undefined) stream.reset();
+          else owner.connection.handleInbound(stream);
+        },
+      });
+      const connection = new Connection({
+        id: `${connectionIdPrefix}-${++connectionCounter}`,
+        remotePeer: secured.remotePeer,
+        remotePublicKey: secured.remotePublicKey,
+        remoteAddr: raw.remoteAddr,
+        localAddr: raw.localAddr,
+        direction,
+        encryption,
+        muxer,
+        timeline: { open, upgraded: Date.now() },
+        registry: this.#init.registry,
+        negotiationTimeoutMs: this.#init.negotiationTimeoutMs,
+        onHandlerError: this.#init.onHandlerError,
+      });
+      owner.connection = connection;
+      const onClose = this.#init.onConnectionClose;
+      if (onClose !== undefined) {
+        connection.closed.then(() => onClose(connection), () => onClose(connection));
+      }
+      return connection;
+    } catch (err) {
+      const reason = signal.aborted ? signal.reason : err;
+      raw.abort(reason);
+      throw reason;
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+      deadline.clear();
+    }
+  }
+
+  async #secure(
+    raw: RawConnection,
+    direction: Direction,
+    muxers: string[],
+    remotePeer: PeerId | undefined,
+    signal: AbortSignal,
+  ): Promise<{ secured: SecuredConnection; encryption: string }> {
+    const ids = this.#encrypters.map((e) => e.protocol);
+    const negotiated = await this.#negotiate(raw, ids, direction, signal);
+    const encrypter = this.#encrypters.find((e) => e.protocol === negotiated.protocol)!;
+    const channel: ClosableDuplex = {
+      readable: negotiated.stream.readable,
+      writable: negotiated.stream.writable,
+      close: () => raw.close(),
+      abort: (reason?: unknown) => raw.abort(reason),
+    };
+    const secureOptions = { signal, muxers, remotePeer };
+    const secured = direction === "outbound"
+      ? await encrypter.secureOutbound(channel, secureOptions)
+      : await encrypter.secureInbound(channel, secureOptions);
+    return { secured, encryption: encrypter.protocol };
+  }
+
+  /**
+   * multistream-select as dialer (outbound) or listener (inbound). The returned stream is the
+   * one to keep using: when bytes arrived together with the negotiation, its readable replays
+   * them first.
+   */
+  #negotiate(
+    channel: Duplex,
+    protocols: readonly string[],
+    direction: Direction,
+    signal: AbortSignal,
+  ): Promise<{ protocol: string; stream: Duplex }> {
+    return direction === "outbound"
+      ? selectProtocol(channel, protocols, { signal })
+      : handleProtocol(channel, protocols, { signal });
+  }
+}
