@@ -1,0 +1,108 @@
+/**
+ * Yamux wire constants and named limits.
+ *
+ * Wire values come from the Yamux specification (hashicorp/yamux spec.md, "Framing") and the
+ * libp2p profile of it (libp2p/specs yamux/README.md).
+ *
+ * @module
+ */
+
+/** Protocol id negotiated by multistream-select (libp2p/specs yamux/README.md). */
+export const YAMUX_PROTOCOL_ID = "/yamux/1.0.0";
+
+/** The only protocol version (spec.md, "Version Field"). */
+export const YAMUX_VERSION = 0;
+
+/** Every frame starts with a 12-byte header (spec.md, "Framing"). */
+export const HEADER_LENGTH = 12;
+
+/** Frame types (spec.md, "Type Field"). */
+export const FrameType = {
+  /** Stream data; `length` bytes of payload follow. */
+  Data: 0,
+  /** Window credit for a stream; `length` is the delta, no payload. */
+  WindowUpdate: 1,
+  /** Keep-alive / RTT measurement on stream 0; `length` is an opaque value echoed back. */
+  Ping: 2,
+  /** Session termination on stream 0; `length` is a {@link GoAwayCode}. */
+  GoAway: 3,
+} as const;
+
+/** One of the {@link FrameType} values. */
+export type FrameType = typeof FrameType[keyof typeof FrameType];
+
+/** Header flags, a bit set (spec.md, "Flag Field"). */
+export const Flag = {
+  /** Opens a stream (Data/WindowUpdate) or marks a ping request. */
+  SYN: 1,
+  /** Acknowledges a stream (Data/WindowUpdate) or marks a ping response. */
+  ACK: 2,
+  /** Half-closes the sender's direction of a stream. */
+  FIN: 4,
+  /** Resets a stream at once. */
+  RST: 8,
+} as const;
+
+/** GoAway error codes (spec.md, "Go Away"); they travel on the wire. */
+export const GoAwayCode = {
+  /** Normal termination. */
+  Normal: 0,
+  /** The peer broke the protocol. */
+  ProtocolError: 1,
+  /** An internal error. */
+  InternalError: 2,
+} as const;
+
+/** One of the {@link GoAwayCode} values. */
+export type GoAwayCode = typeof GoAwayCode[keyof typeof GoAwayCode];
+
+/** Every stream starts with this receive window on both sides (spec.md, "Flow Control"). */
+export const INITIAL_STREAM_WINDOW = 256 * 1024;
+
+/** Window sizes and credits are u32 on the wire: a window can never pass this. */
+export const MAX_WINDOW = 0xffff_ffff;
+
+/** Largest stream id (u32). */
+export const MAX_STREAM_ID = 0xffff_ffff;
+
+/**
+ * Streams we may open that the remote has not acknowledged yet (libp2p/specs yamux/README.md,
+ * "ACK backlog").
+ */
+export const DEFAULT_MAX_ACK_BACKLOG = 256;
+
+/** Default cap on live streams in each direction. */
+export const DEFAULT_MAX_STREAMS = 1024;
+
+/** Default bound of receive-window auto-tuning per stream (as go-yamux and rust-yamux). */
+export const DEFAULT_MAX_STREAM_WINDOW = 16 * 1024 * 1024;
+
+/**
+ * Default room for receive-window auto-tuning on top of every stream's initial window: the
+ * default per-connection budget is `maxStreams × initialStreamWindow` plus this.
+ */
+export const DEFAULT_AUTOTUNE_POOL = 64 * 1024 * 1024;
+
+/** Default keep-alive ping interval. */
+export const DEFAULT_KEEP_ALIVE_INTERVAL_MS = 30_000;
+
+/** Default time a keep-alive ping may go unanswered before the session fails. */
+export const DEFAULT_PING_TIMEOUT_MS = 15_000;
+
+/** Default largest payload of one outgoing Data frame; larger writes are split. */
+export const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024;
+
+/** Default number of ping replies that may wait for the connection to accept them. */
+export const DEFAULT_MAX_PENDING_PING_REPLIES = 16;
+
+/** Default time close() waits for open streams before resetting them. */
+export const DEFAULT_GO_AWAY_TIMEOUT_MS = 10_000;
+
+/**
+ * Bytes of encoded frames the session may hold for the connection before stream writes wait
+ * for it to drain (connection-level backpressure).
+ */
+export const OUTBOX_HIGH_WATER_MARK = 1024 * 1024;
+
+/** Largest timer delay setTimeout honours (larger delays fire at once). */
+export const MAX_TIMER_DELAY_MS = 0x7fff_ffff;

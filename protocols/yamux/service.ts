@@ -1,0 +1,411 @@
+/**
+ * Wires a {@link YamuxSession} to a connection: one reader loop feeding every received chunk
+ * to the session, one writer that takes everything the session queued (all frames produced in
+ * the same tick, already coalesced) and writes it once the connection is ready, and the
+ * keep-alive timer. The only Yamux file touching streams and timers.
+ *
+ * @module
+ */
+
+import { AbortError, ConnectionClosedError, StreamResetError } from "../../src/errors.ts";
+import type {
+  MuxedStream,
+  StreamMuxer,
+  StreamMuxerFactory,
+  StreamMuxerInit,
+} from "../../src/muxer.ts";
+import type { AbortOptions, Duplex } from "../../src/stream/types.ts";
+import {
+  GoAwayCode,
+  MAX_TIMER_DELAY_MS,
+  OUTBOX_HIGH_WATER_MARK,
+  YAMUX_PROTOCOL_ID,
+} from "./constants.ts";
+import { type ResolvedYamuxOptions, resolveYamuxOptions, type YamuxOptions } from "./options.ts";
+import { type SessionEvents, YamuxSession } from "./session.ts";
+import { type StreamHost, YamuxStream } from "./stream.ts";
+
+/** The connection a muxer runs over. */
+type MuxedConnection = Duplex & { abort?(reason?: unknown): void };
+
+const noop = (): void => {};
+
+/**
+ * Create a Yamux muxer factory (`/yamux/1.0.0`). Options are validated here, once.
+ *
+ * @example
+ * ```ts
+ * import { yamux } from "@p2p-edge/libp2p/protocols/yamux";
+ * import { duplexPair } from "@p2p-edge/libp2p/stream";
+ * const [a, b] = duplexPair();
+ * const factory = yamux({ keepAliveIntervalMs: 10_000 });
+ * const client = factory.createStreamMuxer(a, { direction: "outbound" });
+ * const server = factory.createStreamMuxer(b, {
+ *   direction: "inbound",
+ *   onIncomingStream: (s) => void s.readable.pipeTo(s.writable), // echo
+ * });
+ * const stream = await client.newStream();
+ * const w = stream.writable.getWriter();
+ * await w.write(new TextEncoder().encode("hi"));
+ * await w.close();
+ * ```
+ */
+export function yamux(options: YamuxOptions = {}): StreamMuxerFactory {
+  const opts = resolveYamuxOptions(options);
+  return {
+    protocol: YAMUX_PROTOCOL_ID,
+    createStreamMuxer(conn: MuxedConnection, init: StreamMuxerInit): StreamMuxer {
+      return new YamuxMuxer(conn, init, opts);
+    },
+  };
+}
+
+/**
+ * A Yamux session over one connection. Create it with {@link yamux}.
+ *
+ * @example
+ * ```ts
+ * import { yamux } from "@p2p-edge/libp2p/protocols/yamux";
+ * import { duplexPair } from "@p2p-edge/libp2p/stream";
+ * const [a] = duplexPair();
+ * const muxer = yamux().createStreamMuxer(a, { direction: "outbound" });
+ * muxer.abort();
+ * await muxer.closed;
+ * ```
+ */
+export class YamuxMuxer implements StreamMuxer, StreamHost {
+  /** "/yamux/1.0.0". */
+  readonly protocol: string = YAMUX_PROTOCOL_ID;
+  /** Settles when the session has ended. */
+  readonly closed: Promise<void>;
+  /** The state machine (exposed for the stream objects). */
+  readonly session: YamuxSession;
+  readonly #conn: MuxedConnection;
+  readonly #init: StreamMuxerInit;
+  readonly #opts: ResolvedYamuxOptions;
+  readonly #streams = new Map<number, YamuxStream>();
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #state: "open" | "closing" | "closed" = "open";
+  #wakeWriter: (() => void) | undefined;
+  #drainWaiters: (() => void)[] = [];
+  #backlogWaiters = new Set<{ resolve: () => void; reject: (e: unknown) => void }>();
+  #streamsGone: (() => void) | undefined;
+  #readEnded: (() => void) | undefined;
+  #readLoopDone = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #resolveClosed!: () => void;
+
+  /** Use {@link yamux}. */
+  constructor(conn: MuxedConnection, init: StreamMuxerInit, opts: ResolvedYamuxOptions) {
+    this.#conn = conn;
+    this.#init = init;
+    this.#opts = opts;
+    this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
+    this.#reader = conn.readable.getReader();
+    this.#writer = conn.writable.getWriter();
+    this.#writer.closed.catch(noop);
+    this.session = new YamuxSession(
+      init.direction === "outbound",
+      opts,
+      this.#events(),
+      this.now(),
+    );
+    this.#schedule();
+    void this.#writeLoop();
+    void this.#readLoop();
+  }
+
+  /** Streams not yet freed. */
+  get streams(): readonly MuxedStream[] {
+    return [...this.#streams.values()];
+  }
+
+  /** Open an outbound stream; waits while the ACK backlog is full. */
+  async newStream(options: AbortOptions = {}): Promise<MuxedStream> {
+    const signal = options.signal;
+    for (;;) {
+      if (signal?.aborted) throw signal.reason ?? new AbortError();
+      this.#checkOpen();
+      if (!this.session.ackBacklogFull) break;
+      await this.#waitBacklog(signal);
+    }
+    const id = this.session.openStream(this.now());
+    const stream = new YamuxStream(id, "outbound", this, this.#opts.maxStreamWindow, this.#freed);
+    this.#streams.set(id, stream);
+    return stream;
+  }
+
+  /** GoAway(0), wait for streams (until `signal` or goAwayTimeoutMs), then close the connection. */
+  async close(options: AbortOptions = {}): Promise<void> {
+    if (this.#state !== "open") return this.closed;
+    this.#state = "closing";
+    this.session.goAway(GoAwayCode.Normal);
+    this.#rejectBacklog(new ConnectionClosedError("yamux session is closing"));
+    if (this.#streams.size > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const onAbort = (): void => this.#streamsGone?.();
+      await new Promise<void>((resolve) => {
+        this.#streamsGone = resolve;
+        timer = setTimeout(resolve, this.#opts.goAwayTimeoutMs);
+        options.signal?.addEventListener("abort", onAbort, { once: true });
+        if (options.signal?.aborted) resolve();
+      });
+      clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort);
+      this.#streamsGone = undefined;
+    }
+    if ((this.#state as string) === "closed") return this.closed;
+    // Remaining streams are reset (RST), then the connection closes after a flush.
+    for (const s of [...this.#streams.values()]) s.reset();
+    await this.#finish(undefined, "graceful");
+  }
+
+  /** Tear everything down at once. */
+  abort(reason?: unknown): void {
+    const err = reason instanceof Error
+      ? reason
+      : new ConnectionClosedError("yamux session aborted", { cause: reason });
+    void this.#finish(err, "abort", reason);
+  }
+
+  /** @internal The session clock. */
+  now(): number {
+    return performance.now();
+  }
+
+  /** @internal Stream writes wait on this while the outbox is above its high-water mark. */
+  outboxBackpressure(): Promise<void> | undefined {
+    if (this.session.outbox.size <= OUTBOX_HIGH_WATER_MARK || this.#state === "closed") {
+      return undefined;
+    }
+    return new Promise((resolve) => this.#drainWaiters.push(resolve));
+  }
+
+  // --- session events ----------------------------------------------------------------------------
+
+  #events(): SessionEvents {
+    return {
+      onOutput: () => {
+        const wake = this.#wakeWriter;
+        if (wake !== undefined) {
+          this.#wakeWriter = undefined;
+          wake();
+        }
+      },
+      onStreamOpened: (id) => this.#incoming(id),
+      onStreamData: (id, data) => this.#streams.get(id)?.onData(data),
+      onStreamFin: (id) => this.#streams.get(id)?.onFin(),
+      onStreamReset: (id) =>
+        this.#streams.get(id)?.onReset(new StreamResetError(`yamux stream ${id} reset by remote`)),
+      onSendWindow: (id) => this.#streams.get(id)?.onSendWindow(),
+      onStreamFreed: (id) => this.#streams.get(id)?.onFreed(),
+      onAckBacklog: () => {
+        const first = this.#backlogWaiters.values().next();
+        if (!first.done) {
+          this.#backlogWaiters.delete(first.value);
+          first.value.resolve();
+        }
+      },
+      onGoAway: () => {
+        this.#rejectBacklog(new ConnectionClosedError("remote yamux session is going away"));
+      },
+      onError: (error) => void this.#finish(error, "graceful"),
+    };
+  }
+
+  readonly #freed = (s: YamuxStream): void => {
+    const id = Number(s.id);
+    if (this.#streams.get(id) === s) this.#streams.delete(id);
+    if (this.#streams.size === 0) this.#streamsGone?.();
+  };
+
+  #incoming(id: number): void {
+    const stream = new YamuxStream(id, "inbound", this, this.#opts.maxStreamWindow, this.#freed);
+    this.#streams.set(id, stream);
+    const handler = this.#init.onIncomingStream;
+    if (handler === undefined) {
+      stream.reset();
+      return;
+    }
+    try {
+      handler(stream);
+    } catch {
+      stream.reset();
+    }
+  }
+
+  // --- I/O ------------------------------------------------------------------------------------------
+
+  async #readLoop(): Promise<void> {
+    let error: Error | undefined;
+    try {
+      for (;;) {
+        const { done, value } = await this.#reader.read();
+        if (done) break;
+        // After the session ended input is ignored, but the loop drains to EOF so a graceful
+        // close lets the remote finish its side.
+        this.session.receive(value, this.now());
+      }
+    } catch (err) {
+      error = err instanceof Error ? err : new ConnectionClosedError("read failed", { cause: err });
+    }
+    this.#readLoopDone = true;
+    this.#readEnded?.();
+    if (this.#state === "closed") return;
+    // The connection ended under us: streams still open fail with a reset-class error.
+    if (error === undefined && this.#streams.size > 0) {
+      error = new ConnectionClosedError(
+        `connection closed with ${this.#streams.size} yamux streams open`,
+      );
+    }
+    void this.#finish(error, error === undefined ? "graceful" : "abort");
+  }
+
+  async #writeLoop(): Promise<void> {
+    const w = this.#writer;
+    const outbox = this.session.outbox;
+    try {
+      for (;;) {
+        if (outbox.size === 0) {
+          if (this.#state === "closed") return;
+          await new Promise<void>((resolve) => (this.#wakeWriter = resolve));
+          continue;
+        }
+        await w.ready;
+        const blocks = outbox.take();
+        this.#releaseDrainWaiters();
+        if (blocks === undefined) continue;
+        for (const b of blocks) w.write(b).catch(noop);
+      }
+    } catch (err) {
+      if (this.#state !== "closed") {
+        void this.#finish(
+          new ConnectionClosedError("connection write failed", { cause: err }),
+          "abort",
+        );
+      }
+    }
+  }
+
+  #releaseDrainWaiters(): void {
+    if (this.#drainWaiters.length === 0) return;
+    const waiters = this.#drainWaiters;
+    this.#drainWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  #schedule(): void {
+    const at = this.session.nextTimeout();
+    if (at === undefined || this.#state === "closed") return;
+    const delay = Math.min(MAX_TIMER_DELAY_MS, Math.max(0, Math.ceil(at - this.now())));
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.session.tick(this.now());
+      this.#schedule();
+    }, delay);
+  }
+
+  #checkOpen(): void {
+    if (this.#state !== "open") throw new ConnectionClosedError("yamux session is closed");
+    if (this.session.remoteGoAway !== undefined) {
+      throw new ConnectionClosedError("remote yamux session is going away");
+    }
+  }
+
+  #waitBacklog(signal: AbortSignal | undefined): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        this.#backlogWaiters.delete(waiter);
+        reject(signal?.reason ?? new AbortError());
+      };
+      const waiter = {
+        resolve: () => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        },
+        reject: (e: unknown) => {
+          signal?.removeEventListener("abort", onAbort);
+          reject(e);
+        },
+      };
+      this.#backlogWaiters.add(waiter);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  #rejectBacklog(error: Error): void {
+    const waiters = [...this.#backlogWaiters];
+    this.#backlogWaiters.clear();
+    for (const w of waiters) w.reject(error);
+  }
+
+  /**
+   * End the session once. "graceful" flushes what is queued (e.g. a GoAway) and closes the
+   * writable; "abort" aborts the connection. Streams still open fail with StreamResetError.
+   */
+  async #finish(
+    error: Error | undefined,
+    how: "graceful" | "abort",
+    reason?: unknown,
+  ): Promise<void> {
+    if (this.#state === "closed") return;
+    this.#state = "closed";
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const streamError = new StreamResetError("yamux session ended", { cause: error });
+    for (const s of [...this.#streams.values()]) {
+      s.onReset(streamError);
+      s.onFreed();
+    }
+    this.#streams.clear();
+    this.#rejectBacklog(new ConnectionClosedError("yamux session ended", { cause: error }));
+    this.#releaseDrainWaiters();
+    const pending = this.session.outbox.take();
+    this.session.destroy(error ?? new ConnectionClosedError("yamux session closed"));
+    this.#wakeWriter?.();
+    if (how === "abort") this.#abortConnection(reason ?? error);
+    else await this.#closeConnection(pending, error);
+    this.#resolveClosed();
+    try {
+      this.#init.onClose?.(error);
+    } catch {
+      // A faulty callback must not break teardown.
+    }
+  }
+
+  async #closeConnection(
+    pending: Uint8Array[] | undefined,
+    error: Error | undefined,
+  ): Promise<void> {
+    // Graceful: flush the rest (GoAway included), close our side, then wait (bounded) for the
+    // remote to close its side before cancelling the reader.
+    const w = this.#writer;
+    if (pending !== undefined) { for (const b of pending) w.write(b).catch(noop); }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), this.#opts.goAwayTimeoutMs);
+    });
+    const closed = w.close().then(() => "closed" as const, () => "failed" as const);
+    const readEnd = this.#readLoopDone
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => (this.#readEnded = resolve));
+    const outcome = await Promise.race([closed.then(() => readEnd), deadline]);
+    clearTimeout(timer);
+    if (outcome === "timeout") this.#abortConnection(error);
+    else this.#reader.cancel().catch(noop);
+  }
+
+  #abortConnection(reason: unknown): void {
+    const err = reason ?? new ConnectionClosedError("yamux session aborted");
+    if (this.#conn.abort !== undefined) {
+      try {
+        this.#conn.abort(err);
+      } catch {
+        // ignore
+      }
+    }
+    this.#writer.abort(err).catch(noop);
+    this.#reader.cancel(err).catch(noop);
+  }
+}
