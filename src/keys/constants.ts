@@ -12,7 +12,7 @@
 export const MAX_KEY_DATA_BYTES = 8192;
 
 /** Largest whole key protobuf accepted (the Data limit plus the two field headers). */
-export const MAX_KEY_PROTOBUF_BYTES = MAX_KEY_DATA_BYTES + 16;
+export const MAX_KEY_PROTOBUF_BYTES: number = MAX_KEY_DATA_BYTES + 16;
 
 /** Smallest RSA modulus accepted, in bits (go-libp2p `MinRsaKeyBits`). */
 export const MIN_RSA_BITS = 2048;

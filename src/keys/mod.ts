@@ -41,6 +41,11 @@ export {
   publicKeyToProtobuf,
 } from "./protobuf.ts";
 export { peerIdFromPrivateKey, peerIdFromPublicKey } from "./peer_id_from_key.ts";
+export { PeerId, peerIdFromBytes, peerIdFromString } from "../peer_id.ts";
+// Types that PeerId exposes, so that this module is a complete documentation entry point.
+export type { Multihash } from "../multiformats/multihash.ts";
+export type { CID } from "../multiformats/cid.ts";
+export type { MultibaseCodec } from "../multiformats/multibase.ts";
 export { Ed25519PrivateKey, Ed25519PublicKey } from "./ed25519.ts";
 export { Secp256k1PrivateKey, Secp256k1PublicKey } from "./secp256k1.ts";
 export { EcdsaPrivateKey, EcdsaPublicKey } from "./ecdsa.ts";
