@@ -16,7 +16,7 @@
 
 import { equals as bytesEqual } from "../bytes.ts";
 import { DecodeError, LimitExceededError, UnsupportedKeyTypeError } from "../errors.ts";
-import { registerInlineKeyDecoder } from "../peer_id.ts";
+import { MAX_INLINE_KEY_LENGTH, registerInlineKeyDecoder } from "../peer_id.ts";
 import { ProtobufReader, ProtobufWriter, WireType } from "../protobuf.ts";
 import { MAX_KEY_DATA_BYTES, MAX_KEY_PROTOBUF_BYTES } from "./constants.ts";
 import { keyTypeFromCode, privateKeyFromRaw, publicKeyFromRaw } from "./factory.ts";
@@ -127,11 +127,17 @@ export function privateKeyToProtobuf(key: PrivateKey): Uint8Array {
 }
 
 /**
- * Decoder for keys inlined in identity-multihash peer ids. Only the canonical encoding is
- * accepted, so that one key has exactly one peer id (HARDENING rule 6: a key must map back to
- * the id it is bound to).
+ * Decoder for keys inlined in identity-multihash peer ids. Only what peerIdFromPublicKey would
+ * produce is accepted: the canonical encoding, at most MAX_INLINE_KEY_LENGTH (42) bytes (longer
+ * keys get sha2-256 ids, peer-ids.md §Peer Ids). So one key has exactly one peer id (HARDENING
+ * rule 6: a key must map back to the id it is bound to).
  */
 function decodeInlineKey(bytes: Uint8Array): PublicKey {
+  if (bytes.byteLength > MAX_INLINE_KEY_LENGTH) {
+    throw new DecodeError(
+      `identity peer id embeds ${bytes.byteLength} bytes; keys above 42 bytes are hashed`,
+    );
+  }
   const key = publicKeyFromProtobuf(bytes);
   if (!bytesEqual(publicKeyToProtobuf(key), bytes)) {
     throw new DecodeError("peer id embeds a non-canonical public key encoding");

@@ -3,7 +3,8 @@
  * has no secp256k1).
  *
  * Public `Data` is the 33-byte compressed point; the 65-byte uncompressed form is accepted on
- * decode (go-libp2p parses with decred's ParsePubKey, which takes it) and re-encoded compressed.
+ * decode (go-libp2p parses with decred's ParsePubKey, which takes it), as is the hybrid form
+ * (0x06/0x07), and both are re-encoded compressed.
  * Private `Data` is the 32-byte scalar. Signatures: ECDSA over SHA-256(message), DER-encoded;
  * signing is deterministic (RFC 6979) with low S, so it reproduces go-libp2p's signatures byte for
  * byte. Verification accepts high S too, as go-libp2p (decred) does.
@@ -39,7 +40,7 @@ export class Secp256k1PublicKey implements PublicKey {
   /** The 33-byte compressed point. */
   readonly raw: Uint8Array;
 
-  /** Decode a compressed (33) or uncompressed (65) point; throws DecodeError if invalid. */
+  /** Decode a compressed (33), uncompressed or hybrid (65) point; throws DecodeError if invalid. */
   constructor(data: Uint8Array) {
     if (
       data.byteLength !== SECP256K1_PUBLIC_KEY_BYTES &&
@@ -47,12 +48,22 @@ export class Secp256k1PublicKey implements PublicKey {
     ) {
       throw new DecodeError(`secp256k1 public key must be 33 or 65 bytes, got ${data.byteLength}`);
     }
-    // 0x02/0x03 compressed or 0x04 uncompressed only: hybrid (0x06/0x07) forms are refused.
+    // 0x02/0x03 compressed, 0x04 uncompressed, or 0x06/0x07 hybrid (ANSI X9.62 §4.3.6: the
+    // uncompressed point with the parity of Y in the prefix), which decred's ParsePubKey, and so
+    // go-libp2p, also accepts. A hybrid prefix must agree with Y's parity.
     const prefix = data[0];
     if (
       data.byteLength === SECP256K1_PUBLIC_KEY_BYTES ? prefix !== 2 && prefix !== 3 : prefix !== 4
     ) {
-      throw new DecodeError(`secp256k1 public key has an invalid prefix 0x${prefix.toString(16)}`);
+      const hybrid = data.byteLength === SECP256K1_UNCOMPRESSED_PUBLIC_KEY_BYTES &&
+        (prefix === 6 || prefix === 7) && (prefix & 1) === (data[64] & 1);
+      if (!hybrid) {
+        throw new DecodeError(
+          `secp256k1 public key has an invalid prefix 0x${prefix.toString(16)}`,
+        );
+      }
+      data = data.slice();
+      data[0] = 4;
     }
     try {
       // fromBytes checks the point is on the curve (and decompression has a root).

@@ -236,6 +236,9 @@ describe("key protobuf rules", () => {
     const reordered = new ProtobufWriter().bytes(2, data).uint(1, 1).finish();
     assert.throws(() => peerIdFromBytes(createMultihash(0, reordered).bytes), DecodeError);
     assert.equal(peerIdFromBytes(createMultihash(0, ed).bytes).type, "Ed25519");
+    // A key longer than 42 bytes is never inlined: such an identity id is refused.
+    const rsa = fromHex(specVector("RSA").publicKey);
+    assert.throws(() => peerIdFromBytes(createMultihash(0, rsa).bytes), DecodeError);
   });
 
   it("oversized messages are LimitExceededError before parsing", () => {
@@ -270,14 +273,19 @@ describe("encoding variants accepted on decode", () => {
     assert.throws(() => privateKeyFromRaw("Ed25519", k.raw.subarray(0, 32)), DecodeError);
   });
 
-  it("secp256k1: uncompressed public keys re-encode compressed; bad points rejected", async () => {
+  it("secp256k1: uncompressed and hybrid public keys re-encode compressed; bad ones rejected", async () => {
     const k = await key("secp256k1");
     const uncompressed = secp256k1.Point.fromBytes(k.publicKey.raw).toBytes(false);
     const pub = publicKeyFromRaw("secp256k1", uncompressed);
     assert.equal(toHex(pub.raw), toHex(k.publicKey.raw));
     const hybrid = uncompressed.slice();
     hybrid[0] = 0x06 | (uncompressed[64] & 1);
+    assert.equal(toHex(publicKeyFromRaw("secp256k1", hybrid).raw), toHex(k.publicKey.raw));
+    hybrid[0] ^= 1; // parity no longer matches Y
     assert.throws(() => publicKeyFromRaw("secp256k1", hybrid), DecodeError);
+    const badPrefix = uncompressed.slice();
+    badPrefix[0] = 0x05;
+    assert.throws(() => publicKeyFromRaw("secp256k1", badPrefix), DecodeError);
     const offCurve = uncompressed.slice();
     offCurve[64] ^= 1;
     assert.throws(() => publicKeyFromRaw("secp256k1", offCurve), DecodeError);
