@@ -73,7 +73,10 @@ export class PeerRecord implements EnvelopeRecord {
   /** Always {@link PEER_RECORD_PAYLOAD_TYPE}. */
   readonly payloadType: Uint8Array = PEER_RECORD_PAYLOAD_TYPE;
 
-  /** Throws RangeError for a `seq` outside u64 or more than MAX_PEER_RECORD_ADDRESSES addresses. */
+  /**
+   * Throws RangeError for a `seq` outside u64 or more than MAX_PEER_RECORD_ADDRESSES addresses.
+   * `ignoredAddresses` is set by {@link PeerRecord.decode}; leave it out otherwise.
+   */
   constructor(init: PeerRecordInit, ignoredAddresses = 0) {
     if (typeof init.seq !== "bigint" || init.seq < 0n || init.seq > MAX_U64) {
       throw new RangeError("peer record seq must be a bigint in 0..2^64-1");

@@ -74,6 +74,14 @@ describe("SignedEnvelope", () => {
     });
   }
 
+  it("seals and opens with an RSA key", async () => {
+    const k = await generateKeyPair("RSA");
+    const bytes = (await SignedEnvelope.seal(k, testRecord("rsa"))).encode();
+    const opened = await SignedEnvelope.open(bytes, DOMAIN);
+    assert.ok(opened.publicKey.equals(k.publicKey));
+    await assert.rejects(SignedEnvelope.open(bytes, "other"), InvalidSignatureError);
+  });
+
   it("encodes fields in number order and leaves an empty payload out", async () => {
     const k = await key("Ed25519");
     const sealed = await SignedEnvelope.sealPayload(
