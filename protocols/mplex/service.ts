@@ -100,7 +100,6 @@ export function mplexLimits(options: MplexOptions = {}): MplexLimits {
     options.maxMessageSize,
     d.maxMessageSize,
     MAX_MESSAGE_SIZE_OPTION,
-    MAX_SLOW_READER_TIMEOUT,
   );
   const maxStreamBufferSize = positiveInt(
     "maxStreamBufferSize",
