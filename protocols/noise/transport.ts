@@ -206,6 +206,8 @@ export interface NoiseStreamOptions {
    * exhausted) before the stream errors; the service aborts the connection from here.
    */
   onError?: (err: unknown) => void;
+  /** Encrypt stream only: called when its writable side was closed and everything sealed. */
+  onClose?: () => void;
 }
 
 /**
@@ -241,6 +243,9 @@ export function createEncryptStream(
       } catch (err) {
         fail(err);
       }
+    },
+    flush() {
+      options.onClose?.();
     },
   });
 }
