@@ -21,7 +21,22 @@ export interface NodeEventMap {
   /** The node listens on these addresses (after start). */
   "listening": Multiaddr[];
   /** identify (or push) updated what is known of a peer. */
-  "peer:identify": { peerId: PeerId; protocols: string[]; agentVersion?: string };
+  "peer:identify": {
+    peerId: PeerId;
+    protocols: string[];
+    agentVersion?: string;
+    /** identify protocolVersion, when sent. */
+    protocolVersion?: string;
+    /** The addresses now stored for the peer (from its signed record when one was accepted). */
+    listenAddrs?: Multiaddr[];
+    /** The connection the information came over. */
+    connection?: Connection;
+  };
+  /**
+   * Our own protocols or listen addresses changed (handle, unhandle, listening); identify push
+   * uses it to tell connected peers.
+   */
+  "self:update": { protocols: string[]; addrs: Multiaddr[] };
 }
 
 /**

@@ -174,6 +174,7 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
       throw err;
     }
     this.dispatch("listening", this.addrs());
+    if (this.#listeners.length > 0) this.#selfUpdate();
   }
 
   /**
@@ -211,11 +212,19 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
   /** Register a handler for inbound streams of `protocol`. */
   handle(protocol: string, handler: StreamHandler, options?: StreamHandlerOptions): void {
     this.#registrar.handle(protocol, handler, options);
+    this.#selfUpdate();
   }
 
   /** Remove the handler of `protocol`. */
   unhandle(protocol: string): void {
+    const had = this.#registrar.get(protocol) !== undefined;
     this.#registrar.unhandle(protocol);
+    if (had) this.#selfUpdate();
+  }
+
+  /** Tell listeners (identify push) that our protocols or addresses changed. */
+  #selfUpdate(): void {
+    this.dispatch("self:update", { protocols: this.getProtocols(), addrs: this.addrs() });
   }
 
   /** Protocols we serve. */
