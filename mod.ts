@@ -101,5 +101,17 @@ export {
   withPeerId,
 } from "./src/multiaddr/mod.ts";
 
+// Signed records
+export {
+  type EnvelopeRecord,
+  type OpenedPeerRecord,
+  openPeerRecord,
+  PEER_RECORD_DOMAIN,
+  PEER_RECORD_PAYLOAD_TYPE,
+  PeerRecord,
+  sealPeerRecord,
+  SignedEnvelope,
+} from "./src/record/mod.ts";
+
 // Errors
 export * from "./src/errors.ts";
