@@ -197,7 +197,8 @@ export class NoiseEncrypter implements ConnectionEncrypter {
       return secureConnection(conn, rest, done);
     } catch (err) {
       const reason = signal.aborted ? abortReason(signal) : toHandshakeError(err);
-      conn.abort(reason);
+      // When the signal fired, onAbort already aborted the connection.
+      if (!signal.aborted) conn.abort(reason);
       await reader?.cancel(reason);
       writer?.releaseLock();
       throw reason;
