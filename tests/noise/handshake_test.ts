@@ -184,6 +184,42 @@ describe("noise early muxer negotiation and extensions", () => {
   });
 });
 
+describe("noise secured connection teardown", () => {
+  it("abort() tears down both directions on both ends", async () => {
+    const [a0, b] = duplexPair();
+    const a = recording(a0);
+    const [out, inc] = await Promise.all([
+      noise({ privateKey: await key("Ed25519", 0) }).secureOutbound(a),
+      noise({ privateKey: await key("Ed25519", 1) }).secureInbound(b),
+    ]);
+    const reading = readAll(out.readable);
+    const remoteReading = readAll(inc.readable);
+    const reason = new Error("bye");
+    out.abort(reason);
+    out.abort(new Error("second abort is ignored"));
+    await assert.rejects(reading);
+    await assert.rejects(remoteReading);
+    const w = out.writable.getWriter();
+    await assert.rejects(w.write(new Uint8Array(1)));
+    assert.deepEqual(a.aborted, [reason]);
+  });
+
+  it("the remote half-closing ends our readable while we can still write", async () => {
+    const [a, b] = duplexPair();
+    const [out, inc] = await Promise.all([
+      noise({ privateKey: await key("Ed25519", 0) }).secureOutbound(a),
+      noise({ privateKey: await key("Ed25519", 1) }).secureInbound(b),
+    ]);
+    await writeAll(inc.writable, pattern(10, 1));
+    assert.deepEqual(await readAll(out.readable), pattern(10, 1));
+    const [got] = await Promise.all([
+      readAll(inc.readable),
+      writeAll(out.writable, pattern(20, 2)),
+    ]);
+    assert.deepEqual(got, pattern(20, 2));
+  });
+});
+
 describe("noise options", () => {
   it("validates its options once", async () => {
     assert.throws(() => noise({} as never), TypeError);
