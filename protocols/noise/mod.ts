@@ -16,13 +16,7 @@
 
 export { noise, NoiseEncrypter, type NoiseInit, selectEarlyMuxer } from "./service.ts";
 export * from "./constants.ts";
-export {
-  hkdf2,
-  isAllZero,
-  nobleCrypto,
-  type NoiseCrypto,
-  type X25519KeyPair,
-} from "./crypto.ts";
+export { hkdf2, isAllZero, nobleCrypto, type NoiseCrypto, type X25519KeyPair } from "./crypto.ts";
 export {
   createNodeCrypto,
   defaultNoiseCrypto,
