@@ -1,0 +1,141 @@
+/**
+ * WebSocket transport: `/ip4|ip6|dns|dns4|dns6/<h>/tcp/<p>/ws`, `/tls/ws` (= `/wss`),
+ * `/tls/sni/<name>/ws`. Binary messages carry the raw libp2p byte stream; Noise and a muxer
+ * still run inside, even over TLS.
+ *
+ * Dialling uses the standard `WebSocket` and works in Deno, Bun and browsers. Listening uses
+ * `Deno.serve` on Deno and `Bun.serve` on Bun; elsewhere (browsers) `listen` rejects with a
+ * {@link WebSocketListenError}. With `mount: true`, listeners attach to the application's own
+ * server through `transport.mount` instead (see {@link WebSocketMount}).
+ *
+ * There is no half-close (closing the writable closes the WebSocket) and no read backpressure
+ * (received bytes queue up to `maxBufferedIncoming`, then the connection closes); see
+ * connection.ts.
+ *
+ * @example
+ * ```ts ignore
+ * import { websocket } from "@p2p-edge/libp2p/transports/websocket";
+ * import { multiaddr } from "@p2p-edge/libp2p";
+ * const transport = websocket();
+ * const listener = transport.createListener({ onConnection: (c) => c.readable.pipeTo(c.writable) });
+ * await listener.listen(multiaddr("/ip4/127.0.0.1/tcp/0/ws"));
+ * const conn = await transport.dial(listener.getAddrs()[0]);
+ * await conn.close();
+ * await listener.close();
+ * ```
+ *
+ * @module
+ */
+
+import type { Multiaddr } from "../../src/multiaddr/mod.ts";
+import type { AbortOptions } from "../../src/stream/types.ts";
+import type { Listener, ListenerInit, RawConnection, Transport } from "../../src/transport.ts";
+import { isListenableWebSocketAddr, parseWebSocketAddr } from "./address.ts";
+import { BunWebSocketListener } from "./bun.ts";
+import { DenoWebSocketListener } from "./deno.ts";
+import { dialWebSocket } from "./dial.ts";
+import { WebSocketListenError } from "./errors.ts";
+import { createMount, type WebSocketMount } from "./mount.ts";
+import { resolveWebSocketOptions, type WebSocketOptions } from "./options.ts";
+import { webSocketServerKind } from "./runtime.ts";
+
+export {
+  isListenableWebSocketAddr,
+  parseWebSocketAddr,
+  webSocketMultiaddr,
+  type WebSocketTarget,
+} from "./address.ts";
+export {
+  BUN_SOCKET_KEY,
+  type BunServerLike,
+  type BunServerWebSocket,
+  type BunWebSocketHandlers,
+} from "./bun.ts";
+export type { DenoRequestInfo } from "./deno.ts";
+export { type ConnectionLimits, type SocketPort, WebSocketConnection } from "./connection.ts";
+export * from "./constants.ts";
+export { dialWebSocket } from "./dial.ts";
+export { WebSocketDialError, WebSocketListenError } from "./errors.ts";
+export type { WebSocketMount } from "./mount.ts";
+export {
+  type ResolvedWebSocketOptions,
+  resolveWebSocketOptions,
+  type WebSocketOptions,
+  type WebSocketTlsOptions,
+} from "./options.ts";
+export { type WebSocketServerKind, webSocketServerKind } from "./runtime.ts";
+
+/**
+ * The WebSocket transport. `mount` is set when created with `mount: true`.
+ *
+ * @example
+ * ```ts
+ * import { websocket, type WebSocketTransport } from "@p2p-edge/libp2p/transports/websocket";
+ * const t: WebSocketTransport = websocket({ mount: true });
+ * console.log(t.mount !== undefined); // true
+ * ```
+ */
+export interface WebSocketTransport extends Transport {
+  /** The hook for the application's server, when created with `mount: true`. */
+  readonly mount?: WebSocketMount;
+}
+
+class UnsupportedListener implements Listener {
+  listen(_addr: Multiaddr): Promise<void> {
+    return Promise.reject(
+      new WebSocketListenError(
+        "no WebSocket server on this runtime (needs Deno.serve or Bun.serve); " +
+          "browsers can only dial",
+      ),
+    );
+  }
+  getAddrs(): Multiaddr[] {
+    return [];
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/**
+ * Create a WebSocket transport. Options are validated here (RangeError/TypeError).
+ *
+ * @example
+ * ```ts
+ * import { websocket } from "@p2p-edge/libp2p/transports/websocket";
+ * import { multiaddr } from "@p2p-edge/libp2p";
+ * const transport = websocket({ connectTimeoutMs: 5_000 });
+ * transport.dialFilter([
+ *   multiaddr("/dns4/example.com/tcp/443/wss/p2p/12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA"),
+ *   multiaddr("/ip4/192.0.2.1/tcp/4001"),
+ * ]).length; // 1
+ * ```
+ */
+export function websocket(options: WebSocketOptions = {}): WebSocketTransport {
+  const resolved = resolveWebSocketOptions(options);
+  const mounted = resolved.mount ? createMount(resolved) : undefined;
+  const transport: WebSocketTransport = {
+    name: "websocket",
+    dial(addr: Multiaddr, dialOptions?: AbortOptions): Promise<RawConnection> {
+      return dialWebSocket(addr, resolved, dialOptions);
+    },
+    createListener(init: ListenerInit): Listener {
+      if (mounted !== undefined) return mounted.createListener(init);
+      switch (webSocketServerKind()) {
+        case "deno":
+          return new DenoWebSocketListener(init, resolved);
+        case "bun":
+          return new BunWebSocketListener(init, resolved);
+        default:
+          return new UnsupportedListener();
+      }
+    },
+    listenFilter(addrs: readonly Multiaddr[]): Multiaddr[] {
+      return addrs.filter(isListenableWebSocketAddr);
+    },
+    dialFilter(addrs: readonly Multiaddr[]): Multiaddr[] {
+      return addrs.filter((a) => parseWebSocketAddr(a) !== undefined);
+    },
+  };
+  return mounted === undefined ? transport : { ...transport, mount: mounted.mount };
+}
