@@ -13,3 +13,4 @@
 export * from "./types.ts";
 export * from "./byte_reader.ts";
 export * from "./pair.ts";
+export * from "./idle.ts";
