@@ -1,0 +1,30 @@
+/**
+ * Defaults and bounds of the TCP transport. Every buffer a peer can fill has a named bound here
+ * (HARDENING.md rule 1); each is an option in {@link TcpOptions}.
+ *
+ * @module
+ */
+
+/** Deadline for establishing a TCP connection, ms (HARDENING.md rule 8). */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+/**
+ * Inbound connections one listener keeps open at a time; a socket accepted beyond it is closed at
+ * once (HARDENING.md, "many sockets that connect and send nothing").
+ */
+export const DEFAULT_MAX_CONNECTIONS = 4096;
+
+/** Bytes received but not yet read that a connection buffers before it stops reading the socket. */
+export const DEFAULT_READ_HIGH_WATER_MARK = 64 * 1024;
+
+/** Bytes accepted by a connection's writable but not yet handed to the socket before writes wait. */
+export const DEFAULT_WRITE_HIGH_WATER_MARK = 64 * 1024;
+
+/** Size of each read from a Deno socket (one `conn.read` fills at most this many bytes). */
+export const READ_CHUNK_SIZE = 64 * 1024;
+
+/** Largest buffer bound accepted for the high-water-mark options (64 MiB). */
+export const MAX_HIGH_WATER_MARK = 64 * 1024 * 1024;
+
+/** Multiaddr protocol names the transport accepts as the host part. */
+export const HOST_PROTOCOLS: readonly string[] = ["ip4", "ip6", "dns", "dns4", "dns6"];

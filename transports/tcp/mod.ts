@@ -1,0 +1,149 @@
+/**
+ * TCP transport for Deno (`Deno.connect` / `Deno.listen`) and Bun (`Bun.connect` /
+ * `Bun.listen`), picked by feature detection. Addresses: `/ip4|ip6|dns|dns4|dns6/<host>/tcp/<port>`,
+ * plus a trailing `/p2p/<id>` when dialling.
+ *
+ * Each connection is one ReadableStream and one WritableStream on the socket, with real
+ * backpressure both ways (a reader that stops reading stops the sender through TCP flow control;
+ * writes wait for the socket), half-close (closing the writable sends FIN and reading goes on),
+ * TCP_NODELAY and keep-alive on by default.
+ *
+ * @example
+ * ```ts
+ * import { tcp } from "@p2p-edge/libp2p/transports/tcp";
+ * import { multiaddr } from "@p2p-edge/libp2p";
+ * const transport = tcp({ connectTimeoutMs: 5_000 });
+ * const listener = transport.createListener({
+ *   onConnection: (conn) => void conn.readable.pipeTo(conn.writable), // echo
+ * });
+ * await listener.listen(multiaddr("/ip4/127.0.0.1/tcp/0"));
+ * const addr = listener.getAddrs()[0]; // e.g. /ip4/127.0.0.1/tcp/40211
+ * const conn = await transport.dial(addr);
+ * await conn.close();
+ * await listener.close();
+ * ```
+ *
+ * @module
+ */
+
+import { abortReason, deadlineSignal } from "../../src/abort.ts";
+import type { Multiaddr } from "../../src/multiaddr/mod.ts";
+import { isBun, isDeno, runtimeInfo } from "../../src/runtime.ts";
+import type { AbortOptions } from "../../src/stream/types.ts";
+import type { Listener, ListenerInit, RawConnection, Transport } from "../../src/transport.ts";
+import { socketMultiaddr, tcpEndpoint } from "./address.ts";
+import type { TcpBackend, TcpServer } from "./backend.ts";
+import { bunTcp } from "./bun.ts";
+import { denoTcp } from "./deno.ts";
+import { TcpListenError, TcpUnsupportedError } from "./errors.ts";
+import { type ResolvedTcpOptions, resolveTcpOptions, type TcpOptions } from "./options.ts";
+
+export { TcpDialError, TcpListenError, TcpUnsupportedError } from "./errors.ts";
+export type { TcpOptions } from "./options.ts";
+export {
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_READ_HIGH_WATER_MARK,
+  DEFAULT_WRITE_HIGH_WATER_MARK,
+  MAX_HIGH_WATER_MARK,
+} from "./constants.ts";
+
+function pickBackend(): TcpBackend {
+  if (isDeno()) return denoTcp;
+  if (isBun()) return bunTcp;
+  const { name, version } = runtimeInfo();
+  throw new TcpUnsupportedError(
+    `the TCP transport needs Deno or Bun; this runtime is ${name}${version ? " " + version : ""}` +
+      " (use the WebSocket or WebTransport transport here)",
+  );
+}
+
+class TcpListener implements Listener {
+  readonly #backend: TcpBackend;
+  readonly #options: ResolvedTcpOptions;
+  readonly #init: ListenerInit;
+  #server: TcpServer | undefined;
+  #starting = false;
+  #addrs: Multiaddr[] = [];
+
+  constructor(backend: TcpBackend, options: ResolvedTcpOptions, init: ListenerInit) {
+    this.#backend = backend;
+    this.#options = options;
+    this.#init = init;
+  }
+
+  async listen(addr: Multiaddr): Promise<void> {
+    const bind = tcpEndpoint(addr, false);
+    if (bind === undefined) throw new TypeError(`not a TCP listen address: ${addr.toString()}`);
+    if (this.#server !== undefined || this.#starting) {
+      throw new TcpListenError("this TCP listener is already listening");
+    }
+    this.#starting = true;
+    try {
+      const init = this.#init;
+      this.#server = await this.#backend.listen(bind, this.#options, {
+        onConnection: (conn) => init.onConnection(conn),
+        onError: (error) => init.onError?.(error),
+      });
+      this.#addrs = [socketMultiaddr(this.#server.host, this.#server.port)];
+    } finally {
+      this.#starting = false;
+    }
+  }
+
+  getAddrs(): Multiaddr[] {
+    return [...this.#addrs];
+  }
+
+  async close(): Promise<void> {
+    const server = this.#server;
+    this.#server = undefined;
+    this.#addrs = [];
+    await server?.close();
+  }
+}
+
+/**
+ * Create a TCP transport on the current runtime (Deno or Bun). Throws
+ * {@link TcpUnsupportedError} elsewhere, TypeError/RangeError for invalid options.
+ *
+ * Dials reject with a `TcpDialError` (cause chained; `osCode` e.g. "ECONNREFUSED") when the
+ * connection cannot be opened, a TimeoutError after `connectTimeoutMs`, and the signal's reason
+ * (or an AbortError) when `options.signal` aborts.
+ *
+ * @example
+ * ```ts
+ * import { tcp } from "@p2p-edge/libp2p/transports/tcp";
+ * import { multiaddr } from "@p2p-edge/libp2p";
+ * const transport = tcp({ noDelay: true, maxConnections: 1024 });
+ * transport.dialFilter([multiaddr("/ip4/127.0.0.1/tcp/4001/ws")]).length; // 0: that is WebSocket
+ * ```
+ */
+export function tcp(options: TcpOptions = {}): Transport {
+  const resolved = resolveTcpOptions(options);
+  const backend = pickBackend();
+  return {
+    name: "tcp",
+    async dial(addr: Multiaddr, dialOptions?: AbortOptions): Promise<RawConnection> {
+      const signal = dialOptions?.signal;
+      if (signal?.aborted) throw abortReason(signal);
+      const target = tcpEndpoint(addr, true);
+      if (target === undefined) throw new TypeError(`not a TCP dial address: ${addr.toString()}`);
+      const deadline = deadlineSignal(resolved.connectTimeoutMs, signal, "TCP connect");
+      try {
+        return await backend.connect(target, resolved, deadline.signal);
+      } finally {
+        deadline.clear();
+      }
+    },
+    createListener(init: ListenerInit): Listener {
+      return new TcpListener(backend, resolved, init);
+    },
+    listenFilter(addrs: readonly Multiaddr[]): Multiaddr[] {
+      return addrs.filter((a) => tcpEndpoint(a, false) !== undefined);
+    },
+    dialFilter(addrs: readonly Multiaddr[]): Multiaddr[] {
+      return addrs.filter((a) => tcpEndpoint(a, true) !== undefined);
+    },
+  };
+}
