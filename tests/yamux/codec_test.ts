@@ -41,7 +41,12 @@ const vectors: { name: string; bytes: number[]; header: Parameters<typeof encode
   {
     name: "RST on the largest stream id with the largest length and all flag bits",
     bytes: [0, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
-    header: { type: FrameType.WindowUpdate, flags: 0xffff, streamId: 0xffffffff, length: 0xffffffff },
+    header: {
+      type: FrameType.WindowUpdate,
+      flags: 0xffff,
+      streamId: 0xffffffff,
+      length: 0xffffffff,
+    },
   },
 ];
 
