@@ -140,6 +140,11 @@ export class WebSocketConnection implements RawConnection {
     });
   }
 
+  /** Bytes queued in the socket's send buffer right now (diagnostics, tests). */
+  get bufferedAmount(): number {
+    return this.#port.bufferedAmount();
+  }
+
   /** Resolves once the socket has closed (either side, any reason). Never rejects. */
   get closed(): Promise<void> {
     return this.#closed;
