@@ -393,6 +393,7 @@ describe("identify hardening: misbehaving clients of our handlers", () => {
           // The reply comes, then EOF; our side never closes, so the handler resets the
           // stream at its deadline (the stream is freed on b, below).
           assert.equal(got.kind, "eof");
+          await until(() => stream.status === "reset");
         } else {
           // The push handler waits for the message, gives up at its deadline and resets.
           assert.equal(got.kind, "error");
