@@ -378,8 +378,9 @@ export class YamuxMuxer implements StreamMuxer, StreamHost {
     pending: Uint8Array[] | undefined,
     error: Error | undefined,
   ): Promise<void> {
-    // Graceful: flush the rest (GoAway included), close our side, then wait (bounded) for the
-    // remote to close its side before cancelling the reader.
+    // Flush the rest (GoAway included) and close our side. After a clean close() also wait for
+    // the remote to close its side (it may still be sending FINs); after a failure, don't.
+    // Both waits are bounded by goAwayTimeoutMs, after which the connection is aborted.
     const w = this.#writer;
     if (pending !== undefined) { for (const b of pending) w.write(b).catch(noop); }
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -387,7 +388,7 @@ export class YamuxMuxer implements StreamMuxer, StreamHost {
       timer = setTimeout(() => resolve("timeout"), this.#opts.goAwayTimeoutMs);
     });
     const closed = w.close().then(() => "closed" as const, () => "failed" as const);
-    const readEnd = this.#readLoopDone
+    const readEnd = this.#readLoopDone || error !== undefined
       ? Promise.resolve()
       : new Promise<void>((resolve) => (this.#readEnded = resolve));
     const outcome = await Promise.race([closed.then(() => readEnd), deadline]);
