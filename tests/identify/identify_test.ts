@@ -329,6 +329,32 @@ describe("identify hardening: what the remote sends", () => {
   });
 });
 
+describe("identify: aborting", () => {
+  it("a caller's signal and node.stop() end an identify in flight", async () => {
+    const m = await testNode();
+    m.handle(IDENTIFY_PROTOCOL_ID, async (stream) => {
+      for await (const _ of stream.readable) { /* silent until reset */ }
+    });
+    const b = await testNode<WithIdentify>({
+      listen: [],
+      services: { identify: identify({ runOnConnectionOpen: false, timeoutMs: 60_000 }) },
+    });
+    try {
+      const conn = await b.dial(m.addrs()[0]);
+      const controller = new AbortController();
+      const first = b.services.identify.identify(conn, { signal: controller.signal });
+      controller.abort();
+      await assert.rejects(first);
+      const second = b.services.identify.identify(conn);
+      second.catch(() => {});
+      await b.stop();
+      await assert.rejects(second);
+    } finally {
+      await stopAll(m, b);
+    }
+  });
+});
+
 describe("identify hardening: misbehaving clients of our handlers", () => {
   async function setup() {
     const b = await testNode<WithIdentify>({
