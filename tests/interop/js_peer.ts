@@ -4,7 +4,9 @@
  * line, so tests can read its addresses and results.
  *
  *   deno run -A tests/interop/js_peer.ts --listen /ip4/127.0.0.1/tcp/0 [--muxer yamux|mplex]
- *       [--dial <multiaddr> --ping N --echo N]
+ *       [--transport tcp|ws] [--dial <multiaddr> --ping N --echo N]
+ *
+ * `--transport ws` uses @libp2p/websockets instead of @libp2p/tcp (listen on `.../tcp/0/ws`).
  *
  * Output lines: {"event":"listening","addrs":[...],"peerId":"..."},
  * {"event":"ping","rtt":ms}, {"event":"echo","ok":n}, {"event":"error","message":"..."}.
@@ -14,6 +16,7 @@
 import process from "node:process";
 import { createLibp2p } from "libp2p";
 import { tcp } from "@libp2p/tcp";
+import { webSockets } from "@libp2p/websockets";
 import { noise } from "@chainsafe/libp2p-noise";
 import { yamux } from "@chainsafe/libp2p-yamux";
 import { mplex } from "@libp2p/mplex";
@@ -34,7 +37,7 @@ function report(obj: Record<string, unknown>): void {
 const muxerName = flag("muxer") ?? "yamux";
 const node = await createLibp2p({
   addresses: { listen: flag("listen") !== undefined ? [flag("listen")!] : [] },
-  transports: [tcp()],
+  transports: [flag("transport") === "ws" ? webSockets() : tcp()],
   connectionEncrypters: [noise()],
   streamMuxers: [muxerName === "mplex" ? mplex() : yamux()],
   services: { identify: identify(), ping: ping(), echo: echo() },
