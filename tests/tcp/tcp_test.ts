@@ -6,10 +6,11 @@
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { AbortError, ConnectionClosedError } from "../../src/errors.ts";
+import { AbortError, ConnectionClosedError, TimeoutError } from "../../src/errors.ts";
 import { multiaddr } from "../../src/multiaddr/mod.ts";
 import { isBun, isDeno, runtimeInfo } from "../../src/runtime.ts";
 import type { RawConnection } from "../../src/transport.ts";
+import { boundAddrs } from "../../transports/tcp/address.ts";
 import { tcp, TcpDialError, TcpListenError } from "../../transports/tcp/mod.ts";
 import {
   ipv6LoopbackSkipReason,
@@ -146,6 +147,29 @@ describe("tcp: addresses", () => {
     ]);
   });
 
+  it("expands a wildcard bind to interface addresses of its family", () => {
+    const ifaces = () => [
+      { address: "127.0.0.1", family: "IPv4" },
+      { address: "::1", family: "IPv6" },
+      { address: "fe80::1", family: "IPv6" },
+      { address: "192.0.2.7", family: 4 },
+    ];
+    assert.deepEqual(boundAddrs("0.0.0.0", 4001, ifaces).map(String), [
+      "/ip4/127.0.0.1/tcp/4001",
+      "/ip4/192.0.2.7/tcp/4001",
+    ]);
+    assert.deepEqual(boundAddrs("::", 4001, ifaces).map(String), ["/ip6/::1/tcp/4001"]);
+    assert.deepEqual(boundAddrs("0.0.0.0", 4001, () => undefined).map(String), [
+      "/ip4/0.0.0.0/tcp/4001",
+    ]);
+    assert.deepEqual(boundAddrs("127.0.0.1", 4001, ifaces).map(String), [
+      "/ip4/127.0.0.1/tcp/4001",
+    ]);
+    assert.deepEqual(boundAddrs("::ffff:127.0.0.1", 9, ifaces).map(String), [
+      "/ip4/127.0.0.1/tcp/9",
+    ]);
+  });
+
   it("rejects dials and listens on non-TCP addresses with a TypeError", async () => {
     const t = tcp();
     await assert.rejects(t.dial(multiaddr("/ip4/127.0.0.1/tcp/1/ws")), TypeError);
@@ -161,6 +185,7 @@ describe("tcp: options", () => {
     assert.throws(() => tcp({ connectTimeoutMs: -1 }), RangeError);
     assert.throws(() => tcp({ connectTimeoutMs: 2 ** 31 }), RangeError);
     assert.throws(() => tcp({ connectTimeoutMs: Number.NaN }), TypeError);
+    assert.throws(() => tcp({ closeTimeoutMs: -5 }), RangeError);
     assert.throws(() => tcp({ maxConnections: 0 }), RangeError);
     assert.throws(() => tcp({ maxConnections: 1.5 }), TypeError);
     assert.throws(() => tcp({ readHighWaterMark: 0 }), RangeError);
@@ -321,6 +346,29 @@ describe("tcp: connections", () => {
       assert.ok(sameBytes(got, data), `got ${got.byteLength} of ${data.byteLength} bytes`);
       await Promise.all(writes);
       await server.close();
+    } finally {
+      await listener.close();
+    }
+  });
+
+  it("close() to a peer that never reads gives up at closeTimeoutMs and aborts", async () => {
+    const transport = tcp({ closeTimeoutMs: 200, writeHighWaterMark: 32 * MiB });
+    const { listener, accepted } = await listenQueued(transport, "/ip4/127.0.0.1/tcp/0");
+    try {
+      const client = await transport.dial(listener.getAddrs()[0]);
+      const server = await accepted(); // never reads: kernel buffers (a few MiB) fill up
+      const w = client.writable.getWriter();
+      const writes: Promise<void>[] = [];
+      for (let i = 0; i < 24; i++) writes.push(w.write(new Uint8Array(MiB)));
+      w.releaseLock();
+      await client.close(); // resolves once the bound passed
+      const results = await Promise.allSettled(writes);
+      const failed = results.filter((r) => r.status === "rejected");
+      assert.ok(failed.length > 0, "unflushed writes were dropped");
+      for (const r of failed) {
+        assert.ok((r as PromiseRejectedResult).reason instanceof TimeoutError);
+      }
+      server.abort();
     } finally {
       await listener.close();
     }

@@ -86,3 +86,72 @@ export function socketMultiaddr(host: string, port: number): Multiaddr {
   if (parseIPv4(h) !== undefined) return multiaddr(`/ip4/${h}/tcp/${port}`);
   return multiaddr(`/dns/${h}/tcp/${port}`);
 }
+
+/** An interface address as `node:os` `networkInterfaces()` reports it. Internal. */
+export interface InterfaceAddressInfo {
+  /** IP text. */
+  readonly address: string;
+  /** "IPv4" / "IPv6" (4 / 6 in some runtimes). */
+  readonly family: string | number;
+}
+
+/**
+ * The machine's interface addresses through `node:os` (Deno and Bun both provide it through
+ * `process.getBuiltinModule`; Deno needs `--allow-sys`), or undefined when unavailable. Internal.
+ *
+ * @example
+ * ```ts
+ * systemInterfaceAddresses()?.map((a) => a.address); // ["127.0.0.1", "::1", ...]
+ * ```
+ */
+export function systemInterfaceAddresses(): InterfaceAddressInfo[] | undefined {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } })
+    .process;
+  try {
+    const os = proc?.getBuiltinModule?.("node:os") as
+      | { networkInterfaces(): Record<string, InterfaceAddressInfo[] | undefined> }
+      | undefined;
+    if (os === undefined) return undefined;
+    return Object.values(os.networkInterfaces()).flatMap((list) => list ?? []);
+  } catch {
+    return undefined; // not permitted (Deno without --allow-sys) or not supported
+  }
+}
+
+/**
+ * The dialable addresses of a server bound to `host`:`port`. A wildcard bind (`0.0.0.0`, `::`)
+ * is expanded to the interface addresses of that family (IPv6 link-local ones are left out: they
+ * need a zone to be dialled); when the interfaces cannot be read, the wildcard itself is
+ * reported. Internal.
+ *
+ * @example
+ * ```ts
+ * boundAddrs("0.0.0.0", 4001, () => [{ address: "127.0.0.1", family: "IPv4" }]).map(String);
+ * // ["/ip4/127.0.0.1/tcp/4001"]
+ * ```
+ */
+export function boundAddrs(
+  host: string,
+  port: number,
+  interfaces: () => InterfaceAddressInfo[] | undefined = systemInterfaceAddresses,
+): Multiaddr[] {
+  const v4 = host === "0.0.0.0";
+  const v6 = host === "::" || host === "[::]";
+  if (!v4 && !v6) return [socketMultiaddr(host, port)];
+  const list = interfaces();
+  if (list === undefined) return [socketMultiaddr(host, port)];
+  const out: Multiaddr[] = [];
+  const seen = new Set<string>();
+  for (const entry of list) {
+    const family = entry.family === 4 || entry.family === "IPv4" ? 4 : 6;
+    if (family !== (v4 ? 4 : 6)) continue;
+    if (family === 6 && /^fe[89ab]/i.test(entry.address)) continue;
+    const ma = socketMultiaddr(entry.address, port);
+    const key = ma.toString();
+    if (!seen.has(key)) {
+      seen.add(key);
+      out.push(ma);
+    }
+  }
+  return out.length > 0 ? out : [socketMultiaddr(host, port)];
+}

@@ -46,3 +46,26 @@ export interface TcpBackend {
     handlers: TcpServerHandlers,
   ): Promise<TcpServer>;
 }
+
+/**
+ * Wait for `flush` to settle, at most `ms` (0: no bound). True when it settled (either way),
+ * false when the bound passed first. The timer is always released. Internal.
+ *
+ * @example
+ * ```ts
+ * if (!(await settledWithin(writable.close(), 5_000))) conn.abort();
+ * ```
+ */
+export async function settledWithin(flush: Promise<unknown>, ms: number): Promise<boolean> {
+  const settled = flush.then(() => true, () => true);
+  if (!(ms > 0) || !Number.isFinite(ms)) return await settled;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([settled, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

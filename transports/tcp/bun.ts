@@ -19,10 +19,15 @@
  */
 
 import { abortReason, raceSignal } from "../../src/abort.ts";
-import { ConnectionClosedError } from "../../src/errors.ts";
+import { ConnectionClosedError, TimeoutError } from "../../src/errors.ts";
 import type { RawConnection } from "../../src/transport.ts";
 import { socketMultiaddr, type TcpEndpoint } from "./address.ts";
-import type { TcpBackend, TcpServer, TcpServerHandlers } from "./backend.ts";
+import {
+  settledWithin,
+  type TcpBackend,
+  type TcpServer,
+  type TcpServerHandlers,
+} from "./backend.ts";
 import { osErrorCode, TcpDialError, TcpListenError } from "./errors.ts";
 import type { ResolvedTcpOptions } from "./options.ts";
 
@@ -252,12 +257,15 @@ class BunConnection {
 
   async #close(): Promise<void> {
     if (this.#released) return;
-    if (!this.#writeDone && !this.raw.writable.locked) {
-      // Flush what the writable queued, then FIN.
-      await this.raw.writable.close().catch(() => {});
-    } else if (this.#inflight !== undefined) {
-      // A writer holds the writable: let the chunk being written finish, drop what is queued.
-      await this.#inflight.catch(() => {});
+    // Flush what the writable queued, then FIN; when a writer holds the writable, only let the
+    // chunk being written finish (what is queued behind it is dropped).
+    const flush = !this.#writeDone && !this.raw.writable.locked
+      ? this.raw.writable.close()
+      : this.#inflight;
+    const ms = this.#options.closeTimeoutMs;
+    if (flush !== undefined && !(await settledWithin(flush, ms))) {
+      this.destroy(new TimeoutError(`TCP close: writes not flushed in ${ms} ms`));
+      return;
     }
     if (this.#released) return;
     this.#writeDone = true;

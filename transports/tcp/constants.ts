@@ -9,6 +9,12 @@
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 /**
+ * Bound on a graceful close (flushing queued writes to a peer that may not read), ms; after it
+ * the connection is aborted (HARDENING.md: "no pending write waits forever").
+ */
+export const DEFAULT_CLOSE_TIMEOUT_MS = 5_000;
+
+/**
  * Inbound connections one listener keeps open at a time; a socket accepted beyond it is closed at
  * once (HARDENING.md, "many sockets that connect and send nothing").
  */

@@ -15,10 +15,15 @@
  */
 
 import { abortReason } from "../../src/abort.ts";
-import { ConnectionClosedError } from "../../src/errors.ts";
+import { ConnectionClosedError, TimeoutError } from "../../src/errors.ts";
 import type { RawConnection } from "../../src/transport.ts";
 import { socketMultiaddr, type TcpEndpoint } from "./address.ts";
-import type { TcpBackend, TcpServer, TcpServerHandlers } from "./backend.ts";
+import {
+  settledWithin,
+  type TcpBackend,
+  type TcpServer,
+  type TcpServerHandlers,
+} from "./backend.ts";
 import { READ_CHUNK_SIZE } from "./constants.ts";
 import { osErrorCode, TcpDialError, TcpListenError } from "./errors.ts";
 import type { ResolvedTcpOptions } from "./options.ts";
@@ -197,12 +202,12 @@ function wrapConn(
     async close(): Promise<void> {
       if (released) return;
       closingLocally = true;
-      if (!writeDone && !writable.locked) {
-        // Flush what the writable queued, then FIN.
-        await writable.close().catch(() => {});
-      } else if (inflight !== undefined) {
-        // A writer holds the writable: let the chunk on the wire finish, drop what is queued.
-        await inflight.catch(() => {});
+      // Flush what the writable queued, then FIN; when a writer holds the writable, only let
+      // the chunk being written finish (what is queued behind it is dropped).
+      const flush = !writeDone && !writable.locked ? writable.close() : inflight;
+      if (flush !== undefined && !(await settledWithin(flush, options.closeTimeoutMs))) {
+        destroy(new TimeoutError(`TCP close: writes not flushed in ${options.closeTimeoutMs} ms`));
+        return;
       }
       if (released) return;
       writeDone = true;

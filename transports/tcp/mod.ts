@@ -31,7 +31,7 @@ import type { Multiaddr } from "../../src/multiaddr/mod.ts";
 import { isBun, isDeno, runtimeInfo } from "../../src/runtime.ts";
 import type { AbortOptions } from "../../src/stream/types.ts";
 import type { Listener, ListenerInit, RawConnection, Transport } from "../../src/transport.ts";
-import { socketMultiaddr, tcpEndpoint } from "./address.ts";
+import { boundAddrs, tcpEndpoint } from "./address.ts";
 import type { TcpBackend, TcpServer } from "./backend.ts";
 import { bunTcp } from "./bun.ts";
 import { denoTcp } from "./deno.ts";
@@ -41,6 +41,7 @@ import { type ResolvedTcpOptions, resolveTcpOptions, type TcpOptions } from "./o
 export { TcpDialError, TcpListenError, TcpUnsupportedError } from "./errors.ts";
 export type { TcpOptions } from "./options.ts";
 export {
+  DEFAULT_CLOSE_TIMEOUT_MS,
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_READ_HIGH_WATER_MARK,
@@ -85,7 +86,7 @@ class TcpListener implements Listener {
         onConnection: (conn) => init.onConnection(conn),
         onError: (error) => init.onError?.(error),
       });
-      this.#addrs = [socketMultiaddr(this.#server.host, this.#server.port)];
+      this.#addrs = boundAddrs(this.#server.host, this.#server.port);
     } finally {
       this.#starting = false;
     }

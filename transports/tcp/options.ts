@@ -6,6 +6,7 @@
 
 import { MAX_TIMER_DELAY_MS } from "../../src/abort.ts";
 import {
+  DEFAULT_CLOSE_TIMEOUT_MS,
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_READ_HIGH_WATER_MARK,
@@ -28,6 +29,12 @@ export interface TcpOptions {
    * that misses it rejects with a TimeoutError and its socket is closed.
    */
   connectTimeoutMs?: number;
+  /**
+   * Bound on `close()` flushing queued writes, ms (default 5 s; 0 waits as long as it takes; at
+   * most 2^31-1). When it passes, the connection is aborted with a TimeoutError (pending writes
+   * reject with it) and `close()` resolves.
+   */
+  closeTimeoutMs?: number;
   /** Disable Nagle's algorithm (TCP_NODELAY) on every socket (default true). */
   noDelay?: boolean;
   /** Enable TCP keep-alive probes (SO_KEEPALIVE) on every socket (default true). */
@@ -54,6 +61,7 @@ export interface TcpOptions {
 /** {@link TcpOptions} with every default filled in. Internal. */
 export interface ResolvedTcpOptions {
   readonly connectTimeoutMs: number;
+  readonly closeTimeoutMs: number;
   readonly noDelay: boolean;
   readonly keepAlive: boolean;
   readonly maxConnections: number;
@@ -68,6 +76,17 @@ function checkBytes(name: string, value: number | undefined, fallback: number): 
   }
   if (value < 1 || value > MAX_HIGH_WATER_MARK) {
     throw new RangeError(`${name} must be between 1 and ${MAX_HIGH_WATER_MARK}`);
+  }
+  return value;
+}
+
+function checkDelay(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || Number.isNaN(value)) {
+    throw new TypeError(`${name} must be a number`);
+  }
+  if (value < 0 || value > MAX_TIMER_DELAY_MS) {
+    throw new RangeError(`${name} must be between 0 and ${MAX_TIMER_DELAY_MS}`);
   }
   return value;
 }
@@ -91,13 +110,16 @@ export function resolveTcpOptions(options: TcpOptions = {}): ResolvedTcpOptions 
   if (typeof options !== "object" || options === null) {
     throw new TypeError("TCP options must be an object");
   }
-  const timeout = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-  if (typeof timeout !== "number" || Number.isNaN(timeout)) {
-    throw new TypeError("connectTimeoutMs must be a number");
-  }
-  if (timeout < 0 || timeout > MAX_TIMER_DELAY_MS) {
-    throw new RangeError(`connectTimeoutMs must be between 0 and ${MAX_TIMER_DELAY_MS}`);
-  }
+  const timeout = checkDelay(
+    "connectTimeoutMs",
+    options.connectTimeoutMs,
+    DEFAULT_CONNECT_TIMEOUT_MS,
+  );
+  const closeTimeout = checkDelay(
+    "closeTimeoutMs",
+    options.closeTimeoutMs,
+    DEFAULT_CLOSE_TIMEOUT_MS,
+  );
   const max = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   if (typeof max !== "number" || !(Number.isInteger(max) || max === Infinity)) {
     throw new TypeError("maxConnections must be an integer or Infinity");
@@ -105,6 +127,7 @@ export function resolveTcpOptions(options: TcpOptions = {}): ResolvedTcpOptions 
   if (max < 1) throw new RangeError("maxConnections must be at least 1");
   return {
     connectTimeoutMs: timeout,
+    closeTimeoutMs: closeTimeout,
     noDelay: checkBoolean("noDelay", options.noDelay, true),
     keepAlive: checkBoolean("keepAlive", options.keepAlive, true),
     maxConnections: max,
