@@ -5,7 +5,10 @@
  */
 
 import type { Multiaddr } from "./multiaddr/mod.ts";
-import type { AbortOptions, ClosableDuplex } from "./stream/types.ts";
+import type { PrivateKey, PublicKey } from "./keys/types.ts";
+import type { StreamMuxer, StreamMuxerInit } from "./muxer.ts";
+import type { PeerId } from "./peer_id.ts";
+import type { AbortOptions, ClosableDuplex, Direction } from "./stream/types.ts";
 
 /**
  * A transport-level connection before security and multiplexing.
@@ -21,6 +24,45 @@ export interface RawConnection extends ClosableDuplex {
   readonly remoteAddr: Multiaddr;
   /** The local address, when known. */
   readonly localAddr?: Multiaddr;
+  /**
+   * Set by transports that secure and multiplex connections themselves (WebTransport: Noise on
+   * the first native stream, native streams as the muxer). The upgrader then calls it instead of
+   * negotiating a security protocol and a muxer, under the same upgrade deadline; on failure it
+   * aborts the connection as usual. `readable`/`writable` of such a connection are not used.
+   */
+  readonly selfUpgrade?: (options: SelfUpgradeOptions) => Promise<SelfUpgradeResult>;
+}
+
+/** What the upgrader hands to {@link RawConnection.selfUpgrade}. */
+export interface SelfUpgradeOptions extends AbortOptions {
+  /** "outbound" when we dialled. */
+  direction: Direction;
+  /** The node's identity key (the connection runs its own security handshake). */
+  privateKey: PrivateKey;
+  /** The peer we dialled, when known: a different proven identity must fail the upgrade. */
+  remotePeer?: PeerId;
+  /** Callbacks for the muxer the connection creates (incoming streams, close). */
+  muxerInit: StreamMuxerInit;
+}
+
+/**
+ * The result of a self-upgrade: the authenticated peer and the session's muxer.
+ *
+ * @example
+ * ```ts
+ * import type { SelfUpgradeResult } from "@p2p-edge/libp2p";
+ * function who(r: SelfUpgradeResult): string { return `${r.remotePeer} via ${r.encryption}`; }
+ * ```
+ */
+export interface SelfUpgradeResult {
+  /** The authenticated remote peer. */
+  remotePeer: PeerId;
+  /** Its public key, as proven in the handshake. */
+  remotePublicKey: PublicKey;
+  /** The security protocol that ran, e.g. "/noise". */
+  encryption: string;
+  /** The session's streams (created with the given `muxerInit`). */
+  muxer: StreamMuxer;
 }
 
 /** What a listener reports to its owner. */

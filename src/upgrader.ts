@@ -15,9 +15,10 @@ import { Connection, type StreamHandlerRegistry } from "./connection.ts";
 import { ProtocolNegotiationError } from "./errors.ts";
 import type { StreamMuxer, StreamMuxerFactory } from "./muxer.ts";
 import type { PeerId } from "./peer_id.ts";
+import type { PrivateKey } from "./keys/types.ts";
 import type { ConnectionEncrypter, SecuredConnection } from "./security.ts";
 import type { AbortOptions, ClosableDuplex, Direction, Duplex } from "./stream/types.ts";
-import type { RawConnection } from "./transport.ts";
+import type { RawConnection, SelfUpgradeResult } from "./transport.ts";
 import {
   handle as handleProtocol,
   select as selectProtocol,
@@ -42,6 +43,11 @@ export interface UpgraderInit {
   onHandlerError?: (error: unknown, protocol: string) => void;
   /** Called once when an upgraded connection has closed. */
   onConnectionClose?: (connection: Connection) => void;
+  /**
+   * The node's identity key, for connections that secure themselves (RawConnection.selfUpgrade,
+   * e.g. WebTransport). Without it such connections fail to upgrade.
+   */
+  privateKey?: PrivateKey;
 }
 
 /** Options of one outbound upgrade. */
@@ -108,6 +114,9 @@ export class Upgrader {
     const onAbort = (): void => raw.abort(signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });
     try {
+      if (raw.selfUpgrade !== undefined) {
+        return await this.#selfUpgrade(raw, direction, open, signal, options?.remotePeer);
+      }
       const muxerIds = this.#muxers.map((m) => m.protocol);
       const { secured, encryption } = await this.#secure(
         raw,
@@ -140,26 +149,12 @@ export class Upgrader {
           else owner.connection.handleInbound(stream);
         },
       });
-      const connection = new Connection({
-        id: `${connectionIdPrefix}-${++connectionCounter}`,
+      return this.#connection(owner, raw, direction, open, {
         remotePeer: secured.remotePeer,
         remotePublicKey: secured.remotePublicKey,
-        remoteAddr: raw.remoteAddr,
-        localAddr: raw.localAddr,
-        direction,
         encryption,
         muxer,
-        timeline: { open, upgraded: Date.now() },
-        registry: this.#init.registry,
-        negotiationTimeoutMs: this.#init.negotiationTimeoutMs,
-        onHandlerError: this.#init.onHandlerError,
       });
-      owner.connection = connection;
-      const onClose = this.#init.onConnectionClose;
-      if (onClose !== undefined) {
-        connection.closed.then(() => onClose(connection), () => onClose(connection));
-      }
-      return connection;
     } catch (err) {
       const reason = signal.aborted ? signal.reason : err;
       raw.abort(reason);
@@ -168,6 +163,69 @@ export class Upgrader {
       signal.removeEventListener("abort", onAbort);
       deadline.clear();
     }
+  }
+
+  /** Wrap an upgraded session into a Connection and report its closing. */
+  #connection(
+    owner: { connection?: Connection },
+    raw: RawConnection,
+    direction: Direction,
+    open: number,
+    upgraded: SelfUpgradeResult,
+  ): Connection {
+    const connection = new Connection({
+      id: `${connectionIdPrefix}-${++connectionCounter}`,
+      remotePeer: upgraded.remotePeer,
+      remotePublicKey: upgraded.remotePublicKey,
+      remoteAddr: raw.remoteAddr,
+      localAddr: raw.localAddr,
+      direction,
+      encryption: upgraded.encryption,
+      muxer: upgraded.muxer,
+      timeline: { open, upgraded: Date.now() },
+      registry: this.#init.registry,
+      negotiationTimeoutMs: this.#init.negotiationTimeoutMs,
+      onHandlerError: this.#init.onHandlerError,
+    });
+    owner.connection = connection;
+    const onClose = this.#init.onConnectionClose;
+    if (onClose !== undefined) {
+      connection.closed.then(() => onClose(connection), () => onClose(connection));
+    }
+    return connection;
+  }
+
+  /** A transport that secures and multiplexes by itself (WebTransport): no negotiation here. */
+  async #selfUpgrade(
+    raw: RawConnection,
+    direction: Direction,
+    open: number,
+    signal: AbortSignal,
+    remotePeer: PeerId | undefined,
+  ): Promise<Connection> {
+    const privateKey = this.#init.privateKey;
+    if (privateKey === undefined) {
+      throw new TypeError("this connection secures itself: the upgrader needs the privateKey");
+    }
+    const owner: { connection?: Connection } = {};
+    const upgraded = await raw.selfUpgrade!({
+      direction,
+      privateKey,
+      remotePeer,
+      signal,
+      muxerInit: {
+        direction,
+        onIncomingStream: (stream) => {
+          if (owner.connection === undefined) stream.reset();
+          else owner.connection.handleInbound(stream);
+        },
+      },
+    });
+    if (signal.aborted) {
+      upgraded.muxer.abort(signal.reason);
+      signal.throwIfAborted();
+    }
+    return this.#connection(owner, raw, direction, open, upgraded);
   }
 
   async #secure(

@@ -133,6 +133,7 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
       upgradeTimeoutMs: init.upgradeTimeoutMs,
       negotiationTimeoutMs: init.negotiationTimeoutMs,
       onConnectionClose: (conn) => this.#untrack(conn),
+      privateKey,
     });
     this.#dialer = new Dialer(this.#transports, this.#upgrader, init.dialer);
     const services: Record<string, unknown> = {};
