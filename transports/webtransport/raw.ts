@@ -1,0 +1,72 @@
+/**
+ * The RawConnection a WebTransport transport hands out: it carries no byte stream of its own
+ * (`readable` is empty, `writable` refuses writes) and upgrades itself through
+ * `selfUpgrade` (Noise on the first native stream, native streams as the muxer).
+ *
+ * @module
+ */
+
+import { ConnectionClosedError } from "../../src/errors.ts";
+import type { Multiaddr } from "../../src/multiaddr/mod.ts";
+import type { RawConnection, SelfUpgradeOptions, SelfUpgradeResult } from "../../src/transport.ts";
+import type { NativeSession } from "./session.ts";
+
+/** What {@link selfUpgradingConnection} wraps. */
+export interface SelfUpgradingInit {
+  /** The established WebTransport session. */
+  session: NativeSession;
+  /** The remote address (no certhash, no `/p2p/`). */
+  remoteAddr: Multiaddr;
+  /** The local address, when known. */
+  localAddr?: Multiaddr;
+  /** Runs the handshake and builds the muxer. */
+  upgrade(options: SelfUpgradeOptions): Promise<SelfUpgradeResult>;
+}
+
+/**
+ * Wrap a WebTransport session as a self-upgrading RawConnection.
+ *
+ * @example
+ * ```ts
+ * import { selfUpgradingConnection, type NativeSession } from "@p2p-edge/libp2p/transports/webtransport";
+ * import { multiaddr } from "@p2p-edge/libp2p/multiaddr";
+ * declare const session: NativeSession;
+ * const raw = selfUpgradingConnection({
+ *   session,
+ *   remoteAddr: multiaddr("/ip4/127.0.0.1/udp/4433/quic-v1/webtransport"),
+ *   upgrade: () => Promise.reject(new Error("not in this example")),
+ * });
+ * raw.abort();
+ * ```
+ */
+export function selfUpgradingConnection(init: SelfUpgradingInit): RawConnection {
+  let upgraded = false;
+  return {
+    remoteAddr: init.remoteAddr,
+    localAddr: init.localAddr,
+    readable: new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.close();
+      },
+    }),
+    writable: new WritableStream<Uint8Array>({
+      write() {
+        throw new ConnectionClosedError(
+          "a WebTransport connection carries no raw bytes: use selfUpgrade",
+        );
+      },
+    }),
+    selfUpgrade(options: SelfUpgradeOptions): Promise<SelfUpgradeResult> {
+      if (upgraded) return Promise.reject(new TypeError("already upgraded"));
+      upgraded = true;
+      return init.upgrade(options);
+    },
+    close(): Promise<void> {
+      init.session.close(0, "");
+      return init.session.closed;
+    },
+    abort(_reason?: unknown): void {
+      init.session.close(1, "aborted");
+    },
+  };
+}
