@@ -106,3 +106,19 @@ describe("websocket options", () => {
     assert.throws(() => websocket({ tls: { cert: 1 } as any }), TypeError);
   });
 });
+
+describe("websocket listener selection", () => {
+  it("a runtime without Deno.serve or Bun.serve (a browser) can only dial", async () => {
+    const { createListenerFor } = await import("../../transports/websocket/listener.ts");
+    const { WebSocketListenError, webSocketServerKind } = await import(
+      "../../transports/websocket/mod.ts"
+    );
+    assert.equal(webSocketServerKind(), "Bun" in globalThis ? "bun" : "deno");
+    const l = createListenerFor("none", { onConnection: () => {} }, resolveWebSocketOptions());
+    await assert.rejects(
+      l.listen(multiaddr("/ip4/127.0.0.1/tcp/0/ws")),
+      (e: unknown) => e instanceof WebSocketListenError && /browsers can only dial/.test(e.message),
+    );
+    assert.deepEqual(l.getAddrs(), []);
+  });
+});

@@ -31,10 +31,8 @@ import type { Multiaddr } from "../../src/multiaddr/mod.ts";
 import type { AbortOptions } from "../../src/stream/types.ts";
 import type { Listener, ListenerInit, RawConnection, Transport } from "../../src/transport.ts";
 import { isListenableWebSocketAddr, parseWebSocketAddr } from "./address.ts";
-import { BunWebSocketListener } from "./bun.ts";
-import { DenoWebSocketListener } from "./deno.ts";
 import { dialWebSocket } from "./dial.ts";
-import { WebSocketListenError } from "./errors.ts";
+import { createListenerFor } from "./listener.ts";
 import { createMount, type WebSocketMount } from "./mount.ts";
 import { resolveWebSocketOptions, type WebSocketOptions } from "./options.ts";
 import { webSocketServerKind } from "./runtime.ts";
@@ -80,23 +78,6 @@ export interface WebSocketTransport extends Transport {
   readonly mount?: WebSocketMount;
 }
 
-class UnsupportedListener implements Listener {
-  listen(_addr: Multiaddr): Promise<void> {
-    return Promise.reject(
-      new WebSocketListenError(
-        "no WebSocket server on this runtime (needs Deno.serve or Bun.serve); " +
-          "browsers can only dial",
-      ),
-    );
-  }
-  getAddrs(): Multiaddr[] {
-    return [];
-  }
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-}
-
 /**
  * Create a WebSocket transport. Options are validated here (RangeError/TypeError).
  *
@@ -121,14 +102,7 @@ export function websocket(options: WebSocketOptions = {}): WebSocketTransport {
     },
     createListener(init: ListenerInit): Listener {
       if (mounted !== undefined) return mounted.createListener(init);
-      switch (webSocketServerKind()) {
-        case "deno":
-          return new DenoWebSocketListener(init, resolved);
-        case "bun":
-          return new BunWebSocketListener(init, resolved);
-        default:
-          return new UnsupportedListener();
-      }
+      return createListenerFor(webSocketServerKind(), init, resolved);
     },
     listenFilter(addrs: readonly Multiaddr[]): Multiaddr[] {
       return addrs.filter(isListenableWebSocketAddr);

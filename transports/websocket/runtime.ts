@@ -1,10 +1,11 @@
 /**
- * Runtime detection for the WebSocket transport (src/runtime.ts did not exist when this was
- * written; fold this into it when it lands). Only globalThis lookups: safe in browsers.
+ * Which WebSocket server the runtime offers (on top of src/runtime.ts) and the machine's
+ * interface addresses. Only globalThis lookups: safe to load in browsers.
  *
  * @module
  */
 
+import { isBun, isDeno } from "../../src/runtime.ts";
 import type { InterfaceAddress } from "./listener_common.ts";
 
 /** Which WebSocket server this runtime offers. */
@@ -19,8 +20,11 @@ export function webSocketServerKind(): WebSocketServerKind {
     Deno?: { serve?: unknown; upgradeWebSocket?: unknown };
     Bun?: { serve?: unknown };
   };
-  if (typeof g.Bun?.serve === "function") return "bun";
-  if (typeof g.Deno?.serve === "function" && typeof g.Deno.upgradeWebSocket === "function") {
+  if (isBun() && typeof g.Bun?.serve === "function") return "bun";
+  if (
+    isDeno() && typeof g.Deno?.serve === "function" &&
+    typeof g.Deno.upgradeWebSocket === "function"
+  ) {
     return "deno";
   }
   return "none";
