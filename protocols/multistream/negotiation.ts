@@ -27,8 +27,8 @@ export interface NegotiationStep {
   protocol?: string;
 }
 
-function checkProtocols(protocols: readonly string[]): void {
-  if (!Array.isArray(protocols) || protocols.length === 0) {
+function checkProtocols(protocols: readonly string[], allowEmpty = false): void {
+  if (!Array.isArray(protocols) || (protocols.length === 0 && !allowEmpty)) {
     throw new TypeError("at least one protocol must be given");
   }
   for (const p of protocols) {
@@ -163,7 +163,8 @@ export class ListenerNegotiation {
       this.#match = protocols;
       this.#list = [];
     } else {
-      checkProtocols(protocols);
+      // A listener with nothing to offer is valid: it answers `na` to every proposal.
+      checkProtocols(protocols, true);
       const set = new Set(protocols);
       this.#match = (id) => set.has(id);
       this.#list = [...protocols];

@@ -201,3 +201,17 @@ describe("multistream: bytes in the same chunk as the negotiation are not lost",
     }
   });
 });
+
+describe("listener with no protocols", () => {
+  it("answers na to every proposal instead of failing", async () => {
+    const [a, b] = duplexPair();
+    const listening = handle(b, [], { timeoutMs: 2000, maxAttempts: 3 });
+    listening.catch(() => {});
+    await assert.rejects(
+      select(a, ["/a/1.0.0", "/b/1.0.0"], { timeoutMs: 2000 }),
+      ProtocolNegotiationError,
+    );
+    a.abort();
+    await listening.catch(() => {});
+  });
+});
