@@ -89,3 +89,11 @@ export const MAX_MESSAGE_SIZE_OPTION = 16 * 1024 * 1024;
 
 /** Coalesced frames are written in batches of about this many bytes. */
 export const WRITE_BATCH_BYTES = 256 * 1024;
+
+/**
+ * After this many milliseconds in which the connection's reader found data every time without
+ * the event loop running a single timer, it waits for one. Real sockets yield on their own; an
+ * in-memory pipe (memory transport, tests) can keep a busy session entirely in microtasks and
+ * would otherwise starve timers (deadlines, keep-alives) for as long as the traffic lasts.
+ */
+export const STARVATION_YIELD_MS = 8;

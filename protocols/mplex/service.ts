@@ -21,6 +21,7 @@ import {
   MPLEX_PROTOCOL_ID,
   MplexFlag,
   type MplexFlagValue,
+  STARVATION_YIELD_MS,
 } from "./constants.ts";
 import {
   DEFAULT_MPLEX_LIMITS,
@@ -207,6 +208,8 @@ export class MplexMuxer implements StreamMuxer {
   // pauses until the application reads or the slow-reader timeout resets the stream.
   #stalled: { stream: MplexStreamState; piece: Uint8Array } | undefined;
   #wake: (() => void) | undefined;
+  #probe: Promise<void> | undefined;
+  #probeSince = 0;
 
   /** Start a session over `conn` (which the session now owns). */
   constructor(
@@ -222,7 +225,7 @@ export class MplexMuxer implements StreamMuxer {
       send: (id, flag, data) => this.#writer.push(id, flag, data),
       onFree: (st) => this.#onFree(st),
       onDrain: () => this.#wakeReader(),
-    });
+    }, init.direction === "outbound");
     this.#reader = conn.readable.getReader();
     this.#readLoop();
   }
@@ -308,6 +311,7 @@ export class MplexMuxer implements StreamMuxer {
           off = this.#onChunk(value, off);
         }
         if (this.#ended) return;
+        await this.#yieldIfStarving();
       }
       if (this.#ended) return;
       // The remote ended the connection. Streams still open did not get their Close or Reset:
@@ -321,6 +325,25 @@ export class MplexMuxer implements StreamMuxer {
     } catch (err) {
       this.#fail(err);
     }
+  }
+
+  /**
+   * Keep one zero-delay timer armed as a probe; if it has not fired after STARVATION_YIELD_MS,
+   * nothing but microtasks ran meanwhile, so wait for it (see STARVATION_YIELD_MS).
+   */
+  #yieldIfStarving(): Promise<void> | undefined {
+    const now = performance.now();
+    if (this.#probe === undefined) {
+      this.#probeSince = now;
+      this.#probe = new Promise<void>((resolve) =>
+        setTimeout(() => {
+          this.#probe = undefined;
+          resolve();
+        }, 0)
+      );
+      return undefined;
+    }
+    return now - this.#probeSince > STARVATION_YIELD_MS ? this.#probe : undefined;
   }
 
   #wakeReader(): void {

@@ -3,10 +3,12 @@
  * keeps the stream table and the receive budgets, and emits frames through a `send` hook. It
  * never touches a stream, a socket or a clock; service.ts wires it to a connection.
  *
- * Stream numbering (spec, "Opening a new stream"): each side numbers the streams it opens from
- * 0 upwards, as go- and js-libp2p do; the flag of every later message says whether it belongs
- * to a stream the sender opened ("Initiator" flags, even) or one it accepted ("Receiver" flags,
- * odd), so the same number may name one stream of each side.
+ * Stream numbering (spec, "Opening a new stream"): the session initiator (dialer) allocates odd
+ * numbers and the receiver even ones, as the spec says. go- and js-libp2p instead count from 0
+ * on both sides, which is why incoming messages are routed by flag, never by parity: the flag
+ * says whether a message belongs to a stream the sender opened ("Initiator" flags, even) or one
+ * it accepted ("Receiver" flags, odd), so the same number may name one stream of each side.
+ * Following the spec on our side keeps every number unique within the connection.
  *
  * @module
  */
@@ -120,7 +122,7 @@ export interface MplexSessionHooks {
  *   send: (id, flag) => { sent.push(id, flag); return Promise.resolve(); },
  * });
  * const st = s.openStream();
- * s.closeWrite(st); // sent: [0, 0, 0, 4] (NewStream 0, CloseInitiator 0)
+ * s.closeWrite(st); // sent: [0, 0, 0, 4] (NewStream 0, CloseInitiator 0; a receiver's first id)
  * ```
  */
 export class MplexSession {
@@ -129,15 +131,20 @@ export class MplexSession {
   #hooks: MplexSessionHooks;
   #inbound = new Map<number, MplexStreamState>();
   #outbound = new Map<number, MplexStreamState>();
-  #nextId = 0;
+  #nextId: number;
   #buffered = 0;
   #pendingResets = 0;
   #closing = false;
 
-  /** Create a session with `limits`, emitting frames through `hooks.send`. */
-  constructor(limits: Readonly<MplexLimits>, hooks: MplexSessionHooks) {
+  /**
+   * Create a session with `limits`, emitting frames through `hooks.send`. `initiator` is true
+   * on the side that dialled the connection (it numbers its streams 1, 3, 5, ...; the other
+   * side 0, 2, 4, ...).
+   */
+  constructor(limits: Readonly<MplexLimits>, hooks: MplexSessionHooks, initiator = false) {
     this.limits = limits;
     this.#hooks = hooks;
+    this.#nextId = initiator ? 1 : 0;
   }
 
   /** Streams in the table (opened by us or by the remote and not yet freed). */
@@ -184,7 +191,7 @@ export class MplexSession {
   }
 
   /**
-   * Open an outbound stream: allocates the next number and sends NewStream with the number in
+   * Open an outbound stream: allocates the next number of our parity and sends NewStream with the number in
    * decimal as the stream name (names are informational, spec "Opening a new stream").
    * Throws StreamClosedError when closing, LimitExceededError at maxOutboundStreams.
    */
@@ -196,10 +203,10 @@ export class MplexSession {
         "maxOutboundStreams",
       );
     }
-    // Skip numbers whose previous stream is still open (only after 2^50 streams: never).
+    // Skip numbers whose previous stream is still open (only after 2^49 streams: never).
     let id = this.#nextId;
-    while (this.#outbound.has(id)) id++;
-    this.#nextId = id + 1;
+    while (this.#outbound.has(id)) id += 2;
+    this.#nextId = id + 2;
     const st = newState(id, true);
     this.#outbound.set(id, st);
     this.#hooks.send(id, MplexFlag.NewStream, utf8Encode(String(id)));

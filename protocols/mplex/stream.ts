@@ -25,7 +25,7 @@ const noop = (): void => {};
  * const [a] = duplexPair();
  * const muxer = mplex().createStreamMuxer(a, { direction: "outbound" });
  * const stream = await muxer.newStream(); // an MplexStream
- * console.log(stream.id); // "i0"
+ * console.log(stream.id); // "i1" (the dialer numbers its streams 1, 3, 5, ...)
  * ```
  */
 export class MplexStream implements MuxedStream {
@@ -48,7 +48,8 @@ export class MplexStream implements MuxedStream {
   #writeEnded = false;
   #closeWhenDrained = false;
   #error: unknown;
-  #failed = Promise.withResolvers<never>();
+  /** Rejects the one sink operation waiting for the connection (sink calls are sequential). */
+  #abortWait: ((error: unknown) => void) | undefined;
   #inflight: Promise<void> | undefined;
 
   /** @internal Built by the muxer. */
@@ -58,7 +59,6 @@ export class MplexStream implements MuxedStream {
     this.id = label(st);
     this.direction = st.initiator ? "outbound" : "inbound";
     this.timeline = { open: Date.now() };
-    this.#failed.promise.catch(noop);
     this.#hwm = session.limits.maxStreamBufferSize;
     this.readable = new ReadableStream<Uint8Array>({
       start: (c) => {
@@ -101,7 +101,7 @@ export class MplexStream implements MuxedStream {
     const signal = options?.signal;
     signal?.throwIfAborted();
     if (this.#st.localClosed || this.#st.reset) return;
-    const closing = this.writable.locked ? this.#closeLocked() : this.writable.close();
+    const closing = this.#closeFromOutside();
     if (signal === undefined) {
       await closing.catch((err) => this.#afterCloseError(err));
       return;
@@ -168,7 +168,7 @@ export class MplexStream implements MuxedStream {
     if (this.#error !== undefined) return;
     this.#error = error;
     this.timeline.close ??= Date.now();
-    this.#failed.reject(error);
+    this.#abortWait?.(error);
     if (!this.#readEnded) {
       this.#readEnded = true;
       this.#rc.error(error);
@@ -211,12 +211,24 @@ export class MplexStream implements MuxedStream {
     for (let offset = 0; offset < chunk.byteLength; offset += max) {
       const piece = chunk.byteLength <= max ? chunk : chunk.subarray(offset, offset + max);
       // Throws StreamResetError / StreamClosedError when the stream can no longer be written.
-      const sent = this.#session.write(this.#st, piece);
-      try {
-        await Promise.race([sent, this.#failed.promise]);
-      } catch (err) {
-        throw this.#error ?? new StreamResetError("mplex connection failed", { cause: err });
-      }
+      await this.#wait(this.#session.write(this.#st, piece));
+    }
+  }
+
+  /**
+   * Wait for the connection to take a frame, or for this stream to fail (whichever is first);
+   * a per-call waiter, so long-lived streams accumulate no promise reactions.
+   */
+  async #wait(sent: Promise<void>): Promise<void> {
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.#abortWait = reject;
+        sent.then(resolve, reject);
+      });
+    } catch (err) {
+      throw this.#error ?? new StreamResetError("mplex connection failed", { cause: err });
+    } finally {
+      this.#abortWait = undefined;
     }
   }
 
@@ -224,17 +236,23 @@ export class MplexStream implements MuxedStream {
     this.#writeEnded = true;
     if (this.#error !== undefined) throw this.#error;
     const sent = this.#session.closeWrite(this.#st);
-    if (sent === undefined) return;
-    try {
-      await Promise.race([sent, this.#failed.promise]);
-    } catch (err) {
-      throw this.#error ?? new StreamResetError("mplex connection failed", { cause: err });
-    }
+    if (sent !== undefined) await this.#wait(sent);
   }
 
-  /** close() while the application holds a writer: wait for the write in flight, then FIN. */
-  async #closeLocked(): Promise<void> {
-    if (this.#inflight !== undefined) await this.#inflight;
+  /**
+   * close(): flush what was written, send Close, then error the writable with
+   * StreamClosedError so later writes say why they fail. When the application holds a writer,
+   * only the write in flight can be waited for; chunks it queued behind that are rejected.
+   */
+  async #closeFromOutside(): Promise<void> {
+    if (!this.writable.locked) {
+      const w = this.writable.getWriter();
+      try {
+        await w.write(new Uint8Array(0)); // sink writes run in order: this waits for the queue
+      } finally {
+        w.releaseLock();
+      }
+    } else if (this.#inflight !== undefined) await this.#inflight;
     if (this.#writeEnded) return;
     await this.#closeWrite();
     this.#wc.error(new StreamClosedError(`mplex stream ${this.id} is closed for writing`));

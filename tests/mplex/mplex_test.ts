@@ -12,6 +12,7 @@ import {
 import type { MuxedStream } from "../../src/muxer.ts";
 import { duplexPair } from "../../src/stream/pair.ts";
 import {
+  encodedLength,
   encodeMessage,
   MAX_MESSAGE_SIZE,
   mplex,
@@ -30,7 +31,7 @@ describe("mplex muxer", () => {
     const { client, server } = pair({}, echo);
     assert.equal(client.protocol, MPLEX_PROTOCOL_ID);
     const s = await client.newStream();
-    assert.equal(s.id, "i0");
+    assert.equal(s.id, "i1"); // the dialer numbers its streams 1, 3, 5, ... (spec)
     assert.equal(s.direction, "outbound");
     const w = s.writable.getWriter();
     await w.write(new Uint8Array([1, 2, 3]));
@@ -42,16 +43,16 @@ describe("mplex muxer", () => {
     assert.ok(s.timeline.close !== undefined);
   });
 
-  it("inbound streams are named r<n> and the same number may be used by both sides", async () => {
+  it("inbound streams are named r<n>; the listener numbers its streams 0, 2, 4, ...", async () => {
     const got: MuxedStream[] = [];
     const { client, server } = pair({}, (st) => got.push(st), () => {});
     const out = await client.newStream();
     await tick();
-    assert.equal(got[0].id, "r0");
+    assert.equal(got[0].id, "r1");
     assert.equal(got[0].direction, "inbound");
-    // The server opens its own stream 0 as well.
     const serverOut = await server.newStream();
     assert.equal(serverOut.id, "i0");
+    assert.equal((await client.newStream()).id, "i3");
     const a = out.writable.getWriter();
     const b = serverOut.writable.getWriter();
     await a.write(new Uint8Array([0xa]));
@@ -100,10 +101,14 @@ describe("mplex muxer", () => {
   it("coalesces frames produced in the same tick into one write", async () => {
     const { muxer, frames } = rawSetup();
     for (let i = 0; i < 10; i++) void muxer.newStream();
-    const got = await frames.until((f) => f.id === 9);
+    const got = await frames.until((f) => f.id === 18); // the listener's ids: 0, 2, ..., 18
     assert.equal(got.length, 10);
     assert.equal(frames.chunks.length, 1);
-    assert.equal(frames.chunks[0].byteLength, 10 * 3);
+    const expected = got.reduce(
+      (n, f) => n + encodedLength(f.id, f.flag, f.data.byteLength),
+      0,
+    );
+    assert.equal(frames.chunks[0].byteLength, expected);
     muxer.abort();
   });
 
@@ -124,7 +129,7 @@ describe("mplex muxer", () => {
     const s = await client.newStream();
     await s.close(); // FIN before anything was written
     assert.equal(s.status, "closing");
-    await assert.rejects(s.writable.getWriter().write(new Uint8Array([1])), TypeError); // closed WritableStream
+    await assert.rejects(s.writable.getWriter().write(new Uint8Array([1])), StreamClosedError);
     await tick();
     assert.deepEqual(await readAll(remote.readable), new Uint8Array(0)); // remote sees EOF
     assert.equal(client.streams.length, 1); // not freed: the remote may still write

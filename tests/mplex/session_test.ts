@@ -38,14 +38,19 @@ function setup(limits: Partial<MplexLimits> = {}, settle = true) {
 const bytes = (n: number): Uint8Array => new Uint8Array(n);
 
 describe("mplex session", () => {
-  it("numbers outbound streams from 0 and announces each with NewStream named by its number", () => {
+  it("the listener numbers its streams 0, 2, 4 and names each NewStream by its number", () => {
     const { session, sent } = setup();
     const a = session.openStream();
     const b = session.openStream();
-    assert.deepEqual([a.id, b.id], [0, 1]);
-    assert.deepEqual(sent.map((f) => [f.id, f.flag]), [[0, 0], [1, 0]]);
-    assert.equal(new TextDecoder().decode(sent[1].data), "1");
+    assert.deepEqual([a.id, b.id], [0, 2]);
+    assert.deepEqual(sent.map((f) => [f.id, f.flag]), [[0, 0], [2, 0]]);
+    assert.equal(new TextDecoder().decode(sent[1].data), "2");
     assert.equal(session.outboundCount, 2);
+  });
+
+  it("the dialer (session initiator) numbers its streams 1, 3, 5 (spec)", () => {
+    const session = new MplexSession(DEFAULT_MPLEX_LIMITS, { send: () => Promise.resolve() }, true);
+    assert.deepEqual([0, 1, 2].map(() => session.openStream().id), [1, 3, 5]);
   });
 
   it("uses Initiator flags on our streams and Receiver flags on the remote's", () => {
@@ -214,13 +219,13 @@ describe("mplex session", () => {
       maxStreamBufferSize: 10,
       maxSessionBufferSize: 15,
     });
-    const a = session.openStream();
+    const a = session.openStream(); // 0 (then 2)
     session.openStream();
     assert.equal(
       session.receive({ id: 0, flag: MplexFlag.MessageReceiver, data: bytes(10) })?.type,
       "data",
     );
-    const ev = session.receive({ id: 1, flag: MplexFlag.MessageReceiver, data: bytes(6) });
+    const ev = session.receive({ id: 2, flag: MplexFlag.MessageReceiver, data: bytes(6) });
     assert.equal(ev?.type, "blocked");
     const over = session.overflow(ev!.stream, 6);
     assert.equal(
