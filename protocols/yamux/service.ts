@@ -91,8 +91,6 @@ export class YamuxMuxer implements StreamMuxer, StreamHost {
   #drainWaiters: (() => void)[] = [];
   #backlogWaiters = new Set<{ resolve: () => void; reject: (e: unknown) => void }>();
   #streamsGone: (() => void) | undefined;
-  #readEnded: (() => void) | undefined;
-  #readLoopDone = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #resolveClosed!: () => void;
 
@@ -243,15 +241,12 @@ export class YamuxMuxer implements StreamMuxer, StreamHost {
       for (;;) {
         const { done, value } = await this.#reader.read();
         if (done) break;
-        // After the session ended input is ignored, but the loop drains to EOF so a graceful
-        // close lets the remote finish its side.
+        // After the session ended input is ignored until the reader is cancelled.
         this.session.receive(value, this.now());
       }
     } catch (err) {
       error = err instanceof Error ? err : new ConnectionClosedError("read failed", { cause: err });
     }
-    this.#readLoopDone = true;
-    this.#readEnded?.();
     if (this.#state === "closed") return;
     // The connection ended under us: streams still open fail with a reset-class error.
     if (error === undefined && this.#streams.size > 0) {
@@ -378,9 +373,8 @@ export class YamuxMuxer implements StreamMuxer, StreamHost {
     pending: Uint8Array[] | undefined,
     error: Error | undefined,
   ): Promise<void> {
-    // Flush the rest (GoAway included) and close our side. After a clean close() also wait for
-    // the remote to close its side (it may still be sending FINs); after a failure, don't.
-    // Both waits are bounded by goAwayTimeoutMs, after which the connection is aborted.
+    // Flush the rest (GoAway included) and close our side (bounded by goAwayTimeoutMs, then the
+    // connection is aborted). There is nothing left to read: every stream has ended.
     const w = this.#writer;
     if (pending !== undefined) { for (const b of pending) w.write(b).catch(noop); }
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -388,10 +382,7 @@ export class YamuxMuxer implements StreamMuxer, StreamHost {
       timer = setTimeout(() => resolve("timeout"), this.#opts.goAwayTimeoutMs);
     });
     const closed = w.close().then(() => "closed" as const, () => "failed" as const);
-    const readEnd = this.#readLoopDone || error !== undefined
-      ? Promise.resolve()
-      : new Promise<void>((resolve) => (this.#readEnded = resolve));
-    const outcome = await Promise.race([closed.then(() => readEnd), deadline]);
+    const outcome = await Promise.race([closed, deadline]);
     clearTimeout(timer);
     if (outcome === "timeout") this.#abortConnection(error);
     else this.#reader.cancel().catch(noop);
