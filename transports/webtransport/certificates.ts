@@ -151,6 +151,7 @@ export interface CertificateSet {
  * ```
  */
 export class CertificateManager {
+  /** The schedule certificates follow. */
   readonly schedule: CertificateSchedule;
   readonly #now: () => number;
   readonly #certs = new Map<number, Promise<WebTransportCertificate>>();

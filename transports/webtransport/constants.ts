@@ -19,7 +19,7 @@ export const DAY_MS = 86_400_000;
 /** Longest certificate validity browsers accept with serverCertificateHashes: 14 days. */
 export const MAX_CERT_VALIDITY_MS = 14 * DAY_MS;
 /** Default validity of our certificates (the maximum, like go-libp2p). */
-export const DEFAULT_CERT_VALIDITY_MS = MAX_CERT_VALIDITY_MS;
+export const DEFAULT_CERT_VALIDITY_MS: number = MAX_CERT_VALIDITY_MS;
 /**
  * Start certificates this much before "now" so clients whose clock is behind accept them, and
  * let consecutive certificates overlap by as much (go-libp2p uses one hour too).

@@ -23,8 +23,11 @@ import type { NativeBidiStream, NativeSession } from "./session.ts";
 
 /** The unstable Deno QUIC API surface this adapter uses. */
 export interface DenoQuicApi {
+  /** `Deno.QuicEndpoint`. */
   QuicEndpoint: typeof Deno.QuicEndpoint;
+  /** `Deno.connectQuic`. */
   connectQuic: typeof Deno.connectQuic;
+  /** `Deno.upgradeWebTransport`. */
   upgradeWebTransport: typeof Deno.upgradeWebTransport;
 }
 
@@ -93,6 +96,15 @@ async function readStreamHeader(
 /**
  * A WebTransport session over a raw Deno QUIC connection. `sessionId` is the stream id of the
  * CONNECT stream; the server learns it from the first stream the client opens.
+ *
+ * @example
+ * ```ts
+ * import { DenoRawSession, encodeBidiStreamHeader } from "@p2p-edge/libp2p/transports/webtransport";
+ * declare const conn: Deno.QuicConn;
+ * const session = new DenoRawSession(conn, 0, encodeBidiStreamHeader);
+ * const stream = await session.openBidi();
+ * await stream.writable.close();
+ * ```
  */
 export class DenoRawSession implements NativeSession {
   readonly closed: Promise<void>;
@@ -108,6 +120,7 @@ export class DenoRawSession implements NativeSession {
   /** Objects that must stay referenced while the session lives (CONNECT and control streams). */
   readonly keepAlive: unknown[] = [];
 
+  /** Wrap `conn`; `header` encodes the stream header for a session id. */
   constructor(
     conn: Deno.QuicConn,
     sessionId: number | undefined,

@@ -35,7 +35,18 @@ export interface DenoListenerOptions {
   sessionTimeoutMs: number;
 }
 
-/** A WebTransport listener on Deno. */
+/**
+ * A WebTransport listener on Deno. Prefer `webTransport().createListener()`.
+ *
+ * @example
+ * ```ts
+ * import { webTransport } from "@p2p-edge/libp2p/transports/webtransport";
+ * import { multiaddr } from "@p2p-edge/libp2p/multiaddr";
+ * const listener = webTransport().createListener({ onConnection: (c) => c.abort() });
+ * await listener.listen(multiaddr("/ip4/127.0.0.1/udp/0/quic-v1/webtransport"));
+ * await listener.close();
+ * ```
+ */
 export class DenoWebTransportListener implements Listener {
   readonly #api: DenoQuicApi;
   readonly #init: ListenerInit;
@@ -51,6 +62,7 @@ export class DenoWebTransportListener implements Listener {
   #open = new Set<DenoRawSession>();
   #closed = false;
 
+  /** Prefer `webTransport().createListener()`. */
   constructor(api: DenoQuicApi, init: ListenerInit, options: DenoListenerOptions) {
     this.#api = api;
     this.#init = init;

@@ -64,7 +64,7 @@ export { CerthashMismatchError, upgradeSession, verifyCerthashes } from "./hands
 export type { UpgradeSessionOptions } from "./handshake.ts";
 export * from "./h3.ts";
 export { denoQuic, type DenoQuicApi, DenoRawSession } from "./deno.ts";
-export { dialDeno } from "./deno_dial.ts";
+export { type DenoDialOptions, dialDeno } from "./deno_dial.ts";
 export { DenoWebTransportListener } from "./deno_listener.ts";
 export { WebTransportUnavailableError } from "./errors.ts";
 export { selfUpgradingConnection, type SelfUpgradingInit } from "./raw.ts";

@@ -251,6 +251,7 @@ export class WebTransportMuxer implements StreamMuxer {
   #state: "open" | "closing" | "closed" = "open";
   #closeError: Error | undefined;
 
+  /** Take over `session` (after the handshake) with the node's muxer callbacks. */
   constructor(
     session: NativeSession,
     init: StreamMuxerInit,

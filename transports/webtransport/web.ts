@@ -14,12 +14,23 @@ import { type WebTransportTarget, webTransportUrl } from "./address.ts";
 import { withSignal } from "./deno.ts";
 import type { NativeBidiStream, NativeSession } from "./session.ts";
 
-/** A NativeSession over a standard `WebTransport` object. */
+/**
+ * A NativeSession over a standard `WebTransport` object.
+ *
+ * @example
+ * ```ts
+ * import { WebApiSession } from "@p2p-edge/libp2p/transports/webtransport";
+ * declare const wt: WebTransport;
+ * const session = new WebApiSession(wt);
+ * session.close();
+ * ```
+ */
 export class WebApiSession implements NativeSession {
   readonly closed: Promise<void>;
   readonly #wt: WebTransport;
   #incoming: ReadableStreamDefaultReader<WebTransportBidirectionalStream> | undefined;
 
+  /** Wrap a ready `WebTransport`. */
   constructor(wt: WebTransport) {
     this.#wt = wt;
     this.closed = wt.closed.then(() => {}, () => {});
