@@ -1,0 +1,171 @@
+/**
+ * The plaintext connection encrypter: the only plaintext file that touches a connection or a
+ * timer.
+ *
+ * @module
+ */
+
+import { abortReason, deadlineSignal, raceSignal } from "../../src/abort.ts";
+import { HandshakeError, Libp2pError } from "../../src/errors.ts";
+import type { PrivateKey } from "../../src/keys/mod.ts";
+import type { ConnectionEncrypter, SecuredConnection, SecureOptions } from "../../src/security.ts";
+import { ByteReader } from "../../src/stream/byte_reader.ts";
+import type { ClosableDuplex } from "../../src/stream/types.ts";
+import { encodeUvarint } from "../../src/varint.ts";
+import {
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  MAX_EXCHANGE_BYTES,
+  PLAINTEXT_PROTOCOL_ID,
+} from "./constants.ts";
+import { createExchange, type RemoteIdentity, verifyExchange } from "./handshake.ts";
+
+/** Options of {@link plaintext}. */
+export interface PlaintextOptions {
+  /** The node's identity key, sent to the remote in the Exchange. Required. */
+  privateKey: PrivateKey;
+  /** Deadline of the exchange in ms (0 = none). Default 10 000 (DEFAULT_HANDSHAKE_TIMEOUT_MS). */
+  handshakeTimeoutMs?: number;
+}
+
+/**
+ * The `/plaintext/2.0.0` encrypter: exchanges peer ids and public keys, then hands the
+ * connection on unchanged. NO encryption, NO authentication: tests and benchmarks only.
+ *
+ * @example
+ * ```ts
+ * import { generateKeyPair } from "@p2p-edge/libp2p/keys";
+ * import { PlaintextEncrypter } from "@p2p-edge/libp2p/protocols/plaintext";
+ * const e = new PlaintextEncrypter({ privateKey: await generateKeyPair("Ed25519") });
+ * console.log(e.protocol); // "/plaintext/2.0.0"
+ * ```
+ */
+export class PlaintextEncrypter implements ConnectionEncrypter {
+  /** "/plaintext/2.0.0". */
+  readonly protocol: string = PLAINTEXT_PROTOCOL_ID;
+  #privateKey: PrivateKey;
+  #timeoutMs: number;
+  #exchange: Uint8Array | undefined;
+
+  /** Validate the options; throws TypeError/RangeError. */
+  constructor(options: PlaintextOptions) {
+    if (options === null || typeof options !== "object") {
+      throw new TypeError("plaintext(): options with a privateKey are required");
+    }
+    const key = options.privateKey;
+    if (key === undefined || typeof key.sign !== "function" || key.publicKey === undefined) {
+      throw new TypeError("plaintext(): privateKey must be a libp2p PrivateKey");
+    }
+    const timeout = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+    if (typeof timeout !== "number" || Number.isNaN(timeout) || timeout < 0) {
+      throw new RangeError("plaintext(): handshakeTimeoutMs must be a number >= 0");
+    }
+    this.#privateKey = key;
+    this.#timeoutMs = timeout;
+  }
+
+  /** Run the exchange as the dialler (checks `options.remotePeer` when given). */
+  secureOutbound(conn: ClosableDuplex, options?: SecureOptions): Promise<SecuredConnection> {
+    return this.#secure(conn, options);
+  }
+
+  /** Run the exchange as the listener. */
+  secureInbound(conn: ClosableDuplex, options?: SecureOptions): Promise<SecuredConnection> {
+    return this.#secure(conn, options);
+  }
+
+  async #secure(conn: ClosableDuplex, options: SecureOptions = {}): Promise<SecuredConnection> {
+    const deadline = deadlineSignal(this.#timeoutMs, options.signal, "plaintext exchange");
+    const signal = deadline.signal;
+    let reader: ByteReader | undefined;
+    let writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
+    // Tear the connection down the moment the deadline or the caller aborts, so that a read
+    // blocked on a silent peer ends (spec, "Exchange": terminate abruptly on timeout).
+    const onAbort = (): void => conn.abort(abortReason(signal));
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      signal.throwIfAborted();
+      reader = new ByteReader(conn.readable);
+      writer = conn.writable.getWriter();
+      const remote = await raceSignal(this.#exchangeWith(reader, writer, options), signal);
+      const rest = reader.rest();
+      writer.releaseLock();
+      return secured(conn, rest, remote);
+    } catch (err) {
+      const reason = signal.aborted ? abortReason(signal) : toHandshakeError(err);
+      if (!signal.aborted) conn.abort(reason);
+      await reader?.cancel(reason);
+      writer?.releaseLock();
+      throw reason;
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+      deadline.clear();
+    }
+  }
+
+  async #exchangeWith(
+    reader: ByteReader,
+    writer: WritableStreamDefaultWriter<Uint8Array>,
+    options: SecureOptions,
+  ): Promise<RemoteIdentity> {
+    this.#exchange ??= createExchange(this.#privateKey);
+    const message = this.#exchange;
+    const prefix = encodeUvarint(message.byteLength);
+    const framed = new Uint8Array(prefix.byteLength + message.byteLength);
+    framed.set(prefix);
+    framed.set(message, prefix.byteLength);
+    // Both sides send at once ("Exchange"); read without waiting for our write to drain.
+    const written = writer.write(framed);
+    written.catch(() => {});
+    // The length prefix is checked against MAX_EXCHANGE_BYTES before the body is read.
+    const remote = verifyExchange(
+      await reader.readLengthPrefixed(MAX_EXCHANGE_BYTES),
+      options.remotePeer,
+    );
+    await written;
+    return remote;
+  }
+}
+
+function toHandshakeError(err: unknown): Error {
+  if (err instanceof HandshakeError) return err;
+  if (err instanceof Libp2pError) {
+    return new HandshakeError(`plaintext exchange failed: ${err.message}`, { cause: err });
+  }
+  return new HandshakeError("plaintext exchange failed", { cause: err });
+}
+
+/** The connection after the exchange: the same streams, with the reader's unread rest. */
+function secured(
+  conn: ClosableDuplex,
+  readable: ReadableStream<Uint8Array>,
+  remote: RemoteIdentity,
+): SecuredConnection {
+  return {
+    readable,
+    writable: conn.writable,
+    remotePeer: remote.peerId,
+    remotePublicKey: remote.publicKey,
+    close: () => conn.close(),
+    abort: (reason?: unknown) => conn.abort(reason),
+  };
+}
+
+/**
+ * Create the plaintext encrypter (`/plaintext/2.0.0`). For tests and benchmarks only: nothing
+ * is encrypted or authenticated.
+ *
+ * @example
+ * ```ts
+ * import { generateKeyPair } from "@p2p-edge/libp2p/keys";
+ * import { plaintext } from "@p2p-edge/libp2p/protocols/plaintext";
+ * import { duplexPair } from "@p2p-edge/libp2p/stream";
+ * const [a, b] = duplexPair();
+ * const alice = plaintext({ privateKey: await generateKeyPair("Ed25519") });
+ * const bob = plaintext({ privateKey: await generateKeyPair("Ed25519") });
+ * const [out, inc] = await Promise.all([alice.secureOutbound(a), bob.secureInbound(b)]);
+ * console.log(out.remotePeer.toString(), inc.remotePeer.toString());
+ * ```
+ */
+export function plaintext(options: PlaintextOptions): ConnectionEncrypter {
+  return new PlaintextEncrypter(options);
+}
