@@ -171,7 +171,8 @@ export async function onlyAsync<T>(
 
 /** Arbitrary bytes of up to `maxLength` bytes. */
 export function bytes(maxLength = 64, minLength = 0): fc.Arbitrary<Uint8Array> {
-  return fc.uint8Array({ minLength, maxLength }).map((b) => new Uint8Array(b));
+  // size "max": lengths spread over the whole range (the default "small" stays near 10).
+  return fc.uint8Array({ minLength, maxLength, size: "max" }).map((b) => new Uint8Array(b));
 }
 
 /** Copy of `input` with bit `bit` (0 .. 8*length-1) flipped. */

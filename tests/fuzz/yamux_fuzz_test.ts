@@ -340,7 +340,7 @@ describe("fuzz: yamux session", () => {
       "yamux/session-events",
       fc.property(
         fc.boolean(),
-        fc.array(action, { maxLength: 40 }),
+        fc.array(action, { maxLength: 40, size: "max" }),
         fc.array(fc.nat(400), { maxLength: 3 }),
         (client, actions, cuts) => {
           const run = newRun(client);
