@@ -79,7 +79,11 @@ type AnyProperty = fc.IProperty<any> | fc.IAsyncProperty<any>;
 function describeFailure(name: string, seed: number, numRuns: number, err: unknown): Error {
   const message = `[fuzz] property "${name}" failed (seed ${seed}, ${numRuns} runs).\n` +
     `Reproduce: FUZZ_SEED=${seed} FUZZ_RUNS=${numRuns} and FUZZ_PATH=<path below>\n` +
-    (err instanceof Error ? err.message : String(err));
+    (err instanceof Error ? err.message : String(err)) +
+    // fast-check attaches what the property threw as the cause.
+    (err instanceof Error && err.cause !== undefined
+      ? `\nCaused by: ${err.cause instanceof Error ? err.cause.stack : String(err.cause)}`
+      : "");
   console.error(message);
   return new AssertionError({ message });
 }
