@@ -11,67 +11,13 @@
 
 import { afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { createNode, type Libp2pNode } from "../../src/node/node.ts";
 import { multiaddr } from "../../src/multiaddr/mod.ts";
 import { noise } from "../../protocols/noise/mod.ts";
 import { yamux } from "../../protocols/yamux/mod.ts";
 import { ping, type PingService } from "../../protocols/ping/mod.ts";
 import { websocket } from "../../transports/websocket/mod.ts";
-
-const isBun = "Bun" in globalThis;
-const JS_PEER = new URL("../interop/js_peer.ts", import.meta.url).pathname;
-
-interface JsPeer {
-  child: ChildProcess;
-  /** The next JSON line with this `event`. */
-  next(event: string): Promise<Record<string, unknown>>;
-  exited: Promise<number | null>;
-}
-
-function startJsPeer(args: string[]): JsPeer {
-  const [cmd, pre] = isBun
-    ? ["npx", ["-y", "deno@2.9.6", "run", "-A"]]
-    : [Deno.execPath(), ["run", "-A"]];
-  const child = spawn(cmd, [...pre, JS_PEER, ...args], {
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  const lines: Record<string, unknown>[] = [];
-  const waiters: { event: string; resolve(v: Record<string, unknown>): void }[] = [];
-  let stderr = "";
-  child.stderr!.on("data", (d: Uint8Array) => {
-    stderr += new TextDecoder().decode(d);
-  });
-  let buf = "";
-  child.stdout!.on("data", (d: Uint8Array) => {
-    buf += new TextDecoder().decode(d);
-    let i: number;
-    while ((i = buf.indexOf("\n")) >= 0) {
-      const line = buf.slice(0, i).trim();
-      buf = buf.slice(i + 1);
-      if (!line.startsWith("{")) continue;
-      const obj = JSON.parse(line) as Record<string, unknown>;
-      const w = waiters.findIndex((x) => x.event === obj.event || obj.event === "error");
-      if (w >= 0) waiters.splice(w, 1)[0].resolve(obj);
-      else lines.push(obj);
-    }
-  });
-  const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
-  exited.then(() => {
-    for (const w of waiters.splice(0)) {
-      w.resolve({ event: "error", message: `js peer exited; stderr: ${stderr.slice(-2000)}` });
-    }
-  });
-  return {
-    child,
-    exited,
-    next(event) {
-      const i = lines.findIndex((x) => x.event === event || x.event === "error");
-      if (i >= 0) return Promise.resolve(lines.splice(i, 1)[0]);
-      return new Promise((resolve) => waiters.push({ event, resolve }));
-    },
-  };
-}
+import { startJsPeer } from "../interop/js_process.ts";
 
 type Node = Libp2pNode<{ ping: PingService }>;
 
