@@ -58,7 +58,14 @@ export type {
   StreamMuxerInit,
 } from "./src/muxer.ts";
 export type { ConnectionEncrypter, SecuredConnection, SecureOptions } from "./src/security.ts";
-export type { Listener, ListenerInit, RawConnection, Transport } from "./src/transport.ts";
+export type {
+  Listener,
+  ListenerInit,
+  RawConnection,
+  SelfUpgradeOptions,
+  SelfUpgradeResult,
+  Transport,
+} from "./src/transport.ts";
 export type {
   AbortOptions,
   ClosableDuplex,

@@ -140,23 +140,32 @@ describe("node guarantees", () => {
 
   it("enforces maxInboundStreams per protocol", async () => {
     const [a, b] = await pair(stacks()["noise+yamux"]);
-    const held: Promise<void>[] = [];
-    b.handle("/hold/1.0.0", (stream) => {
-      held.push(stream.readable.pipeTo(new WritableStream()).catch(() => {}));
-    }, { maxInboundStreams: 2 });
+    // An echo handler keeps each stream (and its slot) until the dialer closes it.
+    b.handle("/held-echo/1.0.0", (stream) => stream.readable.pipeTo(stream.writable), {
+      maxInboundStreams: 2,
+    });
     try {
       const conn = await a.dial(b.addrs()[0]);
+      const outcomes: string[] = [];
       const streams = [];
-      for (let i = 0; i < 3; i++) streams.push(await conn.newStream("/hold/1.0.0"));
-      // Make the negotiation complete on each stream, then see the third reset.
-      const results = await Promise.allSettled(streams.map(async (s) => {
+      for (let i = 0; i < 3; i++) {
+        const s = await conn.newStream("/held-echo/1.0.0");
+        streams.push(s);
         const w = s.writable.getWriter();
-        await w.write(new Uint8Array([1]));
+        await w.write(new Uint8Array([i]));
         w.releaseLock();
         const r = s.readable.getReader();
-        return await r.read();
-      }));
-      assert.equal(results.filter((r) => r.status === "rejected").length >= 1, true);
+        try {
+          const { value } = await r.read();
+          outcomes.push(`echo ${value?.[0]}`);
+        } catch (err) {
+          outcomes.push((err as Error).name);
+        } finally {
+          r.releaseLock();
+        }
+      }
+      assert.deepEqual(outcomes.slice(0, 2), ["echo 0", "echo 1"]);
+      assert.equal(outcomes[2], "StreamResetError");
       for (const s of streams) s.reset();
     } finally {
       await a.stop();
