@@ -5,7 +5,12 @@
  * @module
  */
 
-import { AbortError, ConnectionClosedError, StreamResetError } from "../../src/errors.ts";
+import {
+  AbortError,
+  ConnectionClosedError,
+  Libp2pError,
+  StreamResetError,
+} from "../../src/errors.ts";
 import type {
   MuxedStream,
   StreamMuxer,
@@ -220,7 +225,10 @@ export class MplexMuxer implements StreamMuxer {
     this.#conn = conn;
     this.#init = init;
     this.closed = this.#closedDeferred.promise;
-    this.#writer = new FrameWriter(conn.writable.getWriter(), (err) => this.#fail(err));
+    this.#writer = new FrameWriter(
+      conn.writable.getWriter(),
+      (err) => this.#fail(asConnectionError(err, "mplex connection write failed")),
+    );
     this.#session = new MplexSession(limits, {
       send: (id, flag, data) => this.#writer.push(id, flag, data),
       onFree: (st) => this.#onFree(st),
@@ -323,7 +331,7 @@ export class MplexMuxer implements StreamMuxer {
         this.#finish(undefined);
       }
     } catch (err) {
-      this.#fail(err);
+      this.#fail(asConnectionError(err, "mplex connection read failed"));
     }
   }
 
@@ -528,3 +536,12 @@ export class MplexMuxer implements StreamMuxer {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/**
+ * Failures of the underlying connection reach streams as a library error: our own errors pass
+ * through, anything else (a web-streams TypeError from an aborted pipe, a socket error) becomes
+ * a ConnectionClosedError with the original as its cause.
+ */
+function asConnectionError(err: unknown, message: string): Error {
+  return err instanceof Libp2pError ? err : new ConnectionClosedError(message, { cause: err });
+}

@@ -321,18 +321,12 @@ describe("fuzz: post-handshake (Noise -> Yamux -> multistream -> echo)", () => {
     await mplexProperty("post-handshake/mplex", ["close", "linger"]);
   });
 
-  // Known bug (reported to the lead, mplex owner): when the connection is aborted while the mplex
-  // writer is writing, the session's close reason is the raw TypeError of the aborted stream
-  // ("Cannot enqueue a chunk into a TransformStream whose readable side is closed", seen under
-  // Bun with FUZZ_SEED=1511648038) instead of a ConnectionClosedError with that cause, as yamux
-  // does. Counterexample: honest prefix, no frames, attacker aborts.
-  it(
-    "random mplex messages, then the attacker aborts: typed close reason",
-    { todo: "mplex passes a raw TypeError as close reason on a failed write (see report)" },
-    async () => {
-      await mplexProperty("post-handshake/mplex-abort", ["abort"]);
-    },
-  );
+  // Regression: an abort while the mplex writer was writing used to close the session with the
+  // raw web-streams TypeError (found under Bun with FUZZ_SEED=1511648038: honest prefix, no
+  // frames, attacker aborts); it is now a ConnectionClosedError with that cause.
+  it("random mplex messages, then the attacker aborts: typed close reason", async () => {
+    await mplexProperty("post-handshake/mplex-abort", ["abort"]);
+  });
 
   it("an honest echo still works over the same kind of channel (the harness can succeed)", async () => {
     const [attacker, victim] = await securePair();
