@@ -1,0 +1,245 @@
+/**
+ * Benchmark client, our node: runs one scenario against a server started by bench/run.ts and
+ * reports {"event":"result",...} on stdout. The js-libp2p counterpart is
+ * bench/thirdparty/client.ts; both do the same thing on the wire, step by step.
+ *
+ *   deno run -A bench/ours_client.ts --addr <multiaddr> --scenario <name> [options]
+ *   bun run bench/ours_client.ts --addr <multiaddr> --scenario <name> [options]
+ *
+ * Scenarios (options with defaults):
+ *   perf      one perf stream, upload then download       --bytes 268435456 --security noise
+ *   parallel  --streams 10 perf streams uploading --bytes in total, aggregate
+ *   upgrades  --count 240 fresh-identity dials (TCP, Noise, yamux, identify), --dialers 8
+ *   streams   --count 4000 × (open /echo/1.0.0, 8 bytes, half-close, read to EOF), --dialers 8
+ *   rtt       --count 2000 round trips of 32 bytes on one echo stream (after 200 warm-up)
+ *   memory    --conns 1000 idle connections from fresh identities; waits for "go" on stdin
+ *             after a warm-up, reports "opened", and holds them until stdin closes
+ *
+ * @module
+ */
+
+import process from "node:process";
+import { createNode, type Libp2pNode } from "../src/node/node.ts";
+import type { Connection } from "../src/connection.ts";
+import { multiaddr } from "../src/multiaddr/mod.ts";
+import { tcp } from "../transports/tcp/mod.ts";
+import { noise } from "../protocols/noise/mod.ts";
+import { plaintext } from "../protocols/plaintext/mod.ts";
+import { yamux } from "../protocols/yamux/mod.ts";
+import { identify } from "../protocols/identify/mod.ts";
+import { perf, type PerfService } from "../protocols/perf/mod.ts";
+import {
+  flag,
+  mbps,
+  numFlag,
+  quantile,
+  report,
+  runtimeName,
+  sleep,
+  stdinLines,
+} from "./worker_lib.ts";
+
+const ECHO = "/echo/1.0.0";
+const addrText = flag("addr");
+if (addrText === undefined) throw new TypeError("--addr is required");
+const addr = multiaddr(addrText);
+const scenario = flag("scenario", "perf")!;
+const security = flag("security", "noise");
+
+type Services = { perf: PerfService; identify: unknown };
+
+function newNode(): Promise<Libp2pNode<Services>> {
+  return createNode<Services>({
+    transports: [tcp()],
+    security: [security === "plaintext" ? plaintext : noise],
+    muxers: [yamux()],
+    services: { perf: perf({ timeoutMs: 60_000 }), identify: identify() },
+  });
+}
+
+/** Dial a fresh connection and resolve once identify of the server finished on it. */
+async function dialIdentified(node: Libp2pNode<Services>): Promise<Connection> {
+  let done!: () => void;
+  const identified = new Promise<void>((r) => (done = r));
+  const listener = (): void => done();
+  node.addEventListener("peer:identify", listener);
+  try {
+    const conn = await node.dial(addr);
+    await identified;
+    return conn;
+  } finally {
+    node.removeEventListener("peer:identify", listener);
+  }
+}
+
+async function perfScenario(): Promise<Record<string, unknown>> {
+  const bytes = numFlag("bytes", 256 * 1024 * 1024);
+  const node = await newNode();
+  const conn = await node.dial(addr);
+  // Warm-up: JIT, window growth and buffers, in both directions.
+  const warm = Math.min(bytes, 16 * 1024 * 1024);
+  await node.services.perf.measure(conn, { upload: warm, download: warm });
+  const up = await node.services.perf.measure(conn, { upload: bytes, download: 0 });
+  const down = await node.services.perf.measure(conn, { upload: 0, download: bytes });
+  await node.stop();
+  return {
+    uploadMbps: mbps(bytes, up.totalMs),
+    downloadMbps: mbps(bytes, down.totalMs),
+    bytes,
+  };
+}
+
+async function parallelScenario(): Promise<Record<string, unknown>> {
+  const bytes = numFlag("bytes", 256 * 1024 * 1024);
+  const streams = numFlag("streams", 10);
+  const each = Math.floor(bytes / streams);
+  const node = await newNode();
+  const conn = await node.dial(addr);
+  const warm = Math.min(each, 4 * 1024 * 1024);
+  await Promise.all(
+    Array.from(
+      { length: streams },
+      () => node.services.perf.measure(conn, { upload: warm, download: 0 }),
+    ),
+  );
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from(
+      { length: streams },
+      () => node.services.perf.measure(conn, { upload: each, download: 0 }),
+    ),
+  );
+  const ms = performance.now() - t0;
+  await node.stop();
+  return { aggregateMbps: mbps(each * streams, ms), streams, bytes: each * streams };
+}
+
+async function upgradesScenario(): Promise<Record<string, unknown>> {
+  const count = numFlag("count", 240);
+  const dialers = numFlag("dialers", 8);
+  // Nodes (and their fresh identities) are made before the clock starts: what is timed is the
+  // dial, the TCP connect, Noise XX, yamux and identify of the server.
+  const warm = await newNode();
+  (await dialIdentified(warm)).close().catch(() => {});
+  const nodes = await Promise.all(Array.from({ length: count }, () => newNode()));
+  const closing: Promise<void>[] = [];
+  let nextIndex = 0;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: dialers }, async () => {
+    while (nextIndex < nodes.length) {
+      const node = nodes[nextIndex++];
+      const conn = await dialIdentified(node);
+      closing.push(conn.close().catch(() => {}));
+    }
+  }));
+  const ms = performance.now() - t0;
+  await Promise.all(closing);
+  await Promise.all([warm, ...nodes].map((n) => n.stop()));
+  return { upgradesPerSec: count / (ms / 1000), count, dialers };
+}
+
+/** Open an echo stream, send `payload`, half-close, read everything back to EOF. */
+async function echoOnce(conn: Connection, payload: Uint8Array): Promise<number> {
+  const stream = await conn.newStream(ECHO);
+  const writer = stream.writable.getWriter();
+  await writer.write(payload);
+  await writer.close();
+  let got = 0;
+  const reader = stream.readable.getReader();
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    got += value.byteLength;
+  }
+  if (got !== payload.byteLength) throw new Error(`echo returned ${got} of ${payload.byteLength}`);
+  return got;
+}
+
+async function streamsScenario(): Promise<Record<string, unknown>> {
+  const count = numFlag("count", 4000);
+  const dialers = numFlag("dialers", 8);
+  const node = await newNode();
+  const conn = await node.dial(addr);
+  const payload = new Uint8Array(8).fill(1);
+  for (let i = 0; i < 100; i++) await echoOnce(conn, payload);
+  let started = 0;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: dialers }, async () => {
+    while (started < count) {
+      started++;
+      await echoOnce(conn, payload);
+    }
+  }));
+  const ms = performance.now() - t0;
+  await node.stop();
+  return { streamsPerSec: count / (ms / 1000), count, concurrency: dialers };
+}
+
+async function rttScenario(): Promise<Record<string, unknown>> {
+  const count = numFlag("count", 2000);
+  const node = await newNode();
+  const conn = await node.dial(addr);
+  const stream = await conn.newStream(ECHO);
+  const writer = stream.writable.getWriter();
+  const reader = stream.readable.getReader();
+  const payload = new Uint8Array(32).fill(2);
+  const samples: number[] = [];
+  for (let i = 0; i < count + 200; i++) {
+    const t0 = performance.now();
+    await writer.write(payload);
+    let got = 0;
+    while (got < payload.byteLength) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error("echo stream ended early");
+      got += value.byteLength;
+    }
+    if (i >= 200) samples.push((performance.now() - t0) * 1000);
+  }
+  await writer.close();
+  await node.stop();
+  return { p50us: quantile(samples, 0.5), p99us: quantile(samples, 0.99), count };
+}
+
+async function memoryScenario(): Promise<Record<string, unknown>> {
+  const conns = numFlag("conns", 1000);
+  const warmCount = numFlag("warm", 20);
+  const next = stdinLines();
+  const open = async (n: number): Promise<Libp2pNode<Services>[]> => {
+    const nodes = await Promise.all(Array.from({ length: n }, () => newNode()));
+    // 16 at a time: the server's pending-upgrade limits are not what is measured.
+    let i = 0;
+    await Promise.all(Array.from({ length: 16 }, async () => {
+      while (i < nodes.length) await dialIdentified(nodes[i++]);
+    }));
+    return nodes;
+  };
+  const warmNodes = await open(warmCount);
+  report({ event: "warm", connections: warmCount });
+  if ((await next()) !== "go") throw new Error("expected go");
+  const nodes = await open(conns);
+  await sleep(1000);
+  report({ event: "opened", connections: conns });
+  while ((await next()) !== null) { /* hold the connections until stdin closes */ }
+  await Promise.all([...warmNodes, ...nodes].map((n) => n.stop()));
+  return { conns };
+}
+
+const scenarios: Record<string, () => Promise<Record<string, unknown>>> = {
+  perf: perfScenario,
+  parallel: parallelScenario,
+  upgrades: upgradesScenario,
+  streams: streamsScenario,
+  rtt: rttScenario,
+  memory: memoryScenario,
+};
+
+const run = scenarios[scenario];
+if (run === undefined) throw new RangeError(`unknown scenario ${scenario}`);
+try {
+  const result = await run();
+  report({ event: "result", impl: "ours", runtime: runtimeName(), scenario, security, ...result });
+} catch (err) {
+  report({ event: "error", message: String((err as Error)?.stack ?? err) });
+  process.exitCode = 1;
+}
+setTimeout(() => process.exit(), 500);

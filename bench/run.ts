@@ -1,0 +1,589 @@
+/**
+ * `deno task bench`: our node against js-libp2p 3.3.11, side by side in one run on this machine.
+ * For every scenario and runtime it starts a server process and a client process (pinned to
+ * different cores with taskset when there are two or more), collects the client's JSON result,
+ * repeats N times, and prints medians and the ratio ours/theirs next to the physical limits
+ * measured in the same run (raw TCP loopback, single-core ChaCha20-Poly1305 per cipher path).
+ * The generated part of bench/RESULTS.md (between the bench:begin/end markers) is replaced.
+ *
+ *   deno run -A bench/run.ts [--quick] [--only <scenario>[,<scenario>...]] [--reps N]
+ *       [--no-pin] [--no-write]
+ *
+ * Scenarios: noise-perf, plain-perf, parallel, upgrades, streams, rtt, memory; limits: raw-tcp,
+ * cipher. js-libp2p runs under Deno only (its Noise needs node:crypto's chacha20-poly1305, which
+ * Bun lacks); Bun rows compare against js-libp2p on Deno.
+ *
+ * @module
+ */
+
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import process from "node:process";
+import os from "node:os";
+import { readFile, stat, writeFile } from "node:fs/promises";
+
+const BENCH = new URL(".", import.meta.url).pathname;
+const ROOT = new URL("..", import.meta.url).pathname;
+const THIRDPARTY = new URL("./thirdparty/", import.meta.url).pathname;
+const RESULTS = new URL("./RESULTS.md", import.meta.url).pathname;
+const DENO_VERSION = "2.9.6";
+const BUN_VERSION = "1.4.5";
+const MiB = 1024 * 1024;
+
+const argv = process.argv.slice(2);
+const has = (name: string): boolean => argv.includes(`--${name}`);
+const arg = (name: string): string | undefined => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const quick = has("quick");
+const reps = Number(arg("reps") ?? (quick ? 1 : 3));
+const only = arg("only")?.split(",");
+const sizes = {
+  bytes: quick ? 32 * MiB : 256 * MiB,
+  upgrades: quick ? 64 : 240,
+  streams: quick ? 800 : 4000,
+  rtt: quick ? 500 : 2000,
+  conns: quick ? 200 : 1000,
+};
+
+// ---------------------------------------------------------------------------------------------
+// Runtimes and processes
+
+type Runtime = "deno" | "bun";
+type Impl = "ours" | "js";
+
+function denoPath(): string {
+  const d = (globalThis as { Deno?: { execPath(): string; version: { deno: string } } }).Deno;
+  if (d !== undefined && d.version.deno === DENO_VERSION) return d.execPath();
+  return npxExecPath(`deno@${DENO_VERSION}`, ["eval", "console.log(Deno.execPath())"]);
+}
+
+function npxExecPath(pkg: string, args: string[]): string {
+  const r = spawnSync("npx", ["-y", pkg, ...args], { encoding: "utf8" });
+  const line = r.stdout.trim().split("\n").pop() ?? "";
+  if (r.status !== 0 || line === "") throw new Error(`cannot start ${pkg}: ${r.stderr}`);
+  return line;
+}
+
+const exe: Record<Runtime, string> = {
+  deno: denoPath(),
+  bun: npxExecPath(`bun@${BUN_VERSION}`, ["-e", "console.log(process.execPath)"]),
+};
+// js-libp2p installs into bench/thirdparty/node_modules from that folder's own package.json.
+try {
+  await stat(`${THIRDPARTY}node_modules/libp2p`);
+} catch {
+  const r = spawnSync(exe.deno, ["install"], { cwd: THIRDPARTY, stdio: "inherit" });
+  if (r.status !== 0) throw new Error("deno install in bench/thirdparty failed");
+}
+const pin = !has("no-pin") && os.cpus().length >= 2 &&
+  spawnSync("taskset", ["-c", "0", "true"]).status === 0;
+
+/** The command line of a worker script under a runtime. */
+function command(runtime: Runtime, script: string, args: string[]): string[] {
+  return runtime === "deno"
+    ? [exe.deno, "run", "-A", "--v8-flags=--expose-gc", script, ...args]
+    : [exe.bun, "run", script, ...args];
+}
+
+/** A worker process whose stdout carries one JSON object a line. */
+class Worker {
+  readonly child: ChildProcess;
+  readonly #lines: Record<string, unknown>[] = [];
+  readonly #waiters: { event: string; resolve(v: Record<string, unknown>): void }[] = [];
+  #stderr = "";
+  readonly exited: Promise<number | null>;
+
+  constructor(argv: string[], cwd: string, core: number | undefined) {
+    const full = core !== undefined ? ["taskset", "-c", String(core), ...argv] : argv;
+    this.child = spawn(full[0], full.slice(1), { cwd, stdio: ["pipe", "pipe", "pipe"] });
+    const decoder = new TextDecoder();
+    this.child.stderr!.on("data", (d: Uint8Array) => {
+      this.#stderr = (this.#stderr + decoder.decode(d)).slice(-4000);
+    });
+    let buf = "";
+    this.child.stdout!.on("data", (d: Uint8Array) => {
+      buf += decoder.decode(d);
+      let i: number;
+      while ((i = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, i).trim();
+        buf = buf.slice(i + 1);
+        if (!line.startsWith("{")) continue;
+        const obj = JSON.parse(line) as Record<string, unknown>;
+        const w = this.#waiters.findIndex((x) => x.event === obj.event || obj.event === "error");
+        if (w >= 0) this.#waiters.splice(w, 1)[0].resolve(obj);
+        else this.#lines.push(obj);
+      }
+    });
+    this.exited = new Promise((resolve) => this.child.on("exit", resolve));
+    this.exited.then((code) => {
+      for (const w of this.#waiters.splice(0)) {
+        w.resolve({ event: "error", message: `exited (${code}): ${this.#stderr.slice(-1500)}` });
+      }
+    });
+  }
+
+  /** The next report with `event` (or an error); rejects after `ms`. */
+  next(event: string, ms = 300_000): Promise<Record<string, unknown>> {
+    const i = this.#lines.findIndex((x) => x.event === event || x.event === "error");
+    const found = i >= 0 ? Promise.resolve(this.#lines.splice(i, 1)[0]) : new Promise<
+      Record<string, unknown>
+    >((resolve) => this.#waiters.push({ event, resolve }));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<Record<string, unknown>>((resolve) => {
+      timer = setTimeout(
+        () => resolve({ event: "error", message: `no "${event}" within ${ms} ms` }),
+        ms,
+      );
+    });
+    return Promise.race([found, timeout]).then((r) => {
+      clearTimeout(timer);
+      if (r.event === "error") throw new Error(String(r.message));
+      return r;
+    });
+  }
+
+  send(line: string): void {
+    this.child.stdin!.write(line + "\n");
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.stdin!.end();
+    const timer = setTimeout(() => this.child.kill("SIGKILL"), 10_000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
+
+function serverWorker(impl: Impl, runtime: Runtime, security: string): Worker {
+  const args = ["--security", security];
+  return impl === "ours"
+    ? new Worker(command(runtime, `${BENCH}ours_server.ts`, args), ROOT, pin ? 0 : undefined)
+    : new Worker(command("deno", "server.ts", args), THIRDPARTY, pin ? 0 : undefined);
+}
+
+function clientWorker(impl: Impl, runtime: Runtime, args: string[]): Worker {
+  return impl === "ours"
+    ? new Worker(command(runtime, `${BENCH}ours_client.ts`, args), ROOT, pin ? 1 : undefined)
+    : new Worker(command("deno", "client.ts", args), THIRDPARTY, pin ? 1 : undefined);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios
+
+interface Metric {
+  key: string;
+  label: string;
+  unit: string;
+  higherIsBetter: boolean;
+}
+
+interface Scenario {
+  id: string;
+  title: string;
+  security: "noise" | "plaintext";
+  clientArgs: string[];
+  metrics: Metric[];
+}
+
+const mbit = (key: string, label: string): Metric => ({
+  key,
+  label,
+  unit: "Mbit/s",
+  higherIsBetter: true,
+});
+
+const scenarios: Scenario[] = [
+  {
+    id: "noise-perf",
+    title: `1. single stream, TCP + Noise + yamux, ${sizes.bytes / MiB} MiB (perf)`,
+    security: "noise",
+    clientArgs: ["--scenario", "perf", "--bytes", String(sizes.bytes)],
+    metrics: [mbit("uploadMbps", "upload"), mbit("downloadMbps", "download")],
+  },
+  {
+    id: "plain-perf",
+    title: `2. single stream, TCP + plaintext + yamux, ${sizes.bytes / MiB} MiB (perf)`,
+    security: "plaintext",
+    clientArgs: ["--scenario", "perf", "--bytes", String(sizes.bytes)],
+    metrics: [mbit("uploadMbps", "upload"), mbit("downloadMbps", "download")],
+  },
+  {
+    id: "parallel",
+    title: `3. 10 parallel streams on one connection (Noise), ${sizes.bytes / MiB} MiB upload`,
+    security: "noise",
+    clientArgs: ["--scenario", "parallel", "--streams", "10", "--bytes", String(sizes.bytes)],
+    metrics: [mbit("aggregateMbps", "aggregate")],
+  },
+  {
+    id: "upgrades",
+    title: `4. full upgrades/s (TCP, Noise XX, yamux, identify), 8 dialers, ${sizes.upgrades}`,
+    security: "noise",
+    clientArgs: ["--scenario", "upgrades", "--count", String(sizes.upgrades), "--dialers", "8"],
+    metrics: [{ key: "upgradesPerSec", label: "upgrades/s", unit: "1/s", higherIsBetter: true }],
+  },
+  {
+    id: "streams",
+    title: `5. stream open + 8 B echo + close on one connection, 8 in flight, ${sizes.streams}`,
+    security: "noise",
+    clientArgs: ["--scenario", "streams", "--count", String(sizes.streams), "--dialers", "8"],
+    metrics: [{ key: "streamsPerSec", label: "streams/s", unit: "1/s", higherIsBetter: true }],
+  },
+  {
+    id: "rtt",
+    title: `6. 32 B echo round trip on one open stream, ${sizes.rtt} samples`,
+    security: "noise",
+    clientArgs: ["--scenario", "rtt", "--count", String(sizes.rtt)],
+    metrics: [
+      { key: "p50us", label: "p50", unit: "µs", higherIsBetter: false },
+      { key: "p99us", label: "p99", unit: "µs", higherIsBetter: false },
+    ],
+  },
+  {
+    id: "memory",
+    title: `7. server RSS per idle established connection (${sizes.conns} connections)`,
+    security: "noise",
+    clientArgs: ["--scenario", "memory", "--conns", String(sizes.conns)],
+    metrics: [{ key: "bytesPerConn", label: "RSS/conn", unit: "KiB", higherIsBetter: false }],
+  },
+];
+
+const selected = (id: string): boolean => only === undefined || only.includes(id);
+
+/** One server + client run; the client's result (memory: the server's RSS delta). */
+async function runOnce(
+  s: Scenario,
+  impl: Impl,
+  runtime: Runtime,
+): Promise<Record<string, number>> {
+  const server = serverWorker(impl, runtime, s.security);
+  let client: Worker | undefined;
+  try {
+    const listening = await server.next("listening", 60_000);
+    const addr = (listening.addrs as string[])[0];
+    const args = ["--addr", addr, "--security", s.security, ...s.clientArgs];
+    client = clientWorker(impl, runtime, args);
+    if (s.id === "memory") {
+      await client.next("warm");
+      server.send("rss");
+      const before = (await server.next("rss")).rss as number;
+      client.send("go");
+      const opened = await client.next("opened");
+      server.send("rss");
+      const after = await server.next("rss");
+      const conns = opened.connections as number;
+      if ((after.connections as number) < conns) {
+        throw new Error(`server holds ${after.connections} connections, expected ${conns}+`);
+      }
+      return { bytesPerConn: ((after.rss as number) - before) / conns / 1024 };
+    }
+    const result = await client.next("result");
+    return result as Record<string, number>;
+  } finally {
+    await client?.stop();
+    await server.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Limits
+
+async function rawTcp(runtime: Runtime): Promise<number> {
+  const script = `${BENCH}raw_tcp.ts`;
+  const server = new Worker(
+    command(runtime, script, ["--role", "server"]),
+    ROOT,
+    pin ? 0 : undefined,
+  );
+  try {
+    const { port } = await server.next("listening", 60_000);
+    const client = new Worker(
+      command(runtime, script, [
+        "--role",
+        "client",
+        "--port",
+        String(port),
+        "--bytes",
+        String(sizes.bytes),
+      ]),
+      ROOT,
+      pin ? 1 : undefined,
+    );
+    const r = await client.next("result");
+    await client.stop();
+    return r.mbps as number;
+  } finally {
+    await server.stop();
+  }
+}
+
+async function cipherPaths(
+  runtime: Runtime,
+): Promise<{ path: string; mbps: number; seal: number; open: number }[]> {
+  const w = new Worker(command(runtime, `${BENCH}cipher_limits.ts`, []), ROOT, pin ? 1 : undefined);
+  const out: { path: string; mbps: number; seal: number; open: number }[] = [];
+  const paths = runtime === "deno" ? 2 : 1;
+  try {
+    for (let i = 0; i < paths; i++) {
+      const r = await w.next("result", 60_000).catch(() => undefined);
+      if (r === undefined) break;
+      out.push({
+        path: String(r.path),
+        mbps: r.mbps as number,
+        seal: r.sealMbps as number,
+        open: r.openMbps as number,
+      });
+    }
+  } finally {
+    await w.stop();
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+
+const median = (xs: number[]): number => {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+const started = Date.now();
+const log = (text: string): void => {
+  process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${text}\n`);
+};
+
+const samples = new Map<string, number[]>(); // `${scenario}|${impl}|${runtime}|${metric}`
+const failures: string[] = [];
+const combos: { impl: Impl; runtime: Runtime }[] = [
+  { impl: "ours", runtime: "deno" },
+  { impl: "ours", runtime: "bun" },
+  { impl: "js", runtime: "deno" },
+];
+
+const limits: Record<Runtime, { rawTcp: number[]; ciphers: Map<string, number[]> }> = {
+  deno: { rawTcp: [], ciphers: new Map() },
+  bun: { rawTcp: [], ciphers: new Map() },
+};
+for (const runtime of ["deno", "bun"] as Runtime[]) {
+  for (let r = 0; r < reps; r++) {
+    if (selected("raw-tcp")) {
+      try {
+        limits[runtime].rawTcp.push(await rawTcp(runtime));
+      } catch (err) {
+        failures.push(`raw-tcp ${runtime}: ${(err as Error).message}`);
+      }
+    }
+    if (selected("cipher") && r === 0) {
+      for (const p of await cipherPaths(runtime)) {
+        limits[runtime].ciphers.set(`${p.path} seal`, [p.seal]);
+        limits[runtime].ciphers.set(`${p.path} open`, [p.open]);
+        limits[runtime].ciphers.set(p.path, [p.mbps]);
+      }
+    }
+  }
+  log(`limits ${runtime}: raw TCP ${limits[runtime].rawTcp.map((x) => x.toFixed(0)).join(", ")}`);
+}
+
+for (const s of scenarios) {
+  if (!selected(s.id)) continue;
+  for (let r = 0; r < reps; r++) {
+    // Interleave implementations within a repetition so drift hits both alike.
+    for (const { impl, runtime } of combos) {
+      const label = `${s.id} ${impl}/${runtime} #${r + 1}`;
+      try {
+        const result = await runOnce(s, impl, runtime);
+        for (const m of s.metrics) {
+          const key = `${s.id}|${impl}|${runtime}|${m.key}`;
+          const list = samples.get(key) ?? [];
+          list.push(result[m.key]);
+          samples.set(key, list);
+        }
+        log(`${label}: ${s.metrics.map((m) => `${m.label} ${fmt(result[m.key])}`).join(", ")}`);
+      } catch (err) {
+        failures.push(`${label}: ${(err as Error).message.slice(0, 500)}`);
+        log(`${label}: FAILED ${(err as Error).message.slice(0, 300)}`);
+      }
+    }
+  }
+}
+
+function fmt(x: number | undefined): string {
+  if (x === undefined || Number.isNaN(x)) return "–";
+  if (Math.abs(x) >= 100) return x.toFixed(0);
+  if (Math.abs(x) >= 10) return x.toFixed(1);
+  return x.toFixed(2);
+}
+
+const med = (s: string, impl: Impl, runtime: Runtime, m: string): number =>
+  median(samples.get(`${s}|${impl}|${runtime}|${m}`) ?? []);
+const fastestCipher = (runtime: Runtime): { path: string; mbps: number } => {
+  let best = { path: "–", mbps: NaN };
+  for (const [path, v] of limits[runtime].ciphers) {
+    if (path.endsWith(" seal") || path.endsWith(" open")) continue;
+    if (!(v[0] <= best.mbps)) best = { path, mbps: v[0] };
+  }
+  return best;
+};
+
+/** Target text and verdict for one row. */
+function target(
+  s: Scenario,
+  m: Metric,
+  runtime: Runtime,
+  ours: number,
+  ratio: number,
+): { text: string; pass: boolean | undefined } {
+  const check = (ok: boolean[]): boolean | undefined =>
+    ok.length === 0 || Number.isNaN(ours) ? undefined : ok.every(Boolean);
+  switch (s.id) {
+    case "noise-perf": {
+      if (runtime === "deno") return { text: ">= 1.2x js", pass: check([ratio >= 1.2]) };
+      const c = fastestCipher("bun");
+      const need = 0.8 * c.mbps;
+      return {
+        text: `>= 80% of ${c.path} cipher (${fmt(need)})`,
+        pass: check([ours >= need]),
+      };
+    }
+    case "plain-perf": {
+      const raw = median(limits[runtime].rawTcp);
+      return {
+        text: `>= 1.3x js, >= 40% raw TCP (${fmt(0.4 * raw)})`,
+        pass: check([ratio >= 1.3, ours >= 0.4 * raw]),
+      };
+    }
+    case "upgrades":
+      return { text: ">= 2x js", pass: check([ratio >= 2]) };
+    case "streams":
+      return { text: ">= 3x js", pass: check([ratio >= 3]) };
+    case "rtt":
+      return m.key === "p50us"
+        ? { text: "<= 0.5x js", pass: check([ratio <= 0.5]) }
+        : { text: "(none)", pass: undefined };
+    case "memory":
+      return { text: "<= 0.5x js", pass: check([ratio <= 0.5]) };
+    default:
+      return { text: "(none)", pass: undefined };
+  }
+}
+
+const rows: string[][] = [];
+const verdicts: { row: string; pass: boolean }[] = [];
+for (const s of scenarios) {
+  if (!selected(s.id)) continue;
+  for (const m of s.metrics) {
+    const theirs = med(s.id, "js", "deno", m.key);
+    for (const runtime of ["deno", "bun"] as Runtime[]) {
+      const ours = med(s.id, "ours", runtime, m.key);
+      const ratio = ours / theirs;
+      const t = target(s, m, runtime, ours, ratio);
+      const name = `${s.id} ${m.label}`;
+      if (t.pass !== undefined) verdicts.push({ row: `${name} (${runtime})`, pass: t.pass });
+      rows.push([
+        name,
+        runtime === "deno" ? "Deno" : "Bun",
+        `${fmt(ours)} ${m.unit}`,
+        runtime === "deno" ? `${fmt(theirs)} ${m.unit}` : `n/a on Bun¹ (Deno: ${fmt(theirs)})`,
+        `${fmt(ratio)}x`,
+        t.text,
+        t.pass === undefined ? "" : t.pass ? "PASS" : "MISS",
+      ]);
+    }
+  }
+}
+
+const limitRows: string[][] = [];
+for (const runtime of ["deno", "bun"] as Runtime[]) {
+  const name = runtime === "deno" ? "Deno" : "Bun";
+  if (limits[runtime].rawTcp.length > 0) {
+    limitRows.push([
+      name,
+      `raw TCP loopback (${runtime === "deno" ? "Deno.connect/listen" : "Bun.connect/listen"})`,
+      `${fmt(median(limits[runtime].rawTcp))} Mbit/s`,
+    ]);
+  }
+  for (const [path, v] of limits[runtime].ciphers) {
+    const what = path.endsWith(" seal") || path.endsWith(" open")
+      ? path
+      : `${path} min(seal, open)`;
+    limitRows.push([name, `ChaCha20-Poly1305 1 core, ${what}`, `${fmt(v[0])} Mbit/s`]);
+  }
+}
+
+function table(head: string[], body: string[][]): string {
+  const lines = [`| ${head.join(" | ")} |`, `| ${head.map(() => "---").join(" | ")} |`];
+  for (const r of body) lines.push(`| ${r.join(" | ")} |`);
+  return lines.join("\n");
+}
+
+const elapsed = (Date.now() - started) / 1000;
+const mainTable = table(
+  [
+    "scenario",
+    "runtime",
+    "ours (median)",
+    "js-libp2p 3.3.11 on Deno (median)",
+    "ours/js",
+    "target",
+    "",
+  ],
+  rows,
+);
+const limitTable = table(["runtime", "limit", "median"], limitRows);
+const sampleLines = [...samples].map(([k, v]) => `- ${k}: ${v.map(fmt).join(", ")}`);
+const cpu = os.cpus()[0]?.model ?? "unknown";
+const generated = [
+  `Run ${new Date().toISOString()} — ${quick ? "--quick, " : ""}${reps} repetition(s), ` +
+  `${elapsed.toFixed(0)} s in all${only ? `, only ${only.join(",")}` : ""}.`,
+  "",
+  `Machine: ${cpu}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ` +
+  `${os.type()} ${os.release()}. Runtimes: Deno ${DENO_VERSION}, Bun ${BUN_VERSION}. ` +
+  `Processes: server and client separate, ${
+    pin ? "pinned (server core 0, client core 1)" : "not pinned"
+  }.`,
+  "",
+  mainTable,
+  "",
+  "¹ js-libp2p's Noise fails under Bun (Bun's node:crypto has no chacha20-poly1305), so js-libp2p",
+  "runs on Deno only; Bun rows are compared with js-libp2p on Deno.",
+  "",
+  "Physical limits measured in the same run:",
+  "",
+  limitTable,
+  "",
+  `Targets: ${verdicts.filter((v) => v.pass).length} pass, ` +
+  `${verdicts.filter((v) => !v.pass).length} miss` +
+  (verdicts.some((v) => !v.pass)
+    ? ` (${verdicts.filter((v) => !v.pass).map((v) => v.row).join("; ")})`
+    : "") +
+  ".",
+  ...(failures.length > 0 ? ["", "Failures:", ...failures.map((f) => `- ${f}`)] : []),
+  "",
+  "<details><summary>All samples</summary>",
+  "",
+  ...sampleLines,
+  "",
+  "</details>",
+].join("\n");
+
+console.log(generated);
+if (!has("no-write")) {
+  const BEGIN = "<!-- bench:begin (generated by bench/run.ts; edit outside the markers) -->";
+  const END = "<!-- bench:end -->";
+  let doc: string;
+  try {
+    doc = await readFile(RESULTS, "utf8");
+  } catch {
+    doc = `# Benchmark results\n\n\`deno task bench\` (bench/run.ts).\n\n${BEGIN}\n${END}\n`;
+  }
+  const a = doc.indexOf(BEGIN), b = doc.indexOf(END);
+  doc = a >= 0 && b > a
+    ? doc.slice(0, a + BEGIN.length) + "\n" + generated + "\n" + doc.slice(b)
+    : `${doc}\n${BEGIN}\n${generated}\n${END}\n`;
+  await writeFile(RESULTS, doc);
+  log(`wrote ${RESULTS}`);
+}
+process.exit(0);

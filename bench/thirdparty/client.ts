@@ -1,0 +1,247 @@
+/**
+ * Benchmark client, js-libp2p 3.3.11: the same scenarios, flags and reports as
+ * bench/ours_client.ts (see there), doing the same thing on the wire step by step through
+ * js-libp2p's stream API. Runs under Deno from this folder.
+ *
+ *   cd bench/thirdparty && deno run -A client.ts --addr <multiaddr> --scenario <name> [options]
+ */
+
+import process from "node:process";
+import { createLibp2p, type Libp2p } from "libp2p";
+import { tcp } from "@libp2p/tcp";
+import { noise } from "@chainsafe/libp2p-noise";
+import { plaintext } from "@libp2p/plaintext";
+import { yamux } from "@chainsafe/libp2p-yamux";
+import { identify } from "@libp2p/identify";
+import { multiaddr } from "@multiformats/multiaddr";
+import {
+  flag,
+  mbps,
+  numFlag,
+  quantile,
+  report,
+  runtimeName,
+  sleep,
+  stdinLines,
+} from "../worker_lib.ts";
+
+const PERF = "/perf/1.0.0";
+const ECHO = "/echo/1.0.0";
+const addrText = flag("addr");
+if (addrText === undefined) throw new TypeError("--addr is required");
+const addr = multiaddr(addrText);
+const scenario = flag("scenario", "perf")!;
+const security = flag("security", "noise");
+
+function newNode(): Promise<Libp2p> {
+  return createLibp2p({
+    transports: [tcp()],
+    connectionEncrypters: [security === "plaintext" ? plaintext() : noise()],
+    streamMuxers: [yamux()],
+    services: { identify: identify() },
+  });
+}
+
+type JsConnection = Awaited<ReturnType<Libp2p["dial"]>>;
+type JsStream = Awaited<ReturnType<JsConnection["newStream"]>>;
+
+/** Dial a fresh connection and resolve once identify of the server finished on it. */
+async function dialIdentified(node: Libp2p): Promise<JsConnection> {
+  let done!: () => void;
+  const identified = new Promise<void>((r) => (done = r));
+  const listener = (): void => done();
+  node.addEventListener("peer:identify", listener);
+  try {
+    const conn = await node.dial(addr);
+    await identified;
+    return conn;
+  } finally {
+    node.removeEventListener("peer:identify", listener);
+  }
+}
+
+/** Send `total` bytes from one reused 64 KiB buffer, waiting for drain when js says so. */
+async function sendBytes(stream: JsStream, total: number): Promise<void> {
+  const block = new Uint8Array(64 * 1024);
+  let left = total;
+  while (left > 0) {
+    const n = Math.min(left, block.byteLength);
+    if (!stream.send(n === block.byteLength ? block : block.subarray(0, n))) {
+      await stream.onDrain();
+    }
+    left -= n;
+  }
+}
+
+/** One perf exchange (perf.md), timed from the open stream to the end of the download. */
+async function measure(conn: JsConnection, upload: number, download: number): Promise<number> {
+  const stream = await conn.newStream(PERF);
+  const t0 = performance.now();
+  const header = new Uint8Array(8);
+  new DataView(header.buffer).setBigUint64(0, BigInt(download));
+  const receive = (async () => {
+    let got = 0;
+    for await (const chunk of stream) got += chunk.byteLength;
+    return got;
+  })();
+  stream.send(header);
+  await sendBytes(stream, upload);
+  await stream.close();
+  const got = await receive;
+  if (got !== download) throw new Error(`perf server sent ${got} of ${download} bytes`);
+  return performance.now() - t0;
+}
+
+async function perfScenario(): Promise<Record<string, unknown>> {
+  const bytes = numFlag("bytes", 256 * 1024 * 1024);
+  const node = await newNode();
+  const conn = await node.dial(addr);
+  const warm = Math.min(bytes, 16 * 1024 * 1024);
+  await measure(conn, warm, warm);
+  const up = await measure(conn, bytes, 0);
+  const down = await measure(conn, 0, bytes);
+  await node.stop();
+  return { uploadMbps: mbps(bytes, up), downloadMbps: mbps(bytes, down), bytes };
+}
+
+async function parallelScenario(): Promise<Record<string, unknown>> {
+  const bytes = numFlag("bytes", 256 * 1024 * 1024);
+  const streams = numFlag("streams", 10);
+  const each = Math.floor(bytes / streams);
+  const node = await newNode();
+  const conn = await node.dial(addr);
+  const warm = Math.min(each, 4 * 1024 * 1024);
+  await Promise.all(Array.from({ length: streams }, () => measure(conn, warm, 0)));
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: streams }, () => measure(conn, each, 0)));
+  const ms = performance.now() - t0;
+  await node.stop();
+  return { aggregateMbps: mbps(each * streams, ms), streams, bytes: each * streams };
+}
+
+async function upgradesScenario(): Promise<Record<string, unknown>> {
+  const count = numFlag("count", 240);
+  const dialers = numFlag("dialers", 8);
+  const warm = await newNode();
+  (await dialIdentified(warm)).close().catch(() => {});
+  const nodes = await Promise.all(Array.from({ length: count }, () => newNode()));
+  const closing: Promise<void>[] = [];
+  let nextIndex = 0;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: dialers }, async () => {
+    while (nextIndex < nodes.length) {
+      const node = nodes[nextIndex++];
+      const conn = await dialIdentified(node);
+      closing.push(conn.close().catch(() => {}));
+    }
+  }));
+  const ms = performance.now() - t0;
+  await Promise.all(closing);
+  await Promise.all([warm, ...nodes].map((n) => n.stop()));
+  return { upgradesPerSec: count / (ms / 1000), count, dialers };
+}
+
+/** Open an echo stream, send `payload`, half-close, read everything back to EOF. */
+async function echoOnce(conn: JsConnection, payload: Uint8Array): Promise<number> {
+  const stream = await conn.newStream(ECHO);
+  if (!stream.send(payload)) await stream.onDrain();
+  await stream.close();
+  let got = 0;
+  for await (const chunk of stream) got += chunk.byteLength;
+  if (got !== payload.byteLength) throw new Error(`echo returned ${got} of ${payload.byteLength}`);
+  return got;
+}
+
+async function streamsScenario(): Promise<Record<string, unknown>> {
+  const count = numFlag("count", 4000);
+  const dialers = numFlag("dialers", 8);
+  const node = await newNode();
+  const conn = await node.dial(addr);
+  const payload = new Uint8Array(8).fill(1);
+  for (let i = 0; i < 100; i++) await echoOnce(conn, payload);
+  let started = 0;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: dialers }, async () => {
+    while (started < count) {
+      started++;
+      await echoOnce(conn, payload);
+    }
+  }));
+  const ms = performance.now() - t0;
+  await node.stop();
+  return { streamsPerSec: count / (ms / 1000), count, concurrency: dialers };
+}
+
+async function rttScenario(): Promise<Record<string, unknown>> {
+  const count = numFlag("count", 2000);
+  const node = await newNode();
+  const conn = await node.dial(addr);
+  const stream = await conn.newStream(ECHO);
+  const it = stream[Symbol.asyncIterator]();
+  const payload = new Uint8Array(32).fill(2);
+  const samples: number[] = [];
+  for (let i = 0; i < count + 200; i++) {
+    const t0 = performance.now();
+    if (!stream.send(payload)) await stream.onDrain();
+    let got = 0;
+    while (got < payload.byteLength) {
+      const { value, done } = await it.next();
+      if (done) throw new Error("echo stream ended early");
+      got += value.byteLength;
+    }
+    if (i >= 200) samples.push((performance.now() - t0) * 1000);
+  }
+  await stream.close();
+  await node.stop();
+  return { p50us: quantile(samples, 0.5), p99us: quantile(samples, 0.99), count };
+}
+
+async function memoryScenario(): Promise<Record<string, unknown>> {
+  const conns = numFlag("conns", 1000);
+  const warmCount = numFlag("warm", 20);
+  const next = stdinLines();
+  const open = async (n: number): Promise<Libp2p[]> => {
+    const nodes = await Promise.all(Array.from({ length: n }, () => newNode()));
+    let i = 0;
+    await Promise.all(Array.from({ length: 16 }, async () => {
+      while (i < nodes.length) await dialIdentified(nodes[i++]);
+    }));
+    return nodes;
+  };
+  const warmNodes = await open(warmCount);
+  report({ event: "warm", connections: warmCount });
+  if ((await next()) !== "go") throw new Error("expected go");
+  const nodes = await open(conns);
+  await sleep(1000);
+  report({ event: "opened", connections: conns });
+  while ((await next()) !== null) { /* hold the connections until stdin closes */ }
+  await Promise.all([...warmNodes, ...nodes].map((n) => n.stop()));
+  return { conns };
+}
+
+const scenarios: Record<string, () => Promise<Record<string, unknown>>> = {
+  perf: perfScenario,
+  parallel: parallelScenario,
+  upgrades: upgradesScenario,
+  streams: streamsScenario,
+  rtt: rttScenario,
+  memory: memoryScenario,
+};
+
+const run = scenarios[scenario];
+if (run === undefined) throw new RangeError(`unknown scenario ${scenario}`);
+try {
+  const result = await run();
+  report({
+    event: "result",
+    impl: "js-libp2p",
+    runtime: runtimeName(),
+    scenario,
+    security,
+    ...result,
+  });
+} catch (err) {
+  report({ event: "error", message: String((err as Error)?.stack ?? err) });
+  process.exitCode = 1;
+}
+setTimeout(() => process.exit(), 500);
