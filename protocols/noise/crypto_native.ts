@@ -255,7 +255,10 @@ export function detectNativeFeatures(mod: NodeCryptoModule): NativeFeatures {
 }
 
 /**
- * Import `node:crypto` when the runtime has it (Deno, Bun, Node); `undefined` in browsers.
+ * Load `node:crypto` when the runtime has it (Deno, Bun, Node >= 20.16); `undefined` in
+ * browsers. Found by feature detection through `process.getBuiltinModule` rather than an
+ * `import("node:crypto")`, so no `node:` specifier reaches a browser bundle (bundlers either
+ * reject that scheme or leave an import that fails at run time).
  *
  * @example
  * ```ts
@@ -264,12 +267,21 @@ export function detectNativeFeatures(mod: NodeCryptoModule): NativeFeatures {
  * console.log(mod !== undefined);
  * ```
  */
-export async function importNodeCrypto(): Promise<NodeCryptoModule | undefined> {
+export function importNodeCrypto(): Promise<NodeCryptoModule | undefined> {
+  const proc = (globalThis as {
+    process?: { getBuiltinModule?: (name: string) => unknown };
+  }).process;
+  let mod: unknown;
   try {
-    return await import("node:crypto");
+    mod = typeof proc?.getBuiltinModule === "function"
+      ? proc.getBuiltinModule("node:crypto")
+      : undefined;
   } catch {
-    return undefined;
+    mod = undefined;
   }
+  const usable = typeof mod === "object" && mod !== null &&
+    typeof (mod as { createHash?: unknown }).createHash === "function";
+  return Promise.resolve(usable ? mod as NodeCryptoModule : undefined);
 }
 
 let defaultProvider: Promise<NoiseCrypto> | undefined;
