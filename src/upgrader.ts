@@ -13,7 +13,7 @@
 import { deadlineSignal } from "./abort.ts";
 import { Connection, type StreamHandlerRegistry } from "./connection.ts";
 import { ProtocolNegotiationError } from "./errors.ts";
-import type { StreamMuxer, StreamMuxerFactory } from "./muxer.ts";
+import type { MuxedStream, StreamMuxer, StreamMuxerFactory } from "./muxer.ts";
 import type { PeerId } from "./peer_id.ts";
 import type { PrivateKey } from "./keys/types.ts";
 import type { ConnectionEncrypter, SecuredConnection } from "./security.ts";
@@ -26,6 +26,12 @@ import {
 
 /** Default deadline for a whole upgrade (HARDENING.md rule 8). */
 export const DEFAULT_UPGRADE_TIMEOUT_MS = 10_000;
+
+/**
+ * Inbound streams a self-upgrading connection (WebTransport) may open before its Connection
+ * exists; they are handed over once it does. More are reset (HARDENING.md rule 4).
+ */
+export const MAX_EARLY_INBOUND_STREAMS = 32;
 
 /** Upgrader configuration. */
 export interface UpgraderInit {
@@ -207,7 +213,13 @@ export class Upgrader {
     if (privateKey === undefined) {
       throw new TypeError("this connection secures itself: the upgrader needs the privateKey");
     }
+    // The transport creates the muxer inside selfUpgrade, and the remote may open streams as
+    // soon as its side of the handshake is done (a WebTransport client opens its first stream
+    // right after sending Noise message 3, while we may still be verifying it). Those streams
+    // are the peer's legitimate first streams: hold them (up to a cap) until the Connection
+    // exists instead of resetting them.
     const owner: { connection?: Connection } = {};
+    const early: MuxedStream[] = [];
     const upgraded = await raw.selfUpgrade!({
       direction,
       privateKey,
@@ -216,16 +228,23 @@ export class Upgrader {
       muxerInit: {
         direction,
         onIncomingStream: (stream) => {
-          if (owner.connection === undefined) stream.reset();
-          else owner.connection.handleInbound(stream);
+          if (owner.connection !== undefined) owner.connection.handleInbound(stream);
+          else if (early.length < MAX_EARLY_INBOUND_STREAMS) early.push(stream);
+          else stream.reset();
         },
       },
+    }).catch((err) => {
+      for (const stream of early.splice(0)) stream.reset();
+      throw err;
     });
     if (signal.aborted) {
+      for (const stream of early.splice(0)) stream.reset();
       upgraded.muxer.abort(signal.reason);
       signal.throwIfAborted();
     }
-    return this.#connection(owner, raw, direction, open, upgraded);
+    const connection = this.#connection(owner, raw, direction, open, upgraded);
+    for (const stream of early.splice(0)) connection.handleInbound(stream);
+    return connection;
   }
 
   async #secure(
