@@ -6,6 +6,12 @@
  */
 
 import { deadlineSignal } from "./abort.ts";
+import type { ConnectionScope, StreamScope } from "./node/resource_manager.ts";
+import {
+  DEFAULT_STREAM_IDLE_TIMEOUT_MS,
+  guardStream,
+  type StreamGuard,
+} from "./node/stream_guard.ts";
 import { ConnectionClosedError, LimitExceededError } from "./errors.ts";
 import type { Multiaddr } from "./multiaddr/mod.ts";
 import type { MuxedStream, MuxedStreamStatus, StreamMuxer } from "./muxer.ts";
@@ -46,14 +52,25 @@ export class Stream implements Duplex {
   /** The connection this stream belongs to. */
   readonly connection: Connection;
   readonly #muxed: MuxedStream;
+  readonly #onReset: (() => void) | undefined;
 
-  /** Streams are created by Connection.newStream and by inbound dispatch. */
-  constructor(muxed: MuxedStream, protocol: string, io: Duplex, connection: Connection) {
+  /**
+   * Streams are created by Connection.newStream and by inbound dispatch. `onReset` runs when
+   * the stream is reset or aborted locally (the connection releases its accounting then).
+   */
+  constructor(
+    muxed: MuxedStream,
+    protocol: string,
+    io: Duplex,
+    connection: Connection,
+    onReset?: () => void,
+  ) {
     this.#muxed = muxed;
     this.protocol = protocol;
     this.readable = io.readable;
     this.writable = io.writable;
     this.connection = connection;
+    this.#onReset = onReset;
   }
 
   /** Stream id within its connection. */
@@ -82,23 +99,34 @@ export class Stream implements Duplex {
   }
 
   /** Half-close: flush and signal end of our writes. */
-  close(options?: AbortOptions): Promise<void> {
+  async close(options?: AbortOptions): Promise<void> {
+    // Through our writable when nobody holds it, so that queued writes go out first.
+    if (this.#onReset !== undefined && !this.writable.locked) {
+      options?.signal?.throwIfAborted();
+      await this.writable.close().catch(() => {});
+    }
     return this.#muxed.close(options);
   }
 
   /** Stop reading; further incoming data is discarded. */
   closeRead(): void {
-    this.#muxed.closeRead();
+    if (this.#onReset !== undefined && !this.readable.locked) {
+      this.readable.cancel().catch(() => {});
+    } else {
+      this.#muxed.closeRead();
+    }
   }
 
   /** Reset both directions. */
   reset(): void {
     this.#muxed.reset();
+    this.#onReset?.();
   }
 
   /** Reset with a local reason. */
   abort(reason?: unknown): void {
     this.#muxed.abort(reason);
+    this.#onReset?.();
   }
 }
 
@@ -109,6 +137,12 @@ export type StreamHandler = (stream: Stream) => void | Promise<void>;
 export interface StreamHandlerOptions {
   /** At most this many inbound streams of the protocol per connection; more are reset. */
   maxInboundStreams?: number;
+  /**
+   * Inactivity deadline of each stream of the protocol, ms: a stream without reads or writes
+   * this long is reset with a TimeoutError. 0 disables it (long-lived idle streams). Default:
+   * the node's `streamIdleTimeoutMs` (60 s).
+   */
+  idleTimeoutMs?: number;
 }
 
 /** Where a connection finds the handlers for inbound streams (the node's registrar). */
@@ -145,12 +179,18 @@ export interface ConnectionInit {
   negotiationTimeoutMs?: number;
   /** Called with errors a handler throws (the stream is reset either way). */
   onHandlerError?: (error: unknown, protocol: string) => void;
+  /** Resource accounting of the connection's streams; closed with the connection. */
+  resources?: ConnectionScope;
+  /** Default inactivity deadline of protocol streams, ms (0: none). Default 60 s. */
+  streamIdleTimeoutMs?: number;
 }
 
 /** Options for {@link Connection.newStream}. */
 export interface NewStreamOptions extends AbortOptions {
   /** Deadline for the negotiation, ms (default 10 s). */
   negotiationTimeoutMs?: number;
+  /** Inactivity deadline of the stream, ms (0: none). Default: the connection's (60 s). */
+  idleTimeoutMs?: number;
 }
 
 /**
@@ -191,6 +231,9 @@ export class Connection {
   readonly #negotiationTimeoutMs: number;
   readonly #onHandlerError: ((error: unknown, protocol: string) => void) | undefined;
   readonly #streams = new WeakMap<MuxedStream, Stream>();
+  readonly #resources: ConnectionScope | undefined;
+  readonly #idleTimeoutMs: number;
+  readonly #guards = new Set<StreamGuard>();
   #status: "open" | "closing" | "closed" = "open";
 
   /** Connections are built by the upgrader. */
@@ -208,10 +251,62 @@ export class Connection {
     this.#registry = init.registry;
     this.#negotiationTimeoutMs = init.negotiationTimeoutMs ?? DEFAULT_NEGOTIATION_TIMEOUT_MS;
     this.#onHandlerError = init.onHandlerError;
+    this.#resources = init.resources;
+    this.#idleTimeoutMs = init.streamIdleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS;
+    if (!(this.#idleTimeoutMs >= 0)) throw new RangeError("streamIdleTimeoutMs must be >= 0");
     this.closed = init.muxer.closed.then(() => {
       this.#status = "closed";
       this.timeline.close ??= Date.now();
+      // Every stream timer and every accounted resource goes with the connection.
+      for (const g of this.#guards) g.clear();
+      this.#guards.clear();
+      this.#resources?.close();
     });
+  }
+
+  /** Timers of guarded streams still running (for leak checks). */
+  get guardedStreams(): number {
+    return this.#guards.size;
+  }
+
+  /**
+   * Build the user-facing Stream: with an inactivity deadline unless `idleMs` is 0, and with
+   * its resource scope released when it ends, is reset, or the connection closes.
+   */
+  #wrap(
+    muxed: MuxedStream,
+    protocol: string,
+    io: Duplex,
+    idleMs: number,
+    scope: StreamScope | undefined,
+  ): Stream {
+    let guard: StreamGuard | undefined;
+    const release = (): void => {
+      scope?.release();
+      if (guard !== undefined) {
+        guard.clear();
+        this.#guards.delete(guard);
+      }
+    };
+    if (idleMs > 0 && this.#status !== "closed") {
+      guard = guardStream(io, {
+        timeoutMs: idleMs,
+        what: `${protocol} stream`,
+        onIdle: (err) => muxed.abort(err),
+        onEnd: release,
+      });
+      this.#guards.add(guard);
+      io = guard.io;
+    }
+    const stream = new Stream(
+      muxed,
+      protocol,
+      io,
+      this,
+      scope === undefined && guard === undefined ? undefined : release,
+    );
+    this.#streams.set(muxed, stream);
+    return stream;
   }
 
   /** "open", "closing" or "closed". */
@@ -239,17 +334,32 @@ export class Connection {
     const list = typeof protocols === "string" ? [protocols] : protocols;
     if (list.length === 0) throw new TypeError("newStream needs at least one protocol");
     if (this.#status !== "open") throw new ConnectionClosedError("connection is closed");
-    const muxed = await this.#muxer.newStream(options);
+    const ref: { muxed?: MuxedStream } = {};
+    // Refused by a stream limit: LimitExceededError before anything is sent.
+    const scope = this.#resources?.openStream(() => ref.muxed !== undefined && ended(ref.muxed));
+    let muxed: MuxedStream;
+    try {
+      muxed = ref.muxed = await this.#muxer.newStream(options);
+    } catch (err) {
+      scope?.release();
+      throw err;
+    }
     try {
       const result = await selectProtocol(muxed, list, {
         signal: options?.signal,
         timeoutMs: options?.negotiationTimeoutMs ?? this.#negotiationTimeoutMs,
       });
-      const stream = new Stream(muxed, result.protocol, result.stream, this);
-      this.#streams.set(muxed, stream);
-      return stream;
+      scope?.setProtocol(result.protocol);
+      return this.#wrap(
+        muxed,
+        result.protocol,
+        result.stream,
+        options?.idleTimeoutMs ?? this.#idleTimeoutMs,
+        scope,
+      );
     } catch (err) {
       muxed.abort(err);
+      scope?.release();
       throw err;
     }
   }
@@ -261,39 +371,65 @@ export class Connection {
       muxed.reset();
       return;
     }
-    this.#dispatch(muxed, registry).catch(() => {});
+    let scope: StreamScope | undefined;
+    try {
+      scope = this.#resources?.openStream(() => ended(muxed));
+    } catch (err) {
+      // Over a connection, peer or node stream limit: reset before negotiating anything.
+      muxed.abort(err);
+      return;
+    }
+    this.#dispatch(muxed, registry, scope).catch(() => {});
   }
 
-  async #dispatch(muxed: MuxedStream, registry: StreamHandlerRegistry): Promise<void> {
+  async #dispatch(
+    muxed: MuxedStream,
+    registry: StreamHandlerRegistry,
+    scope: StreamScope | undefined,
+  ): Promise<void> {
     const deadline = deadlineSignal(this.#negotiationTimeoutMs, undefined, "protocol negotiation");
-    let stream: Stream;
+    let result: { protocol: string; stream: Duplex };
     try {
-      const result = await handleProtocol(muxed, registry.protocols(), {
+      result = await handleProtocol(muxed, registry.protocols(), {
         signal: deadline.signal,
       });
-      stream = new Stream(muxed, result.protocol, result.stream, this);
     } catch (err) {
       muxed.abort(err);
+      scope?.release();
       return;
     } finally {
       deadline.clear();
     }
-    const entry = registry.get(stream.protocol);
+    const protocol = result.protocol;
+    const entry = registry.get(protocol);
+    const max = entry?.options.maxInboundStreams;
+    let refusal: unknown;
     if (entry === undefined) {
-      muxed.reset();
-      return;
-    }
-    const max = entry.options.maxInboundStreams;
-    if (max !== undefined && this.#countInbound(stream.protocol) >= max) {
-      muxed.abort(
-        new LimitExceededError(
-          `more than ${max} inbound ${stream.protocol} streams`,
-          "maxInboundStreams",
-        ),
+      refusal = new LimitExceededError(`no handler for ${protocol}`, "handler");
+    } else if (max !== undefined && this.#countInbound(protocol) >= max) {
+      refusal = new LimitExceededError(
+        `more than ${max} inbound ${protocol} streams`,
+        "maxInboundStreams",
       );
+    } else {
+      try {
+        scope?.setProtocol(protocol);
+      } catch (err) {
+        refusal = err;
+      }
+    }
+    if (entry === undefined || refusal !== undefined) {
+      muxed.abort(refusal);
+      scope?.release();
       return;
     }
-    this.#streams.set(muxed, stream);
+    const stream = this.#wrap(
+      muxed,
+      protocol,
+      result.stream,
+      entry.options.idleTimeoutMs ?? this.#idleTimeoutMs,
+      scope,
+    );
     try {
       await entry.handler(stream);
     } catch (err) {
@@ -322,4 +458,8 @@ export class Connection {
     if (this.#status === "open") this.#status = "closing";
     this.#muxer.abort(reason);
   }
+}
+
+function ended(muxed: MuxedStream): boolean {
+  return muxed.status === "closed" || muxed.status === "reset";
 }

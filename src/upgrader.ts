@@ -19,6 +19,8 @@ import type { PrivateKey } from "./keys/types.ts";
 import type { ConnectionEncrypter, SecuredConnection } from "./security.ts";
 import type { AbortOptions, ClosableDuplex, Direction, Duplex } from "./stream/types.ts";
 import type { RawConnection, SelfUpgradeResult } from "./transport.ts";
+import { type ConnectionGater, gate } from "./node/gater.ts";
+import type { ResourceManager } from "./node/resource_manager.ts";
 import {
   handle as handleProtocol,
   select as selectProtocol,
@@ -54,6 +56,12 @@ export interface UpgraderInit {
    * e.g. WebTransport). Without it such connections fail to upgrade.
    */
   privateKey?: PrivateKey;
+  /** Gater asked after security (denyInboundEncrypted / denyOutboundEncrypted). */
+  gater?: ConnectionGater;
+  /** Resource accounting: each connection gets a scope, closed when it closes. */
+  resources?: ResourceManager;
+  /** Default inactivity deadline of protocol streams, ms (0: none). Default 60 s. */
+  streamIdleTimeoutMs?: number;
 }
 
 /** Options of one outbound upgrade. */
@@ -131,6 +139,8 @@ export class Upgrader {
         options?.remotePeer,
         signal,
       );
+      await this.#gateEncrypted(direction, secured.remotePeer, raw);
+      signal.throwIfAborted();
       // Noise may already have agreed on a muxer; otherwise negotiate one over the channel.
       const muxed = secured.earlyMuxer !== undefined
         ? { protocol: secured.earlyMuxer, stream: secured as Duplex }
@@ -192,6 +202,8 @@ export class Upgrader {
       registry: this.#init.registry,
       negotiationTimeoutMs: this.#init.negotiationTimeoutMs,
       onHandlerError: this.#init.onHandlerError,
+      resources: this.#init.resources?.openConnection(upgraded.remotePeer.toString()),
+      streamIdleTimeoutMs: this.#init.streamIdleTimeoutMs,
     });
     owner.connection = connection;
     const onClose = this.#init.onConnectionClose;
@@ -237,14 +249,24 @@ export class Upgrader {
       for (const stream of early.splice(0)) stream.reset();
       throw err;
     });
-    if (signal.aborted) {
-      for (const stream of early.splice(0)) stream.reset();
-      upgraded.muxer.abort(signal.reason);
+    try {
+      await this.#gateEncrypted(direction, upgraded.remotePeer, raw);
       signal.throwIfAborted();
+    } catch (err) {
+      for (const stream of early.splice(0)) stream.reset();
+      upgraded.muxer.abort(signal.aborted ? signal.reason : err);
+      throw signal.aborted ? signal.reason : err;
     }
     const connection = this.#connection(owner, raw, direction, open, upgraded);
     for (const stream of early.splice(0)) connection.handleInbound(stream);
     return connection;
+  }
+
+  /** Ask the gater about an authenticated peer; throws ConnectionDeniedError when denied. */
+  async #gateEncrypted(direction: Direction, peer: PeerId, raw: RawConnection): Promise<void> {
+    const stage = direction === "inbound" ? "denyInboundEncrypted" : "denyOutboundEncrypted";
+    const denied = await gate(this.#init.gater, stage, peer, raw.remoteAddr);
+    if (denied !== undefined) throw denied;
   }
 
   async #secure(

@@ -13,6 +13,7 @@ import type { PeerId } from "../peer_id.ts";
 import type { AbortOptions } from "../stream/types.ts";
 import type { Transport } from "../transport.ts";
 import type { Upgrader } from "../upgrader.ts";
+import { type ConnectionGater, gate } from "./gater.ts";
 
 /**
  * No address of a peer could be dialled. `errors` holds each attempt's failure.
@@ -57,9 +58,15 @@ export class Dialer {
   readonly #upgrader: Upgrader;
   readonly #concurrency: number;
   readonly #timeoutMs: number;
+  readonly #gater: ConnectionGater | undefined;
 
-  /** Validate options. */
-  constructor(transports: readonly Transport[], upgrader: Upgrader, options: DialerOptions = {}) {
+  /** Validate options. `gater.denyDial` is asked before each address is dialled. */
+  constructor(
+    transports: readonly Transport[],
+    upgrader: Upgrader,
+    options: DialerOptions = {},
+    gater?: ConnectionGater,
+  ) {
     const concurrency = options.addressConcurrency ?? 2;
     if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 16) {
       throw new RangeError("addressConcurrency must be an integer from 1 to 16");
@@ -70,6 +77,7 @@ export class Dialer {
     this.#upgrader = upgrader;
     this.#concurrency = concurrency;
     this.#timeoutMs = timeout;
+    this.#gater = gater;
   }
 
   /** The transport that can dial `addr`, if any. */
@@ -140,6 +148,9 @@ export class Dialer {
     signal: AbortSignal,
   ): Promise<Connection> {
     const transport = this.transportFor(addr)!;
+    const denied = await gate(this.#gater, "denyDial", addr);
+    if (denied !== undefined) throw denied;
+    signal.throwIfAborted();
     // Transports accept a trailing /p2p/<id> (circuit addresses need the whole address).
     const raw = await transport.dial(addr, { signal });
     return await this.#upgrader.upgradeOutbound(raw, { remotePeer, signal });

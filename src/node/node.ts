@@ -7,7 +7,7 @@
 
 import { deadlineSignal, raceSignal } from "../abort.ts";
 import type { Connection, Stream, StreamHandler, StreamHandlerOptions } from "../connection.ts";
-import { ConnectionClosedError, Libp2pError } from "../errors.ts";
+import { ConnectionClosedError, Libp2pError, LimitExceededError } from "../errors.ts";
 import { generateKeyPair, peerIdFromPrivateKey } from "../keys/mod.ts";
 import type { PrivateKey } from "../keys/types.ts";
 import { isMultiaddr, type Multiaddr, multiaddr } from "../multiaddr/mod.ts";
@@ -17,7 +17,14 @@ import type { ConnectionEncrypter } from "../security.ts";
 import type { AbortOptions } from "../stream/types.ts";
 import type { Listener, RawConnection, Transport } from "../transport.ts";
 import { Upgrader } from "../upgrader.ts";
+import {
+  ConnectionManager,
+  type ConnectionManagerOptions,
+  type ConnectionManagerStats,
+} from "./connection_manager.ts";
 import { Dialer, type DialerOptions, DialError } from "./dialer.ts";
+import { type ConnectionGater, gate } from "./gater.ts";
+import { type ResourceLimits, ResourceManager, type ResourceStats } from "./resource_manager.ts";
 import { type NodeEventMap, TypedEventTarget } from "./events.ts";
 import { MemoryPeerStore, type PeerStore } from "./peer_store.ts";
 import { Registrar } from "./registrar.ts";
@@ -65,8 +72,23 @@ export interface NodeInit<S extends Record<string, unknown> = Record<string, unk
   negotiationTimeoutMs?: number;
   /** How long stop() waits for connections to close gracefully before aborting, ms. 5 s. */
   stopTimeoutMs?: number;
-  /** Inbound connections being upgraded at once; more are refused. Default 64. */
+  /**
+   * Inbound connections being upgraded at once; more are refused. Default 64. Same as
+   * `connectionManager.maxPendingInbound` (which wins when both are set).
+   */
   maxPendingInbound?: number;
+  /** Connection limits, per-IP limits, pruning watermarks, allow list (README "Limits"). */
+  connectionManager?: ConnectionManagerOptions;
+  /** Stream and memory limits by scope: node, peer, connection, protocol (README "Limits"). */
+  resources?: ResourceLimits;
+  /** Hooks that deny connections at each stage. Default none. */
+  connectionGater?: ConnectionGater;
+  /**
+   * Inactivity deadline of protocol streams, ms: a stream without reads or writes this long is
+   * reset with a TimeoutError. 0 disables it; handlers override it with `idleTimeoutMs`.
+   * Default 60 s.
+   */
+  streamIdleTimeoutMs?: number;
   /** Start right away. Default true. */
   start?: boolean;
 }
@@ -108,8 +130,12 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
   readonly #listeners: Listener[] = [];
   readonly #connections = new Map<string, Set<Connection>>();
   readonly #pendingDials = new Map<string, Promise<Connection>>();
-  readonly #maxPendingInbound: number;
-  #pendingInbound = 0;
+  readonly #byId = new Map<string, Connection>();
+  /** Inbound raw connections between accept and the end of their upgrade. */
+  readonly #pendingRaw = new Set<RawConnection>();
+  readonly #manager: ConnectionManager;
+  readonly #resources: ResourceManager;
+  readonly #gater: ConnectionGater | undefined;
   #status: "stopped" | "starting" | "started" | "stopping" = "stopped";
 
   /** Prefer {@link createNode}, which also generates a key and starts the node. */
@@ -120,9 +146,15 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
     this.peerId = peerIdFromPrivateKey(privateKey);
     this.peerStore = init.peerStore ?? new MemoryPeerStore();
     this.#transports = init.transports ?? [];
-    this.#maxPendingInbound = init.maxPendingInbound ?? 64;
-    if (!Number.isInteger(this.#maxPendingInbound) || this.#maxPendingInbound < 1) {
-      throw new RangeError("maxPendingInbound must be a positive integer");
+    this.#manager = new ConnectionManager({
+      maxPendingInbound: init.maxPendingInbound,
+      ...init.connectionManager,
+    });
+    this.#resources = new ResourceManager(init.resources);
+    this.#gater = init.connectionGater;
+    const idle = init.streamIdleTimeoutMs;
+    if (idle !== undefined && !(typeof idle === "number" && idle >= 0)) {
+      throw new RangeError("streamIdleTimeoutMs must be a number >= 0");
     }
     if (init.security.length === 0) throw new TypeError("at least one security protocol needed");
     const encrypters = init.security.map((s) => typeof s === "function" ? s({ privateKey }) : s);
@@ -134,8 +166,11 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
       negotiationTimeoutMs: init.negotiationTimeoutMs,
       onConnectionClose: (conn) => this.#untrack(conn),
       privateKey,
+      gater: init.connectionGater,
+      resources: this.#resources,
+      streamIdleTimeoutMs: init.streamIdleTimeoutMs,
     });
-    this.#dialer = new Dialer(this.#transports, this.#upgrader, init.dialer);
+    this.#dialer = new Dialer(this.#transports, this.#upgrader, init.dialer, init.connectionGater);
     const services: Record<string, unknown> = {};
     for (const [name, factory] of Object.entries(init.services ?? {})) {
       services[name] = (factory as ServiceFactory<unknown>)(this as unknown as Libp2pNode);
@@ -191,6 +226,7 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
       } catch { /* a failing service must not block shutdown */ }
     }
     await Promise.all(this.#listeners.splice(0).map((l) => l.close().catch(() => {})));
+    for (const raw of this.#pendingRaw) raw.abort(new ConnectionClosedError("the node stopped"));
     const deadline = deadlineSignal(this.#init.stopTimeoutMs ?? 5000, undefined, "stop");
     try {
       await Promise.all(
@@ -272,6 +308,47 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
     return await conn.newStream(protocols, options);
   }
 
+  /**
+   * Set tag `name` of `peer` to `value` (0 to 1000). When connections pass the high watermark,
+   * peers with the lowest total tag value are pruned first.
+   */
+  tagPeer(peer: PeerId, name: string, value: number): void {
+    this.#manager.tagPeer(peer.toString(), name, value);
+  }
+
+  /** Remove tag `name` of `peer`. */
+  untagPeer(peer: PeerId, name: string): void {
+    this.#manager.untagPeer(peer.toString(), name);
+  }
+
+  /** Never prune connections to `peer` while protection `tag` is held. */
+  protect(peer: PeerId, tag: string): void {
+    this.#manager.protect(peer.toString(), tag);
+  }
+
+  /** Drop protection `tag`; returns whether another tag still protects the peer. */
+  unprotect(peer: PeerId, tag: string): boolean {
+    return this.#manager.unprotect(peer.toString(), tag);
+  }
+
+  /**
+   * Read-only counters: connection manager, resource manager and the node's own maps. After
+   * every connection closed, all of them are back to zero (tags and protections excepted).
+   */
+  stats(): NodeStats {
+    let guardedStreams = 0;
+    for (const c of this.#byId.values()) guardedStreams += c.guardedStreams;
+    return {
+      manager: this.#manager.stats(),
+      resources: this.#resources.stats(),
+      connections: this.#byId.size,
+      peers: this.#connections.size,
+      pendingDials: this.#pendingDials.size,
+      pendingUpgrades: this.#pendingRaw.size,
+      guardedStreams,
+    };
+  }
+
   /** Close every connection to `peer`. */
   async hangUp(peer: PeerId, options?: AbortOptions): Promise<void> {
     await Promise.all(this.getConnections(peer).map((c) => c.close(options).catch(() => {})));
@@ -286,10 +363,17 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
     if (candidates.length === 0) {
       throw new DialError(`no known addresses for ${peer?.toString() ?? "the target"}`, []);
     }
+    const admission = this.#manager.admitOutbound();
+    if (!admission.ok) throw new LimitExceededError(admission.reason, admission.limit);
     const conn = await this.#dialer.dial(candidates, peer);
     if (this.#status !== "started") {
       conn.abort(new ConnectionClosedError("the node stopped"));
       throw new ConnectionClosedError("the node stopped while dialling");
+    }
+    const refusal = await this.#admitUpgraded(conn);
+    if (refusal !== undefined) {
+      conn.abort(refusal);
+      throw refusal;
     }
     await this.peerStore.merge(conn.remotePeer, {
       addresses: [conn.remoteAddr],
@@ -299,33 +383,103 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
     return conn;
   }
 
+  /**
+   * An accepted socket: the connection manager's limits (pending upgrades, per-IP concurrency
+   * and rate, totals) and the gater decide before any byte is read from it, so a refused
+   * socket costs no handshake (HARDENING.md "transport" rows).
+   */
   #accept(raw: RawConnection): void {
     if (this.#status !== "started" && this.#status !== "starting") {
       raw.abort(new ConnectionClosedError("the node is not running"));
       return;
     }
-    if (this.#pendingInbound >= this.#maxPendingInbound) {
-      raw.abort(new Libp2pError("too many pending inbound connections"));
+    const admission = this.#manager.admitInbound(raw.remoteAddr, Date.now());
+    if (!admission.ok) {
+      raw.abort(new LimitExceededError(admission.reason, admission.limit));
       return;
     }
-    this.#pendingInbound++;
-    this.#upgrader.upgradeInbound(raw).then(
+    this.#pendingRaw.add(raw);
+    this.#upgradeInbound(raw).then(
       (conn) => {
-        this.#pendingInbound--;
-        if (this.#status !== "started") {
-          conn.abort(new ConnectionClosedError("the node stopped"));
-          return;
-        }
+        this.#pendingRaw.delete(raw);
+        if (conn === undefined) return;
         this.#track(conn);
       },
       () => {
-        this.#pendingInbound--;
+        this.#pendingRaw.delete(raw);
+        this.#manager.inboundFailed(raw.remoteAddr, Date.now());
       },
     );
   }
 
+  /** Gate, upgrade and admit an inbound connection; undefined when it was refused. */
+  async #upgradeInbound(raw: RawConnection): Promise<Connection | undefined> {
+    const denied = await gate(this.#gater, "denyInboundSocket", raw.remoteAddr);
+    if (denied !== undefined) {
+      raw.abort(denied);
+      throw denied;
+    }
+    if (this.#status !== "started" && this.#status !== "starting") {
+      const err = new ConnectionClosedError("the node stopped");
+      raw.abort(err);
+      throw err;
+    }
+    const conn = await this.#upgrader.upgradeInbound(raw);
+    if (this.#status !== "started") {
+      conn.abort(new ConnectionClosedError("the node stopped"));
+      this.#manager.inboundFailed(raw.remoteAddr, Date.now());
+      return undefined;
+    }
+    const refusal = await this.#admitUpgraded(conn);
+    if (refusal !== undefined) {
+      conn.abort(refusal);
+      return undefined;
+    }
+    return conn;
+  }
+
+  /**
+   * The gater's last word and the manager's caps for an upgraded connection. Allowed: the
+   * manager counts it (its inbound pending slot becomes the connection's). Refused: the
+   * manager has released everything; the caller aborts the connection.
+   */
+  async #admitUpgraded(conn: Connection): Promise<Error | undefined> {
+    const now = Date.now();
+    const info = {
+      id: conn.id,
+      peer: conn.remotePeer.toString(),
+      direction: conn.direction,
+      remoteAddr: conn.remoteAddr,
+    };
+    const denied = await gate(this.#gater, "denyUpgraded", conn);
+    if (denied !== undefined || conn.status !== "open") {
+      if (conn.direction === "inbound") this.#manager.inboundFailed(conn.remoteAddr, Date.now());
+      return denied ?? new ConnectionClosedError("the connection closed during admission");
+    }
+    const admission = this.#manager.addConnection(info, now);
+    if (!admission.ok) return new LimitExceededError(admission.reason, admission.limit);
+    return undefined;
+  }
+
+  /** Above the high watermark: close the connections the manager picks. */
+  #prune(): void {
+    for (const victim of this.#manager.selectPrunable(Date.now())) {
+      const conn = this.#byId.get(victim.id);
+      if (conn === undefined) {
+        this.#manager.removeConnection(victim.id, Date.now());
+        continue;
+      }
+      const deadline = deadlineSignal(1000, undefined, "pruning");
+      conn.close({ signal: deadline.signal }).catch(() => conn.abort()).finally(deadline.clear);
+    }
+  }
+
   #track(conn: Connection): void {
-    if (conn.status !== "open") return;
+    if (conn.status !== "open") {
+      this.#manager.removeConnection(conn.id, Date.now());
+      return;
+    }
+    this.#byId.set(conn.id, conn);
     const key = conn.remotePeer.toString();
     let set = this.#connections.get(key);
     const first = set === undefined || set.size === 0;
@@ -336,9 +490,12 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
     set.add(conn);
     this.dispatch("connection:open", conn);
     if (first) this.dispatch("peer:connect", conn.remotePeer);
+    this.#prune();
   }
 
   #untrack(conn: Connection): void {
+    this.#manager.removeConnection(conn.id, Date.now());
+    this.#byId.delete(conn.id);
     const key = conn.remotePeer.toString();
     const set = this.#connections.get(key);
     if (set === undefined || !set.delete(conn)) return;
@@ -348,6 +505,24 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
       this.dispatch("peer:disconnect", conn.remotePeer);
     }
   }
+}
+
+/** Read-only counters of a node ({@link Libp2pNode.stats}). */
+export interface NodeStats {
+  /** Connection manager counters (open, by direction, pending inbound, tracked IPs, tags). */
+  manager: ConnectionManagerStats;
+  /** Resource manager counters (connection scopes, peers, streams, per protocol, memory). */
+  resources: ResourceStats;
+  /** Open connections the node tracks. */
+  connections: number;
+  /** Peers with an open connection. */
+  peers: number;
+  /** Dials in progress (merged per peer). */
+  pendingDials: number;
+  /** Inbound connections between accept and the end of their upgrade. */
+  pendingUpgrades: number;
+  /** Streams with a running inactivity timer. */
+  guardedStreams: number;
 }
 
 function parseTarget(target: DialTarget): { peer?: PeerId; addrs: Multiaddr[] } {
