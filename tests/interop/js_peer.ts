@@ -45,8 +45,15 @@ const node = await createLibp2p({
   addresses: { listen: flag("listen") !== undefined ? [flag("listen")!] : [] },
   transports: [flag("transport") === "ws" ? webSockets() : tcp()],
   connectionEncrypters: [noise()],
-  streamMuxers: [muxerName === "mplex" ? mplex() : yamux()],
-  services: { identify: identify(), ping: ping(), echo: echo() },
+  // js-libp2p's mplex disconnects a peer that opens more than 5 streams a second (it counts every
+  // NewStream against disconnectThreshold) and its echo allows 32 inbound / 64 outbound streams:
+  // both are raised so that the 100-stream interop cases measure the protocols, not js's caps.
+  streamMuxers: [muxerName === "mplex" ? mplex({ disconnectThreshold: 100_000 }) : yamux()],
+  services: {
+    identify: identify(),
+    ping: ping(),
+    echo: echo({ maxInboundStreams: 256, maxOutboundStreams: 256 }),
+  },
 });
 
 // The identify result of every peer, as js-libp2p saw it.

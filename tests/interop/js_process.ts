@@ -39,6 +39,7 @@ export function startJsPeer(args: string[]): JsPeer {
   const decoder = new TextDecoder();
   child.stderr!.on("data", (d: Uint8Array) => {
     stderr = (stderr + decoder.decode(d)).slice(-8000);
+    if (DEBUG) console.error("js stderr>", decoder.decode(d).trim().slice(0, 500));
   });
   let buf = "";
   child.stdout!.on("data", (d: Uint8Array) => {
