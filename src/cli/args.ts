@@ -1,0 +1,181 @@
+/**
+ * Command-line arguments of the CLI node (cli.ts): a small pure parser, no I/O. Multiaddrs are
+ * kept as text here; the node setup parses them (a bad address is a runtime error, exit code 1,
+ * not a usage error).
+ *
+ * @module
+ */
+
+/** Where the node listens when no `--listen` is given. */
+export const DEFAULT_LISTEN = "/ip4/0.0.0.0/tcp/4001";
+
+/** The identity key file used when no `--key` is given. */
+export const DEFAULT_KEY_FILE = "./node.key";
+
+/** Most `--listen` or `--dial` flags taken; more is a usage error. */
+export const MAX_ADDRESS_FLAGS = 64;
+
+/** How much the CLI prints. */
+export type LogLevel = "quiet" | "normal" | "verbose";
+
+/** What the command line asks for. */
+export interface CliOptions {
+  /** Addresses to listen on (default `[DEFAULT_LISTEN]`, none with `--exit-after-dial`). */
+  listen: string[];
+  /** Identity key file (default {@link DEFAULT_KEY_FILE}). */
+  keyFile: string;
+  /** Peers to connect to and ping once each, in order. */
+  dial: string[];
+  /** Stop after the dials instead of serving on. */
+  exitAfterDial: boolean;
+  /** Serve `/perf/1.0.0`. */
+  perf: boolean;
+  /** Serve `/echo/1.0.0`. */
+  echo: boolean;
+  /** Output level. */
+  logLevel: LogLevel;
+}
+
+/** The parse result: options to run with, or a request for the usage text. */
+export type CliCommand = { kind: "run"; options: CliOptions } | { kind: "help" };
+
+/** The usage text printed by `--help`. */
+export const USAGE = `Usage: start [options]
+
+Runs a libp2p node (TCP, WebSocket, WebTransport on Deno; Noise; Yamux and mplex) serving
+identify and ping until interrupted (Ctrl-C / SIGTERM stops it gracefully).
+
+Options:
+  --listen <multiaddr>  listen on this address; repeatable; replaces the default
+                        ${DEFAULT_LISTEN}. TCP: /ip4/<ip>/tcp/<port>,
+                        WebSocket: .../tcp/<port>/ws, WebTransport (Deno only):
+                        /ip4/<ip>/udp/<port>/quic-v1/webtransport (certhashes are added)
+  --key <file>          identity key file (protobuf PrivateKey); an Ed25519 key is created
+                        on first run with mode 0600 (default ${DEFAULT_KEY_FILE})
+  --dial <multiaddr>    connect to this peer and ping it once, printing
+                        "ping <peer id> <rtt> ms"; repeatable; the node keeps serving
+  --exit-after-dial     stop after the dials (exit code 1 when one failed); without
+                        --listen the node then listens nowhere
+  --echo                also serve /echo/1.0.0
+  --perf                also serve /perf/1.0.0
+  --quiet               print only the listening lines, ping results and errors
+  --verbose             also print identify results, connection details and error stacks
+  --help, -h            show this help
+
+Flags take their value as the next argument or after "=" (--listen=/ip4/...).
+Exit codes: 0 stopped cleanly, 1 runtime error, 2 usage error.
+
+Example:
+  start --listen /ip4/0.0.0.0/tcp/4001 --listen /ip4/0.0.0.0/tcp/4002/ws \\
+        --dial /ip4/192.0.2.7/tcp/4001/p2p/12D3KooW... --echo
+`;
+
+const VALUE_FLAGS = new Set(["--listen", "--key", "--dial"]);
+const BOOLEAN_FLAGS = new Set([
+  "--exit-after-dial",
+  "--echo",
+  "--perf",
+  "--quiet",
+  "--verbose",
+  "--help",
+  "-h",
+]);
+
+/**
+ * Parse the CLI's arguments (`process.argv.slice(2)`). A `--` token is skipped: `deno task`
+ * passes it through to the script, `bun run` does not. Throws SyntaxError for a usage error
+ * (unknown flag, missing value, repeated single-valued flag, `--quiet` with `--verbose`, a
+ * positional argument) and RangeError for more than {@link MAX_ADDRESS_FLAGS} addresses.
+ *
+ * @example
+ * ```ts
+ * import { parseCliArgs } from "./args.ts";
+ * const cmd = parseCliArgs(["--", "--listen", "/ip4/127.0.0.1/tcp/0", "--echo"]);
+ * if (cmd.kind === "run") console.log(cmd.options.listen); // ["/ip4/127.0.0.1/tcp/0"]
+ * ```
+ */
+export function parseCliArgs(args: readonly string[]): CliCommand {
+  const listen: string[] = [];
+  const dial: string[] = [];
+  let keyFile: string | undefined;
+  const seen = new Set<string>();
+  const options: CliOptions = {
+    listen,
+    keyFile: DEFAULT_KEY_FILE,
+    dial,
+    exitAfterDial: false,
+    perf: false,
+    echo: false,
+    logLevel: "normal",
+  };
+  let help = false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--") continue;
+    const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    if (VALUE_FLAGS.has(name)) {
+      let value: string | undefined;
+      if (eq > 0) {
+        value = arg.slice(eq + 1);
+      } else {
+        value = args[i + 1];
+        // A flag in value position means the value is missing (`--key --echo`).
+        if (value !== undefined && value.startsWith("-") && value !== "-") value = undefined;
+        else i++;
+      }
+      if (value === undefined || value === "") throw new SyntaxError(`${name} needs a value`);
+      if (name === "--key") {
+        if (keyFile !== undefined) throw new SyntaxError("--key given more than once");
+        keyFile = value;
+      } else {
+        const list = name === "--listen" ? listen : dial;
+        if (list.length >= MAX_ADDRESS_FLAGS) {
+          throw new RangeError(`at most ${MAX_ADDRESS_FLAGS} ${name} addresses`);
+        }
+        list.push(value);
+      }
+      continue;
+    }
+    if (BOOLEAN_FLAGS.has(name)) {
+      if (eq > 0) throw new SyntaxError(`${name} takes no value`);
+      if (seen.has(name)) throw new SyntaxError(`${name} given more than once`);
+      seen.add(name);
+      switch (name) {
+        case "--help":
+        case "-h":
+          help = true;
+          break;
+        case "--exit-after-dial":
+          options.exitAfterDial = true;
+          break;
+        case "--echo":
+          options.echo = true;
+          break;
+        case "--perf":
+          options.perf = true;
+          break;
+        case "--quiet":
+          options.logLevel = "quiet";
+          break;
+        case "--verbose":
+          options.logLevel = "verbose";
+          break;
+      }
+      continue;
+    }
+    if (arg.startsWith("-")) throw new SyntaxError(`unknown option ${name} (see --help)`);
+    throw new SyntaxError(`unexpected argument ${JSON.stringify(arg)} (see --help)`);
+  }
+  if (help) return { kind: "help" };
+  if (seen.has("--quiet") && seen.has("--verbose")) {
+    throw new SyntaxError("--quiet and --verbose exclude each other");
+  }
+  if (options.exitAfterDial && dial.length === 0) {
+    throw new SyntaxError("--exit-after-dial needs at least one --dial");
+  }
+  if (keyFile !== undefined) options.keyFile = keyFile;
+  // A one-shot dialler needs no listener (and must not collide with a node on the default port).
+  if (listen.length === 0 && !options.exitAfterDial) listen.push(DEFAULT_LISTEN);
+  return { kind: "run", options };
+}

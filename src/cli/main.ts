@@ -1,0 +1,164 @@
+/**
+ * The CLI's run: parse the arguments, load the identity, start the node, print its addresses,
+ * run the dials, serve until SIGINT/SIGTERM, stop gracefully. The process is reached only
+ * through {@link CliProcess}, so tests drive the whole run in-process.
+ *
+ * @module
+ */
+
+import process from "node:process";
+import { parseCliArgs, USAGE } from "./args.ts";
+import {
+  type CliOutput,
+  type CliServices,
+  dialAndPing,
+  type DialOutcome,
+  errorLine,
+  loadOrCreateKey,
+  startCliNode,
+} from "./node.ts";
+import type { Libp2pNode } from "../node/node.ts";
+
+/** Exit codes of the CLI. */
+export const EXIT_OK = 0;
+/** A runtime failure: port in use, bad address, unreadable key, a failed dial with --exit-after-dial. */
+export const EXIT_ERROR = 1;
+/** A usage error: unknown flag, missing value. */
+export const EXIT_USAGE = 2;
+
+/** The signals that stop the node. */
+export const STOP_SIGNALS = ["SIGINT", "SIGTERM"] as const;
+
+/** The stop signals' conventional "killed by signal" exit codes (128 + number), for a forced exit. */
+const FORCED_EXIT_CODE: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+
+/**
+ * A repeat of the first stop signal within this many ms is the same stop, not a second one:
+ * `deno task` forwards SIGTERM to its child, so a group-wide SIGTERM (`timeout`, a process
+ * manager) reaches the CLI twice within milliseconds.
+ */
+export const DUPLICATE_SIGNAL_WINDOW_MS = 500;
+
+/** What the CLI needs from its process. */
+export interface CliProcess extends CliOutput {
+  /** The clock for {@link DUPLICATE_SIGNAL_WINDOW_MS}, ms. Default `performance.now`. */
+  now?: () => number;
+  /** Call `handler` on SIGINT/SIGTERM until the returned function is called. */
+  onSignal(handler: (signal: string) => void): () => void;
+  /** Exit now (a second stop signal during a graceful stop). */
+  exit(code: number): void;
+}
+
+/**
+ * The real process: stdout/stderr through `console`, signals through `node:process` (both Deno
+ * and Bun support them; a signal the platform lacks, such as SIGTERM on Windows, is skipped).
+ *
+ * @example
+ * ```ts ignore
+ * import { processCli, runCli } from "./main.ts";
+ * process.exit(await runCli(process.argv.slice(2), processCli()));
+ * ```
+ */
+export function processCli(): CliProcess {
+  return {
+    out: (line) => console.log(line),
+    err: (line) => console.error(line),
+    onSignal(handler) {
+      const registered: [string, () => void][] = [];
+      for (const signal of STOP_SIGNALS) {
+        const listener = (): void => handler(signal);
+        try {
+          process.on(signal, listener);
+          registered.push([signal, listener]);
+        } catch { /* not supported on this platform */ }
+      }
+      return () => {
+        for (const [signal, listener] of registered) process.off(signal, listener);
+      };
+    },
+    exit: (code) => process.exit(code),
+  };
+}
+
+/**
+ * Run the CLI with `args` (without the runtime and script); resolves with the exit code once
+ * the node has stopped (on a stop signal, or after the dials with `--exit-after-dial`).
+ *
+ * @example
+ * ```ts ignore
+ * import { processCli, runCli } from "./main.ts";
+ * const code = await runCli(["--listen", "/ip4/127.0.0.1/tcp/0"], processCli());
+ * ```
+ */
+export async function runCli(args: readonly string[], proc: CliProcess): Promise<number> {
+  let command;
+  try {
+    command = parseCliArgs(args);
+  } catch (err) {
+    proc.err(`error: ${(err as Error).message}`);
+    return EXIT_USAGE;
+  }
+  if (command.kind === "help") {
+    proc.out(USAGE);
+    return EXIT_OK;
+  }
+  const options = command.options;
+  const verbose = options.logLevel === "verbose";
+  const quiet = options.logLevel === "quiet";
+
+  // Signals are taken from the start, so one arriving during start-up still stops cleanly.
+  let requestStop!: (signal: string) => void;
+  const stopRequested = new Promise<string>((resolve) => requestStop = resolve);
+  const now = proc.now ?? (() => performance.now());
+  let first: { signal: string; at: number } | undefined;
+  const off = proc.onSignal((signal) => {
+    if (first === undefined) {
+      first = { signal, at: now() };
+      requestStop(signal);
+      return;
+    }
+    if (signal === first.signal && now() - first.at < DUPLICATE_SIGNAL_WINDOW_MS) return;
+    proc.err(`error: ${signal} again: exiting without a graceful stop`);
+    proc.exit(FORCED_EXIT_CODE[signal] ?? EXIT_ERROR);
+  });
+
+  let node: Libp2pNode<CliServices> | undefined;
+  try {
+    const { key, created } = await loadOrCreateKey(options.keyFile);
+    if (created && !quiet) proc.out(`created ${key.type} identity ${options.keyFile}`);
+    if (first === undefined) {
+      node = await startCliNode(options, key, proc);
+      for (const addr of node.addrs()) proc.out(`listening ${addr.toString()}`);
+    }
+
+    let code = EXIT_OK;
+    if (node !== undefined && options.dial.length > 0) {
+      const n = node;
+      const dials = (async (): Promise<DialOutcome[]> => {
+        const outcomes: DialOutcome[] = [];
+        for (const addr of options.dial) {
+          if (first !== undefined) break;
+          outcomes.push(await dialAndPing(n, addr, proc, options.logLevel));
+        }
+        return outcomes;
+      })();
+      if (options.exitAfterDial) {
+        const outcomes = await Promise.race([dials, stopRequested.then(() => undefined)]);
+        if (outcomes !== undefined && outcomes.some((o) => o.error !== undefined)) {
+          code = EXIT_ERROR;
+        }
+      }
+    }
+    if (!options.exitAfterDial) await stopRequested;
+    await node?.stop();
+    node = undefined;
+    if (!quiet) proc.out("stopped");
+    return code;
+  } catch (err) {
+    proc.err(errorLine("", err, verbose));
+    return EXIT_ERROR;
+  } finally {
+    await node?.stop().catch(() => {});
+    off();
+  }
+}

@@ -1,0 +1,285 @@
+/**
+ * The CLI node's pieces: the persistent identity key, the node with every transport, the log
+ * lines for node events, and the dials. No argument parsing (args.ts) and no process handling
+ * (main.ts) here.
+ *
+ * @module
+ */
+
+import { readFile, writeFile } from "node:fs/promises";
+import type { Connection } from "../connection.ts";
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from "../keys/mod.ts";
+import type { PrivateKey } from "../keys/types.ts";
+import { type Multiaddr, multiaddr } from "../multiaddr/mod.ts";
+import { createNode, type Libp2pNode, type ServiceFactory } from "../node/node.ts";
+import { echo } from "../../protocols/echo/mod.ts";
+import { identify, type IdentifyService } from "../../protocols/identify/mod.ts";
+import { mplex } from "../../protocols/mplex/mod.ts";
+import { noise } from "../../protocols/noise/mod.ts";
+import { perf } from "../../protocols/perf/mod.ts";
+import { ping, type PingService } from "../../protocols/ping/mod.ts";
+import { yamux } from "../../protocols/yamux/mod.ts";
+import { tcp } from "../../transports/tcp/mod.ts";
+import { websocket } from "../../transports/websocket/mod.ts";
+import { webTransport } from "../../transports/webtransport/mod.ts";
+import type { CliOptions, LogLevel } from "./args.ts";
+
+/** A failure the CLI reports as one line (exit code 1); `cause` keeps the original error. */
+export class CliError extends Error {
+  override name = "CliError";
+}
+
+/** Where the CLI writes: one call per line, without the newline. */
+export interface CliOutput {
+  /** A result or log line (stdout). */
+  out(line: string): void;
+  /** An error line (stderr). */
+  err(line: string): void;
+}
+
+/** The services the CLI node runs; echo and perf only when asked for. */
+export interface CliServices extends Record<string, unknown> {
+  /** identify and identify/push. */
+  identify: IdentifyService;
+  /** ping. */
+  ping: PingService;
+}
+
+/** Largest key file read, bytes (an RSA-4096 protobuf key is about 2.4 KB). */
+export const MAX_KEY_FILE_BYTES = 16 * 1024;
+
+/**
+ * Load the protobuf private key in `path`, or create an Ed25519 one there (mode 0600, never
+ * overwriting a file that appeared meanwhile). Throws {@link CliError} with a one-line message
+ * when the file cannot be read, is not a key, or cannot be created.
+ *
+ * @example
+ * ```ts ignore
+ * import { loadOrCreateKey } from "./node.ts";
+ * const { key, created } = await loadOrCreateKey("./node.key");
+ * ```
+ */
+export async function loadOrCreateKey(
+  path: string,
+): Promise<{ key: PrivateKey; created: boolean }> {
+  let bytes: Uint8Array | undefined;
+  try {
+    bytes = new Uint8Array(await readFile(path));
+  } catch (err) {
+    if ((err as { code?: string }).code !== "ENOENT") {
+      throw new CliError(`cannot read key file ${path}: ${describeError(err)}`, { cause: err });
+    }
+  }
+  if (bytes !== undefined) {
+    if (bytes.byteLength > MAX_KEY_FILE_BYTES) {
+      throw new CliError(`key file ${path} is larger than ${MAX_KEY_FILE_BYTES} bytes`);
+    }
+    try {
+      return { key: await privateKeyFromProtobuf(bytes), created: false };
+    } catch (err) {
+      throw new CliError(`key file ${path} holds no valid private key: ${describeError(err)}`, {
+        cause: err,
+      });
+    }
+  }
+  const key = await generateKeyPair("Ed25519");
+  try {
+    await writeFile(path, privateKeyToProtobuf(key), { mode: 0o600, flag: "wx" });
+  } catch (err) {
+    throw new CliError(`cannot create key file ${path}: ${describeError(err)}`, { cause: err });
+  }
+  return { key, created: true };
+}
+
+/**
+ * Parse multiaddr text given to `flag`, as a {@link CliError} naming the flag when malformed.
+ *
+ * @example
+ * ```ts
+ * import { parseAddr } from "./node.ts";
+ * parseAddr("--listen", "/ip4/127.0.0.1/tcp/0").toString(); // "/ip4/127.0.0.1/tcp/0"
+ * ```
+ */
+export function parseAddr(flag: string, text: string): Multiaddr {
+  try {
+    return multiaddr(text);
+  } catch (err) {
+    throw new CliError(`invalid ${flag} address ${text}: ${describeError(err)}`, { cause: err });
+  }
+}
+
+/**
+ * Create and start the CLI node: TCP, WebSocket and WebTransport transports (the first one
+ * whose filter takes an address listens on it), Noise, Yamux then mplex, identify and ping,
+ * plus echo/perf when enabled. Node events are logged to `output` at `options.logLevel`.
+ * Throws {@link CliError} for a malformed address and the node's error when listening fails.
+ *
+ * @example
+ * ```ts ignore
+ * import { startCliNode } from "./node.ts";
+ * const node = await startCliNode(options, key, { out: console.log, err: console.error });
+ * ```
+ */
+export async function startCliNode(
+  options: Pick<CliOptions, "listen" | "echo" | "perf" | "logLevel">,
+  privateKey: PrivateKey,
+  output: CliOutput,
+): Promise<Libp2pNode<CliServices>> {
+  const listen = options.listen.map((text) => parseAddr("--listen", text));
+  const verbose = options.logLevel === "verbose";
+  const services: Record<string, ServiceFactory<unknown>> = {
+    identify: identify({
+      log: verbose ? (message, error) => output.err(diagnostic(message, error)) : undefined,
+    }),
+    ping: ping(),
+  };
+  if (options.echo) services.echo = echo();
+  if (options.perf) services.perf = perf();
+  const node = await createNode<CliServices>({
+    privateKey,
+    // Most specific first: a listen address goes to the first transport that takes it.
+    transports: [webTransport(), websocket(), tcp()],
+    security: [noise],
+    muxers: [yamux(), mplex()],
+    services: services as { [K in keyof CliServices]: ServiceFactory<CliServices[K]> },
+    listen,
+    // Started below, once the log listeners are attached.
+    start: false,
+  });
+  attachLogging(node, options.logLevel, output);
+  await node.start();
+  return node;
+}
+
+/** Log connection and identify events at `level` (nothing at "quiet"). */
+function attachLogging(node: Libp2pNode<CliServices>, level: LogLevel, output: CliOutput): void {
+  if (level === "quiet") return;
+  const verbose = level === "verbose";
+  node.addEventListener("connection:open", (e) => {
+    output.out(`connected ${connectionText(e.detail, verbose)}`);
+  });
+  node.addEventListener("connection:close", (e) => {
+    output.out(`disconnected ${connectionText(e.detail, verbose)}`);
+  });
+  if (!verbose) return;
+  node.addEventListener("peer:identify", (e) => {
+    const { peerId, agentVersion, protocolVersion, protocols, listenAddrs } = e.detail;
+    output.out(
+      `identified ${peerId.toString()} agent ${JSON.stringify(agentVersion ?? "")}` +
+        ` protocol ${JSON.stringify(protocolVersion ?? "")}` +
+        ` protocols ${protocols.join(",") || "-"}` +
+        ` addrs ${(listenAddrs ?? []).map(String).join(",") || "-"}`,
+    );
+  });
+}
+
+function connectionText(conn: Connection, verbose: boolean): string {
+  const base = `${conn.remotePeer.toString()} ${conn.remoteAddr.toString()} ${conn.direction}`;
+  return verbose ? `${base} ${conn.encryption} ${conn.multiplexer}` : base;
+}
+
+/** The result of one `--dial`. */
+export interface DialOutcome {
+  /** The address dialled. */
+  addr: string;
+  /** The round trip in ms, when the dial and the ping succeeded. */
+  rtt?: number;
+  /** The failure otherwise. */
+  error?: unknown;
+}
+
+/**
+ * Dial `addr`, ping the peer once and print `ping <peer id> <rtt> ms` (or an error line). The
+ * connection stays open.
+ *
+ * @example
+ * ```ts ignore
+ * import { dialAndPing } from "./node.ts";
+ * const outcome = await dialAndPing(node, "/ip4/127.0.0.1/tcp/4001", output, "normal");
+ * ```
+ */
+export async function dialAndPing(
+  node: Libp2pNode<CliServices>,
+  addr: string,
+  output: CliOutput,
+  level: LogLevel,
+): Promise<DialOutcome> {
+  try {
+    const target = parseAddr("--dial", addr);
+    const conn = await node.dial(target);
+    const rtt = await node.services.ping.ping(conn);
+    output.out(`ping ${conn.remotePeer.toString()} ${formatRtt(rtt)} ms`);
+    return { addr, rtt };
+  } catch (error) {
+    output.err(errorLine(`dial ${addr}: `, error, level === "verbose"));
+    return { addr, error };
+  }
+}
+
+/**
+ * A round trip in ms with two decimals (`0.42`), or three significant digits above 100 ms.
+ *
+ * @example
+ * ```ts
+ * import { formatRtt } from "./node.ts";
+ * formatRtt(0.4213); // "0.42"
+ * ```
+ */
+export function formatRtt(ms: number): string {
+  return ms >= 100 ? ms.toFixed(0) : ms.toFixed(2);
+}
+
+/**
+ * One line for an error: its message followed by the messages of its causes (each once), as
+ * `error: <prefix><message>`; with `stack`, the stack follows on the next lines.
+ *
+ * @example
+ * ```ts
+ * import { errorLine } from "./node.ts";
+ * errorLine("", new Error("boom", { cause: new Error("why") }), false); // "error: boom: why"
+ * ```
+ */
+export function errorLine(prefix: string, error: unknown, stack: boolean): string {
+  const line = `error: ${prefix}${describeError(error)}`;
+  if (!stack || !(error instanceof Error) || error.stack === undefined) return line;
+  return `${line}\n${error.stack}`;
+}
+
+/**
+ * The message of `error` and of its cause chain, joined with ": " (a cause whose message is
+ * already part of the text is skipped), each with its OS error code (`EADDRINUSE`) when the
+ * message lacks it. At most four levels.
+ *
+ * @example
+ * ```ts
+ * import { describeError } from "./node.ts";
+ * describeError(new Error("a", { cause: new Error("b") })); // "a: b"
+ * ```
+ */
+export function describeError(error: unknown): string {
+  let text = "";
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current !== undefined && current !== null; depth++) {
+    let message = current instanceof Error
+      ? (current.message || current.name)
+      : typeof current === "string"
+      ? current
+      : String(current);
+    // Runtimes put the OS error code (EADDRINUSE...) beside the message, not always in it.
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string" && /^E[A-Z0-9]+$/.test(code) && !message.includes(code)) {
+      message = `${message} (${code})`;
+    }
+    if (message !== "" && !text.includes(message)) {
+      text = text === "" ? message : `${text}: ${message}`;
+    }
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return text === "" ? "unknown error" : text;
+}
+
+function diagnostic(message: string, error: unknown): string {
+  return error === undefined
+    ? `identify: ${message}`
+    : `identify: ${message}: ${describeError(error)}`;
+}
