@@ -259,6 +259,8 @@ export class ConnectionManager {
    */
   admitInbound(addr: Multiaddr, now: number): Admission {
     const o = this.options;
+    // Forget a couple of idle IPs per call, so the map shrinks without a timer.
+    this.#expire(now, 2);
     if (this.isAllowed(addr)) {
       this.#pending++;
       return { ok: true };
@@ -420,8 +422,12 @@ export class ConnectionManager {
     return [...this.#conns.values()];
   }
 
-  /** Counters. */
-  stats(): ConnectionManagerStats {
+  /**
+   * Counters. With `now`, per-IP entries that are idle and refilled are dropped first, so
+   * `trackedIps` shows the IPs that still matter.
+   */
+  stats(now?: number): ConnectionManagerStats {
+    if (now !== undefined) this.#expire(now, Infinity);
     return {
       connections: this.#conns.size,
       inbound: this.#inbound,
@@ -485,6 +491,17 @@ export class ConnectionManager {
     if (state.active > 0) state.active--;
     this.#refill(state, now);
     if (state.active === 0 && state.tokens >= this.options.inboundBurstPerIp) this.#ips.delete(key);
+  }
+
+  /** Drop up to `max` idle entries whose bucket refilled, oldest first. */
+  #expire(now: number, max: number): void {
+    let checked = 0;
+    for (const [key, state] of this.#ips) {
+      if (checked++ >= max) return;
+      if (state.active > 0) continue;
+      this.#refill(state, now);
+      if (state.tokens >= this.options.inboundBurstPerIp) this.#ips.delete(key);
+    }
   }
 
   /**

@@ -339,7 +339,7 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
     let guardedStreams = 0;
     for (const c of this.#byId.values()) guardedStreams += c.guardedStreams;
     return {
-      manager: this.#manager.stats(),
+      manager: this.#manager.stats(Date.now()),
       resources: this.#resources.stats(),
       connections: this.#byId.size,
       peers: this.#connections.size,
