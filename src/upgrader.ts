@@ -144,7 +144,12 @@ export class Upgrader {
       // Noise may already have agreed on a muxer; otherwise negotiate one over the channel.
       const muxed = secured.earlyMuxer !== undefined
         ? { protocol: secured.earlyMuxer, stream: secured as Duplex }
-        : await this.#negotiate(secured, this.#muxers.map((m) => m.protocol), direction, signal);
+        : await this.#negotiate(secured, this.#muxers.map((m) => m.protocol), direction, signal, {
+          // The muxer's reader starts in the background, so an optimistic select would let the
+          // upgrade succeed before a refusal arrives: wait for the answer (go does the same).
+          // With Noise the early-muxer path above skips this round trip.
+          lazy: false,
+        });
       const factory = this.#muxers.find((m) => m.protocol === muxed.protocol);
       if (factory === undefined) {
         throw new ProtocolNegotiationError(`negotiated muxer ${muxed.protocol} is not configured`);
@@ -302,9 +307,10 @@ export class Upgrader {
     protocols: readonly string[],
     direction: Direction,
     signal: AbortSignal,
+    options: { lazy?: boolean } = {},
   ): Promise<{ protocol: string; stream: Duplex }> {
     return direction === "outbound"
-      ? selectProtocol(channel, protocols, { signal })
+      ? selectProtocol(channel, protocols, { signal, lazy: options.lazy })
       : handleProtocol(channel, protocols, { signal });
   }
 }
