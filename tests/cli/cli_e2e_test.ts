@@ -130,6 +130,23 @@ describe(`CLI node on ${CLI_RUNTIME} (spawned through npx)`, () => {
     }
   });
 
+  it("listens on WebSocket: js-libp2p (@libp2p/websockets) dials and pings it", T, async () => {
+    const node = cli(["--listen", "/ip4/127.0.0.1/tcp/0/ws", "--key", join(dir, "ws.key")]);
+    const listening = await node.line(/^listening /);
+    assert.match(listening, /^listening \/ip4\/127\.0\.0\.1\/tcp\/\d+\/ws\/p2p\/12D3KooW\w+$/);
+    const js = startJsPeer(["--transport", "ws", "--dial", listening.slice(10), "--ping", "1"]);
+    try {
+      const ping = await js.next("ping");
+      assert.equal(typeof ping.rtt, "number", JSON.stringify(ping));
+      await node.line(/^connected \S+ \/ip4\/127\.0\.0\.1\/tcp\/\d+\/ws inbound$/);
+    } finally {
+      await js.stop();
+    }
+    node.signal("SIGINT");
+    assert.equal(await node.exited, 0, node.stderr.join("\n"));
+    assert.equal(node.stdout.at(-1), "stopped");
+  });
+
   it("--help exits 0 with the usage; an unknown flag exits 2 with one error line", T, async () => {
     const help = cli(["--help"]);
     assert.equal(await help.exited, 0);

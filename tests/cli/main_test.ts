@@ -220,6 +220,44 @@ describe("runCli", () => {
     assert.match(server.stdout[0], /^listening /);
   });
 
+  it(
+    "WebTransport on Deno: prints the address with its certhash; another CLI dials and pings it",
+    { skip: "Bun" in globalThis ? "Bun has no WebTransport/QUIC API" : false },
+    async () => {
+      const server = fakeProcess();
+      const serverRun = runCli(
+        ["--listen", "/ip4/127.0.0.1/udp/0/quic-v1/webtransport", "--key", join(dir, "a.key")],
+        server,
+      );
+      const line = await server.line(/^listening /);
+      assert.match(
+        line,
+        /^listening \/ip4\/127\.0\.0\.1\/udp\/\d+\/quic-v1\/webtransport(\/certhash\/u[\w-]+)+\/p2p\/12D3KooW\w+$/,
+      );
+      const client = fakeProcess();
+      const code = await runCli(
+        ["--dial", line.slice(10), "--exit-after-dial", "--key", join(dir, "b.key")],
+        client,
+      );
+      assert.equal(code, 0, client.stderr.join("\n"));
+      assert.ok(client.stdout.some((l) => /^ping 12D3KooW\w+ [\d.]+ ms$/.test(l)));
+      server.signal("SIGINT");
+      assert.equal(await serverRun, 0);
+    },
+  );
+
+  it("WebTransport on Bun: listening fails with one clear error line, exit code 1", {
+    skip: "Bun" in globalThis ? false : "Deno has WebTransport",
+  }, async () => {
+    const p = fakeProcess();
+    const code = await runCli(
+      ["--listen", "/ip4/127.0.0.1/udp/0/quic-v1/webtransport", "--key", join(dir, "k")],
+      p,
+    );
+    assert.equal(code, 1);
+    assert.match(p.stderr[0], /^error: WebTransport is not available on this runtime/);
+  });
+
   it("a port in use is one error line and exit code 1", async () => {
     const blocker: Server = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
