@@ -30,8 +30,15 @@ const node = await createNode({
   security: [security === "plaintext" ? plaintext : noise],
   muxers: [yamux()],
   listen: ["/ip4/127.0.0.1/tcp/0"],
-  // The memory scenario opens 1,000 connections at once: let every upgrade run.
-  maxPendingInbound: 2048,
+  // The scenarios open up to 1,000 connections from 127.0.0.1 in bursts: lift the per-IP rate
+  // and count limits and the pending-upgrade cap (js-libp2p's server gets the same allowances).
+  connectionManager: {
+    maxConnections: 8192,
+    maxPendingInbound: 2048,
+    highWatermark: 8192,
+    lowWatermark: 8192,
+    allowList: ["127.0.0.1"],
+  },
   services: {
     identify: identify(),
     echo: echo({ maxInboundStreams: 1024 }),

@@ -7,7 +7,7 @@
  * The generated part of bench/RESULTS.md (between the bench:begin/end markers) is replaced.
  *
  *   deno run -A bench/run.ts [--quick] [--only <scenario>[,<scenario>...]] [--reps N]
- *       [--no-pin] [--no-write]
+ *       [--no-pin] [--no-write] [--prof <dir>]
  *
  * Scenarios: noise-perf, plain-perf, parallel, upgrades, streams, rtt, memory; limits: raw-tcp,
  * cipher. js-libp2p runs under Deno only (its Noise needs node:crypto's chacha20-poly1305, which
@@ -79,11 +79,15 @@ try {
 const pin = !has("no-pin") && os.cpus().length >= 2 &&
   spawnSync("taskset", ["-c", "0", "true"]).status === 0;
 
+/** `--prof <dir>`: every worker writes a CPU profile there (see bench/prof_summary.ts). */
+const profDir = arg("prof");
+
 /** The command line of a worker script under a runtime. */
 function command(runtime: Runtime, script: string, args: string[]): string[] {
+  const prof = profDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profDir}`];
   return runtime === "deno"
-    ? [exe.deno, "run", "-A", "--v8-flags=--expose-gc", script, ...args]
-    : [exe.bun, "run", script, ...args];
+    ? [exe.deno, "run", "-A", "--v8-flags=--expose-gc", ...prof, script, ...args]
+    : [exe.bun, "run", ...prof, script, ...args];
 }
 
 /** A worker process whose stdout carries one JSON object a line. */
