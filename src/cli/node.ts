@@ -24,8 +24,17 @@ import { websocket } from "../../transports/websocket/mod.ts";
 import { webTransport } from "../../transports/webtransport/mod.ts";
 import type { CliOptions, LogLevel } from "./args.ts";
 
-/** A failure the CLI reports as one line (exit code 1); `cause` keeps the original error. */
+/**
+ * A failure the CLI reports as one line (exit code 1); `cause` keeps the original error.
+ *
+ * @example
+ * ```ts
+ * import { CliError } from "./node.ts";
+ * throw new CliError("cannot read key file ./node.key: permission denied");
+ * ```
+ */
 export class CliError extends Error {
+  /** "CliError". */
   override name = "CliError";
 }
 
