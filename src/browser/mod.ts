@@ -1,0 +1,51 @@
+/**
+ * The browser entry of @p2p-edge/libp2p: the web-only parts of the library, for bundling
+ * (`deno bundle --platform browser`, see tests/browser/). It imports only modules that run on
+ * web APIs alone: the node, the WebSocket and WebTransport dialers, Noise (which falls back to
+ * @noble when `node:crypto` cannot be imported), Yamux, ping and echo, addressing and keys.
+ * TCP and the memory transport are not part of it.
+ *
+ * In a browser, listening is not possible (WebSocket and WebTransport listeners need Deno or
+ * Bun); a browser node dials out. Use `webTransport({ client: "web" })` so the standard
+ * `WebTransport` API with `serverCertificateHashes` is used.
+ *
+ * @example
+ * ```ts ignore
+ * import {
+ *   createNode, echo, multiaddr, noise, ping, websocket, webTransport, yamux,
+ * } from "@p2p-edge/libp2p/browser";
+ * const node = await createNode({
+ *   transports: [websocket(), webTransport({ client: "web" })],
+ *   security: [noise],
+ *   muxers: [yamux()],
+ *   services: { ping: ping(), echo: echo() },
+ * });
+ * const rtt = await node.services.ping.ping(multiaddr("/ip4/127.0.0.1/tcp/4001/ws/p2p/12D3KooW..."));
+ * ```
+ *
+ * @module
+ */
+
+export {
+  createNode,
+  type DialTarget,
+  Libp2pNode,
+  type NodeInit,
+  type SecurityOption,
+  type ServiceFactory,
+} from "../node/node.ts";
+export type { Connection, Stream, StreamHandler } from "../connection.ts";
+export type { Transport } from "../transport.ts";
+export { generateKeyPair, peerIdFromPrivateKey, peerIdFromPublicKey } from "../keys/mod.ts";
+export type { KeyType, PrivateKey, PublicKey } from "../keys/types.ts";
+export { PeerId, peerIdFromString } from "../peer_id.ts";
+export { Multiaddr, multiaddr } from "../multiaddr/mod.ts";
+export { runtimeInfo } from "../runtime.ts";
+export * from "../errors.ts";
+
+export { websocket, type WebSocketOptions } from "../../transports/websocket/mod.ts";
+export { webTransport, type WebTransportOptions } from "../../transports/webtransport/mod.ts";
+export { defaultNoiseCrypto, noise, type NoiseInit } from "../../protocols/noise/mod.ts";
+export { yamux } from "../../protocols/yamux/mod.ts";
+export { ping, type PingService } from "../../protocols/ping/mod.ts";
+export { echo, type EchoService } from "../../protocols/echo/mod.ts";
