@@ -380,11 +380,16 @@ for (const runtime of ["deno", "bun"] as Runtime[]) {
         failures.push(`raw-tcp ${runtime}: ${(err as Error).message}`);
       }
     }
-    if (selected("cipher") && r === 0) {
+    if (selected("cipher")) {
+      const add = (key: string, v: number): void => {
+        const list = limits[runtime].ciphers.get(key) ?? [];
+        list.push(v);
+        limits[runtime].ciphers.set(key, list);
+      };
       for (const p of await cipherPaths(runtime)) {
-        limits[runtime].ciphers.set(`${p.path} seal`, [p.seal]);
-        limits[runtime].ciphers.set(`${p.path} open`, [p.open]);
-        limits[runtime].ciphers.set(p.path, [p.mbps]);
+        add(`${p.path} seal`, p.seal);
+        add(`${p.path} open`, p.open);
+        add(p.path, p.mbps);
       }
     }
   }
@@ -427,7 +432,7 @@ const fastestCipher = (runtime: Runtime): { path: string; mbps: number } => {
   let best = { path: "–", mbps: NaN };
   for (const [path, v] of limits[runtime].ciphers) {
     if (path.endsWith(" seal") || path.endsWith(" open")) continue;
-    if (!(v[0] <= best.mbps)) best = { path, mbps: v[0] };
+    if (!(median(v) <= best.mbps)) best = { path, mbps: median(v) };
   }
   return best;
 };
@@ -513,7 +518,7 @@ for (const runtime of ["deno", "bun"] as Runtime[]) {
     const what = path.endsWith(" seal") || path.endsWith(" open")
       ? path
       : `${path} min(seal, open)`;
-    limitRows.push([name, `ChaCha20-Poly1305 1 core, ${what}`, `${fmt(v[0])} Mbit/s`]);
+    limitRows.push([name, `ChaCha20-Poly1305 1 core, ${what}`, `${fmt(median(v))} Mbit/s`]);
   }
 }
 
