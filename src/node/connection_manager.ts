@@ -75,21 +75,9 @@ export interface ConnectionManagerOptions {
 }
 
 /** {@link ConnectionManagerOptions} with defaults applied (allowList parsed). */
-export interface ResolvedConnectionManagerOptions {
-  readonly maxConnections: number;
-  readonly maxInbound: number;
-  readonly maxOutbound: number;
-  readonly maxPendingInbound: number;
-  readonly maxInboundPerIp: number;
-  readonly inboundRatePerIp: number;
-  readonly inboundBurstPerIp: number;
-  readonly maxTrackedIps: number;
-  readonly highWatermark: number;
-  readonly lowWatermark: number;
-  readonly pruneGraceMs: number;
-  readonly allowList: IpList;
-  readonly maxTaggedPeers: number;
-}
+export type ResolvedConnectionManagerOptions =
+  & Readonly<Required<Omit<ConnectionManagerOptions, "allowList">>>
+  & { readonly allowList: IpList };
 
 function int(name: string, value: unknown, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback;
