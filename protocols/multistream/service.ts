@@ -13,6 +13,7 @@
  * @module
  */
 
+import { concat } from "../../src/bytes.ts";
 import { abortReason, deadlineSignal, raceSignal } from "../../src/abort.ts";
 import { DecodeError, LimitExceededError } from "../../src/errors.ts";
 import { ByteReader, UnexpectedEOFError } from "../../src/stream/byte_reader.ts";
@@ -283,10 +284,21 @@ export async function handle(
   const deadline = deadlineSignal(timeoutMs, options.signal, "multistream-select");
   const reader = new ByteReader(stream.readable);
   try {
-    await writeBytes(stream.writable, listener.start(), deadline.signal);
+    // Our header goes out once the dialer has spoken, coalesced with our first answer when the
+    // dialer's proposal came in the same read (one write instead of two, same latency: the
+    // dialer waits for our answer anyway). Sending it at accept time lets it reach a dialer
+    // before that dialer listens: js-libp2p's WebSocket client loses such early bytes under
+    // load and then fails with "could not negotiate". A dialer that waits for our header before
+    // proposing still gets it right after its own header.
+    let header: Uint8Array | undefined = listener.start();
     for (;;) {
       const step = listener.receive(await readText(reader, deadline.signal));
-      if (step.send !== undefined) await writeBytes(stream.writable, step.send, deadline.signal);
+      let out = step.send;
+      if (header !== undefined && (out !== undefined || reader.buffered === 0)) {
+        out = out === undefined ? header : concat([header, out]);
+        header = undefined;
+      }
+      if (out !== undefined) await writeBytes(stream.writable, out, deadline.signal);
       if (step.protocol !== undefined) {
         return {
           protocol: step.protocol,

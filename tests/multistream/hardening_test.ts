@@ -180,7 +180,10 @@ describe("multistream hardening: deadlines and aborts", () => {
       () => undefined,
       (e) => e,
     );
-    // wait until the listener's header arrived: the negotiation is under way
+    // The listener answers the dialer's header with its own: the negotiation is under way.
+    const w = a.writable.getWriter();
+    await w.write(HEADER);
+    w.releaseLock();
     assert.equal(toHex(await readN(a.readable, HEADER.byteLength)), toHex(HEADER));
     controller.abort();
     const err = await handled;

@@ -215,3 +215,35 @@ describe("listener with no protocols", () => {
     await listening.catch(() => {});
   });
 });
+
+describe("listener header timing", () => {
+  it("sends nothing before the dialer speaks, then header + answer in one write", async () => {
+    const writes: Uint8Array[] = [];
+    const incoming = new TransformStream<Uint8Array, Uint8Array>();
+    const writable = new WritableStream<Uint8Array>({ write: (c) => void writes.push(c) });
+    const handled = handle({ readable: incoming.readable, writable }, ["/p"], { timeoutMs: 2000 });
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(writes.length, 0, "no bytes before the dialer's first message");
+    const w = incoming.writable.getWriter();
+    await w.write(encodeMessages([PROTOCOL_ID, "/p"]));
+    const result = await handled;
+    assert.equal(result.protocol, "/p");
+    assert.equal(writes.length, 1);
+    assert.equal(toHex(writes[0]), toHex(encodeMessages([PROTOCOL_ID, "/p"])));
+    w.releaseLock();
+  });
+
+  it("answers a dialer that sends only its header and waits", async () => {
+    const writes: Uint8Array[] = [];
+    const incoming = new TransformStream<Uint8Array, Uint8Array>();
+    const writable = new WritableStream<Uint8Array>({ write: (c) => void writes.push(c) });
+    const handled = handle({ readable: incoming.readable, writable }, ["/p"], { timeoutMs: 2000 });
+    const w = incoming.writable.getWriter();
+    await w.write(encodeMessage(PROTOCOL_ID));
+    for (let i = 0; i < 50 && writes.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(toHex(writes[0]), toHex(encodeMessage(PROTOCOL_ID)));
+    await w.write(encodeMessage("/p"));
+    assert.equal((await handled).protocol, "/p");
+    w.releaseLock();
+  });
+});
