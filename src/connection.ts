@@ -294,6 +294,11 @@ export class Connection {
         what: `${protocol} stream`,
         onIdle: (err) => muxed.abort(err),
         onEnd: release,
+        // A failed read (a refused optimistic negotiation, a reset) ends the stream: reset it
+        // so it is freed now, not when the connection closes.
+        onReadError: (err) => {
+          if (muxed.status !== "reset" && muxed.status !== "closed") muxed.abort(err);
+        },
       });
       this.#guards.add(guard);
       io = guard.io;

@@ -35,6 +35,12 @@ export interface StreamGuardInit {
   onIdle(error: Error): void;
   /** Called once when both directions have ended, or after `onIdle`. */
   onEnd(): void;
+  /**
+   * Called when reading fails. The guard holds the muxed stream's writer, so whoever failed
+   * the read (e.g. an optimistic multistream-select that got `na`) cannot abort the stream's
+   * write side itself: the owner resets the stream here.
+   */
+  onReadError?(error: unknown): void;
   /** Label for the TimeoutError message. */
   what?: string;
 }
@@ -86,6 +92,7 @@ export function guardStream(io: Duplex, init: StreamGuardInit): StreamGuard {
         result = await reader.read();
       } catch (err) {
         readEnd();
+        init.onReadError?.(err);
         throw err;
       }
       idle.touch();

@@ -113,6 +113,10 @@ for (const [name, stack] of Object.entries(stacks())) {
           })(),
           ProtocolNegotiationError,
         );
+        // The refused stream is reset and freed at once, not left open until the connection
+        // closes (a graceful stop() would otherwise wait for it).
+        const conn = a.getConnections()[0];
+        assert.equal(conn.streams.length, 0);
       } finally {
         await a.stop();
         await b.stop();
