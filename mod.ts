@@ -38,6 +38,34 @@ export {
   type PeerUpdate,
 } from "./src/node/peer_store.ts";
 export { Registrar, validateProtocolId } from "./src/node/registrar.ts";
+export type { NodeStats } from "./src/node/node.ts";
+export {
+  type Admission,
+  ConnectionManager,
+  type ConnectionManagerOptions,
+  type ConnectionManagerStats,
+} from "./src/node/connection_manager.ts";
+export {
+  ConnectionDeniedError,
+  type ConnectionGater,
+  gate,
+  type GaterStage,
+} from "./src/node/gater.ts";
+export { ipKey, IpList } from "./src/node/ip_list.ts";
+export {
+  ConnectionScope,
+  type ResourceLimits,
+  ResourceManager,
+  type ResourceScope,
+  type ResourceStats,
+  StreamScope,
+} from "./src/node/resource_manager.ts";
+export {
+  DEFAULT_STREAM_IDLE_TIMEOUT_MS,
+  guardStream,
+  type StreamGuard,
+  type StreamGuardInit,
+} from "./src/node/stream_guard.ts";
 
 // Connections and streams
 export {
