@@ -24,7 +24,7 @@ import {
   type TcpServer,
   type TcpServerHandlers,
 } from "./backend.ts";
-import { READ_CHUNK_SIZE } from "./constants.ts";
+import { MIN_READ_CHUNK_SIZE, READ_CHUNK_SIZE } from "./constants.ts";
 import { osErrorCode, TcpDialError, TcpListenError } from "./errors.ts";
 import type { ResolvedTcpOptions } from "./options.ts";
 
@@ -98,23 +98,24 @@ function wrapConn(
     release();
   };
 
+  // Size of the next buffer for a default reader: adapts to the traffic (MIN_READ_CHUNK_SIZE).
+  let readSize = MIN_READ_CHUNK_SIZE;
   const readable: ReadableStream<Uint8Array> = new ReadableStream({
     type: "bytes",
-    // Default readers get chunks of this size, filled by one conn.read; BYOB readers pass theirs.
-    autoAllocateChunkSize: READ_CHUNK_SIZE,
     start(controller) {
       readController = controller;
     },
     async pull(controller) {
-      // highWaterMark 0: pull runs only for a pending read, so a byobRequest is always there
-      // (autoAllocateChunkSize gives default readers one) and bytes go straight into the
-      // reader's buffer. Nothing is read ahead: the kernel's receive buffer is the only buffer,
-      // and a reader that stops reading stops the sender through TCP flow control.
+      // highWaterMark 0: pull runs only for a pending read. BYOB readers get bytes straight into
+      // their buffer; default readers into one of `readSize` bytes (no autoAllocateChunkSize: a
+      // fixed 64 KiB buffer would sit in the pending read of every idle connection). Nothing is
+      // read ahead: the kernel's receive buffer is the only buffer, and a reader that stops
+      // reading stops the sender through TCP flow control.
       const request = controller.byobRequest;
       const view = request?.view;
       const target = view
         ? new Uint8Array(view.buffer, view.byteOffset, view.byteLength)
-        : new Uint8Array(READ_CHUNK_SIZE);
+        : new Uint8Array(readSize);
       let n: number | null;
       try {
         n = await conn.read(target);
@@ -134,8 +135,14 @@ function wrapConn(
         maybeRelease();
         return;
       }
-      if (request) request.respond(n);
-      else controller.enqueue(target.slice(0, n));
+      if (request) {
+        request.respond(n);
+        return;
+      }
+      if (n === target.byteLength) readSize = Math.min(READ_CHUNK_SIZE, readSize * 2);
+      else if (n < target.byteLength / 4) readSize = Math.max(MIN_READ_CHUNK_SIZE, readSize / 2);
+      // A mostly empty buffer is copied out so that it can be freed; otherwise it is handed on.
+      controller.enqueue(n < target.byteLength / 2 ? target.slice(0, n) : target.subarray(0, n));
     },
     cancel() {
       // The reader lost interest; unread bytes stay in the kernel and are dropped on release.
