@@ -37,6 +37,8 @@ import {
   runtimeName,
   sleep,
   stdinLines,
+  tcpOptions,
+  yamuxOptions,
 } from "./worker_lib.ts";
 
 const ECHO = "/echo/1.0.0";
@@ -50,9 +52,9 @@ type Services = { perf: PerfService; identify: unknown };
 
 function newNode(): Promise<Libp2pNode<Services>> {
   return createNode<Services>({
-    transports: [tcp()],
+    transports: [tcp(tcpOptions())],
     security: [security === "plaintext" ? plaintext : noise],
-    muxers: [yamux()],
+    muxers: [yamux(yamuxOptions())],
     services: { perf: perf({ timeoutMs: 60_000 }), identify: identify() },
   });
 }

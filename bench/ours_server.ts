@@ -22,13 +22,21 @@ import { yamux } from "../protocols/yamux/mod.ts";
 import { identify } from "../protocols/identify/mod.ts";
 import { echo } from "../protocols/echo/mod.ts";
 import { perf } from "../protocols/perf/mod.ts";
-import { flag, report, runtimeName, settledRss, stdinLines } from "./worker_lib.ts";
+import {
+  flag,
+  report,
+  runtimeName,
+  settledRss,
+  stdinLines,
+  tcpOptions,
+  yamuxOptions,
+} from "./worker_lib.ts";
 
 const security = flag("security", "noise");
 const node = await createNode({
-  transports: [tcp({ maxConnections: 8192 })],
+  transports: [tcp({ maxConnections: 8192, ...tcpOptions() })],
   security: [security === "plaintext" ? plaintext : noise],
-  muxers: [yamux()],
+  muxers: [yamux(yamuxOptions())],
   listen: ["/ip4/127.0.0.1/tcp/0"],
   // The scenarios open up to 1,000 connections from 127.0.0.1 in bursts: lift the per-IP rate
   // and count limits and the pending-upgrade cap (js-libp2p's server gets the same allowances).

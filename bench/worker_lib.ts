@@ -104,3 +104,21 @@ export function mbps(bytes: number, ms: number): number {
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
+
+/**
+ * Yamux options from `--yamux-window <bytes>` (initial stream window, for experiments; the
+ * benchmark itself runs the library defaults).
+ */
+export function yamuxOptions(): { initialStreamWindow?: number } {
+  const w = flag("yamux-window");
+  return w === undefined ? {} : { initialStreamWindow: Number(w) };
+}
+
+/** TCP options from `--tcp-read-hwm` / `--tcp-write-hwm <bytes>` (for experiments). */
+export function tcpOptions(): { readHighWaterMark?: number; writeHighWaterMark?: number } {
+  const r = flag("tcp-read-hwm"), w = flag("tcp-write-hwm");
+  return {
+    ...(r === undefined ? {} : { readHighWaterMark: Number(r) }),
+    ...(w === undefined ? {} : { writeHighWaterMark: Number(w) }),
+  };
+}
