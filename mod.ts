@@ -44,6 +44,8 @@ export {
   ConnectionManager,
   type ConnectionManagerOptions,
   type ConnectionManagerStats,
+  type ManagedConnection,
+  type ResolvedConnectionManagerOptions,
 } from "./src/node/connection_manager.ts";
 export {
   ConnectionDeniedError,
@@ -54,6 +56,8 @@ export {
 export { ipKey, IpList } from "./src/node/ip_list.ts";
 export {
   ConnectionScope,
+  type ProtocolLimits,
+  type ResolvedResourceLimits,
   type ResourceLimits,
   ResourceManager,
   type ResourceScope,

@@ -21,7 +21,7 @@ const fatalDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 export function concat(parts: readonly Uint8Array[], totalLength?: number): Uint8Array {
   if (parts.length === 1 && totalLength === undefined) return parts[0];
   let length = totalLength ?? 0;
-  if (totalLength === undefined) for (const p of parts) length += p.byteLength;
+  if (totalLength === undefined) { for (const p of parts) length += p.byteLength; }
   const out = new Uint8Array(length);
   let offset = 0;
   for (const p of parts) {

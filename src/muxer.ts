@@ -108,6 +108,8 @@ export interface StreamMuxerFactory {
   /** Protocol id, e.g. "/yamux/1.0.0". */
   readonly protocol: string;
   /** Start a session over `conn`. The session owns `conn` from now on. */
-  createStreamMuxer(conn: Duplex & { abort?(reason?: unknown): void }, init: StreamMuxerInit):
-    StreamMuxer;
+  createStreamMuxer(
+    conn: Duplex & { abort?(reason?: unknown): void },
+    init: StreamMuxerInit,
+  ): StreamMuxer;
 }

@@ -57,7 +57,9 @@ export class PeerId {
   /** Prefer peerIdFromString / peerIdFromPublicKey / peerIdFromBytes. */
   constructor(multihash: Multihash, publicKey?: PublicKey) {
     if (multihash.code !== IDENTITY_CODE && multihash.code !== SHA2_256_CODE) {
-      throw new DecodeError(`peer id multihash must be identity or sha2-256, got ${multihash.code}`);
+      throw new DecodeError(
+        `peer id multihash must be identity or sha2-256, got ${multihash.code}`,
+      );
     }
     this.multihash = multihash;
     if (publicKey === undefined && multihash.code === IDENTITY_CODE) {

@@ -66,7 +66,8 @@ export interface ResourceLimits {
   maxMemoryPerConnection?: number;
 }
 
-type Resolved = Readonly<Required<Omit<ResourceLimits, "protocols">>> & {
+/** {@link ResourceLimits} with every default filled in. */
+export type ResolvedResourceLimits = Readonly<Required<Omit<ResourceLimits, "protocols">>> & {
   readonly protocols: ReadonlyMap<string, ProtocolLimits>;
 };
 
@@ -88,7 +89,7 @@ function positive(name: string, value: unknown, fallback: number): number {
  * resolveResourceLimits({}).maxStreamsPerConnection; // 1024
  * ```
  */
-export function resolveResourceLimits(limits: ResourceLimits = {}): Resolved {
+export function resolveResourceLimits(limits: ResourceLimits = {}): ResolvedResourceLimits {
   const protocols = new Map<string, ProtocolLimits>();
   for (const [id, p] of Object.entries(limits.protocols ?? {})) {
     protocols.set(id, {
@@ -166,7 +167,8 @@ export interface ResourceScope {
   releaseMemory(bytes: number): void;
 }
 
-interface PeerState {
+/** @internal Per-peer accounting state. */
+export interface PeerState {
   readonly conns: Set<ConnectionScope>;
   streams: number;
   memory: number;
@@ -190,13 +192,13 @@ interface PeerState {
  */
 export class ResourceManager {
   /** The resolved limits. */
-  readonly limits: Resolved;
+  readonly limits: ResolvedResourceLimits;
   /** @internal */
-  readonly peers = new Map<string, PeerState>();
+  readonly peers: Map<string, PeerState> = new Map();
   /** @internal */
-  readonly conns = new Set<ConnectionScope>();
+  readonly conns: Set<ConnectionScope> = new Set();
   /** @internal */
-  readonly protocols = new Map<string, number>();
+  readonly protocols: Map<string, number> = new Map();
   /** @internal */
   streams = 0;
   /** @internal */
