@@ -85,6 +85,7 @@ export { type UpgradeOutboundOptions, Upgrader, type UpgraderInit } from "./src/
 export type {
   MuxedStream,
   MuxedStreamStatus,
+  MuxerMemory,
   StreamMuxer,
   StreamMuxerFactory,
   StreamMuxerInit,

@@ -55,6 +55,28 @@ export interface MuxedStream extends Duplex {
 /** Lifecycle of a {@link MuxedStream}. */
 export type MuxedStreamStatus = "open" | "closing" | "closed" | "reset";
 
+/**
+ * Memory a muxer reserves for what it promises to buffer (yamux: every receive-window byte it
+ * advertises), so that one budget bounds all connections of a node (HARDENING.md rule 4: a
+ * remote must not grow memory past the box by opening connections and filling windows).
+ *
+ * @example
+ * ```ts
+ * import type { MuxerMemory } from "@p2p-edge/libp2p";
+ * let used = 0;
+ * const memory: MuxerMemory = {
+ *   reserve: (n) => used + n <= 1 << 20 ? (used += n, true) : false,
+ *   release: (n) => void (used -= n),
+ * };
+ * ```
+ */
+export interface MuxerMemory {
+  /** Reserve `bytes`; false when a limit (connection, peer or node) would be passed. */
+  reserve(bytes: number): boolean;
+  /** Give back `bytes` reserved earlier. */
+  release(bytes: number): void;
+}
+
 /** What a muxer session needs to know when it is created. */
 export interface StreamMuxerInit {
   /** "outbound" when we dialled the connection (yamux: we use odd stream ids). */
@@ -63,6 +85,12 @@ export interface StreamMuxerInit {
   onIncomingStream?: (stream: MuxedStream) => void;
   /** Called once when the session ends; `error` is set when it ended abnormally. */
   onClose?: (error?: Error) => void;
+  /**
+   * Where to reserve the memory the session promises to buffer. A stream (or window growth)
+   * that cannot be reserved is refused. Without it only the muxer's own per-connection limits
+   * apply.
+   */
+  memory?: MuxerMemory;
 }
 
 /**

@@ -13,14 +13,14 @@
 import { deadlineSignal } from "./abort.ts";
 import { Connection, type StreamHandlerRegistry } from "./connection.ts";
 import { ProtocolNegotiationError } from "./errors.ts";
-import type { MuxedStream, StreamMuxer, StreamMuxerFactory } from "./muxer.ts";
+import type { MuxedStream, MuxerMemory, StreamMuxer, StreamMuxerFactory } from "./muxer.ts";
 import type { PeerId } from "./peer_id.ts";
 import type { PrivateKey } from "./keys/types.ts";
 import type { ConnectionEncrypter, SecuredConnection } from "./security.ts";
 import type { AbortOptions, ClosableDuplex, Direction, Duplex } from "./stream/types.ts";
 import type { RawConnection, SelfUpgradeResult } from "./transport.ts";
 import { type ConnectionGater, gate } from "./node/gater.ts";
-import type { ResourceManager } from "./node/resource_manager.ts";
+import type { ConnectionScope, ResourceManager } from "./node/resource_manager.ts";
 import {
   handle as handleProtocol,
   select as selectProtocol,
@@ -163,19 +163,24 @@ export class Upgrader {
         writable: muxed.stream.writable,
         abort: (reason?: unknown) => secured.abort(reason),
       };
+      // The connection's resource scope exists before its muxer: the muxer reserves the
+      // memory it promises to buffer (yamux receive windows) from it, so one node-wide budget
+      // bounds every connection.
+      const scope = this.#init.resources?.openConnection(secured.remotePeer.toString());
       const muxer: StreamMuxer = factory.createStreamMuxer(channel, {
         direction,
         onIncomingStream: (stream) => {
           if (owner.connection === undefined) stream.reset();
           else owner.connection.handleInbound(stream);
         },
+        memory: scope === undefined ? undefined : muxerMemory(scope),
       });
       return this.#connection(owner, raw, direction, open, {
         remotePeer: secured.remotePeer,
         remotePublicKey: secured.remotePublicKey,
         encryption,
         muxer,
-      });
+      }, scope);
     } catch (err) {
       const reason = signal.aborted ? signal.reason : err;
       raw.abort(reason);
@@ -193,6 +198,7 @@ export class Upgrader {
     direction: Direction,
     open: number,
     upgraded: SelfUpgradeResult,
+    scope?: ConnectionScope,
   ): Connection {
     const connection = new Connection({
       id: `${connectionIdPrefix}-${++connectionCounter}`,
@@ -207,7 +213,7 @@ export class Upgrader {
       registry: this.#init.registry,
       negotiationTimeoutMs: this.#init.negotiationTimeoutMs,
       onHandlerError: this.#init.onHandlerError,
-      resources: this.#init.resources?.openConnection(upgraded.remotePeer.toString()),
+      resources: scope ?? this.#init.resources?.openConnection(upgraded.remotePeer.toString()),
       streamIdleTimeoutMs: this.#init.streamIdleTimeoutMs,
     });
     owner.connection = connection;
@@ -313,4 +319,21 @@ export class Upgrader {
       ? selectProtocol(channel, protocols, { signal, lazy: options.lazy })
       : handleProtocol(channel, protocols, { signal });
   }
+}
+
+/** A muxer's memory reservations, drawn from a connection's resource scope. */
+function muxerMemory(scope: ConnectionScope): MuxerMemory {
+  return {
+    reserve(bytes: number): boolean {
+      try {
+        scope.reserveMemory(bytes);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    release(bytes: number): void {
+      scope.releaseMemory(bytes);
+    },
+  };
 }

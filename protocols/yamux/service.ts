@@ -108,6 +108,7 @@ export class YamuxMuxer implements StreamMuxer, StreamHost {
       opts,
       this.#events(),
       this.now(),
+      init.memory,
     );
     this.#schedule();
     void this.#writeLoop();

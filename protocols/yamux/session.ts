@@ -20,6 +20,7 @@ import {
   StreamResetError,
   TimeoutError,
 } from "../../src/errors.ts";
+import type { MuxerMemory } from "../../src/muxer.ts";
 import { decodeHeader, type FrameHeader } from "./codec.ts";
 import {
   Flag,
@@ -112,8 +113,10 @@ export class YamuxSession {
   #inbound = 0;
   #outbound = 0;
   #ackBacklog = 0;
-  /** Sum of recvMax over live streams. */
+  /** Sum of recvMax over live streams (all of it reserved from #memory when one is given). */
   #advertised = 0;
+  /** The node's memory budget for advertised windows, if any. */
+  readonly #memory: MuxerMemory | undefined;
   /** Sum of (recvMax - initialStreamWindow) over live streams. */
   #tuned = 0;
   #localGoAway = false;
@@ -135,7 +138,14 @@ export class YamuxSession {
    * `client` is true on the side that dialled the connection (odd stream ids). `now` is the
    * driver's clock in ms; an RTT ping is sent at once.
    */
-  constructor(client: boolean, opts: ResolvedYamuxOptions, events: SessionEvents, now: number) {
+  constructor(
+    client: boolean,
+    opts: ResolvedYamuxOptions,
+    events: SessionEvents,
+    now: number,
+    memory?: MuxerMemory,
+  ) {
+    this.#memory = memory;
     this.#client = client;
     this.#opts = opts;
     this.#ev = events;
@@ -305,7 +315,8 @@ export class YamuxSession {
     const initial = this.#opts.initialStreamWindow;
     if (
       this.#localGoAway || this.#inbound >= this.#opts.maxStreams ||
-      this.#advertised + initial > this.#opts.perConnectionBudget
+      this.#advertised + initial > this.#opts.perConnectionBudget ||
+      !this.#reserve(initial)
     ) {
       // Refuse the stream, not the session.
       this.outbox.frame(FrameType.WindowUpdate, Flag.RST, id, 0);
@@ -392,6 +403,9 @@ export class YamuxSession {
     if (this.ackBacklogFull) {
       throw new LimitExceededError("too many unacknowledged yamux streams", "maxAckBacklog");
     }
+    if (!this.#reserve(initial)) {
+      throw new LimitExceededError("node memory budget exhausted for a yamux window", "memory");
+    }
     const id = this.#nextId;
     if (id > MAX_STREAM_ID) throw new LimitExceededError("yamux stream ids exhausted", "streamId");
     this.#nextId += 2;
@@ -470,6 +484,7 @@ export class YamuxSession {
     this.#localGoAway = true;
     for (const s of this.#streams.values()) s.reset = true;
     this.#streams.clear();
+    if (this.#advertised > 0) this.#memory?.release(this.#advertised);
     this.#inbound =
       this.#outbound =
       this.#ackBacklog =
@@ -561,10 +576,15 @@ export class YamuxSession {
     const pool = o.perConnectionBudget - o.maxStreams * o.initialStreamWindow;
     const want = Math.min(s.recvMax * 2, o.maxStreamWindow) - s.recvMax;
     const grow = Math.min(want, pool - this.#tuned, o.perConnectionBudget - this.#advertised);
-    if (grow <= 0) return;
+    if (grow <= 0 || !this.#reserve(grow)) return;
     s.recvMax += grow;
     this.#tuned += grow;
     this.#advertised += grow;
+  }
+
+  /** Reserve window memory from the node's budget (always true without one). */
+  #reserve(bytes: number): boolean {
+    return this.#memory === undefined || this.#memory.reserve(bytes);
   }
 
   #free(s: StreamState): void {
@@ -573,6 +593,7 @@ export class YamuxSession {
     if (s.outbound) this.#outbound--;
     else this.#inbound--;
     this.#advertised -= s.recvMax;
+    this.#memory?.release(s.recvMax);
     this.#tuned -= s.recvMax - this.#opts.initialStreamWindow;
     this.#ev.onStreamFreed(s.id);
     if (s.outbound && !s.acked) {

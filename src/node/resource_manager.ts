@@ -345,6 +345,7 @@ export class ConnectionScope implements ResourceScope {
   reserveMemory(bytes: number): void {
     const l = this.#rm.limits;
     checkBytes(bytes);
+    if (this.#closed) throw new LimitExceededError("connection scope is closed", "closed");
     if (this.#memory + bytes > l.maxMemoryPerConnection) {
       throw limit("maxMemoryPerConnection", l.maxMemoryPerConnection, "bytes on this connection");
     }

@@ -5,6 +5,7 @@ import { decodeHeader, encodeHeader, type FrameHeader } from "../../protocols/ya
 import { HEADER_LENGTH } from "../../protocols/yamux/constants.ts";
 import { resolveYamuxOptions, type YamuxOptions } from "../../protocols/yamux/options.ts";
 import { type SessionEvents, YamuxSession } from "../../protocols/yamux/session.ts";
+import type { MuxerMemory } from "../../src/muxer.ts";
 
 /** A decoded outgoing frame. */
 export interface Frame extends FrameHeader {
@@ -27,6 +28,7 @@ export function harness(
   options: YamuxOptions = {},
   now = 0,
   keepPing = false,
+  memory?: MuxerMemory,
 ): Harness {
   const events: string[] = [];
   const data = new Map<number, Uint8Array[]>();
@@ -47,7 +49,7 @@ export function harness(
     onGoAway: (code) => events.push(`goaway ${code}`),
     onError: (e) => errors.push(e),
   };
-  const session = new YamuxSession(client, resolveYamuxOptions(options), ev, now);
+  const session = new YamuxSession(client, resolveYamuxOptions(options), ev, now, memory);
   const h: Harness = {
     session,
     events,
