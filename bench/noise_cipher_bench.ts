@@ -14,6 +14,7 @@ import {
   detectNativeFeatures,
   importNodeCrypto,
 } from "../protocols/noise/crypto_native.ts";
+import { createWasmCrypto } from "../protocols/noise/crypto_wasm.ts";
 import { CipherState, XXHandshakeState } from "../protocols/noise/handshake.ts";
 import { NoiseDecryptor, NoiseEncryptor } from "../protocols/noise/transport.ts";
 
@@ -30,6 +31,9 @@ if (mod !== undefined) {
   console.log(`node:crypto features: ${JSON.stringify(f)}`);
   if (f.chacha20poly1305 || f.x25519) providers.push(createNodeCrypto(mod, f));
 }
+const wasm = createWasmCrypto(nobleCrypto);
+if (wasm !== undefined) providers.push(wasm);
+else console.log("WebAssembly ChaCha20-Poly1305 unavailable");
 
 function timeLoop(minMs: number, body: () => number): { ms: number; units: number } {
   // Warm up, then run whole batches until minMs elapsed.

@@ -1,7 +1,8 @@
 /**
  * Native Noise primitives through the runtime's `node:crypto` module, picked by feature
  * detection (never by runtime name): Deno's node:crypto has a native ChaCha20-Poly1305; Bun's
- * has X25519 and SHA-256 but no ChaCha20-Poly1305, so there the cipher stays on @noble.
+ * has X25519 and SHA-256 but no ChaCha20-Poly1305, so there the cipher comes from WebAssembly
+ * (crypto_wasm.ts) or, without WebAssembly, @noble.
  * Every primitive is probed once against the pure-JS implementation before it is used.
  *
  * @module
@@ -10,6 +11,7 @@
 import { concat, equals } from "../../src/bytes.ts";
 import { DH_LENGTH, TAG_LENGTH } from "./constants.ts";
 import { isAllZero, nobleCrypto, type NoiseCrypto, type X25519KeyPair } from "./crypto.ts";
+import { createWasmCrypto } from "./crypto_wasm.ts";
 
 /** The subset of `node:crypto` this adapter calls. */
 export type NodeCryptoModule = typeof import("node:crypto");
@@ -287,10 +289,14 @@ export function importNodeCrypto(): Promise<NodeCryptoModule | undefined> {
 let defaultProvider: Promise<NoiseCrypto> | undefined;
 
 /**
- * The fastest provider this runtime offers (measured in bench/noise_cipher_bench.ts): every
- * primitive node:crypto has natively and passes the probe (Deno: ChaCha20-Poly1305 about 5-8x,
- * X25519 about 6x faster than @noble; Bun: X25519 about 4x), @noble for the rest, @noble alone
- * where there is no node:crypto (browsers). Resolved once and cached.
+ * The fastest provider this runtime offers (measured in bench/noise_cipher_bench.ts), found by
+ * feature detection with every candidate probed against @noble first:
+ * - every primitive node:crypto has natively (Deno: ChaCha20-Poly1305 about 5-8x, X25519 about
+ *   6x faster than @noble; Bun: X25519 about 4x, no ChaCha20-Poly1305);
+ * - where node:crypto has no ChaCha20-Poly1305 (Bun, browsers), the WebAssembly one from
+ *   crypto_wasm.ts when WebAssembly is there and it matches @noble;
+ * - @noble for the rest.
+ * Resolved once and cached.
  *
  * @example
  * ```ts
@@ -301,10 +307,14 @@ let defaultProvider: Promise<NoiseCrypto> | undefined;
 export function defaultNoiseCrypto(): Promise<NoiseCrypto> {
   defaultProvider ??= (async () => {
     const mod = await importNodeCrypto();
-    if (mod === undefined) return nobleCrypto;
-    const features = detectNativeFeatures(mod);
-    if (!features.chacha20poly1305 && !features.x25519 && !features.sha256) return nobleCrypto;
-    return createNodeCrypto(mod, features);
+    const features = mod === undefined ? undefined : detectNativeFeatures(mod);
+    const anyNative = features !== undefined &&
+      (features.chacha20poly1305 || features.x25519 || features.sha256);
+    const base = mod !== undefined && features !== undefined && anyNative
+      ? createNodeCrypto(mod, features)
+      : nobleCrypto;
+    if (features?.chacha20poly1305) return base;
+    return createWasmCrypto(base) ?? base;
   })();
   return defaultProvider;
 }

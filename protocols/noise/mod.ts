@@ -26,6 +26,12 @@ export {
   type NodeCryptoModule,
 } from "./crypto_native.ts";
 export {
+  createWasmAead,
+  createWasmCrypto,
+  WASM_AEAD_MAX_INPUT,
+  type WasmAead,
+} from "./crypto_wasm.ts";
+export {
   CipherState,
   type HandshakeResult,
   SymmetricState,

@@ -10,8 +10,12 @@ import {
   detectNativeFeatures,
   importNodeCrypto,
 } from "../../protocols/noise/crypto_native.ts";
+import { createWasmCrypto } from "../../protocols/noise/crypto_wasm.ts";
 
-/** noble, plus node:crypto with whatever primitives it has natively here. */
+/**
+ * noble, node:crypto with whatever primitives it has natively here, and the WebAssembly
+ * ChaCha20-Poly1305 (over noble) whenever WebAssembly is available.
+ */
 export async function cryptoProviders(): Promise<NoiseCrypto[]> {
   const out: NoiseCrypto[] = [nobleCrypto];
   const mod = await importNodeCrypto();
@@ -21,5 +25,7 @@ export async function cryptoProviders(): Promise<NoiseCrypto[]> {
       out.push(createNodeCrypto(mod, features));
     }
   }
+  const wasm = createWasmCrypto(nobleCrypto);
+  if (wasm !== undefined) out.push(wasm);
   return out;
 }
