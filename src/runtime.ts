@@ -81,3 +81,64 @@ export function runtimeInfo(): RuntimeInfo {
   }
   return { name: "unknown", version: "" };
 }
+
+/** An interface address as `node:os` `networkInterfaces()` reports it. */
+export interface InterfaceAddress {
+  /** IP text. */
+  readonly address: string;
+  /** "IPv4" / "IPv6" (4 / 6 in some runtimes). */
+  readonly family: string | number;
+}
+
+/**
+ * The machine's interface addresses through `node:os` (Deno and Bun both provide it through
+ * `process.getBuiltinModule`, so no static `node:` import reaches browsers; Deno needs
+ * `--allow-sys`), or undefined when unavailable or not permitted.
+ *
+ * @example
+ * ```ts
+ * import { interfaceAddresses } from "@p2p-edge/libp2p/runtime";
+ * interfaceAddresses()?.map((a) => a.address); // ["127.0.0.1", "::1", ...]
+ * ```
+ */
+export function interfaceAddresses(): InterfaceAddress[] | undefined {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } })
+    .process;
+  try {
+    const os = proc?.getBuiltinModule?.("node:os") as
+      | { networkInterfaces(): Record<string, InterfaceAddress[] | undefined> }
+      | undefined;
+    if (os === undefined) return undefined;
+    return Object.values(os.networkInterfaces()).flatMap((list) => list ?? []);
+  } catch {
+    return undefined; // not permitted (Deno without --allow-sys) or not supported
+  }
+}
+
+/**
+ * The hosts a socket bound to `host` can be dialled at: `host` itself, or, for a wildcard bind
+ * (`0.0.0.0`, `::`), every interface address of that family (IPv6 link-local addresses are left
+ * out: they need a zone). When the interfaces cannot be read, the wildcard itself is returned.
+ *
+ * @example
+ * ```ts
+ * import { dialableHosts } from "@p2p-edge/libp2p/runtime";
+ * dialableHosts("0.0.0.0", () => [{ address: "127.0.0.1", family: "IPv4" }]); // ["127.0.0.1"]
+ * ```
+ */
+export function dialableHosts(
+  host: string,
+  interfaces: () => readonly InterfaceAddress[] | undefined = interfaceAddresses,
+): string[] {
+  const v4 = host === "0.0.0.0";
+  const v6 = host === "::" || host === "[::]";
+  if (!v4 && !v6) return [host];
+  const found = new Set<string>();
+  for (const entry of interfaces() ?? []) {
+    const family = entry.family === 4 || entry.family === "IPv4" ? 4 : 6;
+    if (family !== (v4 ? 4 : 6)) continue;
+    if (family === 6 && /^fe[89ab]/i.test(entry.address)) continue;
+    found.add(entry.address);
+  }
+  return found.size > 0 ? [...found] : [host];
+}

@@ -167,6 +167,21 @@ describe("webtransport on Deno (127.0.0.1 UDP)", { skip: SKIP }, () => {
     }
   });
 
+  it("a wildcard listen reports the interface addresses, each with the certhash", async () => {
+    const transport = webTransport();
+    const listener = transport.createListener({ onConnection: (c) => c.abort() });
+    await listener.listen(multiaddr("/ip4/0.0.0.0/udp/0/quic-v1/webtransport"));
+    try {
+      const addrs = listener.getAddrs().map(String);
+      assert.ok(addrs.length >= 1);
+      assert.ok(addrs.every((a) => !a.startsWith("/ip4/0.0.0.0/")), addrs.join(" "));
+      assert.ok(addrs.some((a) => a.startsWith("/ip4/127.0.0.1/udp/")), addrs.join(" "));
+      assert.ok(addrs.every((a) => /\/certhash\/uEi/.test(a)));
+    } finally {
+      await listener.close();
+    }
+  });
+
   it("handshake: both sides authenticate each other, muxer is WebTransport itself", async () => {
     const t = await setup();
     try {

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { dialableHosts, type InterfaceAddress, interfaceAddresses } from "../../src/runtime.ts";
 import {
   CODE_DNS,
   CODE_DNS4,
@@ -87,37 +88,6 @@ export function socketMultiaddr(host: string, port: number): Multiaddr {
   return multiaddr(`/dns/${h}/tcp/${port}`);
 }
 
-/** An interface address as `node:os` `networkInterfaces()` reports it. Internal. */
-export interface InterfaceAddressInfo {
-  /** IP text. */
-  readonly address: string;
-  /** "IPv4" / "IPv6" (4 / 6 in some runtimes). */
-  readonly family: string | number;
-}
-
-/**
- * The machine's interface addresses through `node:os` (Deno and Bun both provide it through
- * `process.getBuiltinModule`; Deno needs `--allow-sys`), or undefined when unavailable. Internal.
- *
- * @example
- * ```ts
- * systemInterfaceAddresses()?.map((a) => a.address); // ["127.0.0.1", "::1", ...]
- * ```
- */
-export function systemInterfaceAddresses(): InterfaceAddressInfo[] | undefined {
-  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } })
-    .process;
-  try {
-    const os = proc?.getBuiltinModule?.("node:os") as
-      | { networkInterfaces(): Record<string, InterfaceAddressInfo[] | undefined> }
-      | undefined;
-    if (os === undefined) return undefined;
-    return Object.values(os.networkInterfaces()).flatMap((list) => list ?? []);
-  } catch {
-    return undefined; // not permitted (Deno without --allow-sys) or not supported
-  }
-}
-
 /**
  * The dialable addresses of a server bound to `host`:`port`. A wildcard bind (`0.0.0.0`, `::`)
  * is expanded to the interface addresses of that family (IPv6 link-local ones are left out: they
@@ -133,25 +103,15 @@ export function systemInterfaceAddresses(): InterfaceAddressInfo[] | undefined {
 export function boundAddrs(
   host: string,
   port: number,
-  interfaces: () => InterfaceAddressInfo[] | undefined = systemInterfaceAddresses,
+  interfaces: () => readonly InterfaceAddress[] | undefined = interfaceAddresses,
 ): Multiaddr[] {
-  const v4 = host === "0.0.0.0";
-  const v6 = host === "::" || host === "[::]";
-  if (!v4 && !v6) return [socketMultiaddr(host, port)];
-  const list = interfaces();
-  if (list === undefined) return [socketMultiaddr(host, port)];
-  const out: Multiaddr[] = [];
   const seen = new Set<string>();
-  for (const entry of list) {
-    const family = entry.family === 4 || entry.family === "IPv4" ? 4 : 6;
-    if (family !== (v4 ? 4 : 6)) continue;
-    if (family === 6 && /^fe[89ab]/i.test(entry.address)) continue;
-    const ma = socketMultiaddr(entry.address, port);
-    const key = ma.toString();
-    if (!seen.has(key)) {
-      seen.add(key);
-      out.push(ma);
-    }
+  const out: Multiaddr[] = [];
+  for (const h of dialableHosts(host, interfaces)) {
+    const ma = socketMultiaddr(h, port);
+    if (seen.has(ma.toString())) continue;
+    seen.add(ma.toString());
+    out.push(ma);
   }
-  return out.length > 0 ? out : [socketMultiaddr(host, port)];
+  return out;
 }

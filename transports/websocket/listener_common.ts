@@ -6,6 +6,7 @@
  */
 
 import { type Multiaddr, multiaddr } from "../../src/multiaddr/mod.ts";
+import { dialableHosts, type InterfaceAddress } from "../../src/runtime.ts";
 import type { ListenerInit } from "../../src/transport.ts";
 import { parseWebSocketAddr, webSocketMultiaddr } from "./address.ts";
 import type { WebSocketConnection } from "./connection.ts";
@@ -89,14 +90,6 @@ export function isUpgradeRequest(req: Request, path: string): boolean {
   return pathname === path;
 }
 
-/** An interface address as `Deno.networkInterfaces()` and `node:os` report them. */
-export interface InterfaceAddress {
-  /** IP text. */
-  address: string;
-  /** "IPv4" / "IPv6" (node reports 4 / 6 in some versions). */
-  family: string | number;
-}
-
 /**
  * The addresses a listener bound to `host` reports: the bound address itself, or, for a
  * wildcard (`0.0.0.0`, `::`), every interface address of that family (link-local IPv6 left
@@ -107,18 +100,7 @@ export function reportedAddrs(
   port: number,
   interfaces: (() => readonly InterfaceAddress[] | undefined) | undefined,
 ): Multiaddr[] {
-  const v6 = target.host.includes(":");
-  const wildcard = target.host === "0.0.0.0" || target.host === "::";
-  let hosts = [target.host];
-  const list = wildcard ? interfaces?.() : undefined;
-  if (list !== undefined) {
-    const family = v6 ? "IPv6" : "IPv4";
-    const found = list
-      .filter((i) => String(i.family) === family || String(i.family) === (v6 ? "6" : "4"))
-      .map((i) => i.address)
-      .filter((a) => !a.toLowerCase().startsWith("fe80:"));
-    if (found.length > 0) hosts = [...new Set(found)];
-  }
+  const hosts = interfaces === undefined ? [target.host] : dialableHosts(target.host, interfaces);
   return hosts.map((h) => withPath(webSocketMultiaddr(h, port, target.secure), target.path));
 }
 

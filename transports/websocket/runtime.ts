@@ -6,7 +6,6 @@
  */
 
 import { isBun, isDeno } from "../../src/runtime.ts";
-import type { InterfaceAddress } from "./listener_common.ts";
 
 /** Which WebSocket server this runtime offers. */
 export type WebSocketServerKind = "deno" | "bun" | "none";
@@ -30,22 +29,5 @@ export function webSocketServerKind(): WebSocketServerKind {
   return "none";
 }
 
-/**
- * The machine's interface addresses through `node:os` (Deno and Bun both provide it via
- * `process.getBuiltinModule`, so no static `node:` import reaches browsers); undefined when
- * unavailable or not permitted.
- */
-export function interfaceAddresses(): InterfaceAddress[] | undefined {
-  const proc = (globalThis as {
-    process?: { getBuiltinModule?: (name: string) => unknown };
-  }).process;
-  try {
-    const os = proc?.getBuiltinModule?.("node:os") as
-      | { networkInterfaces(): Record<string, InterfaceAddress[] | undefined> }
-      | undefined;
-    if (os === undefined) return undefined;
-    return Object.values(os.networkInterfaces()).flatMap((list) => list ?? []);
-  } catch {
-    return undefined;
-  }
-}
+/** The machine's interface addresses (see src/runtime.ts). */
+export { interfaceAddresses } from "../../src/runtime.ts";

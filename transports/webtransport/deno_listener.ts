@@ -9,6 +9,7 @@
  */
 
 import { clampDelay } from "../../src/abort.ts";
+import { dialableHosts } from "../../src/runtime.ts";
 import { Libp2pError } from "../../src/errors.ts";
 import type { Multiaddr } from "../../src/multiaddr/mod.ts";
 import { multiaddr } from "../../src/multiaddr/mod.ts";
@@ -85,7 +86,11 @@ export class DenoWebTransportListener implements Listener {
 
   getAddrs(): Multiaddr[] {
     if (this.#endpoint === undefined || this.#certs === undefined || this.#closed) return [];
-    return [webTransportAddr(this.#host, this.#endpoint.addr.port, this.#certs.advertised)];
+    // A wildcard bind is reported as the interface addresses it is reachable at, as TCP and
+    // WebSocket listeners do.
+    const port = this.#endpoint.addr.port;
+    const hashes = this.#certs.advertised;
+    return dialableHosts(this.#host).map((h) => webTransportAddr(h, port, hashes));
   }
 
   close(): Promise<void> {
