@@ -232,27 +232,30 @@
     (v128.store offset=304 (i32.const 0) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t2) (local.get $t3)))
     (v128.store offset=368 (i32.const 0) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t2) (local.get $t3))))
 
-  ;; XOR `len` bytes at `p` with the keystream starting at block `ctr` (§2.4). Works in 16-byte
-  ;; steps, so up to 15 bytes after the message (its padding) are overwritten too.
-  (func $crypt (param $p i32) (param $len i32) (param $ctr i32)
-    (local $end i32) (local $k i32)
+  ;; XOR `len` bytes at `p` with the keystream from block 1 on (§2.4, §2.8). Blocks 1..3 are
+  ;; already in KS (192..384) from $poly_init's call for block 0, so they are used first. Works in
+  ;; 16-byte steps: up to 15 bytes after the message (its padding) are overwritten too.
+  (func $crypt (param $p i32) (param $len i32)
+    (local $end i32) (local $k i32) (local $ctr i32)
     (local.set $end (i32.add (local.get $p) (local.get $len)))
+    (local.set $k (i32.const 192))
+    (local.set $ctr (i32.const 4))
     (block $done
-      (loop $chunk
+      (loop $step
         (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
-        (call $ks4 (local.get $ctr))
-        (local.set $ctr (i32.add (local.get $ctr) (i32.const 4)))
-        (local.set $k (i32.const 128))
-        (loop $step
-          (v128.store (local.get $p)
-            (v128.xor (v128.load (local.get $p)) (v128.load (local.get $k))))
-          (local.set $p (i32.add (local.get $p) (i32.const 16)))
-          (local.set $k (i32.add (local.get $k) (i32.const 16)))
-          (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
-          (br_if $step (i32.lt_u (local.get $k) (i32.const 384))))
-        (br $chunk))))
+        (if (i32.eq (local.get $k) (i32.const 384))
+          (then
+            (call $ks4 (local.get $ctr))
+            (local.set $ctr (i32.add (local.get $ctr) (i32.const 4)))
+            (local.set $k (i32.const 128))))
+        (v128.store (local.get $p)
+          (v128.xor (v128.load (local.get $p)) (v128.load (local.get $k))))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (local.set $k (i32.add (local.get $k) (i32.const 16)))
+        (br $step))))
 
-  ;; §2.6: the one-time Poly1305 key is the first 32 bytes of block 0; §2.5.1 clamps r.
+  ;; §2.6: the one-time Poly1305 key is the first 32 bytes of block 0; §2.5.1 clamps r. Leaves
+  ;; blocks 0..3 in KS for $crypt, so nothing may overwrite 192..384 before it runs.
   (func $poly_init
     (local $k0 i64) (local $k1 i64) (local $k2 i64) (local $k3 i64)
     (call $ks4 (i32.const 0))
@@ -457,7 +460,7 @@
   ;; write the tag to 64..80. AD sits at `ad`, the message at `ad` + pad16(adLen).
   (func (export "seal") (param $ad i32) (param $adLen i32) (param $data i32) (param $len i32)
     (call $poly_init)
-    (call $crypt (local.get $data) (local.get $len) (i32.const 1))
+    (call $crypt (local.get $data) (local.get $len))
     (call $mac (local.get $ad) (local.get $adLen) (local.get $data) (local.get $len)))
 
   ;; AEAD open: compute the tag over the ciphertext, compare it with 48..64 in constant time
@@ -471,6 +474,6 @@
     (local.set $ok (i32.eqz (v128.any_true (v128.xor
       (v128.load offset=48 (i32.const 0)) (v128.load offset=64 (i32.const 0))))))
     (if (local.get $ok)
-      (then (call $crypt (local.get $data) (local.get $len) (i32.const 1))))
+      (then (call $crypt (local.get $data) (local.get $len))))
     (local.get $ok))
 )
