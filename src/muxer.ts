@@ -21,7 +21,11 @@ import type { AbortOptions, Direction, Duplex, Timeline } from "./stream/types.t
  * - `readable` ends (done) when the remote half-closes.
  * - A remote reset errors `readable` and `writable` with StreamResetError; pending reads reject.
  * - `reset()` / `abort(reason)` send a reset and error both sides locally.
- * - The stream is freed when both directions are closed or it was reset.
+ * - The stream is freed when both directions are closed or it was reset; `closed` resolves then.
+ * - `lastActivity` is a plain field the muxer updates (no timer, no promise) when data is
+ *   enqueued to or read from `readable` and when a write is accepted or makes progress; the
+ *   connection scans it to enforce the per-stream inactivity deadline (HARDENING.md rule 8)
+ *   without wrapping the stream (ARCHITECTURE.md: no transform chains per substream).
  *
  * @example
  * ```ts
@@ -42,6 +46,14 @@ export interface MuxedStream extends Duplex {
   readonly timeline: Timeline;
   /** "open", "closing" (one direction closed), "closed" (both) or "reset". */
   readonly status: MuxedStreamStatus;
+  /**
+   * When data last moved on the stream, ms on the `performance.now()` clock: set at creation,
+   * when data is enqueued to or read from `readable`, and when a write is accepted or makes
+   * progress.
+   */
+  readonly lastActivity: number;
+  /** Resolves (never rejects) once the muxer freed the stream: both sides closed, or reset. */
+  readonly closed: Promise<void>;
   /** Half-close the write side (FIN) after pending writes flushed. Idempotent. */
   close(options?: AbortOptions): Promise<void>;
   /** Stop reading: buffered data is dropped and further data from the remote is discarded. */

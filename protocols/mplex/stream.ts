@@ -51,6 +51,9 @@ export class MplexStream implements MuxedStream {
   /** Rejects the one sink operation waiting for the connection (sink calls are sequential). */
   #abortWait: ((error: unknown) => void) | undefined;
   #inflight: Promise<void> | undefined;
+  /** See {@link MuxedStream.lastActivity}: a plain field write per chunk, nothing more. */
+  #active = performance.now();
+  #freed = Promise.withResolvers<void>();
 
   /** @internal Built by the muxer. */
   constructor(session: MplexSession, st: MplexStreamState) {
@@ -94,6 +97,16 @@ export class MplexStream implements MuxedStream {
     if (st.freed) return "closed";
     if (st.localClosed || st.remoteClosed || st.readClosed) return "closing";
     return "open";
+  }
+
+  /** When data last moved (enqueued, read, or a write accepted), `performance.now()` ms. */
+  get lastActivity(): number {
+    return this.#active;
+  }
+
+  /** Resolves once the session freed the stream. */
+  get closed(): Promise<void> {
+    return this.#freed.promise;
   }
 
   /** Half-close (sends Close) after queued writes were sent. Idempotent. */
@@ -153,6 +166,7 @@ export class MplexStream implements MuxedStream {
   /** @internal The session accepted `data` for this stream. */
   onData(data: Uint8Array): void {
     if (this.#readEnded) return;
+    this.#active = performance.now();
     this.#rc.enqueue(data);
   }
 
@@ -182,6 +196,7 @@ export class MplexStream implements MuxedStream {
   /** @internal The session freed the stream. */
   onFree(): void {
     this.timeline.close ??= Date.now();
+    this.#freed.resolve();
   }
 
   #queued(): number {
@@ -191,6 +206,7 @@ export class MplexStream implements MuxedStream {
 
   #onPull(): void {
     if (this.#readEnded) return;
+    this.#active = performance.now();
     const queued = this.#queued();
     const read = this.#st.buffered - queued;
     if (read > 0) this.#session.consumed(this.#st, read);
@@ -211,6 +227,7 @@ export class MplexStream implements MuxedStream {
     for (let offset = 0; offset < chunk.byteLength; offset += max) {
       const piece = chunk.byteLength <= max ? chunk : chunk.subarray(offset, offset + max);
       // Throws StreamResetError / StreamClosedError when the stream can no longer be written.
+      this.#active = performance.now();
       await this.#wait(this.#session.write(this.#st, piece));
     }
   }

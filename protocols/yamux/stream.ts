@@ -61,6 +61,9 @@ export class YamuxStream implements MuxedStream {
   #writing: Promise<void> | undefined;
   #windowWait: { resolve: () => void; reject: (e: unknown) => void } | undefined;
   #onFreed: (s: YamuxStream) => void;
+  /** See {@link MuxedStream.lastActivity}: a plain field write per chunk, nothing more. */
+  #active = performance.now();
+  #freed = Promise.withResolvers<void>();
 
   /** Created by the muxer only. `hwm` is the largest receive window this stream can have. */
   constructor(
@@ -99,6 +102,16 @@ export class YamuxStream implements MuxedStream {
   /** "open", "closing", "closed" or "reset". */
   get status(): MuxedStreamStatus {
     return this.#status;
+  }
+
+  /** When data last moved (enqueued, read, or a write accepted), `performance.now()` ms. */
+  get lastActivity(): number {
+    return this.#active;
+  }
+
+  /** Resolves once the session freed the stream. */
+  get closed(): Promise<void> {
+    return this.#freed.promise;
   }
 
   /** Half-close (FIN) once the write in progress finished; later writes reject. Idempotent. */
@@ -147,6 +160,7 @@ export class YamuxStream implements MuxedStream {
       this.#host.session.consume(this.#num, data.byteLength, this.#host.now());
       return;
     }
+    this.#active = performance.now();
     this.#unreported += data.byteLength;
     this.#rc.enqueue(data);
   }
@@ -179,12 +193,14 @@ export class YamuxStream implements MuxedStream {
     this.timeline.close ??= Date.now();
     if (this.#status !== "reset") this.#status = "closed";
     this.#onFreed(this);
+    this.#freed.resolve();
   }
 
   // --- readable -----------------------------------------------------------------------------------
 
   #pull(c: ReadableStreamDefaultController<Uint8Array>): void {
     if (this.#readDone || this.#unreported === 0) return;
+    this.#active = performance.now();
     const queued = this.#hwm - (c.desiredSize ?? this.#hwm);
     const consumed = this.#unreported - queued;
     if (consumed > 0) {
@@ -207,6 +223,7 @@ export class YamuxStream implements MuxedStream {
       throw new TypeError("yamux streams carry Uint8Array chunks");
     }
     if (this.#error !== undefined) throw this.#error;
+    this.#active = performance.now();
     const session = this.#host.session;
     const n = session.write(this.#num, chunk);
     if (n < chunk.byteLength) {
@@ -232,6 +249,7 @@ export class YamuxStream implements MuxedStream {
         });
         if (this.#error !== undefined) throw this.#error;
         done += this.#host.session.write(this.#num, chunk.subarray(done));
+        this.#active = performance.now();
       }
       await this.#host.outboxBackpressure();
     } finally {

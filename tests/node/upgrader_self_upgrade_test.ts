@@ -33,6 +33,8 @@ class FakeStream implements MuxedStream {
   readonly readable: ReadableStream<Uint8Array>;
   readonly writable: WritableStream<Uint8Array>;
   status: MuxedStreamStatus = "open";
+  readonly lastActivity = performance.now();
+  readonly closed: Promise<void> = new Promise(() => {});
   resets = 0;
   readonly #end: ClosableDuplex;
 

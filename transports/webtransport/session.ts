@@ -75,6 +75,9 @@ class WebTransportStream implements MuxedStream {
   #writeController!: WritableStreamDefaultController;
   #closing: Promise<void> | undefined;
   #onFree: (s: WebTransportStream) => void;
+  /** See {@link MuxedStream.lastActivity}: a plain field write per chunk, nothing more. */
+  #active = performance.now();
+  #freed = Promise.withResolvers<void>();
 
   constructor(
     native: NativeBidiStream,
@@ -104,6 +107,7 @@ class WebTransportStream implements MuxedStream {
         }
         try {
           const { value, done } = await this.#reader.read();
+          this.#active = performance.now();
           if (done) {
             controller.close();
             this.#readEnded();
@@ -126,6 +130,7 @@ class WebTransportStream implements MuxedStream {
       },
       write: async (chunk) => {
         if (this.#writeDone) throw new StreamClosedError("stream closed for writing");
+        this.#active = performance.now();
         try {
           await this.#writer.write(chunk);
         } catch (cause) {
@@ -143,6 +148,16 @@ class WebTransportStream implements MuxedStream {
 
   get status(): MuxedStreamStatus {
     return this.#status;
+  }
+
+  /** When data last moved (read, or a write accepted), `performance.now()` ms. */
+  get lastActivity(): number {
+    return this.#active;
+  }
+
+  /** Resolves once the stream was freed (both sides closed, or reset). */
+  get closed(): Promise<void> {
+    return this.#freed.promise;
   }
 
   /** Half-close: FIN after pending writes. */
@@ -218,6 +233,7 @@ class WebTransportStream implements MuxedStream {
   #free(): void {
     this.timeline.close ??= Date.now();
     this.#onFree(this);
+    this.#freed.resolve();
   }
 }
 
