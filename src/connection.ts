@@ -7,11 +7,7 @@
 
 import { deadlineSignal } from "./abort.ts";
 import type { ConnectionScope, StreamScope } from "./node/resource_manager.ts";
-import {
-  DEFAULT_STREAM_IDLE_TIMEOUT_MS,
-  guardStream,
-  type StreamGuard,
-} from "./node/stream_guard.ts";
+import { DEFAULT_STREAM_IDLE_TIMEOUT_MS, StreamIdleWatch } from "./node/stream_guard.ts";
 import { ConnectionClosedError, LimitExceededError } from "./errors.ts";
 import type { Multiaddr } from "./multiaddr/mod.ts";
 import type { MuxedStream, MuxedStreamStatus, StreamMuxer } from "./muxer.ts";
@@ -29,8 +25,10 @@ export const DEFAULT_NEGOTIATION_TIMEOUT_MS = 10_000;
 /**
  * A protocol stream: a muxed stream on which a protocol was negotiated.
  *
- * `readable`/`writable` carry the protocol's bytes. `close()` half-closes (we are done writing;
- * reading continues until the remote closes), `reset()` ends both directions at once.
+ * `readable`/`writable` carry the protocol's bytes: they are the muxed stream's own (after
+ * multistream-select), not wrappers; the connection enforces the inactivity deadline from the
+ * muxed stream's `lastActivity`. `close()` half-closes (we are done writing; reading continues
+ * until the remote closes), `reset()` ends both directions at once.
  *
  * @example
  * ```ts
@@ -101,7 +99,7 @@ export class Stream implements Duplex {
   /** Half-close: flush and signal end of our writes. */
   async close(options?: AbortOptions): Promise<void> {
     // Through our writable when nobody holds it, so that queued writes go out first.
-    if (this.#onReset !== undefined && !this.writable.locked) {
+    if (!this.writable.locked) {
       options?.signal?.throwIfAborted();
       await this.writable.close().catch(() => {});
     }
@@ -110,7 +108,8 @@ export class Stream implements Duplex {
 
   /** Stop reading; further incoming data is discarded. */
   closeRead(): void {
-    if (this.#onReset !== undefined && !this.readable.locked) {
+    // Through our readable when nobody holds it (it may be multistream's lazy reader).
+    if (!this.readable.locked) {
       this.readable.cancel().catch(() => {});
     } else {
       this.#muxed.closeRead();
@@ -233,7 +232,8 @@ export class Connection {
   readonly #streams = new WeakMap<MuxedStream, Stream>();
   readonly #resources: ConnectionScope | undefined;
   readonly #idleTimeoutMs: number;
-  readonly #guards = new Set<StreamGuard>();
+  /** One timer for every stream's inactivity deadline (HARDENING.md rule 8). */
+  readonly #idle: StreamIdleWatch;
   #status: "open" | "closing" | "closed" = "open";
 
   /** Connections are built by the upgrader. */
@@ -254,24 +254,32 @@ export class Connection {
     this.#resources = init.resources;
     this.#idleTimeoutMs = init.streamIdleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS;
     if (!(this.#idleTimeoutMs >= 0)) throw new RangeError("streamIdleTimeoutMs must be >= 0");
+    const resources = this.#resources;
+    // Each scan also releases the accounting of streams that ended without a `closed` event.
+    this.#idle = new StreamIdleWatch(
+      resources === undefined ? {} : { onScan: () => resources.sweep() },
+    );
     this.closed = init.muxer.closed.then(() => {
       this.#status = "closed";
       this.timeline.close ??= Date.now();
-      // Every stream timer and every accounted resource goes with the connection.
-      for (const g of this.#guards) g.clear();
-      this.#guards.clear();
+      // The deadline timer and every accounted resource go with the connection.
+      this.#idle.close();
       this.#resources?.close();
     });
   }
 
-  /** Timers of guarded streams still running (for leak checks). */
+  /**
+   * Streams under an inactivity deadline that have not ended yet (for leak checks); they share
+   * one timer, armed only while this is above 0.
+   */
   get guardedStreams(): number {
-    return this.#guards.size;
+    return this.#idle.size;
   }
 
   /**
-   * Build the user-facing Stream: with an inactivity deadline unless `idleMs` is 0, and with
-   * its resource scope released when it ends, is reset, or the connection closes.
+   * Build the user-facing Stream over the negotiated `io` (no extra layer): under an
+   * inactivity deadline unless `idleMs` is 0, with its resource scope released when the muxer
+   * frees it, when it is reset, or when the connection closes.
    */
   #wrap(
     muxed: MuxedStream,
@@ -280,36 +288,22 @@ export class Connection {
     idleMs: number,
     scope: StreamScope | undefined,
   ): Stream {
-    let guard: StreamGuard | undefined;
+    let released = false;
     const release = (): void => {
+      if (released) return;
+      released = true;
       scope?.release();
-      if (guard !== undefined) {
-        guard.clear();
-        this.#guards.delete(guard);
-      }
+      this.#idle.delete(muxed);
     };
     if (idleMs > 0 && this.#status !== "closed") {
-      guard = guardStream(io, {
-        timeoutMs: idleMs,
-        what: `${protocol} stream`,
-        onIdle: (err) => muxed.abort(err),
-        onEnd: release,
-        // A failed read (a refused optimistic negotiation, a reset) ends the stream: reset it
-        // so it is freed now, not when the connection closes.
-        onReadError: (err) => {
-          if (muxed.status !== "reset" && muxed.status !== "closed") muxed.abort(err);
-        },
+      this.#idle.add(muxed, idleMs, `${protocol} stream`, (err) => {
+        muxed.abort(err);
+        release();
       });
-      this.#guards.add(guard);
-      io = guard.io;
     }
-    const stream = new Stream(
-      muxed,
-      protocol,
-      io,
-      this,
-      scope === undefined && guard === undefined ? undefined : release,
-    );
+    // Freed by the muxer (both sides closed, or reset): release now, not at the next sweep.
+    muxed.closed.then(release);
+    const stream = new Stream(muxed, protocol, io, this, release);
     this.#streams.set(muxed, stream);
     return stream;
   }
