@@ -136,10 +136,16 @@ async function writeBytes(
 }
 
 /** Tear down after a failed negotiation: cancel our read side, abort the write side. */
-async function fail(reader: ByteReader, writable: WritableStream<Uint8Array>, err: unknown) {
+async function fail(reader: ByteReader, stream: Duplex, err: unknown) {
   await reader.cancel(err);
-  // Rejects (harmlessly) if the application already holds the writer (lazy mode).
-  writable.abort(err).catch(() => {});
+  if (!stream.writable.locked) {
+    stream.writable.abort(err).catch(() => {});
+    return;
+  }
+  // Lazy mode: the application already holds the writer, so the write side cannot be aborted
+  // through it. Reset the whole stream when it can be (muxed streams, connections): a refused
+  // stream must not stay half-open until some deadline.
+  (stream as { abort?: (reason?: unknown) => void }).abort?.(err);
 }
 
 /**
@@ -193,7 +199,7 @@ export async function select(
       }
     }
   } catch (err) {
-    await fail(reader, stream.writable, err);
+    await fail(reader, stream, err);
     throw err;
   } finally {
     deadline.clear();
@@ -231,7 +237,7 @@ function selectLazy(
         if (step.protocol !== undefined) return reader.rest().getReader();
       }
     } catch (err) {
-      await fail(reader, stream.writable, err);
+      await fail(reader, stream, err);
       throw err;
     } finally {
       deadline.clear();
@@ -307,7 +313,7 @@ export async function handle(
       }
     }
   } catch (err) {
-    await fail(reader, stream.writable, err);
+    await fail(reader, stream, err);
     throw err;
   } finally {
     deadline.clear();
@@ -342,7 +348,7 @@ export async function ls(stream: Duplex, options: LsOptions = {}): Promise<strin
     );
     return list;
   } catch (err) {
-    await fail(reader, stream.writable, err);
+    await fail(reader, stream, err);
     throw err;
   } finally {
     deadline.clear();

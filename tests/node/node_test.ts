@@ -11,6 +11,7 @@ import { generateKeyPair, peerIdFromPublicKey } from "../../src/keys/mod.ts";
 import { multiaddr } from "../../src/multiaddr/mod.ts";
 import { PeerIdMismatchError, ProtocolNegotiationError, TimeoutError } from "../../src/errors.ts";
 import { memory } from "../../transports/memory/mod.ts";
+import { until } from "../helpers/nodes.ts";
 import { noise } from "../../protocols/noise/mod.ts";
 import { yamux } from "../../protocols/yamux/mod.ts";
 import { mplex } from "../../protocols/mplex/mod.ts";
@@ -117,6 +118,21 @@ for (const [name, stack] of Object.entries(stacks())) {
         // closes (a graceful stop() would otherwise wait for it).
         const conn = a.getConnections()[0];
         assert.equal(conn.streams.length, 0);
+      } finally {
+        await a.stop();
+        await b.stop();
+      }
+    });
+
+    it("resets a refused stream at once even while the app holds its writer", async () => {
+      const [a, b] = await pair(stack);
+      try {
+        const s = await a.dialProtocol(b.addrs()[0], "/nope/1.0.0");
+        const writer = s.writable.getWriter();
+        await assert.rejects(s.readable.getReader().read(), ProtocolNegotiationError);
+        const conn = a.getConnections()[0];
+        await until(() => conn.streams.length === 0, 2000);
+        writer.releaseLock();
       } finally {
         await a.stop();
         await b.stop();
