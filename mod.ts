@@ -66,9 +66,9 @@ export {
 } from "./src/node/resource_manager.ts";
 export {
   DEFAULT_STREAM_IDLE_TIMEOUT_MS,
-  guardStream,
-  type StreamGuard,
-  type StreamGuardInit,
+  MIN_IDLE_SCAN_PERIOD_MS,
+  StreamIdleWatch,
+  type StreamIdleWatchInit,
 } from "./src/node/stream_guard.ts";
 
 // Connections and streams

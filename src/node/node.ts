@@ -521,7 +521,7 @@ export interface NodeStats {
   pendingDials: number;
   /** Inbound connections between accept and the end of their upgrade. */
   pendingUpgrades: number;
-  /** Streams with a running inactivity timer. */
+  /** Streams under an inactivity deadline (one timer per connection). */
   guardedStreams: number;
 }
 
