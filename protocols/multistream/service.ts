@@ -136,8 +136,11 @@ async function writeBytes(
 }
 
 /** Tear down after a failed negotiation: cancel our read side, abort the write side. */
-async function fail(reader: ByteReader, stream: Duplex, err: unknown) {
-  await reader.cancel(err);
+function fail(reader: ByteReader, stream: Duplex, err: unknown): void {
+  // Not awaited: cancelling a muxed stream's reader may wait on the muxer, and the caller's
+  // `finally` must release the negotiation deadline now (a pending cancel kept the 10 s timer
+  // alive after a failed negotiation, found by the hardening timer checks under load).
+  reader.cancel(err).catch(() => {});
   if (!stream.writable.locked) {
     stream.writable.abort(err).catch(() => {});
     return;
@@ -199,7 +202,7 @@ export async function select(
       }
     }
   } catch (err) {
-    await fail(reader, stream, err);
+    fail(reader, stream, err);
     throw err;
   } finally {
     deadline.clear();
@@ -237,7 +240,7 @@ function selectLazy(
         if (step.protocol !== undefined) return reader.rest().getReader();
       }
     } catch (err) {
-      await fail(reader, stream, err);
+      fail(reader, stream, err);
       throw err;
     } finally {
       deadline.clear();
@@ -313,7 +316,7 @@ export async function handle(
       }
     }
   } catch (err) {
-    await fail(reader, stream, err);
+    fail(reader, stream, err);
     throw err;
   } finally {
     deadline.clear();
@@ -348,7 +351,7 @@ export async function ls(stream: Duplex, options: LsOptions = {}): Promise<strin
     );
     return list;
   } catch (err) {
-    await fail(reader, stream, err);
+    fail(reader, stream, err);
     throw err;
   } finally {
     deadline.clear();

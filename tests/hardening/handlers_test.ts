@@ -86,7 +86,7 @@ describe("hardening: every handler (node dispatch)", () => {
         });
         assert.equal(calls(), reachesHandler ? 1 : 0);
         await until(() => timers.live() <= baseline).catch(() => {});
-        assert.equal(timers.live(), baseline, "no timer left");
+        assert.equal(timers.live(), baseline, `no timer left; live:\n${timers.describe()}`);
         raw.reset();
         assert.deepEqual(unhandled.errors, []);
       } finally {

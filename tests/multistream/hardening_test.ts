@@ -273,3 +273,24 @@ describe("multistream hardening: nothing left behind after a negotiation settles
     }
   });
 });
+
+describe("multistream hardening: cleanup does not wait on the source", () => {
+  it("a failed negotiation rejects and releases its deadline even if cancelling hangs", async () => {
+    const timers = trackTimers();
+    try {
+      // A source whose cancel never settles (a muxed stream's reader may wait on its muxer).
+      const readable = new ReadableStream<Uint8Array>({ cancel: () => new Promise(() => {}) });
+      const writable = new WritableStream<Uint8Array>();
+      const controller = new AbortController();
+      const pending = handle({ readable, writable }, ["/p"], {
+        signal: controller.signal,
+        timeoutMs: 10_000,
+      });
+      controller.abort();
+      await assert.rejects(pending, AbortError);
+      assert.equal(timers.live(), 0, "the 10 s negotiation deadline was released");
+    } finally {
+      timers.restore();
+    }
+  });
+});

@@ -94,20 +94,25 @@ export async function writeChunks(d: Duplex, chunks: readonly Uint8Array[]): Pro
  * Count live timers: patches setTimeout/clearTimeout until `restore()`. Works on Deno and Bun
  * (node:test under Deno runs without Deno's op sanitizer, so leaks are checked explicitly).
  */
-export function trackTimers(): { live: () => number; restore: () => void } {
+export function trackTimers(): {
+  live: () => number;
+  restore: () => void;
+  /** Where each live timer was created (for failure messages). */
+  describe: () => string;
+} {
   const g = globalThis as unknown as {
     setTimeout: (fn: () => void, ms?: number) => unknown;
     clearTimeout: (id: unknown) => void;
   };
   const origSet = g.setTimeout;
   const origClear = g.clearTimeout;
-  const live = new Set<unknown>();
+  const live = new Map<unknown, string>();
   g.setTimeout = (fn: () => void, ms?: number) => {
     const id: unknown = origSet(() => {
       live.delete(id);
       fn();
     }, ms);
-    live.add(id);
+    live.set(id, `${ms} ms from ${new Error().stack?.split("\n").slice(2, 6).join(" <- ")}`);
     return id;
   };
   g.clearTimeout = (id: unknown) => {
@@ -116,6 +121,7 @@ export function trackTimers(): { live: () => number; restore: () => void } {
   };
   return {
     live: () => live.size,
+    describe: () => [...live.values()].join("\n"),
     restore() {
       g.setTimeout = origSet;
       g.clearTimeout = origClear;
