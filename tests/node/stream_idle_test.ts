@@ -229,7 +229,6 @@ for (const [name, factory] of muxers) {
       let ticking: ReturnType<typeof setInterval> | undefined;
       try {
         const conn = await client.dial(server.addrs()[0]);
-        const baseline = timers.live();
         const streams: Stream[] = [];
         const writers: WritableStreamDefaultWriter<Uint8Array>[] = [];
         for (let i = 0; i < 20; i++) {
@@ -242,8 +241,11 @@ for (const [name, factory] of muxers) {
         await until(() => held.length === 20);
         const serverConn = server.getConnections()[0];
         assert.equal(serverConn.guardedStreams, 20);
-        // Twenty streams under a deadline on the server: one timer among them.
-        assert.ok(timers.live() <= baseline + 1, `${timers.live()} timers, baseline ${baseline}`);
+        // Twenty streams under a deadline on the server: one watch timer among them. Counted by
+        // origin: the muxer may hold short-lived timers of its own at this instant (mplex
+        // yields to timers under load), which are not the watch's.
+        const watchTimers = timers.describe().split("\n").filter((l) => l.includes("stream_guard"));
+        assert.equal(watchTimers.length, 1, timers.describe());
         // Stream 0 stays active: a byte every 10 ms.
         ticking = setInterval(() => writers[0].write(new Uint8Array([0])).catch(() => {}), 10);
         const idle = await Promise.all(outcomes.slice(1));
@@ -278,7 +280,6 @@ for (const [name, factory] of muxers) {
       const client = await testNode({ muxers: [factory()], listen: [] });
       server.handle("/test/idle/1.0.0", () => {}, { maxInboundStreams: 64 });
       try {
-        const baseline = timers.live();
         const conn = await client.dial(server.addrs()[0]);
         for (let i = 0; i < 5; i++) {
           const s = await conn.newStream("/test/idle/1.0.0");
@@ -291,8 +292,11 @@ for (const [name, factory] of muxers) {
         assert.equal(conn.guardedStreams, 0);
         await until(() => server.getConnections().length === 0);
         assert.equal(server.stats().guardedStreams, 0);
-        await until(() => timers.live() <= baseline);
-        assert.equal(timers.live(), baseline);
+        // No watch timer is left (counted by origin, as above: muxers have timers of their own).
+        const watchTimers = () =>
+          timers.describe().split("\n").filter((l) => l.includes("stream_guard")).length;
+        await until(() => watchTimers() === 0);
+        assert.equal(watchTimers(), 0, timers.describe());
       } finally {
         await stopAll(client, server);
         timers.restore();
