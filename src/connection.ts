@@ -450,12 +450,15 @@ export class Connection {
     if (this.#status === "open") this.#status = "closing";
     await this.#muxer.close(options);
     await this.closed;
+    this.#idle.close();
   }
 
   /** Close at once; every stream is reset. */
   abort(reason?: unknown): void {
     if (this.#status === "open") this.#status = "closing";
     this.#muxer.abort(reason);
+    // The streams are reset: their deadlines go now, not when the muxer reports closure.
+    this.#idle.close();
   }
 }
 
