@@ -67,6 +67,26 @@ export class LimitExceededError extends Libp2pError {
 export class HandshakeError extends Libp2pError {}
 
 /**
+ * A handshake failure as a HandshakeError: HandshakeErrors (and subclasses such as
+ * PeerIdMismatchError) pass through; other library errors are wrapped with `what` and their
+ * message; anything else is wrapped as the cause.
+ *
+ * @example
+ * ```ts
+ * import { asHandshakeError, DecodeError } from "@p2p-edge/libp2p";
+ * asHandshakeError(new DecodeError("bad payload"), "Noise handshake failed").message;
+ * // "Noise handshake failed: bad payload"
+ * ```
+ */
+export function asHandshakeError(err: unknown, what: string): HandshakeError {
+  if (err instanceof HandshakeError) return err;
+  if (err instanceof Libp2pError) {
+    return new HandshakeError(`${what}: ${err.message}`, { cause: err });
+  }
+  return new HandshakeError(what, { cause: err });
+}
+
+/**
  * The remote peer proved an identity other than the one that was dialled.
  *
  * @example

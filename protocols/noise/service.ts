@@ -9,8 +9,8 @@
 
 import { abortReason, deadlineSignal, raceSignal } from "../../src/abort.ts";
 import {
+  asHandshakeError,
   HandshakeError,
-  Libp2pError,
   PeerIdMismatchError,
   StreamClosedError,
 } from "../../src/errors.ts";
@@ -197,7 +197,9 @@ export class NoiseEncrypter implements ConnectionEncrypter {
       writer.releaseLock();
       return secureConnection(conn, rest, done);
     } catch (err) {
-      const reason = signal.aborted ? abortReason(signal) : toHandshakeError(err);
+      const reason = signal.aborted
+        ? abortReason(signal)
+        : asHandshakeError(err, "Noise handshake failed");
       // When the signal fired, onAbort already aborted the connection.
       if (!signal.aborted) conn.abort(reason);
       await reader?.cancel(reason);
@@ -302,14 +304,6 @@ interface HandshakeDone {
   remotePublicKey: PublicKey;
   earlyMuxer: string | undefined;
   remoteExtensions: NoiseExtensions;
-}
-
-function toHandshakeError(err: unknown): Error {
-  if (err instanceof HandshakeError) return err;
-  if (err instanceof Libp2pError) {
-    return new HandshakeError(`Noise handshake failed: ${err.message}`, { cause: err });
-  }
-  return new HandshakeError("Noise handshake failed", { cause: err });
 }
 
 /**

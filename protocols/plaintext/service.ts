@@ -6,7 +6,7 @@
  */
 
 import { abortReason, deadlineSignal, raceSignal } from "../../src/abort.ts";
-import { HandshakeError, Libp2pError } from "../../src/errors.ts";
+import { asHandshakeError } from "../../src/errors.ts";
 import type { PrivateKey } from "../../src/keys/mod.ts";
 import type { ConnectionEncrypter, SecuredConnection, SecureOptions } from "../../src/security.ts";
 import { ByteReader } from "../../src/stream/byte_reader.ts";
@@ -91,7 +91,9 @@ export class PlaintextEncrypter implements ConnectionEncrypter {
       writer.releaseLock();
       return secured(conn, rest, remote);
     } catch (err) {
-      const reason = signal.aborted ? abortReason(signal) : toHandshakeError(err);
+      const reason = signal.aborted
+        ? abortReason(signal)
+        : asHandshakeError(err, "plaintext exchange failed");
       if (!signal.aborted) conn.abort(reason);
       await reader?.cancel(reason);
       writer?.releaseLock();
@@ -124,14 +126,6 @@ export class PlaintextEncrypter implements ConnectionEncrypter {
     await written;
     return remote;
   }
-}
-
-function toHandshakeError(err: unknown): Error {
-  if (err instanceof HandshakeError) return err;
-  if (err instanceof Libp2pError) {
-    return new HandshakeError(`plaintext exchange failed: ${err.message}`, { cause: err });
-  }
-  return new HandshakeError("plaintext exchange failed", { cause: err });
 }
 
 /** The connection after the exchange: the same streams, with the reader's unread rest. */
