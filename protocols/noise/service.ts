@@ -7,17 +7,12 @@
  * @module
  */
 
-import { abortReason, deadlineSignal, raceSignal } from "../../src/abort.ts";
-import {
-  asHandshakeError,
-  HandshakeError,
-  PeerIdMismatchError,
-  StreamClosedError,
-} from "../../src/errors.ts";
+import { HandshakeError, PeerIdMismatchError, StreamClosedError } from "../../src/errors.ts";
 import type { PrivateKey, PublicKey } from "../../src/keys/types.ts";
 import type { PeerId } from "../../src/peer_id.ts";
 import type { ConnectionEncrypter, SecuredConnection, SecureOptions } from "../../src/security.ts";
-import { ByteReader } from "../../src/stream/byte_reader.ts";
+import type { ByteReader } from "../../src/stream/byte_reader.ts";
+import { runHandshake } from "../../src/stream/handshake.ts";
 import type { ClosableDuplex } from "../../src/stream/types.ts";
 import {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
@@ -175,40 +170,16 @@ export class NoiseEncrypter implements ConnectionEncrypter {
     initiator: boolean,
     options: SecureOptions = {},
   ): Promise<SecuredConnection> {
-    const deadline = deadlineSignal(
-      this.#init.handshakeTimeoutMs!,
-      options.signal,
-      "Noise handshake",
+    const { result, rest } = await runHandshake(
+      conn,
+      {
+        timeoutMs: this.#init.handshakeTimeoutMs!,
+        signal: options.signal,
+        what: "Noise handshake",
+      },
+      (reader, writer) => this.#handshake(reader, writer, initiator, options),
     );
-    const signal = deadline.signal;
-    let reader: ByteReader | undefined;
-    let writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
-    // Tear the socket down the moment the deadline or the caller aborts, so that a read blocked
-    // on a silent peer ends.
-    const onAbort = (): void => conn.abort(abortReason(signal));
-    signal.addEventListener("abort", onAbort, { once: true });
-    try {
-      signal.throwIfAborted();
-      reader = new ByteReader(conn.readable);
-      writer = conn.writable.getWriter();
-      const handshake = this.#handshake(reader, writer, initiator, options);
-      const done = await raceSignal(handshake, signal);
-      const rest = reader.rest();
-      writer.releaseLock();
-      return secureConnection(conn, rest, done);
-    } catch (err) {
-      const reason = signal.aborted
-        ? abortReason(signal)
-        : asHandshakeError(err, "Noise handshake failed");
-      // When the signal fired, onAbort already aborted the connection.
-      if (!signal.aborted) conn.abort(reason);
-      await reader?.cancel(reason);
-      writer?.releaseLock();
-      throw reason;
-    } finally {
-      signal.removeEventListener("abort", onAbort);
-      deadline.clear();
-    }
+    return secureConnection(conn, rest, result);
   }
 
   async #handshake(

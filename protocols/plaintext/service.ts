@@ -5,11 +5,10 @@
  * @module
  */
 
-import { abortReason, deadlineSignal, raceSignal } from "../../src/abort.ts";
-import { asHandshakeError } from "../../src/errors.ts";
 import type { PrivateKey } from "../../src/keys/mod.ts";
 import type { ConnectionEncrypter, SecuredConnection, SecureOptions } from "../../src/security.ts";
-import { ByteReader } from "../../src/stream/byte_reader.ts";
+import type { ByteReader } from "../../src/stream/byte_reader.ts";
+import { runHandshake } from "../../src/stream/handshake.ts";
 import type { ClosableDuplex } from "../../src/stream/types.ts";
 import { encodeUvarint } from "../../src/varint.ts";
 import {
@@ -74,34 +73,13 @@ export class PlaintextEncrypter implements ConnectionEncrypter {
   }
 
   async #secure(conn: ClosableDuplex, options: SecureOptions = {}): Promise<SecuredConnection> {
-    const deadline = deadlineSignal(this.#timeoutMs, options.signal, "plaintext exchange");
-    const signal = deadline.signal;
-    let reader: ByteReader | undefined;
-    let writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
-    // Tear the connection down the moment the deadline or the caller aborts, so that a read
-    // blocked on a silent peer ends (spec, "Exchange": terminate abruptly on timeout).
-    const onAbort = (): void => conn.abort(abortReason(signal));
-    signal.addEventListener("abort", onAbort, { once: true });
-    try {
-      signal.throwIfAborted();
-      reader = new ByteReader(conn.readable);
-      writer = conn.writable.getWriter();
-      const remote = await raceSignal(this.#exchangeWith(reader, writer, options), signal);
-      const rest = reader.rest();
-      writer.releaseLock();
-      return secured(conn, rest, remote);
-    } catch (err) {
-      const reason = signal.aborted
-        ? abortReason(signal)
-        : asHandshakeError(err, "plaintext exchange failed");
-      if (!signal.aborted) conn.abort(reason);
-      await reader?.cancel(reason);
-      writer?.releaseLock();
-      throw reason;
-    } finally {
-      signal.removeEventListener("abort", onAbort);
-      deadline.clear();
-    }
+    const { result, rest } = await runHandshake(
+      conn,
+      // Spec, "Exchange": terminate abruptly on timeout (the helper aborts the socket).
+      { timeoutMs: this.#timeoutMs, signal: options.signal, what: "plaintext exchange" },
+      (reader, writer) => this.#exchangeWith(reader, writer, options),
+    );
+    return secured(conn, rest, result);
   }
 
   async #exchangeWith(

@@ -13,4 +13,5 @@
 export * from "./types.ts";
 export * from "./byte_reader.ts";
 export * from "./pair.ts";
+export * from "./handshake.ts";
 export * from "./idle.ts";

@@ -1,0 +1,74 @@
+/**
+ * Running a security handshake over a raw connection: one deadline (joined with the caller's
+ * signal), the socket torn down the moment either fires so a read blocked on a silent peer ends
+ * (HARDENING.md rule 8), failures reported as HandshakeError, and the connection's unread bytes
+ * handed back afterwards. Shared by every security protocol (Noise, plaintext).
+ *
+ * @module
+ */
+
+import { abortReason, deadlineSignal, raceSignal } from "../abort.ts";
+import { asHandshakeError } from "../errors.ts";
+import { ByteReader } from "./byte_reader.ts";
+import type { ClosableDuplex } from "./types.ts";
+
+/** Options of {@link runHandshake}. */
+export interface RunHandshakeOptions {
+  /** Deadline for the whole handshake, ms. */
+  timeoutMs: number;
+  /** The caller's signal; aborting it fails the handshake with its reason. */
+  signal?: AbortSignal;
+  /** Name for the deadline's TimeoutError and the failure message, e.g. "Noise handshake". */
+  what: string;
+}
+
+/**
+ * Run `handshake` with a reader and a writer on `conn`. On success, returns its result and a
+ * stream of the bytes not yet read (the original readable when nothing is buffered); the writer's
+ * lock is released. On failure the connection is aborted and the promise rejects with the
+ * signal's reason (deadline or caller) or a HandshakeError.
+ *
+ * @example
+ * ```ts
+ * import { runHandshake } from "@p2p-edge/libp2p/stream";
+ * import { duplexPair } from "@p2p-edge/libp2p/stream";
+ * const [a] = duplexPair();
+ * const { result } = await runHandshake(a, { timeoutMs: 1000, what: "demo" }, async (_r, w) => {
+ *   await w.write(new Uint8Array([1]));
+ *   return "sent";
+ * });
+ * ```
+ */
+export async function runHandshake<T>(
+  conn: ClosableDuplex,
+  options: RunHandshakeOptions,
+  handshake: (reader: ByteReader, writer: WritableStreamDefaultWriter<Uint8Array>) => Promise<T>,
+): Promise<{ result: T; rest: ReadableStream<Uint8Array> }> {
+  const deadline = deadlineSignal(options.timeoutMs, options.signal, options.what);
+  const signal = deadline.signal;
+  let reader: ByteReader | undefined;
+  let writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
+  const onAbort = (): void => conn.abort(abortReason(signal));
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    signal.throwIfAborted();
+    reader = new ByteReader(conn.readable);
+    writer = conn.writable.getWriter();
+    const result = await raceSignal(handshake(reader, writer), signal);
+    const rest = reader.rest();
+    writer.releaseLock();
+    return { result, rest };
+  } catch (err) {
+    const reason = signal.aborted
+      ? abortReason(signal)
+      : asHandshakeError(err, `${options.what} failed`);
+    // When the signal fired, onAbort already aborted the connection.
+    if (!signal.aborted) conn.abort(reason);
+    await reader?.cancel(reason);
+    writer?.releaseLock();
+    throw reason;
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+    deadline.clear();
+  }
+}
