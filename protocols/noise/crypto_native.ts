@@ -12,6 +12,7 @@ import { concat, equals } from "../../src/bytes.ts";
 import { DH_LENGTH, TAG_LENGTH } from "./constants.ts";
 import { isAllZero, nobleCrypto, type NoiseCrypto, type X25519KeyPair } from "./crypto.ts";
 import { createWasmCrypto } from "./crypto_wasm.ts";
+import { createHybridCrypto } from "./crypto_hybrid.ts";
 
 /** The subset of `node:crypto` this adapter calls. */
 export type NodeCryptoModule = typeof import("node:crypto");
@@ -293,8 +294,11 @@ let defaultProvider: Promise<NoiseCrypto> | undefined;
  * feature detection with every candidate probed against @noble first:
  * - every primitive node:crypto has natively (Deno: ChaCha20-Poly1305 about 5-8x, X25519 about
  *   6x faster than @noble; Bun: X25519 about 4x, no ChaCha20-Poly1305);
- * - where node:crypto has no ChaCha20-Poly1305 (Bun, browsers), the WebAssembly one from
- *   crypto_wasm.ts when WebAssembly is there and it matches @noble;
+ * - where node:crypto has ChaCha20-Poly1305 (Deno), the WebAssembly one from crypto_wasm.ts
+ *   still takes messages under 4 KiB, where native's fixed cost per message dominates
+ *   (crypto_hybrid.ts);
+ * - where node:crypto has no ChaCha20-Poly1305 (Bun, browsers), the WebAssembly one when
+ *   WebAssembly is there and it matches @noble;
  * - @noble for the rest.
  * Resolved once and cached.
  *
@@ -313,8 +317,11 @@ export function defaultNoiseCrypto(): Promise<NoiseCrypto> {
     const base = mod !== undefined && features !== undefined && anyNative
       ? createNodeCrypto(mod, features)
       : nobleCrypto;
-    if (features?.chacha20poly1305) return base;
-    return createWasmCrypto(base) ?? base;
+    const wasm = createWasmCrypto(base);
+    if (features?.chacha20poly1305) {
+      return wasm === undefined ? base : createHybridCrypto(base, wasm);
+    }
+    return wasm ?? base;
   })();
   return defaultProvider;
 }

@@ -25,6 +25,7 @@ export {
   type NativeFeatures,
   type NodeCryptoModule,
 } from "./crypto_native.ts";
+export { createHybridCrypto, SMALL_MESSAGE_CIPHER_MAX } from "./crypto_hybrid.ts";
 export {
   createWasmAead,
   createWasmCrypto,
