@@ -3,15 +3,17 @@
  * For every scenario and runtime it starts a server process and a client process (pinned to
  * different cores with taskset when there are two or more), collects the client's JSON result,
  * repeats N times, and prints medians and the ratio ours/theirs next to the physical limits
- * measured in the same run (raw TCP loopback, single-core ChaCha20-Poly1305 per cipher path).
+ * measured in the same run (raw TCP loopback throughput and 32-byte ping-pong RTT, single-core
+ * ChaCha20-Poly1305 per cipher path).
  * The generated part of bench/RESULTS.md (between the bench:begin/end markers) is replaced.
  *
  *   deno run -A bench/run.ts [--quick] [--only <scenario>[,<scenario>...]] [--reps N]
  *       [--no-pin] [--no-write] [--prof <dir>]
  *
- * Scenarios: noise-perf, plain-perf, parallel, upgrades, streams, rtt, memory; limits: raw-tcp,
- * cipher. js-libp2p runs under Deno only (its Noise needs node:crypto's chacha20-poly1305, which
- * Bun lacks); Bun rows compare against js-libp2p on Deno.
+ * Scenarios: noise-perf, plain-perf, parallel, upgrades, streams, rtt, memory; limits: raw-tcp
+ * (loopback throughput, the floor under plain-perf), raw-rtt (32-byte TCP ping-pong, the floor
+ * under rtt; `--only rtt` runs it too), cipher. js-libp2p runs under Deno only (its Noise needs
+ * node:crypto's chacha20-poly1305, which Bun lacks); Bun rows compare against js-libp2p on Deno.
  *
  * @module
  */
@@ -321,6 +323,38 @@ async function rawTcp(runtime: Runtime): Promise<number> {
   }
 }
 
+/** Raw TCP ping-pong: `sizes.rtt` 32-byte round trips (after 200 warm-up), p50/p99 in µs. */
+async function rawRtt(runtime: Runtime): Promise<{ p50us: number; p99us: number }> {
+  const script = `${BENCH}raw_tcp.ts`;
+  const server = new Worker(
+    command(runtime, script, ["--role", "server", "--mode", "rtt"]),
+    ROOT,
+    pin ? 0 : undefined,
+  );
+  try {
+    const { port } = await server.next("listening", 60_000);
+    const client = new Worker(
+      command(runtime, script, [
+        "--role",
+        "client",
+        "--mode",
+        "rtt",
+        "--port",
+        String(port),
+        "--count",
+        String(sizes.rtt),
+      ]),
+      ROOT,
+      pin ? 1 : undefined,
+    );
+    const r = await client.next("result");
+    await client.stop();
+    return { p50us: r.p50us as number, p99us: r.p99us as number };
+  } finally {
+    await server.stop();
+  }
+}
+
 async function cipherPaths(
   runtime: Runtime,
 ): Promise<{ path: string; mbps: number; seal: number; open: number }[]> {
@@ -367,10 +401,18 @@ const combos: { impl: Impl; runtime: Runtime }[] = [
   { impl: "js", runtime: "deno" },
 ];
 
-const limits: Record<Runtime, { rawTcp: number[]; ciphers: Map<string, number[]> }> = {
-  deno: { rawTcp: [], ciphers: new Map() },
-  bun: { rawTcp: [], ciphers: new Map() },
+interface Limits {
+  rawTcp: number[];
+  rawRttP50: number[];
+  rawRttP99: number[];
+  ciphers: Map<string, number[]>;
+}
+const limits: Record<Runtime, Limits> = {
+  deno: { rawTcp: [], rawRttP50: [], rawRttP99: [], ciphers: new Map() },
+  bun: { rawTcp: [], rawRttP50: [], rawRttP99: [], ciphers: new Map() },
 };
+// The RTT floor belongs with the rtt scenario: an rtt-only run measures it too.
+const rawRttSelected = selected("raw-rtt") || selected("rtt");
 for (const runtime of ["deno", "bun"] as Runtime[]) {
   for (let r = 0; r < reps; r++) {
     if (selected("raw-tcp")) {
@@ -378,6 +420,15 @@ for (const runtime of ["deno", "bun"] as Runtime[]) {
         limits[runtime].rawTcp.push(await rawTcp(runtime));
       } catch (err) {
         failures.push(`raw-tcp ${runtime}: ${(err as Error).message}`);
+      }
+    }
+    if (rawRttSelected) {
+      try {
+        const r = await rawRtt(runtime);
+        limits[runtime].rawRttP50.push(r.p50us);
+        limits[runtime].rawRttP99.push(r.p99us);
+      } catch (err) {
+        failures.push(`raw-rtt ${runtime}: ${(err as Error).message}`);
       }
     }
     if (selected("cipher")) {
@@ -393,7 +444,15 @@ for (const runtime of ["deno", "bun"] as Runtime[]) {
       }
     }
   }
-  log(`limits ${runtime}: raw TCP ${limits[runtime].rawTcp.map((x) => x.toFixed(0)).join(", ")}`);
+  const l = limits[runtime];
+  const list = (xs: number[]): string => xs.map(fmt).join(", ");
+  const parts = [
+    ...(l.rawTcp.length > 0 ? [`raw TCP ${list(l.rawTcp)} Mbit/s`] : []),
+    ...(l.rawRttP50.length > 0
+      ? [`raw RTT p50 ${list(l.rawRttP50)} µs, p99 ${list(l.rawRttP99)} µs`]
+      : []),
+  ];
+  if (parts.length > 0) log(`limits ${runtime}: ${parts.join("; ")}`);
 }
 
 for (const s of scenarios) {
@@ -468,10 +527,16 @@ function target(
       return { text: ">= 2x js", pass: check([ratio >= 2]) };
     case "streams":
       return { text: ">= 3x js", pass: check([ratio >= 3]) };
-    case "rtt":
-      return m.key === "p50us"
-        ? { text: "<= 0.5x js", pass: check([ratio <= 0.5]) }
-        : { text: "(none)", pass: undefined };
+    case "rtt": {
+      if (m.key !== "p50us") return { text: "(none)", pass: undefined };
+      const floor = limits[runtime].rawRttP50;
+      return {
+        text: floor.length > 0
+          ? `<= 0.5x js (raw RTT floor ${fmt(median(floor))} µs)`
+          : "<= 0.5x js",
+        pass: check([ratio <= 0.5]),
+      };
+    }
     case "memory":
       return { text: "<= 0.5x js", pass: check([ratio <= 0.5]) };
     default:
@@ -512,6 +577,13 @@ for (const runtime of ["deno", "bun"] as Runtime[]) {
       name,
       `raw TCP loopback (${runtime === "deno" ? "Deno.connect/listen" : "Bun.connect/listen"})`,
       `${fmt(median(limits[runtime].rawTcp))} Mbit/s`,
+    ]);
+  }
+  if (limits[runtime].rawRttP50.length > 0) {
+    limitRows.push([
+      name,
+      "raw TCP ping-pong RTT p50 (32 B, separate processes)",
+      `${fmt(median(limits[runtime].rawRttP50))} µs`,
     ]);
   }
   for (const [path, v] of limits[runtime].ciphers) {
