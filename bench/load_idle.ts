@@ -4,7 +4,7 @@
  * from HARDENING.md: <= 100 KiB), checks that connection N+1 is refused when maxConnections is N,
  * then closes everything and reports the server's counters.
  *
- *   deno run -A bench/load_idle.ts [--connections 1024]
+ *   deno run -A bench/load_idle.ts [--connections 1024] [--heap-snapshots <dir>]
  *   npx -y bun@1.4.5 bench/load_idle.ts [--connections 1024]
  *
  * The client opens the connections through one Upgrader (the node API reuses one connection
@@ -28,13 +28,22 @@ const arg = (name: string, fallback: number): number => {
   const i = args.indexOf(name);
   return i >= 0 ? Number(args[i + 1]) : fallback;
 };
+const argText = (name: string): string | undefined => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
 const N = arg("--connections", 1024);
 const MiB = 1024 * 1024;
 
 function gc(): void {
-  const g = globalThis as { gc?: () => void; Bun?: { gc(force: boolean): void } };
+  const g = globalThis as {
+    gc?: (options: { type: string; execution: string; flavor: string }) => void;
+    Bun?: { gc(force: boolean): void };
+  };
   if (g.Bun !== undefined) g.Bun.gc(true);
-  else g.gc?.();
+  // "last-resort": the memory-reducing full GC V8's memory reducer runs on an idle process (see
+  // fullGc in worker_lib.ts).
+  else g.gc?.({ type: "major", execution: "sync", flavor: "last-resort" });
 }
 
 async function serve(): Promise<void> {
@@ -56,11 +65,23 @@ async function serve(): Promise<void> {
   const report = (): void => {
     gc();
     const m = process.memoryUsage();
-    console.log(JSON.stringify({ rss: m.rss, heapUsed: m.heapUsed, stats: node.stats() }));
+    console.log(JSON.stringify({
+      rss: m.rss,
+      heapUsed: m.heapUsed,
+      heapTotal: m.heapTotal,
+      external: m.external,
+      stats: node.stats(),
+    }));
   };
   console.log(JSON.stringify({ addr: node.addrs()[0].toString() }));
   for await (const line of createInterface({ input: process.stdin })) {
     if (line === "stats") report();
+    if (line.startsWith("snapshot ")) {
+      gc();
+      // node:v8 heap snapshots work on Deno; Bun has its own format through bun:jsc.
+      const v8 = await import("node:v8");
+      console.log(JSON.stringify({ snapshot: v8.writeHeapSnapshot(line.slice(9)) }));
+    }
     if (line === "quit") break;
   }
   await node.stop();
@@ -85,9 +106,16 @@ async function client(): Promise<void> {
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   const next = async (): Promise<Record<string, unknown>> =>
     JSON.parse((await lines.next()).value as string);
-  const ask = async (): Promise<{ rss: number; heapUsed: number; stats: unknown }> => {
+  type Sample = {
+    rss: number;
+    heapUsed: number;
+    heapTotal: number;
+    external: number;
+    stats: unknown;
+  };
+  const ask = async (): Promise<Sample> => {
     child.stdin!.write("stats\n");
-    return await next() as { rss: number; heapUsed: number; stats: unknown };
+    return await next() as Sample;
   };
   const { addr } = await next() as { addr: string };
   const target = multiaddr(addr);
@@ -103,6 +131,13 @@ async function client(): Promise<void> {
   // Warm-up connection, then the baseline.
   (await open()).abort();
   await new Promise((r) => setTimeout(r, 500));
+  const snapshots = argText("--heap-snapshots");
+  const snapshot = async (name: string): Promise<void> => {
+    if (snapshots === undefined) return;
+    child.stdin!.write(`snapshot ${snapshots}/${name}.heapsnapshot\n`);
+    await next();
+  };
+  await snapshot("before");
   const before = await ask();
   gc();
   const clientBefore = process.memoryUsage().rss;
@@ -115,6 +150,7 @@ async function client(): Promise<void> {
   const elapsed = performance.now() - t0;
   await new Promise((r) => setTimeout(r, 1000));
   const after = await ask();
+  await snapshot("after");
   gc();
   const clientAfter = process.memoryUsage().rss;
 
@@ -148,6 +184,10 @@ async function client(): Promise<void> {
       `${(after.heapUsed / MiB).toFixed(1)} MiB, ` +
       `${((after.heapUsed - before.heapUsed) / N / 1024).toFixed(1)} KiB per connection`,
   );
+  const kib = (key: "heapTotal" | "external"): string =>
+    `${((after[key] - before[key]) / N / 1024).toFixed(1)} KiB per connection`;
+  console.log(`server heapTotal   ${kib("heapTotal")}`);
+  console.log(`server external    ${kib("external")}`);
   console.log(
     `client RSS         ${((clientAfter - clientBefore) / N / 1024).toFixed(1)} KiB per connection`,
   );

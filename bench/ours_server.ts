@@ -7,8 +7,8 @@
  *   bun run bench/ours_server.ts --security noise|plaintext
  *
  * Reports {"event":"listening","addrs":[...]} on stdout; then reads commands on stdin:
- * "rss" answers {"event":"rss","rss":bytes,"connections":n} (after settling GCs). It stops when
- * stdin closes.
+ * "rss" / "rss burst" answer {"event":"rss","rss":bytes,"connections":n} (after settling GCs, see
+ * answerRss in worker_lib.ts). It stops when stdin closes.
  *
  * @module
  */
@@ -23,10 +23,10 @@ import { identify } from "../protocols/identify/mod.ts";
 import { echo } from "../protocols/echo/mod.ts";
 import { perf } from "../protocols/perf/mod.ts";
 import {
+  answerRss,
   flag,
   report,
   runtimeName,
-  settledRss,
   stdinLines,
   tcpOptions,
   yamuxOptions,
@@ -66,10 +66,7 @@ const next = stdinLines();
 for (;;) {
   const line = await next();
   if (line === null) break;
-  if (line === "rss") {
-    const rss = await settledRss();
-    report({ event: "rss", rss, connections: node.getConnections().length });
-  }
+  await answerRss(line, () => node.getConnections().length);
 }
 await node.stop();
 // A listener or timer left behind must not keep the worker alive.

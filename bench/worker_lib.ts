@@ -71,20 +71,46 @@ export function stdinLines(): () => Promise<string | null> {
   };
 }
 
-/** Run a full GC when the runtime exposes one (Bun.gc, or gc() under --expose-gc). */
-export function fullGc(): void {
-  const g = globalThis as { Bun?: { gc(sync: boolean): void }; gc?: () => void };
+/**
+ * Run a full GC when the runtime exposes one: Bun.gc(true), or V8's gc() under --expose-gc.
+ * With `reduce`, V8's "last-resort" flavor: the memory-reducing GC that V8's memory reducer runs
+ * on its own once a process has been idle for ~10 s (it shrinks the young generation a burst of
+ * handshakes grew, and releases free pages). A plain gc() leaves both, so an RSS read right
+ * after a burst of connections measures the burst as much as the connections.
+ */
+export function fullGc(reduce = true): void {
+  const g = globalThis as {
+    Bun?: { gc(sync: boolean): void };
+    gc?: (options?: { type: string; execution: string; flavor: string }) => void;
+  };
   if (g.Bun !== undefined) g.Bun.gc(true);
-  else if (typeof g.gc === "function") g.gc();
+  else if (typeof g.gc === "function") {
+    if (reduce) g.gc({ type: "major", execution: "sync", flavor: "last-resort" });
+    else g.gc();
+  }
 }
 
-/** Resident set size after a few GCs with pauses in between (so finalizers and frees settle). */
-export async function settledRss(): Promise<number> {
+/**
+ * Resident set size after a few GCs with pauses in between (so finalizers and frees settle);
+ * `reduce` as in {@link fullGc}.
+ */
+export async function settledRss(reduce = true): Promise<number> {
   for (let i = 0; i < 3; i++) {
-    fullGc();
+    fullGc(reduce);
     await new Promise((r) => setTimeout(r, 100));
   }
   return process.memoryUsage().rss;
+}
+
+/**
+ * The server side of the memory scenario's stdin commands: "rss" (settled, memory-reducing GC)
+ * and "rss burst" (plain GC, as right after a burst) each answer one
+ * {"event":"rss","rss":bytes,"connections":n} line.
+ */
+export async function answerRss(line: string, connections: () => number): Promise<void> {
+  if (line !== "rss" && line !== "rss burst") return;
+  const rss = await settledRss(line === "rss");
+  report({ event: "rss", rss, connections: connections() });
 }
 
 /** The q-quantile (0..1) of `values` (nearest rank on a sorted copy). */

@@ -16,7 +16,7 @@ import { plaintext } from "@libp2p/plaintext";
 import { yamux } from "@chainsafe/libp2p-yamux";
 import { identify } from "@libp2p/identify";
 import { echo } from "@libp2p/echo";
-import { flag, report, runtimeName, settledRss, stdinLines } from "../worker_lib.ts";
+import { flag, report, runtimeName, answerRss, stdinLines } from "../worker_lib.ts";
 
 const PERF = "/perf/1.0.0";
 const security = flag("security", "noise");
@@ -88,10 +88,7 @@ const next = stdinLines();
 for (;;) {
   const line = await next();
   if (line === null) break;
-  if (line === "rss") {
-    const rss = await settledRss();
-    report({ event: "rss", rss, connections: node.getConnections().length });
-  }
+  await answerRss(line, () => node.getConnections().length);
 }
 await node.stop();
 process.exit(0);
