@@ -13,7 +13,7 @@ import { publicKeyToProtobuf } from "../../src/keys/mod.ts";
 import { type Multiaddr, withoutPeerId } from "../../src/multiaddr/mod.ts";
 import type { Libp2pNode, ServiceFactory, Startable } from "../../src/node/node.ts";
 import { sealPeerRecord } from "../../src/record/mod.ts";
-import { ByteReader, UnexpectedEOFError } from "../../src/stream/byte_reader.ts";
+import { ByteReader } from "../../src/stream/byte_reader.ts";
 import type { AbortOptions } from "../../src/stream/types.ts";
 import { defaultAgentVersion } from "./agent.ts";
 import {
@@ -316,16 +316,10 @@ class Identify implements IdentifyService {
     let dropped = 0;
     try {
       while (messages.length < MAX_IDENTIFY_MESSAGES) {
-        let length: number;
-        try {
-          length = await reader.readUvarint();
-        } catch (err) {
-          // EOF between messages is the normal end; inside a prefix it is a truncation.
-          if (err instanceof UnexpectedEOFError && reader.buffered === 0) {
-            return { messages, ended: true };
-          }
-          throw err;
-        }
+        // EOF between messages is the normal end; inside a prefix it is a truncation (thrown by
+        // readUvarint).
+        if (await reader.atEnd()) return { messages, ended: true };
+        const length = await reader.readUvarint();
         checkMessageLength(length, this.#o.maxMessageBytes);
         const decoded = decodeIdentify(await reader.readExactly(length));
         dropped += decoded.droppedListenAddrs + decoded.droppedProtocols;

@@ -140,7 +140,7 @@ export class YamuxMuxer implements StreamMuxer, StreamHost {
     if (this.#state !== "open") return this.closed;
     this.#state = "closing";
     this.session.goAway(GoAwayCode.Normal);
-    this.#rejectBacklog(new ConnectionClosedError("yamux session is closing"));
+    this.#rejectBacklog(() => new ConnectionClosedError("yamux session is closing"));
     if (this.#streams.size > 0) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const onAbort = (): void => this.#streamsGone?.();
@@ -207,7 +207,7 @@ export class YamuxMuxer implements StreamMuxer, StreamHost {
         }
       },
       onGoAway: () => {
-        this.#rejectBacklog(new ConnectionClosedError("remote yamux session is going away"));
+        this.#rejectBacklog(() => new ConnectionClosedError("remote yamux session is going away"));
       },
       onError: (error) => void this.#finish(error, "graceful"),
     };
@@ -330,10 +330,13 @@ export class YamuxMuxer implements StreamMuxer, StreamHost {
     });
   }
 
-  #rejectBacklog(error: Error): void {
+  /** Reject every backlog waiter; `error` is only built when someone waits (stack traces cost). */
+  #rejectBacklog(error: () => Error): void {
+    if (this.#backlogWaiters.size === 0) return;
     const waiters = [...this.#backlogWaiters];
     this.#backlogWaiters.clear();
-    for (const w of waiters) w.reject(error);
+    const err = error();
+    for (const w of waiters) w.reject(err);
   }
 
   /**
@@ -349,13 +352,15 @@ export class YamuxMuxer implements StreamMuxer, StreamHost {
     this.#state = "closed";
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
-    const streamError = new StreamResetError("yamux session ended", { cause: error });
-    for (const s of [...this.#streams.values()]) {
-      s.onReset(streamError);
-      s.onFreed();
+    if (this.#streams.size > 0) {
+      const streamError = new StreamResetError("yamux session ended", { cause: error });
+      for (const s of [...this.#streams.values()]) {
+        s.onReset(streamError);
+        s.onFreed();
+      }
+      this.#streams.clear();
     }
-    this.#streams.clear();
-    this.#rejectBacklog(new ConnectionClosedError("yamux session ended", { cause: error }));
+    this.#rejectBacklog(() => new ConnectionClosedError("yamux session ended", { cause: error }));
     this.#releaseDrainWaiters();
     const pending = this.session.outbox.take();
     this.session.destroy(error ?? new ConnectionClosedError("yamux session closed"));

@@ -114,7 +114,10 @@ export class Dialer {
           const conn = await this.#dialOne(addr, remotePeer, signal);
           if (winner === undefined) {
             winner = conn;
-            losers.abort(new Libp2pError("another address connected first"));
+            // Only when other attempts may still run (an error's stack trace is not free).
+            if (dialable.length > 1) {
+              losers.abort(new Libp2pError("another address connected first"));
+            }
           } else {
             conn.abort();
           }

@@ -112,6 +112,17 @@ export class ByteReader {
     return first;
   }
 
+  /**
+   * True when every byte was consumed and the source has ended (pulling once more if nothing is
+   * buffered): a clean end between messages, told apart without an exception.
+   */
+  async atEnd(): Promise<boolean> {
+    while (this.#buffered === 0) {
+      if (!(await this.#pull())) return true;
+    }
+    return false;
+  }
+
   /** Read a minimal unsigned varint (at most 9 bytes). */
   async readUvarint(): Promise<number> {
     for (;;) {

@@ -167,6 +167,20 @@ describe("ByteReader", () => {
     assert.equal(await r.readChunk(), undefined);
   });
 
+  it("atEnd tells a clean end from buffered or pending bytes, skipping empty chunks", async () => {
+    const r = new ByteReader(
+      source([new Uint8Array(0), Uint8Array.of(1), new Uint8Array(0), Uint8Array.of(2, 3)]).stream,
+    );
+    assert.equal(await r.atEnd(), false);
+    assert.equal(r.buffered, 1);
+    assert.equal(toHex(await r.readExactly(1)), "01");
+    assert.equal(await r.atEnd(), false);
+    assert.equal(toHex(await r.readExactly(2)), "0203");
+    assert.equal(await r.atEnd(), true);
+    assert.equal(r.done, true);
+    assert.equal(await r.atEnd(), true);
+  });
+
   it("rest() returns the original stream when nothing is buffered", async () => {
     const src = source([Uint8Array.of(2, 7, 8), Uint8Array.of(9)]);
     const r = new ByteReader(src.stream);
