@@ -156,13 +156,19 @@ describe("upgrader: streams opened during a self-upgrade", () => {
     assert.deepEqual(value, new Uint8Array([42]));
     assert.deepEqual(handled, [PROTOCOL]);
     assert.equal(remote.streams[0].resets, 0);
+    // The fake muxer never reports closure: only abort() releases the connection's inactivity
+    // watch, which otherwise re-arms its timer every 15 s for 60 s (in Bun's single process
+    // it then showed up in other files' timer checks).
+    assert.equal(conn.guardedStreams, 1);
+    conn.abort();
+    assert.equal(conn.guardedStreams, 0);
   });
 
   it(`holds at most ${MAX_EARLY_INBOUND_STREAMS} early streams; the rest are reset`, async () => {
     const handled: string[] = [];
     const up = await upgrader(handled);
     const { raw, remote } = await selfUpgrading(MAX_EARLY_INBOUND_STREAMS + 3);
-    await up.upgradeInbound(raw);
+    const conn = await up.upgradeInbound(raw);
     const resets = remote.streams.map((s) => s.resets);
     assert.deepEqual(
       resets.slice(0, MAX_EARLY_INBOUND_STREAMS),
@@ -173,6 +179,8 @@ describe("upgrader: streams opened during a self-upgrade", () => {
     const last = remote.ends[MAX_EARLY_INBOUND_STREAMS - 1];
     assert.equal((await select(last, [PROTOCOL])).protocol, PROTOCOL);
     for (const end of remote.ends) end.abort(new Error("test over"));
+    conn.abort();
+    assert.equal(conn.guardedStreams, 0);
   });
 
   it("early streams are reset when the self-upgrade fails", async () => {
