@@ -49,6 +49,11 @@ export interface UpgraderInit {
   negotiationTimeoutMs?: number;
   /** Called with errors thrown by stream handlers. */
   onHandlerError?: (error: unknown, protocol: string) => void;
+  /**
+   * Called once for each Connection built, before the upgrade returns it (the node keeps every
+   * connection it owns, admitted or not, so that stop() can end them all).
+   */
+  onConnectionOpen?: (connection: Connection) => void;
   /** Called once when an upgraded connection has closed. */
   onConnectionClose?: (connection: Connection) => void;
   /**
@@ -217,6 +222,7 @@ export class Upgrader {
       streamIdleTimeoutMs: this.#init.streamIdleTimeoutMs,
     });
     owner.connection = connection;
+    this.#init.onConnectionOpen?.(connection);
     const onClose = this.#init.onConnectionClose;
     if (onClose !== undefined) {
       connection.closed.then(() => onClose(connection), () => onClose(connection));

@@ -133,6 +133,13 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
   readonly #byId = new Map<string, Connection>();
   /** Inbound raw connections between accept and the end of their upgrade. */
   readonly #pendingRaw = new Set<RawConnection>();
+  /**
+   * Every Connection our upgrader built that has not closed, tracked or not (in admission, or
+   * refused and closing): stop() ends all of them, so none outlives the node.
+   */
+  readonly #owned = new Set<Connection>();
+  /** Aborted by stop(): dials and admissions in flight end instead of finishing later. */
+  #lifetime = new AbortController();
   readonly #manager: ConnectionManager;
   readonly #resources: ResourceManager;
   readonly #gater: ConnectionGater | undefined;
@@ -164,7 +171,11 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
       registry: this.#registrar,
       upgradeTimeoutMs: init.upgradeTimeoutMs,
       negotiationTimeoutMs: init.negotiationTimeoutMs,
-      onConnectionClose: (conn) => this.#untrack(conn),
+      onConnectionOpen: (conn) => this.#owned.add(conn),
+      onConnectionClose: (conn) => {
+        this.#owned.delete(conn);
+        this.#untrack(conn);
+      },
       privateKey,
       gater: init.connectionGater,
       resources: this.#resources,
@@ -187,6 +198,7 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
   async start(): Promise<void> {
     if (this.#status !== "stopped") return;
     this.#status = "starting";
+    if (this.#lifetime.signal.aborted) this.#lifetime = new AbortController();
     try {
       for (const text of this.#init.listen ?? []) {
         const addr = typeof text === "string" ? multiaddr(text) : text;
@@ -215,7 +227,9 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
 
   /**
    * Stop gracefully: stop services, close listeners, close every connection (GoAway, then wait
-   * for streams up to `stopTimeoutMs`), then abort what is left.
+   * for streams up to `stopTimeoutMs`), then abort what is left. Dials and admissions in
+   * flight fail, and connections upgraded but not admitted yet are aborted: when this returns,
+   * every connection the node built is closed or aborted.
    */
   async stop(): Promise<void> {
     if (this.#status !== "started") return;
@@ -227,6 +241,7 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
     }
     await Promise.all(this.#listeners.splice(0).map((l) => l.close().catch(() => {})));
     for (const raw of this.#pendingRaw) raw.abort(new ConnectionClosedError("the node stopped"));
+    this.#lifetime.abort(new ConnectionClosedError("the node stopped"));
     const deadline = deadlineSignal(this.#init.stopTimeoutMs ?? 5000, undefined, "stop");
     try {
       await Promise.all(
@@ -237,6 +252,12 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
     } finally {
       deadline.clear();
     }
+    // The list above holds tracked connections only. One that finished its upgrade but was
+    // still in admission (gater, limits, peer store) when it was taken would otherwise stay open
+    // with its peer, serving streams and arming its inactivity watch, on a stopped node.
+    const stopped = new ConnectionClosedError("the node stopped");
+    for (const conn of this.#owned) if (conn.status !== "closed") conn.abort(stopped);
+    this.#owned.clear();
     this.#status = "stopped";
   }
 
@@ -337,7 +358,11 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
    */
   stats(): NodeStats {
     let guardedStreams = 0;
-    for (const c of this.#byId.values()) guardedStreams += c.guardedStreams;
+    let untracked = 0;
+    for (const c of this.#owned) {
+      guardedStreams += c.guardedStreams;
+      if (c.status === "open" && !this.#byId.has(c.id)) untracked++;
+    }
     return {
       manager: this.#manager.stats(Date.now()),
       resources: this.#resources.stats(),
@@ -346,6 +371,7 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
       pendingDials: this.#pendingDials.size,
       pendingUpgrades: this.#pendingRaw.size,
       guardedStreams,
+      untrackedConnections: untracked,
     };
   }
 
@@ -365,21 +391,28 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
     }
     const admission = this.#manager.admitOutbound();
     if (!admission.ok) throw new LimitExceededError(admission.reason, admission.limit);
-    const conn = await this.#dialer.dial(candidates, peer);
-    if (this.#status !== "started") {
-      conn.abort(new ConnectionClosedError("the node stopped"));
-      throw new ConnectionClosedError("the node stopped while dialling");
+    const signal = this.#lifetime.signal;
+    const conn = await this.#dialer.dial(candidates, peer, { signal });
+    try {
+      if (this.#status !== "started") {
+        throw new ConnectionClosedError("the node stopped while dialling");
+      }
+      const refusal = await this.#admitUpgraded(conn);
+      if (refusal !== undefined) throw refusal;
+      await raceSignal(
+        this.peerStore.merge(conn.remotePeer, {
+          addresses: [conn.remoteAddr],
+          publicKey: conn.remotePublicKey,
+        }),
+        signal,
+      );
+    } catch (err) {
+      // Not tracked: nobody else would ever close it.
+      conn.abort(err);
+      this.#manager.removeConnection(conn.id, Date.now());
+      throw err;
     }
-    const refusal = await this.#admitUpgraded(conn);
-    if (refusal !== undefined) {
-      conn.abort(refusal);
-      throw refusal;
-    }
-    await this.peerStore.merge(conn.remotePeer, {
-      addresses: [conn.remoteAddr],
-      publicKey: conn.remotePublicKey,
-    });
-    this.#track(conn);
+    if (!this.#track(conn)) throw new ConnectionClosedError("the node stopped while dialling");
     return conn;
   }
 
@@ -451,10 +484,20 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
       direction: conn.direction,
       remoteAddr: conn.remoteAddr,
     };
-    const denied = await gate(this.#gater, "denyUpgraded", conn);
-    if (denied !== undefined || conn.status !== "open") {
+    const answer = gate(this.#gater, "denyUpgraded", conn);
+    // A hook still deciding when the node stops holds up neither stop() nor the connection.
+    const denied: Error | undefined = answer instanceof Promise
+      ? await raceSignal(answer, this.#lifetime.signal).catch((err: Error) => err)
+      : await answer;
+    const refusal = denied ??
+      (this.#status !== "started"
+        ? new ConnectionClosedError("the node stopped during admission")
+        : conn.status !== "open"
+        ? new ConnectionClosedError("the connection closed during admission")
+        : undefined);
+    if (refusal !== undefined) {
       if (conn.direction === "inbound") this.#manager.inboundFailed(conn.remoteAddr, Date.now());
-      return denied ?? new ConnectionClosedError("the connection closed during admission");
+      return refusal;
     }
     const admission = this.#manager.addConnection(info, now);
     if (!admission.ok) return new LimitExceededError(admission.reason, admission.limit);
@@ -474,10 +517,15 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
     }
   }
 
-  #track(conn: Connection): void {
-    if (conn.status !== "open") {
+  /**
+   * Track an admitted connection; false (and the connection aborted) when it closed meanwhile
+   * or the node is stopping: stop() has taken its list of connections to close already.
+   */
+  #track(conn: Connection): boolean {
+    if (conn.status !== "open" || this.#status !== "started") {
       this.#manager.removeConnection(conn.id, Date.now());
-      return;
+      if (conn.status === "open") conn.abort(new ConnectionClosedError("the node stopped"));
+      return false;
     }
     this.#byId.set(conn.id, conn);
     const key = conn.remotePeer.toString();
@@ -491,6 +539,7 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
     this.dispatch("connection:open", conn);
     if (first) this.dispatch("peer:connect", conn.remotePeer);
     this.#prune();
+    return true;
   }
 
   #untrack(conn: Connection): void {
@@ -521,8 +570,13 @@ export interface NodeStats {
   pendingDials: number;
   /** Inbound connections between accept and the end of their upgrade. */
   pendingUpgrades: number;
-  /** Streams under an inactivity deadline (one timer per connection). */
+  /** Streams under an inactivity deadline (one timer per connection), on every connection. */
   guardedStreams: number;
+  /**
+   * Connections upgraded but not tracked that are still open: in admission (gater, limits,
+   * peer store). 0 whenever the node is stopped (for leak checks).
+   */
+  untrackedConnections: number;
 }
 
 function parseTarget(target: DialTarget): { peer?: PeerId; addrs: Multiaddr[] } {
