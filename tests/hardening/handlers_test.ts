@@ -2,7 +2,8 @@
  * HARDENING.md "every handler" rows for the node's own inbound dispatch (multistream
  * negotiation, then the handler) and for a handler that never finishes: 0 bytes then close;
  * 1 byte then reset; a length prefix then silence. Each ends within its deadline with the
- * stream's timers and resource slots released. Raw muxed streams come from a capturing muxer.
+ * stream's timers and resource slots released, and once both nodes stop no timer at all is
+ * left. Raw muxed streams come from a capturing muxer.
  */
 
 import { describe, it } from "node:test";
@@ -71,6 +72,7 @@ describe("hardening: every handler (node dispatch)", () => {
     it(`${name}: ends within its deadline, memory and timers released`, async () => {
       const unhandled = detectUnhandled();
       const timers = trackTimers();
+      const before = timers.live();
       const { server, client, newRaw, calls } = await setup();
       try {
         await until(() => server.stats().connections === 1);
@@ -97,6 +99,11 @@ describe("hardening: every handler (node dispatch)", () => {
         assert.ok(timers.live() <= baseline + 2, timers.describe());
         raw.reset();
         assert.deepEqual(unhandled.errors, []);
+        // Stopped, the nodes leave no timer at all: the per-connection ones (yamux scheduler,
+        // inactivity watch) go with their connections, and stop() ends every connection.
+        await stopAll(client, server);
+        await until(() => timers.live() === before).catch(() => {});
+        assert.equal(timers.live(), before, `timers left after stop:\n${timers.describe()}`);
       } finally {
         timers.restore();
         unhandled.stop();
