@@ -218,7 +218,9 @@ for (const [name, factory] of muxers) {
   describe(`${name}: connection inactivity deadline`, () => {
     it("resets an idle stream with a TimeoutError, keeps an active one, one timer", async () => {
       const timers = trackTimers();
-      const server = await testNode({ muxers: [factory()], streamIdleTimeoutMs: 100 });
+      // 400 ms: the active stream must never look idle, even on a starved CI machine (with 100 ms
+      // it was reset once under load, its ticks delayed past the deadline).
+      const server = await testNode({ muxers: [factory()], streamIdleTimeoutMs: 400 });
       const client = await testNode({ muxers: [factory()], listen: [], streamIdleTimeoutMs: 0 });
       const held: Stream[] = [];
       const outcomes: Promise<Awaited<ReturnType<typeof outcome>>>[] = [];
@@ -246,7 +248,8 @@ for (const [name, factory] of muxers) {
         // yields to timers under load), which are not the watch's.
         const watchTimers = timers.describe().split("\n").filter((l) => l.includes("stream_guard"));
         assert.equal(watchTimers.length, 1, timers.describe());
-        // Stream 0 stays active: a byte every 10 ms.
+        // Stream 0 stays active: a byte now (its last one may be a while ago), then every 10 ms.
+        writers[0].write(new Uint8Array([0])).catch(() => {});
         ticking = setInterval(() => writers[0].write(new Uint8Array([0])).catch(() => {}), 10);
         const idle = await Promise.all(outcomes.slice(1));
         for (const o of idle) {
