@@ -22,6 +22,7 @@ import { multiaddr } from "../src/multiaddr/mod.ts";
 import { noise } from "../protocols/noise/mod.ts";
 import { yamux } from "../protocols/yamux/mod.ts";
 import { tcp } from "../transports/tcp/mod.ts";
+import { fullGc } from "./worker_lib.ts";
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: number): number => {
@@ -34,17 +35,6 @@ const argText = (name: string): string | undefined => {
 };
 const N = arg("--connections", 1024);
 const MiB = 1024 * 1024;
-
-function gc(): void {
-  const g = globalThis as {
-    gc?: (options: { type: string; execution: string; flavor: string }) => void;
-    Bun?: { gc(force: boolean): void };
-  };
-  if (g.Bun !== undefined) g.Bun.gc(true);
-  // "last-resort": the memory-reducing full GC V8's memory reducer runs on an idle process (see
-  // fullGc in worker_lib.ts).
-  else g.gc?.({ type: "major", execution: "sync", flavor: "last-resort" });
-}
 
 async function serve(): Promise<void> {
   const node = await createNode({
@@ -63,7 +53,7 @@ async function serve(): Promise<void> {
     },
   });
   const report = (): void => {
-    gc();
+    fullGc();
     const m = process.memoryUsage();
     console.log(JSON.stringify({
       rss: m.rss,
@@ -77,7 +67,7 @@ async function serve(): Promise<void> {
   for await (const line of createInterface({ input: process.stdin })) {
     if (line === "stats") report();
     if (line.startsWith("snapshot ")) {
-      gc();
+      fullGc();
       // node:v8 heap snapshots work on Deno; Bun has its own format through bun:jsc.
       const v8 = await import("node:v8");
       console.log(JSON.stringify({ snapshot: v8.writeHeapSnapshot(line.slice(9)) }));
@@ -139,7 +129,7 @@ async function client(): Promise<void> {
   };
   await snapshot("before");
   const before = await ask();
-  gc();
+  fullGc();
   const clientBefore = process.memoryUsage().rss;
   const conns: Connection[] = [];
   const t0 = performance.now();
@@ -151,7 +141,7 @@ async function client(): Promise<void> {
   await new Promise((r) => setTimeout(r, 1000));
   const after = await ask();
   await snapshot("after");
-  gc();
+  fullGc();
   const clientAfter = process.memoryUsage().rss;
 
   // Connection N+1: refused (the upgrade fails or the connection is closed at once).

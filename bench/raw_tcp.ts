@@ -208,11 +208,12 @@ async function serveEcho(): Promise<void> {
   if (bun === undefined) throw new Error("needs Deno or Bun");
   await new Promise<void>((resolve, reject) => {
     // Bytes the socket did not take yet (only under backpressure; 32-byte echoes never queue).
+    // Bun may reuse a `data` chunk after its handler returns, so what stays queued is a copy.
     let queued: Uint8Array | undefined;
     const flush = (socket: BunSocket): void => {
       if (queued === undefined) return;
-      const written = socket.write(queued);
-      queued = written < queued.byteLength ? queued.slice(Math.max(written, 0)) : undefined;
+      const written = Math.max(socket.write(queued), 0);
+      queued = written < queued.byteLength ? queued.slice(written) : undefined;
     };
     const server = bun.listen({
       hostname: HOST,
@@ -222,17 +223,14 @@ async function serveEcho(): Promise<void> {
           socket.setNoDelay?.(true);
         },
         data(socket: BunSocket, data: Uint8Array) {
-          if (queued !== undefined) {
+          if (queued === undefined) queued = data;
+          else {
             const both = new Uint8Array(queued.byteLength + data.byteLength);
             both.set(queued);
             both.set(data, queued.byteLength);
             queued = both;
-            flush(socket);
-            return;
           }
-          const written = socket.write(data);
-          // Bun may reuse `data` after the handler returns: keep a copy of what is left.
-          if (written < data.byteLength) queued = data.slice(Math.max(written, 0));
+          flush(socket);
         },
         drain: flush,
         close() {

@@ -305,65 +305,52 @@ async function runOnce(
 // ---------------------------------------------------------------------------------------------
 // Limits
 
-async function rawTcp(runtime: Runtime): Promise<number> {
+/**
+ * One bench/raw_tcp.ts server + client pair in `mode` (pinned like the scenarios); the client's
+ * result line.
+ */
+async function rawSocketRun(
+  runtime: Runtime,
+  mode: "throughput" | "rtt",
+  clientArgs: string[],
+): Promise<Record<string, unknown>> {
   const script = `${BENCH}raw_tcp.ts`;
   const server = new Worker(
-    command(runtime, script, ["--role", "server"]),
+    command(runtime, script, ["--role", "server", "--mode", mode]),
     ROOT,
     pin ? 0 : undefined,
   );
   try {
     const { port } = await server.next("listening", 60_000);
     const client = new Worker(
-      command(runtime, script, [
-        "--role",
-        "client",
-        "--port",
-        String(port),
-        "--bytes",
-        String(sizes.bytes),
-      ]),
+      command(
+        runtime,
+        script,
+        ["--role", "client", "--mode", mode, "--port", String(port)].concat(
+          clientArgs,
+        ),
+      ),
       ROOT,
       pin ? 1 : undefined,
     );
     const r = await client.next("result");
     await client.stop();
-    return r.mbps as number;
+    return r;
   } finally {
     await server.stop();
   }
 }
 
+/** Raw TCP loopback throughput with `sizes.bytes`, Mbit/s. */
+async function rawTcp(runtime: Runtime): Promise<number> {
+  const r = await rawSocketRun(runtime, "throughput", ["--bytes", String(sizes.bytes)]);
+  return r.mbps as number;
+}
+
 /** Raw TCP ping-pong: `sizes.rtt` 32-byte round trips (after 200 warm-up), p50/p99 in µs. */
 async function rawRtt(runtime: Runtime): Promise<{ p50us: number; p99us: number }> {
-  const script = `${BENCH}raw_tcp.ts`;
-  const server = new Worker(
-    command(runtime, script, ["--role", "server", "--mode", "rtt"]),
-    ROOT,
-    pin ? 0 : undefined,
-  );
-  try {
-    const { port } = await server.next("listening", 60_000);
-    const client = new Worker(
-      command(runtime, script, [
-        "--role",
-        "client",
-        "--mode",
-        "rtt",
-        "--port",
-        String(port),
-        "--count",
-        String(sizes.rtt),
-      ]),
-      ROOT,
-      pin ? 1 : undefined,
-    );
-    const r = await client.next("result");
-    await client.stop();
-    return { p50us: r.p50us as number, p99us: r.p99us as number };
-  } finally {
-    await server.stop();
-  }
+  const r = await rawSocketRun(runtime, "rtt", ["--count", String(sizes.rtt)]);
+  return { p50us: r.p50us as number, p99us: r.p99us as number };
 }
 
 async function cipherPaths(
