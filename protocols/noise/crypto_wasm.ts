@@ -34,24 +34,8 @@ interface AeadExports {
   open(ad: number, adLength: number, data: number, length: number): number;
 }
 
-/** A ChaCha20-Poly1305 AEAD with the {@link NoiseCrypto} encrypt/decrypt signatures. */
-export interface WasmAead {
-  /** Seal: ciphertext || tag, written to `output` when given (same rules as NoiseCrypto). */
-  encrypt(
-    key: Uint8Array,
-    nonce: Uint8Array,
-    ad: Uint8Array,
-    plaintext: Uint8Array,
-    output?: Uint8Array,
-  ): Uint8Array;
-  /** Open: the plaintext, or `undefined` when authentication fails. */
-  decrypt(
-    key: Uint8Array,
-    nonce: Uint8Array,
-    ad: Uint8Array,
-    ciphertext: Uint8Array,
-  ): Uint8Array | undefined;
-}
+/** A ChaCha20-Poly1305 AEAD: the encrypt/decrypt half of {@link NoiseCrypto}, same rules. */
+export type WasmAead = Pick<NoiseCrypto, "encrypt" | "decrypt">;
 
 function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   const binary = atob(text);
