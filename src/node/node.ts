@@ -240,8 +240,9 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
       } catch { /* a failing service must not block shutdown */ }
     }
     await Promise.all(this.#listeners.splice(0).map((l) => l.close().catch(() => {})));
-    for (const raw of this.#pendingRaw) raw.abort(new ConnectionClosedError("the node stopped"));
-    this.#lifetime.abort(new ConnectionClosedError("the node stopped"));
+    const stopped = new ConnectionClosedError("the node stopped");
+    for (const raw of this.#pendingRaw) raw.abort(stopped);
+    this.#lifetime.abort(stopped);
     const deadline = deadlineSignal(this.#init.stopTimeoutMs ?? 5000, undefined, "stop");
     try {
       await Promise.all(
@@ -255,7 +256,6 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
     // The list above holds tracked connections only. One that finished its upgrade but was
     // still in admission (gater, limits, peer store) when it was taken would otherwise stay open
     // with its peer, serving streams and arming its inactivity watch, on a stopped node.
-    const stopped = new ConnectionClosedError("the node stopped");
     for (const conn of this.#owned) if (conn.status !== "closed") conn.abort(stopped);
     this.#owned.clear();
     this.#status = "stopped";
@@ -489,12 +489,12 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
     const denied: Error | undefined = answer instanceof Promise
       ? await raceSignal(answer, this.#lifetime.signal).catch((err: Error) => err)
       : await answer;
-    const refusal = denied ??
-      (this.#status !== "started"
-        ? new ConnectionClosedError("the node stopped during admission")
-        : conn.status !== "open"
-        ? new ConnectionClosedError("the connection closed during admission")
-        : undefined);
+    let refusal = denied;
+    if (refusal === undefined && this.#status !== "started") {
+      refusal = new ConnectionClosedError("the node stopped during admission");
+    } else if (refusal === undefined && conn.status !== "open") {
+      refusal = new ConnectionClosedError("the connection closed during admission");
+    }
     if (refusal !== undefined) {
       if (conn.direction === "inbound") this.#manager.inboundFailed(conn.remoteAddr, Date.now());
       return refusal;
