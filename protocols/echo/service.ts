@@ -12,6 +12,7 @@ import { LimitExceededError, ProtocolError } from "../../src/errors.ts";
 import type { DialTarget, Libp2pNode, ServiceFactory, Startable } from "../../src/node/node.ts";
 import { idleTimer } from "../../src/stream/idle.ts";
 import type { AbortOptions } from "../../src/stream/types.ts";
+import { checkMaxInboundStreams, ProtocolHandler } from "../../src/node/protocol_handler.ts";
 import {
   DEFAULT_ECHO_MAX_INBOUND_STREAMS,
   DEFAULT_ECHO_TIMEOUT_MS,
@@ -68,9 +69,7 @@ export function echo(options: EchoOptions = {}): ServiceFactory<EchoService> {
   if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) {
     throw new RangeError("maxBytes must be a non-negative safe integer");
   }
-  if (!Number.isInteger(maxInboundStreams) || maxInboundStreams < 1) {
-    throw new RangeError("maxInboundStreams must be a positive integer");
-  }
+  checkMaxInboundStreams(maxInboundStreams);
   return (node) => new Echo(node, timeoutMs, maxBytes, maxInboundStreams);
 }
 
@@ -78,31 +77,27 @@ class Echo implements EchoService {
   readonly #node: Libp2pNode;
   readonly #timeoutMs: number;
   readonly #maxBytes: number;
-  readonly #maxInboundStreams: number;
-  #lifetime = new AbortController();
-  #started = false;
+  readonly #handler: ProtocolHandler;
 
   constructor(node: Libp2pNode, timeoutMs: number, maxBytes: number, maxInbound: number) {
     this.#node = node;
     this.#timeoutMs = timeoutMs;
     this.#maxBytes = maxBytes;
-    this.#maxInboundStreams = maxInbound;
+    this.#handler = new ProtocolHandler(
+      node,
+      ECHO_PROTOCOL_ID,
+      "echo",
+      maxInbound,
+      (s) => this.#serve(s),
+    );
   }
 
   start(): void {
-    if (this.#started) return;
-    this.#started = true;
-    this.#lifetime = new AbortController();
-    this.#node.handle(ECHO_PROTOCOL_ID, (s) => this.#serve(s), {
-      maxInboundStreams: this.#maxInboundStreams,
-    });
+    this.#handler.start();
   }
 
   stop(): void {
-    if (!this.#started) return;
-    this.#started = false;
-    this.#node.unhandle(ECHO_PROTOCOL_ID);
-    this.#lifetime.abort(new DOMException("echo stopped", "AbortError"));
+    this.#handler.stop();
   }
 
   async echo(
@@ -150,7 +145,7 @@ class Echo implements EchoService {
 
   /** Write back what is read until EOF; reset past `maxBytes` or after `timeoutMs` idle. */
   async #serve(stream: Stream): Promise<void> {
-    const idle = idleTimer(this.#timeoutMs, this.#lifetime.signal, "echo stream");
+    const idle = idleTimer(this.#timeoutMs, this.#handler.signal, "echo stream");
     idle.signal.addEventListener("abort", () => stream.abort(idle.signal.reason), {
       once: true,
     });

@@ -13,6 +13,7 @@ import type { DialTarget, Libp2pNode, ServiceFactory, Startable } from "../../sr
 import { ByteReader } from "../../src/stream/byte_reader.ts";
 import { type IdleTimer, idleTimer } from "../../src/stream/idle.ts";
 import type { AbortOptions } from "../../src/stream/types.ts";
+import { checkMaxInboundStreams, ProtocolHandler } from "../../src/node/protocol_handler.ts";
 import { decodePerfHeader, encodePerfHeader } from "./codec.ts";
 import {
   DEFAULT_PERF_MAX_INBOUND_STREAMS,
@@ -87,9 +88,7 @@ export function perf(options: PerfOptions = {}): ServiceFactory<PerfService> {
   const maxInbound = options.maxInboundStreams ?? DEFAULT_PERF_MAX_INBOUND_STREAMS;
   if (!(timeoutMs > 0)) throw new RangeError("timeoutMs must be > 0");
   checkSize(maxDownload, "maxDownloadBytes");
-  if (!Number.isInteger(maxInbound) || maxInbound < 1) {
-    throw new RangeError("maxInboundStreams must be a positive integer");
-  }
+  checkMaxInboundStreams(maxInbound);
   return (node) => new Perf(node, timeoutMs, maxDownload, maxInbound);
 }
 
@@ -97,32 +96,28 @@ class Perf implements PerfService {
   readonly #node: Libp2pNode;
   readonly #timeoutMs: number;
   readonly #maxDownload: number;
-  readonly #maxInbound: number;
+  readonly #handler: ProtocolHandler;
   #chunk = new Uint8Array(PERF_CHUNK_BYTES);
-  #lifetime = new AbortController();
-  #started = false;
 
   constructor(node: Libp2pNode, timeoutMs: number, maxDownload: number, maxInbound: number) {
     this.#node = node;
     this.#timeoutMs = timeoutMs;
     this.#maxDownload = maxDownload;
-    this.#maxInbound = maxInbound;
+    this.#handler = new ProtocolHandler(
+      node,
+      PERF_PROTOCOL_ID,
+      "perf",
+      maxInbound,
+      (s) => this.#serve(s),
+    );
   }
 
   start(): void {
-    if (this.#started) return;
-    this.#started = true;
-    this.#lifetime = new AbortController();
-    this.#node.handle(PERF_PROTOCOL_ID, (s) => this.#serve(s), {
-      maxInboundStreams: this.#maxInbound,
-    });
+    this.#handler.start();
   }
 
   stop(): void {
-    if (!this.#started) return;
-    this.#started = false;
-    this.#node.unhandle(PERF_PROTOCOL_ID);
-    this.#lifetime.abort(new DOMException("perf stopped", "AbortError"));
+    this.#handler.stop();
   }
 
   async measure(
@@ -185,7 +180,7 @@ class Perf implements PerfService {
 
   /** Read the size, drain the upload to EOF (counting only), send the size, close. */
   async #serve(stream: Stream): Promise<void> {
-    const idle = idleTimer(this.#timeoutMs, this.#lifetime.signal, "perf stream");
+    const idle = idleTimer(this.#timeoutMs, this.#handler.signal, "perf stream");
     idle.signal.addEventListener("abort", () => stream.abort(idle.signal.reason), {
       once: true,
     });

@@ -12,6 +12,7 @@ import type { DialTarget, Libp2pNode, ServiceFactory, Startable } from "../../sr
 import { ByteReader, UnexpectedEOFError } from "../../src/stream/byte_reader.ts";
 import { idleTimer } from "../../src/stream/idle.ts";
 import type { AbortOptions } from "../../src/stream/types.ts";
+import { checkMaxInboundStreams, ProtocolHandler } from "../../src/node/protocol_handler.ts";
 import {
   DEFAULT_PING_MAX_INBOUND_STREAMS,
   DEFAULT_PING_TIMEOUT_MS,
@@ -59,39 +60,33 @@ export function ping(options: PingOptions = {}): ServiceFactory<PingService> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_PING_TIMEOUT_MS;
   const maxInboundStreams = options.maxInboundStreams ?? DEFAULT_PING_MAX_INBOUND_STREAMS;
   if (!(timeoutMs > 0)) throw new RangeError("timeoutMs must be > 0");
-  if (!Number.isInteger(maxInboundStreams) || maxInboundStreams < 1) {
-    throw new RangeError("maxInboundStreams must be a positive integer");
-  }
+  checkMaxInboundStreams(maxInboundStreams);
   return (node) => new Ping(node, timeoutMs, maxInboundStreams);
 }
 
 class Ping implements PingService {
   readonly #node: Libp2pNode;
   readonly #timeoutMs: number;
-  readonly #maxInboundStreams: number;
-  #lifetime = new AbortController();
-  #started = false;
+  readonly #handler: ProtocolHandler;
 
   constructor(node: Libp2pNode, timeoutMs: number, maxInboundStreams: number) {
     this.#node = node;
     this.#timeoutMs = timeoutMs;
-    this.#maxInboundStreams = maxInboundStreams;
+    this.#handler = new ProtocolHandler(
+      node,
+      PING_PROTOCOL_ID,
+      "ping",
+      maxInboundStreams,
+      (s) => this.#serve(s),
+    );
   }
 
   start(): void {
-    if (this.#started) return;
-    this.#started = true;
-    this.#lifetime = new AbortController();
-    this.#node.handle(PING_PROTOCOL_ID, (s) => this.#serve(s), {
-      maxInboundStreams: this.#maxInboundStreams,
-    });
+    this.#handler.start();
   }
 
   stop(): void {
-    if (!this.#started) return;
-    this.#started = false;
-    this.#node.unhandle(PING_PROTOCOL_ID);
-    this.#lifetime.abort(new DOMException("ping stopped", "AbortError"));
+    this.#handler.stop();
   }
 
   async ping(target: DialTarget | Connection, options?: AbortOptions): Promise<number> {
@@ -119,7 +114,7 @@ class Ping implements PingService {
 
   /** Echo 32-byte blocks until EOF; a stream idle for `timeoutMs` is reset. */
   async #serve(stream: Stream): Promise<void> {
-    const idle = idleTimer(this.#timeoutMs, this.#lifetime.signal, "ping stream");
+    const idle = idleTimer(this.#timeoutMs, this.#handler.signal, "ping stream");
     idle.signal.addEventListener("abort", () => stream.abort(idle.signal.reason), {
       once: true,
     });
