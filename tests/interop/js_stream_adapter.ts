@@ -475,6 +475,8 @@ export interface JsMessageStreamLike {
   pause(): void;
   resume(): void;
   closeRead?(options?: { signal?: AbortSignal }): Promise<void>;
+  /** Bytes received and not yet emitted (js-libp2p 3.x streams have it). */
+  readonly readBufferLength?: number;
 }
 
 /**
@@ -514,11 +516,22 @@ export function fromJsStream(
           stream.pause();
         }
       });
-      on("remoteCloseWrite", () => {
+      // The remote's FIN can arrive while we paused the stream with data still in its read
+      // buffer: then the readable ends on "end", which waits until that data was emitted. ("end"
+      // alone would not do: a reset also fires it, before the "close" that carries the error.)
+      let endAfterBuffer = false;
+      const end = (): void => {
         if (finished) return;
         finished = true;
         detach();
         controller.close();
+      };
+      on("remoteCloseWrite", () => {
+        if ((stream.readBufferLength ?? 0) > 0) endAfterBuffer = true;
+        else end();
+      });
+      on("end", () => {
+        if (endAfterBuffer) end();
       });
       on("close", (evt) => {
         if (finished) return;
