@@ -45,7 +45,7 @@ function recording(inner: ConnectionEncrypter, seen: SecuredConnection[]): Conne
   };
 }
 
-async function echoRegistry(): Promise<Registrar> {
+function echoRegistry(): Registrar {
   const registrar = new Registrar();
   registrar.handle("/echo/1.0.0", (s) => s.readable.pipeTo(s.writable));
   return registrar;
@@ -65,7 +65,7 @@ async function upgradePair(
   const listener = new Upgrader({
     encrypters: [recording(security(kb), seen)],
     muxers: listenerMuxers,
-    registry: await echoRegistry(),
+    registry: echoRegistry(),
   });
   const [ra, rb] = rawPair();
   const [out, inb] = await Promise.all([
