@@ -17,7 +17,14 @@ import type { MuxedStream, MuxerMemory, StreamMuxer, StreamMuxerFactory } from "
 import type { PeerId } from "./peer_id.ts";
 import type { PrivateKey } from "./keys/types.ts";
 import type { ConnectionEncrypter, SecuredConnection } from "./security.ts";
-import type { AbortOptions, ClosableDuplex, Direction, Duplex } from "./stream/types.ts";
+import type { AbortOptions, Direction, Duplex } from "./stream/types.ts";
+import {
+  type ByteChannel,
+  channelDuplex,
+  layeredClose,
+  takeChannel,
+  takeOwnChannel,
+} from "./stream/channel.ts";
 import type { RawConnection, SelfUpgradeResult } from "./transport.ts";
 import { type ConnectionGater, gate } from "./node/gater.ts";
 import type { ConnectionScope, ResourceManager } from "./node/resource_manager.ts";
@@ -163,11 +170,8 @@ export class Upgrader {
       // The muxer exists before the Connection that owns it: inbound streams that arrive in
       // between are reset.
       const owner: { connection?: Connection } = {};
-      const channel = {
-        readable: muxed.stream.readable,
-        writable: muxed.stream.writable,
-        abort: (reason?: unknown) => secured.abort(reason),
-      };
+      const muxedChannel = channelOf(muxed.stream, (reason) => secured.abort(reason));
+      const channel = channelDuplex(muxedChannel, layeredClose(muxedChannel, secured));
       // The connection's resource scope exists before its muxer: the muxer reserves the
       // memory it promises to buffer (yamux receive windows) from it, so one node-wide budget
       // bounds every connection.
@@ -296,12 +300,8 @@ export class Upgrader {
     const ids = this.#encrypters.map((e) => e.protocol);
     const negotiated = await this.#negotiate(raw, ids, direction, signal);
     const encrypter = this.#encrypters.find((e) => e.protocol === negotiated.protocol)!;
-    const channel: ClosableDuplex = {
-      readable: negotiated.stream.readable,
-      writable: negotiated.stream.writable,
-      close: () => raw.close(),
-      abort: (reason?: unknown) => raw.abort(reason),
-    };
+    const negotiatedChannel = channelOf(negotiated.stream, (reason) => raw.abort(reason));
+    const channel = channelDuplex(negotiatedChannel, layeredClose(negotiatedChannel, raw));
     const secureOptions = { signal, muxers, remotePeer };
     const secured = direction === "outbound"
       ? await encrypter.secureOutbound(channel, secureOptions)
@@ -325,6 +325,15 @@ export class Upgrader {
       ? selectProtocol(channel, protocols, { signal, lazy: options.lazy })
       : handleProtocol(channel, protocols, { signal });
   }
+}
+
+/**
+ * The byte channel of a negotiated stream: its own when it has one (then aborting it aborts the
+ * layers below), otherwise one over its streams whose abort is `abort`.
+ */
+function channelOf(stream: Duplex, abort: (reason?: unknown) => void): ByteChannel {
+  return takeOwnChannel(stream) ??
+    takeChannel({ readable: stream.readable, writable: stream.writable, abort });
 }
 
 /** A muxer's memory reservations, drawn from a connection's resource scope. */

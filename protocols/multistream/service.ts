@@ -1,10 +1,11 @@
 /**
  * multistream-select over streams: the only file here that touches streams and timers.
  *
- * Reads go through {@link ByteReader} (length prefixes checked before any body is buffered);
- * after a successful negotiation `rest()` hands back the original readable when nothing is
- * buffered, so the data path carries no extra layer. Writes take the writer only for the write
- * and release it, so the returned `writable` is the caller's original one.
+ * Reads go through {@link ByteReader} (length prefixes checked before any body is buffered).
+ * A connection backed by a byte channel (src/stream/channel.ts) is negotiated on its channel and
+ * handed back as one; any other duplex through its streams: `rest()` hands back the original
+ * readable when nothing is buffered, and writes take the writer only for the write, so the
+ * returned `writable` is the caller's original one. Either way the data path gains no layer.
  *
  * Every negotiation has a deadline ({@link DEFAULT_NEGOTIATION_TIMEOUT_MS}) and honours an
  * AbortSignal; timers and listeners are released when it settles. On failure the reader is
@@ -17,6 +18,12 @@ import { concat } from "../../src/bytes.ts";
 import { abortReason, deadlineSignal, raceSignal } from "../../src/abort.ts";
 import { DecodeError, LimitExceededError } from "../../src/errors.ts";
 import { ByteReader, UnexpectedEOFError } from "../../src/stream/byte_reader.ts";
+import {
+  type ByteChannel,
+  channelDuplex,
+  layeredClose,
+  takeOwnChannel,
+} from "../../src/stream/channel.ts";
 import type { Duplex } from "../../src/stream/types.ts";
 import { decodeLsResponse, decodeMessagePayload, encodeMessages } from "./codec.ts";
 import {
@@ -122,33 +129,90 @@ async function readText(reader: ByteReader, signal: AbortSignal): Promise<string
   return decodeMessagePayload(await readPayload(reader, signal));
 }
 
-async function writeBytes(
-  writable: WritableStream<Uint8Array>,
-  bytes: Uint8Array,
-  signal: AbortSignal,
-): Promise<void> {
-  const writer = writable.getWriter();
-  try {
-    await raceSignal(writer.write(bytes), signal);
-  } finally {
-    writer.releaseLock();
-  }
+/**
+ * How a negotiation reads and writes one stream. Connections backed by a byte channel (TCP and
+ * the layers above it) are negotiated on the channel and handed on as one, so the data path
+ * gains no stream layer; any other duplex (muxed streams, WebSocket) through its web streams,
+ * handing back its original writable.
+ */
+interface NegotiationIo {
+  readonly reader: ByteReader;
+  write(bytes: Uint8Array, signal: AbortSignal): Promise<void>;
+  /** The stream positioned after the negotiation (replays what was read past it). */
+  rest(): Duplex;
+  /** Tear down after a failed negotiation: cancel our read side, abort the write side. */
+  fail(err: unknown): void;
 }
 
-/** Tear down after a failed negotiation: cancel our read side, abort the write side. */
-function fail(reader: ByteReader, stream: Duplex, err: unknown): void {
-  // Not awaited: cancelling a muxed stream's reader may wait on the muxer, and the caller's
-  // `finally` must release the negotiation deadline now (a pending cancel kept the 10 s timer
-  // alive after a failed negotiation, found by the hardening timer checks under load).
-  reader.cancel(err).catch(() => {});
-  if (!stream.writable.locked) {
+/**
+ * A negotiation asked to run with an already aborted signal: nothing was sent, so tear the stream
+ * down the way a failed negotiation would (its `abort` when it has one: a connection or a muxed
+ * stream is reset) and return the signal's reason to throw.
+ */
+function abortAtStart(stream: Duplex, signal: AbortSignal): unknown {
+  const err = abortReason(signal);
+  const abort = (stream as { abort?: (reason?: unknown) => void }).abort;
+  if (abort !== undefined) {
+    abort.call(stream, err);
+  } else {
+    stream.readable.cancel(err).catch(() => {});
     stream.writable.abort(err).catch(() => {});
-    return;
   }
-  // Lazy mode: the application already holds the writer, so the write side cannot be aborted
-  // through it. Reset the whole stream when it can be (muxed streams, connections): a refused
-  // stream must not stay half-open until some deadline.
-  (stream as { abort?: (reason?: unknown) => void }).abort?.(err);
+  return err;
+}
+
+function negotiationIo(stream: Duplex): NegotiationIo {
+  const channel = takeOwnChannel(stream);
+  return channel !== undefined ? channelIo(stream, channel) : streamIo(stream);
+}
+
+function channelIo(stream: Duplex, channel: ByteChannel): NegotiationIo {
+  const reader = new ByteReader(channel);
+  return {
+    reader,
+    write(bytes, signal) {
+      channel.write(bytes);
+      return raceSignal(channel.drained(), signal);
+    },
+    rest: () => {
+      const rest = reader.restChannel();
+      return channelDuplex(rest, layeredClose(rest, stream));
+    },
+    fail(err) {
+      channel.abort(err);
+      reader.cancel(err).catch(() => {});
+    },
+  };
+}
+
+function streamIo(stream: Duplex): NegotiationIo {
+  const reader = new ByteReader(stream.readable);
+  return {
+    reader,
+    async write(bytes, signal) {
+      const writer = stream.writable.getWriter();
+      try {
+        await raceSignal(writer.write(bytes), signal);
+      } finally {
+        writer.releaseLock();
+      }
+    },
+    rest: () => ({ readable: reader.rest(), writable: stream.writable }),
+    fail(err) {
+      // Not awaited: cancelling a muxed stream's reader may wait on the muxer, and the caller's
+      // `finally` must release the negotiation deadline now (a pending cancel kept the 10 s
+      // timer alive after a failed negotiation, found by the hardening timer checks under load).
+      reader.cancel(err).catch(() => {});
+      if (!stream.writable.locked) {
+        stream.writable.abort(err).catch(() => {});
+        return;
+      }
+      // Lazy mode: the application already holds the writer, so the write side cannot be
+      // aborted through it. Reset the whole stream when it can be (muxed streams, connections):
+      // a refused stream must not stay half-open until some deadline.
+      (stream as { abort?: (reason?: unknown) => void }).abort?.(err);
+    },
+  };
 }
 
 /**
@@ -185,24 +249,20 @@ export async function select(
     throw new RangeError("lazy multistream-select takes exactly one protocol");
   }
   const timeoutMs = checkTimeout(options.timeoutMs);
+  if (options.signal?.aborted) throw abortAtStart(stream, options.signal);
   if (lazy) return selectLazy(stream, dialer, timeoutMs, options.signal);
 
   const deadline = deadlineSignal(timeoutMs, options.signal, "multistream-select");
-  const reader = new ByteReader(stream.readable);
+  const io = negotiationIo(stream);
   try {
-    await writeBytes(stream.writable, dialer.start(), deadline.signal);
+    await io.write(dialer.start(), deadline.signal);
     for (;;) {
-      const step = dialer.receive(await readText(reader, deadline.signal));
-      if (step.send !== undefined) await writeBytes(stream.writable, step.send, deadline.signal);
-      if (step.protocol !== undefined) {
-        return {
-          protocol: step.protocol,
-          stream: { readable: reader.rest(), writable: stream.writable },
-        };
-      }
+      const step = dialer.receive(await readText(io.reader, deadline.signal));
+      if (step.send !== undefined) await io.write(step.send, deadline.signal);
+      if (step.protocol !== undefined) return { protocol: step.protocol, stream: io.rest() };
     }
   } catch (err) {
-    fail(reader, stream, err);
+    io.fail(err);
     throw err;
   } finally {
     deadline.clear();
@@ -215,12 +275,12 @@ function selectLazy(
   timeoutMs: number,
   signal: AbortSignal | undefined,
 ): NegotiatedStream {
-  if (signal?.aborted) {
-    // Nothing was sent yet: fail the way an eager select would.
-    const err = abortReason(signal);
-    stream.readable.cancel(err).catch(() => {});
-    stream.writable.abort(err).catch(() => {});
-    throw err;
+  const channel = takeOwnChannel(stream);
+  if (channel !== undefined) {
+    return {
+      protocol: dialer.proposed,
+      stream: selectLazyChannel(stream, channel, dialer, timeoutMs, signal),
+    };
   }
   // One write, not awaited: the application's writes queue behind it on the same writable and
   // a failed write surfaces on the application's own writes and reads.
@@ -233,14 +293,15 @@ function selectLazy(
 
   const verify = async (): Promise<ReadableStreamDefaultReader<Uint8Array>> => {
     const deadline = deadlineSignal(timeoutMs, signal, "multistream-select");
-    const reader = byteReader = new ByteReader(stream.readable);
+    const io = streamIo(stream);
+    const reader = byteReader = io.reader;
     try {
       for (;;) {
         const step = dialer.receive(await readText(reader, deadline.signal));
         if (step.protocol !== undefined) return reader.rest().getReader();
       }
     } catch (err) {
-      fail(reader, stream, err);
+      io.fail(err);
       throw err;
     } finally {
       deadline.clear();
@@ -263,6 +324,48 @@ function selectLazy(
   }, { highWaterMark: 0 });
 
   return { protocol: dialer.proposed, stream: { readable, writable: stream.writable } };
+}
+
+/**
+ * Lazy select on a connection's channel: the proposal goes out now, the first read verifies the
+ * answer, and every later read goes straight to the channel below (a function call, no layer).
+ */
+function selectLazyChannel(
+  stream: Duplex,
+  channel: ByteChannel,
+  dialer: DialerNegotiation,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Duplex {
+  // Not awaited: the caller's writes queue behind it, and a failure shows on its next call.
+  channel.write(dialer.start());
+  const reader = new ByteReader(channel);
+  let verified: ByteChannel | undefined;
+  const verifyThenRead = async (): Promise<Uint8Array | null> => {
+    const deadline = deadlineSignal(timeoutMs, signal, "multistream-select");
+    try {
+      for (;;) {
+        const step = dialer.receive(await readText(reader, deadline.signal));
+        if (step.protocol !== undefined) break;
+      }
+    } catch (err) {
+      channel.abort(err);
+      throw err;
+    } finally {
+      deadline.clear();
+    }
+    verified = reader.restChannel();
+    return verified.read();
+  };
+  const lazy: ByteChannel = {
+    read: () => verified !== undefined ? verified.read() : verifyThenRead(),
+    write: (chunk) => channel.write(chunk),
+    drained: () => channel.drained(),
+    closeWrite: () => channel.closeWrite(),
+    cancelRead: (reason) => channel.cancelRead(reason),
+    abort: (reason) => channel.abort(reason),
+  };
+  return channelDuplex(lazy, layeredClose(lazy, stream));
 }
 
 /**
@@ -290,8 +393,10 @@ export async function handle(
 ): Promise<NegotiatedStream> {
   const listener = new ListenerNegotiation(protocols, { maxAttempts: options.maxAttempts });
   const timeoutMs = checkTimeout(options.timeoutMs);
+  if (options.signal?.aborted) throw abortAtStart(stream, options.signal);
   const deadline = deadlineSignal(timeoutMs, options.signal, "multistream-select");
-  const reader = new ByteReader(stream.readable);
+  const io = negotiationIo(stream);
+  const reader = io.reader;
   try {
     // Our header goes out once the dialer has spoken, coalesced with our first answer when the
     // dialer's proposal came in the same read (one write instead of two, same latency: the
@@ -307,16 +412,11 @@ export async function handle(
         out = out === undefined ? header : concat([header, out]);
         header = undefined;
       }
-      if (out !== undefined) await writeBytes(stream.writable, out, deadline.signal);
-      if (step.protocol !== undefined) {
-        return {
-          protocol: step.protocol,
-          stream: { readable: reader.rest(), writable: stream.writable },
-        };
-      }
+      if (out !== undefined) await io.write(out, deadline.signal);
+      if (step.protocol !== undefined) return { protocol: step.protocol, stream: io.rest() };
     }
   } catch (err) {
-    fail(reader, stream, err);
+    io.fail(err);
     throw err;
   } finally {
     deadline.clear();
@@ -338,10 +438,12 @@ export async function handle(
  */
 export async function ls(stream: Duplex, options: LsOptions = {}): Promise<string[]> {
   const timeoutMs = checkTimeout(options.timeoutMs);
+  if (options.signal?.aborted) throw abortAtStart(stream, options.signal);
   const deadline = deadlineSignal(timeoutMs, options.signal, "multistream-select ls");
-  const reader = new ByteReader(stream.readable);
+  const io = negotiationIo(stream);
+  const reader = io.reader;
   try {
-    await writeBytes(stream.writable, encodeMessages([PROTOCOL_ID, LS]), deadline.signal);
+    await io.write(encodeMessages([PROTOCOL_ID, LS]), deadline.signal);
     const header = await readText(reader, deadline.signal);
     if (header !== PROTOCOL_ID) {
       throw new InvalidHeaderError(`expected ${PROTOCOL_ID} as the first message`);
@@ -351,7 +453,7 @@ export async function ls(stream: Duplex, options: LsOptions = {}): Promise<strin
     );
     return list;
   } catch (err) {
-    fail(reader, stream, err);
+    io.fail(err);
     throw err;
   } finally {
     deadline.clear();

@@ -15,6 +15,7 @@
  */
 
 export { noise, NoiseEncrypter, type NoiseInit, selectEarlyMuxer } from "./service.ts";
+export { NoiseChannel } from "./secure_channel.ts";
 export * from "./constants.ts";
 export { hkdf2, isAllZero, nobleCrypto, type NoiseCrypto, type X25519KeyPair } from "./crypto.ts";
 export {

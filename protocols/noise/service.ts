@@ -7,18 +7,18 @@
  * @module
  */
 
-import { HandshakeError, PeerIdMismatchError, StreamClosedError } from "../../src/errors.ts";
+import { HandshakeError, PeerIdMismatchError } from "../../src/errors.ts";
 import type { PrivateKey, PublicKey } from "../../src/keys/types.ts";
 import type { PeerId } from "../../src/peer_id.ts";
 import type { ConnectionEncrypter, SecuredConnection, SecureOptions } from "../../src/security.ts";
 import type { ByteReader } from "../../src/stream/byte_reader.ts";
-import { runHandshake } from "../../src/stream/handshake.ts";
+import { type ByteChannel, channelDuplex, layeredClose } from "../../src/stream/channel.ts";
+import { type HandshakeWriter, runHandshake } from "../../src/stream/handshake.ts";
 import type { ClosableDuplex } from "../../src/stream/types.ts";
 import {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DH_LENGTH,
   MAX_FRAME,
-  MAX_PLAINTEXT,
   NOISE_PROTOCOL_ID,
 } from "./constants.ts";
 import { encodeFrame } from "./codec.ts";
@@ -27,7 +27,7 @@ import { defaultNoiseCrypto } from "./crypto_native.ts";
 import { type HandshakeResult, XXHandshakeState } from "./handshake.ts";
 import { createHandshakePayload, staticKeySignedData, verifyHandshakePayload } from "./identity.ts";
 import type { NoiseExtensions } from "./payload.ts";
-import { NoiseDecryptor, NoiseEncryptor } from "./transport.ts";
+import { NoiseChannel } from "./secure_channel.ts";
 
 const EMPTY = new Uint8Array(0);
 
@@ -170,7 +170,7 @@ export class NoiseEncrypter implements ConnectionEncrypter {
     initiator: boolean,
     options: SecureOptions = {},
   ): Promise<SecuredConnection> {
-    const { result, rest } = await runHandshake(
+    const { result, channel } = await runHandshake(
       conn,
       {
         timeoutMs: this.#init.handshakeTimeoutMs!,
@@ -179,12 +179,12 @@ export class NoiseEncrypter implements ConnectionEncrypter {
       },
       (reader, writer) => this.#handshake(reader, writer, initiator, options),
     );
-    return secureConnection(conn, rest, result);
+    return secureConnection(conn, channel, result);
   }
 
   async #handshake(
     reader: ByteReader,
-    writer: WritableStreamDefaultWriter<Uint8Array>,
+    writer: HandshakeWriter,
     initiator: boolean,
     options: SecureOptions,
   ): Promise<HandshakeDone> {
@@ -278,114 +278,19 @@ interface HandshakeDone {
 }
 
 /**
- * Wire the transport ciphers between the raw connection and the application with no stream
- * layer in between: the plaintext readable decrypts as it pulls from the raw reader, and the
- * writable seals each write straight into the raw writer (ARCHITECTURE.md: one transform per
- * layer; this is it, without the TransformStream + pipe objects, which cost about 19 KiB per
- * idle connection on Deno and a promise hop per chunk).
+ * The secured connection: a {@link NoiseChannel} over the raw connection's channel, with web
+ * streams only if someone asks for them (ARCHITECTURE.md: one transform per layer, no stream
+ * objects in between; the old TransformStream + pipe pair cost about 19 KiB per idle connection
+ * on Deno and a promise hop per chunk).
  */
 function secureConnection(
   conn: ClosableDuplex,
-  rest: ReadableStream<Uint8Array>,
+  raw: ByteChannel,
   done: HandshakeDone,
 ): SecuredConnection {
-  const decryptor = new NoiseDecryptor(done.result.receive);
-  const encryptor = new NoiseEncryptor(done.result.send);
-  const source = rest.getReader();
-  const sink = conn.writable.getWriter();
-  // Failures surface through reads/writes; keep the writer's own promise handled.
-  sink.closed.catch(() => {});
-  let readController!: ReadableStreamDefaultController<Uint8Array>;
-  let writeController!: WritableStreamDefaultController;
-  let failure: unknown;
-  let writableClosed = false;
-  // HARDENING.md rule 9: a failed decryption (or a sealing failure) closes the connection.
-  const abortAll = (reason: unknown): void => {
-    if (failure !== undefined) return;
-    failure = reason;
-    try {
-      readController.error(reason);
-    } catch { /* already closed */ }
-    try {
-      writeController.error(reason);
-    } catch { /* already closed */ }
-    source.cancel(reason).catch(() => {});
-    sink.abort(reason).catch(() => {});
-    conn.abort(reason);
-  };
-  const readable = new ReadableStream<Uint8Array>(
-    {
-      start(controller) {
-        readController = controller;
-      },
-      async pull(controller) {
-        // Read raw chunks until one yields plaintext (frames may be split anywhere).
-        for (;;) {
-          const { value, done: ended } = await source.read();
-          if (failure !== undefined) throw failure;
-          if (ended) {
-            try {
-              decryptor.end(); // UnexpectedEOFError when the input stopped inside a frame
-            } catch (err) {
-              abortAll(err);
-              throw err;
-            }
-            controller.close();
-            return;
-          }
-          let produced = false;
-          try {
-            decryptor.push(value, (plaintext) => {
-              produced = true;
-              controller.enqueue(plaintext);
-            });
-          } catch (err) {
-            abortAll(err);
-            throw err;
-          }
-          if (produced) return;
-        }
-      },
-      cancel(reason) {
-        return source.cancel(reason);
-      },
-    },
-    // Plaintext decrypted ahead for a slow reader: about one frame before backpressure.
-    { highWaterMark: MAX_PLAINTEXT, size: (chunk) => chunk.byteLength },
-  );
-  const writable = new WritableStream<Uint8Array>({
-    start(controller) {
-      writeController = controller;
-    },
-    async write(chunk) {
-      if (!(chunk instanceof Uint8Array)) {
-        const err = new TypeError("Noise connections carry Uint8Array chunks only");
-        abortAll(err);
-        throw err;
-      }
-      try {
-        // Queue every batch of frames; their failures show through `ready` below.
-        encryptor.sealInto(chunk, (wire) => void sink.write(wire).catch(() => {}));
-      } catch (err) {
-        abortAll(err);
-        throw err;
-      }
-      // Backpressure as a pipe would apply it: wait until the raw writer wants more.
-      await sink.ready;
-    },
-    async close() {
-      writableClosed = true;
-      await sink.close();
-    },
-    abort(reason) {
-      writableClosed = true;
-      return sink.abort(reason);
-    },
-  });
-  let closing: Promise<void> | undefined;
-  const secured: SecuredConnection = {
-    readable,
-    writable,
+  // Sealing is synchronous: nothing waits in this layer, so closing is the layer below's.
+  const channel = new NoiseChannel(raw, done.result.send, done.result.receive);
+  return Object.assign(channelDuplex(channel, layeredClose(channel, conn)), {
     remotePeer: done.remotePeer,
     remotePublicKey: done.remotePublicKey,
     earlyMuxer: done.earlyMuxer,
@@ -393,29 +298,7 @@ function secureConnection(
       webtransportCerthashes: done.remoteExtensions.webtransportCerthashes,
       streamMuxers: done.remoteExtensions.streamMuxers,
     },
-    close(): Promise<void> {
-      closing ??= (async () => {
-        if (!writable.locked) {
-          // Flush every queued write through the cipher, then close the raw writable.
-          await writable.close().catch(() => {});
-        } else if (!writableClosed) {
-          // Someone holds a writer and has not closed it: its pending writes cannot be flushed
-          // from here. End the write direction so the connection can close.
-          const reason = new StreamClosedError("secured connection closed");
-          try {
-            writeController.error(reason);
-          } catch { /* already closed */ }
-          await sink.abort(reason).catch(() => {});
-        }
-        await conn.close().catch(() => {});
-      })();
-      return closing;
-    },
-    abort(reason?: unknown): void {
-      abortAll(reason ?? new StreamClosedError("secured connection aborted"));
-    },
-  };
-  return secured;
+  });
 }
 
 /**

@@ -8,7 +8,8 @@
 import type { PrivateKey } from "../../src/keys/mod.ts";
 import type { ConnectionEncrypter, SecuredConnection, SecureOptions } from "../../src/security.ts";
 import type { ByteReader } from "../../src/stream/byte_reader.ts";
-import { runHandshake } from "../../src/stream/handshake.ts";
+import { type ByteChannel, channelDuplex, layeredClose } from "../../src/stream/channel.ts";
+import { type HandshakeWriter, runHandshake } from "../../src/stream/handshake.ts";
 import type { ClosableDuplex } from "../../src/stream/types.ts";
 import { encodeUvarint } from "../../src/varint.ts";
 import {
@@ -73,18 +74,18 @@ export class PlaintextEncrypter implements ConnectionEncrypter {
   }
 
   async #secure(conn: ClosableDuplex, options: SecureOptions = {}): Promise<SecuredConnection> {
-    const { result, rest } = await runHandshake(
+    const { result, channel } = await runHandshake(
       conn,
       // Spec, "Exchange": terminate abruptly on timeout (the helper aborts the socket).
       { timeoutMs: this.#timeoutMs, signal: options.signal, what: "plaintext exchange" },
       (reader, writer) => this.#exchangeWith(reader, writer, options),
     );
-    return secured(conn, rest, result);
+    return secured(conn, channel, result);
   }
 
   async #exchangeWith(
     reader: ByteReader,
-    writer: WritableStreamDefaultWriter<Uint8Array>,
+    writer: HandshakeWriter,
     options: SecureOptions,
   ): Promise<RemoteIdentity> {
     this.#exchange ??= createExchange(this.#privateKey);
@@ -106,20 +107,16 @@ export class PlaintextEncrypter implements ConnectionEncrypter {
   }
 }
 
-/** The connection after the exchange: the same streams, with the reader's unread rest. */
+/** The connection after the exchange: the same channel, replaying the reader's unread rest. */
 function secured(
   conn: ClosableDuplex,
-  readable: ReadableStream<Uint8Array>,
+  channel: ByteChannel,
   remote: RemoteIdentity,
 ): SecuredConnection {
-  return {
-    readable,
-    writable: conn.writable,
+  return Object.assign(channelDuplex(channel, layeredClose(channel, conn)), {
     remotePeer: remote.peerId,
     remotePublicKey: remote.publicKey,
-    close: () => conn.close(),
-    abort: (reason?: unknown) => conn.abort(reason),
-  };
+  });
 }
 
 /**

@@ -1,8 +1,8 @@
 /**
- * Wires a {@link YamuxSession} to a connection: one reader loop feeding every received chunk
- * to the session, one writer that takes everything the session queued (all frames produced in
- * the same tick, already coalesced) and writes it once the connection is ready, and the
- * keep-alive timer. The only Yamux file touching streams and timers.
+ * Wires a {@link YamuxSession} to a connection's byte channel: one reader loop feeding every
+ * received chunk to the session, one writer that takes everything the session queued (all frames
+ * produced in the same tick, already coalesced), writes it and waits until the connection drained
+ * it, and the keep-alive timer. The only Yamux file touching streams and timers.
  *
  * @module
  */
@@ -14,6 +14,7 @@ import type {
   StreamMuxerFactory,
   StreamMuxerInit,
 } from "../../src/muxer.ts";
+import { type ByteChannel, takeChannel } from "../../src/stream/channel.ts";
 import type { AbortOptions, Duplex } from "../../src/stream/types.ts";
 import {
   GoAwayCode,
@@ -27,8 +28,6 @@ import { type StreamHost, YamuxStream } from "./stream.ts";
 
 /** The connection a muxer runs over. */
 type MuxedConnection = Duplex & { abort?(reason?: unknown): void };
-
-const noop = (): void => {};
 
 /**
  * Create a Yamux muxer factory (`/yamux/1.0.0`). Options are validated here, once.
@@ -84,8 +83,8 @@ export class YamuxMuxer implements StreamMuxer, StreamHost {
   readonly #init: StreamMuxerInit;
   readonly #opts: ResolvedYamuxOptions;
   readonly #streams = new Map<number, YamuxStream>();
-  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
-  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  /** The connection's bytes (its own channel for TCP/Noise: no stream layer below the muxer). */
+  readonly #channel: ByteChannel;
   #state: "open" | "closing" | "closed" = "open";
   #wakeWriter: (() => void) | undefined;
   #drainWaiters: (() => void)[] = [];
@@ -100,9 +99,7 @@ export class YamuxMuxer implements StreamMuxer, StreamHost {
     this.#init = init;
     this.#opts = opts;
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
-    this.#reader = conn.readable.getReader();
-    this.#writer = conn.writable.getWriter();
-    this.#writer.closed.catch(noop);
+    this.#channel = takeChannel(conn);
     this.session = new YamuxSession(
       init.direction === "outbound",
       opts,
@@ -240,10 +237,10 @@ export class YamuxMuxer implements StreamMuxer, StreamHost {
     let error: Error | undefined;
     try {
       for (;;) {
-        const { done, value } = await this.#reader.read();
-        if (done) break;
+        const chunk = await this.#channel.read();
+        if (chunk === null) break;
         // After the session ended input is ignored until the reader is cancelled.
-        this.session.receive(value, this.now());
+        this.session.receive(chunk, this.now());
       }
     } catch (err) {
       error = err instanceof Error ? err : new ConnectionClosedError("read failed", { cause: err });
@@ -259,7 +256,7 @@ export class YamuxMuxer implements StreamMuxer, StreamHost {
   }
 
   async #writeLoop(): Promise<void> {
-    const w = this.#writer;
+    const channel = this.#channel;
     const outbox = this.session.outbox;
     try {
       for (;;) {
@@ -268,11 +265,12 @@ export class YamuxMuxer implements StreamMuxer, StreamHost {
           await new Promise<void>((resolve) => (this.#wakeWriter = resolve));
           continue;
         }
-        await w.ready;
         const blocks = outbox.take();
         this.#releaseDrainWaiters();
         if (blocks === undefined) continue;
-        for (const b of blocks) w.write(b).catch(noop);
+        for (const b of blocks) channel.write(b);
+        // What streams queue meanwhile goes out as the next batch, coalesced.
+        await channel.drained();
       }
     } catch (err) {
       if (this.#state !== "closed") {
@@ -381,17 +379,22 @@ export class YamuxMuxer implements StreamMuxer, StreamHost {
   ): Promise<void> {
     // Flush the rest (GoAway included) and close our side (bounded by goAwayTimeoutMs, then the
     // connection is aborted). There is nothing left to read: every stream has ended.
-    const w = this.#writer;
-    if (pending !== undefined) { for (const b of pending) w.write(b).catch(noop); }
+    const channel = this.#channel;
+    let closed: Promise<"closed" | "failed">;
+    try {
+      if (pending !== undefined) { for (const b of pending) channel.write(b); }
+      closed = channel.closeWrite().then(() => "closed" as const, () => "failed" as const);
+    } catch {
+      closed = Promise.resolve("failed");
+    }
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<"timeout">((resolve) => {
       timer = setTimeout(() => resolve("timeout"), this.#opts.goAwayTimeoutMs);
     });
-    const closed = w.close().then(() => "closed" as const, () => "failed" as const);
     const outcome = await Promise.race([closed, deadline]);
     clearTimeout(timer);
     if (outcome === "timeout") this.#abortConnection(error);
-    else this.#reader.cancel().catch(noop);
+    else this.#channel.cancelRead();
   }
 
   #abortConnection(reason: unknown): void {
@@ -403,7 +406,6 @@ export class YamuxMuxer implements StreamMuxer, StreamHost {
         // ignore
       }
     }
-    this.#writer.abort(err).catch(noop);
-    this.#reader.cancel(err).catch(noop);
+    this.#channel.abort(err);
   }
 }

@@ -13,6 +13,7 @@
 import { concat } from "../bytes.ts";
 import { DecodeError, LimitExceededError } from "../errors.ts";
 import { decodeUvarint } from "../varint.ts";
+import { type ByteChannel, prefixChannel } from "./channel.ts";
 
 /** Thrown when the stream ends before a complete value could be read. */
 export class UnexpectedEOFError extends DecodeError {}
@@ -32,16 +33,24 @@ export class UnexpectedEOFError extends DecodeError {}
  * ```
  */
 export class ByteReader {
-  #stream: ReadableStream<Uint8Array>;
+  #stream: ReadableStream<Uint8Array> | undefined;
   #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  #channel: ByteChannel | undefined;
   #chunks: Uint8Array[] = [];
   #buffered = 0;
   #ended = false;
 
-  /** Wrap `stream`; it is locked until {@link ByteReader.rest} is called. */
-  constructor(stream: ReadableStream<Uint8Array>) {
-    this.#stream = stream;
-    this.#reader = stream.getReader();
+  /**
+   * Read from `source`: a stream (locked until {@link ByteReader.rest}) or a {@link ByteChannel}
+   * (handed back with the unread bytes by {@link ByteReader.restChannel}).
+   */
+  constructor(source: ReadableStream<Uint8Array> | ByteChannel) {
+    if (source instanceof ReadableStream) {
+      this.#stream = source;
+      this.#reader = source.getReader();
+    } else {
+      this.#channel = source;
+    }
   }
 
   /** Bytes currently buffered (read from the stream but not yet consumed). */
@@ -56,9 +65,17 @@ export class ByteReader {
 
   /** Pull one more chunk from the source; returns false at end of stream. */
   async #pull(): Promise<boolean> {
-    if (this.#ended || this.#reader === undefined) return false;
-    const { value, done } = await this.#reader.read();
-    if (done) {
+    if (this.#ended) return false;
+    let value: Uint8Array | null;
+    if (this.#reader !== undefined) {
+      const next = await this.#reader.read();
+      value = next.done ? null : next.value;
+    } else if (this.#channel !== undefined) {
+      value = await this.#channel.read();
+    } else {
+      return false;
+    }
+    if (value === null) {
       this.#ended = true;
       return false;
     }
@@ -173,7 +190,9 @@ export class ByteReader {
    */
   rest(): ReadableStream<Uint8Array> {
     const reader = this.#reader;
-    if (reader === undefined) throw new TypeError("ByteReader.rest() was already called");
+    if (reader === undefined || this.#stream === undefined) {
+      throw new TypeError("ByteReader.rest() was already called, or the source is a channel");
+    }
     this.#reader = undefined;
     const leftover = this.takeBuffered();
     if (this.#ended) {
@@ -208,12 +227,28 @@ export class ByteReader {
     }, { highWaterMark: 0 });
   }
 
+  /**
+   * Hand back a channel source with everything not yet read: the channel itself if nothing is
+   * buffered, otherwise one that replays the buffered bytes first ({@link prefixChannel}).
+   */
+  restChannel(): ByteChannel {
+    const channel = this.#channel;
+    if (channel === undefined) {
+      throw new TypeError("ByteReader.restChannel() was already called, or the source is a stream");
+    }
+    this.#channel = undefined;
+    return prefixChannel(channel, this.takeBuffered());
+  }
+
   /** Cancel the source (on handshake failure). */
   async cancel(reason?: unknown): Promise<void> {
     const reader = this.#reader;
+    const channel = this.#channel;
     this.#reader = undefined;
+    this.#channel = undefined;
     this.#chunks = [];
     this.#buffered = 0;
+    channel?.cancelRead(reason);
     if (reader !== undefined) await reader.cancel(reason).catch(() => {});
   }
 }

@@ -1,8 +1,8 @@
 /**
  * Running a security handshake over a raw connection: one deadline (joined with the caller's
  * signal), the socket torn down the moment either fires so a read blocked on a silent peer ends
- * (HARDENING.md rule 8), failures reported as HandshakeError, and the connection's unread bytes
- * handed back afterwards. Shared by every security protocol (Noise, plaintext).
+ * (HARDENING.md rule 8), failures reported as HandshakeError, and the connection's channel handed
+ * back afterwards with its unread bytes. Shared by every security protocol (Noise, plaintext).
  *
  * @module
  */
@@ -10,7 +10,14 @@
 import { abortReason, deadlineSignal, raceSignal } from "../abort.ts";
 import { asHandshakeError } from "../errors.ts";
 import { ByteReader } from "./byte_reader.ts";
+import { type ByteChannel, takeChannel } from "./channel.ts";
 import type { ClosableDuplex } from "./types.ts";
+
+/** How a handshake sends: each write resolves once the bytes left for the socket. */
+export interface HandshakeWriter {
+  /** Send `bytes` (owned by the connection from now on). */
+  write(bytes: Uint8Array): Promise<void>;
+}
 
 /** Options of {@link runHandshake}. */
 export interface RunHandshakeOptions {
@@ -23,9 +30,9 @@ export interface RunHandshakeOptions {
 }
 
 /**
- * Run `handshake` with a reader and a writer on `conn`. On success, returns its result and a
- * stream of the bytes not yet read (the original readable when nothing is buffered); the writer's
- * lock is released. On failure the connection is aborted and the promise rejects with the
+ * Run `handshake` with a reader and a writer on `conn` (through its {@link ByteChannel}). On
+ * success, returns its result and the connection's channel, which first replays any bytes read
+ * past the handshake. On failure the connection is aborted and the promise rejects with the
  * signal's reason (deadline or caller) or a HandshakeError.
  *
  * @example
@@ -42,22 +49,25 @@ export interface RunHandshakeOptions {
 export async function runHandshake<T>(
   conn: ClosableDuplex,
   options: RunHandshakeOptions,
-  handshake: (reader: ByteReader, writer: WritableStreamDefaultWriter<Uint8Array>) => Promise<T>,
-): Promise<{ result: T; rest: ReadableStream<Uint8Array> }> {
+  handshake: (reader: ByteReader, writer: HandshakeWriter) => Promise<T>,
+): Promise<{ result: T; channel: ByteChannel }> {
   const deadline = deadlineSignal(options.timeoutMs, options.signal, options.what);
   const signal = deadline.signal;
   let reader: ByteReader | undefined;
-  let writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
   const onAbort = (): void => conn.abort(abortReason(signal));
   signal.addEventListener("abort", onAbort, { once: true });
   try {
     signal.throwIfAborted();
-    reader = new ByteReader(conn.readable);
-    writer = conn.writable.getWriter();
+    const channel = takeChannel(conn);
+    reader = new ByteReader(channel);
+    const writer: HandshakeWriter = {
+      write(bytes: Uint8Array): Promise<void> {
+        channel.write(bytes);
+        return channel.drained();
+      },
+    };
     const result = await raceSignal(handshake(reader, writer), signal);
-    const rest = reader.rest();
-    writer.releaseLock();
-    return { result, rest };
+    return { result, channel: reader.restChannel() };
   } catch (err) {
     const reason = signal.aborted
       ? abortReason(signal)
@@ -65,7 +75,6 @@ export async function runHandshake<T>(
     // When the signal fired, onAbort already aborted the connection.
     if (!signal.aborted) conn.abort(reason);
     await reader?.cancel(reason);
-    writer?.releaseLock();
     throw reason;
   } finally {
     signal.removeEventListener("abort", onAbort);

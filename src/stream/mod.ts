@@ -15,3 +15,4 @@ export * from "./byte_reader.ts";
 export * from "./pair.ts";
 export * from "./handshake.ts";
 export * from "./idle.ts";
+export * from "./channel.ts";

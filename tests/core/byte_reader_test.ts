@@ -290,14 +290,15 @@ describe("duplexPair", () => {
   it("applies backpressure at the high-water mark", async () => {
     const [a, b] = duplexPair({ highWaterMark: 4 });
     const aw = a.writable.getWriter();
-    assert.equal(aw.desiredSize, 4);
-    // Nothing reads b: after enough bytes the writer reports no room.
-    const writes = [aw.write(new Uint8Array(4)), aw.write(new Uint8Array(4))];
-    await Promise.resolve();
+    await aw.write(new Uint8Array(4)); // b holds 4 unread bytes: at the mark, not above it
+    let settled = false;
+    const second = aw.write(new Uint8Array(4)).then(() => (settled = true));
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+    assert.equal(settled, false, "b holds 8 unread bytes: the writer waits");
     assert.ok(aw.desiredSize! <= 0, `desiredSize ${aw.desiredSize}`);
     const br = b.readable.getReader();
     assert.equal((await br.read()).value!.byteLength, 4);
+    await second; // back at the mark: the write completes
     assert.equal((await br.read()).value!.byteLength, 4);
-    await Promise.all(writes);
   });
 });

@@ -332,10 +332,15 @@ describe("mplex faults (HARDENING.md, Faults)", () => {
     });
     await send(0, MplexFlag.NewStream);
     await send(0, MplexFlag.MessageInitiator, new Uint8Array([1]));
+    // `send` resolves once the pipe took the bytes, not once the muxer parsed them.
+    for (let i = 0; i < 5000 && accepted.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    assert.equal(accepted.length, 1);
     await writer.close();
+    assert.ok((await closeError) instanceof ConnectionClosedError);
     // Like a reset, the failure drops what was queued (spec, "Resetting a stream").
     await assert.rejects(accepted[0].readable.getReader().read(), StreamResetError);
-    assert.ok((await closeError) instanceof ConnectionClosedError);
   });
 
   it("the remote ending the connection with no stream open ends the session cleanly", async () => {

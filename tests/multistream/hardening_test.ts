@@ -235,8 +235,8 @@ describe("multistream hardening: nothing left behind after a negotiation settles
         const [c, d] = duplexPair();
         const lazy = await select(c, ["/p"], { signal });
         assert.equal(timers.live(), 0, "no deadline runs before the first read");
-        await handle(d, ["/p"], { signal });
-        await writeChunks(d, [utf8Encode("x")]);
+        const handled = await handle(d, ["/p"], { signal });
+        await writeChunks(handled.stream, [utf8Encode("x")]);
         await readN(lazy.stream.readable, 1);
         assert.equal(timers.live(), 0);
         assert.equal(listeners(), 0);

@@ -144,3 +144,12 @@ export function trackListeners(signal: AbortSignal): () => number {
   }) as typeof signal.removeEventListener;
   return () => live.size;
 }
+
+/**
+ * A duplex that speaks web streams only (no byte channel), over `d`'s streams: what a muxed
+ * stream or a WebSocket looks like to multistream, for the stream contract (the original
+ * `writable` handed back, the original `readable` when nothing was buffered).
+ */
+export function streamsOnly(d: Duplex): Duplex {
+  return { readable: d.readable, writable: d.writable };
+}

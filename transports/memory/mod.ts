@@ -92,8 +92,9 @@ class MemoryListener implements Listener {
   accept(dialer: Multiaddr): RawConnection {
     const [ours, theirs] = duplexPair({ highWaterMark: this.#options.highWaterMark });
     const local = this.getAddrs()[0];
-    this.#init.onConnection({ ...theirs, remoteAddr: dialer, localAddr: local });
-    return { ...ours, remoteAddr: local, localAddr: dialer };
+    // Object.assign keeps the ends' prototypes (their lazy streams and byte channels).
+    this.#init.onConnection(Object.assign(theirs, { remoteAddr: dialer, localAddr: local }));
+    return Object.assign(ours, { remoteAddr: local, localAddr: dialer });
   }
 }
 

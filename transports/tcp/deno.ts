@@ -5,17 +5,18 @@
  * resource when the readable reaches EOF and when the writable is closed, so a half-closed
  * connection can neither answer after reading the request to its end nor read the reply after
  * closing its writable (measured on Deno 2.9.6: a write after reading EOF fails with
- * BadResource). libp2p needs both (multistream, perf, every half-closed stream on top). So each
- * direction here is one stream built straight on the socket, exactly as Deno builds its own
- * (a byte ReadableStream pulling `conn.read` into the reader's buffer, a WritableStream calling
- * `conn.write`), with no transform in between: writable close sends FIN (`closeWrite`) and the
- * resource is closed once both directions ended, on `close()` or on `abort()`.
+ * BadResource). libp2p needs both (multistream, perf, every half-closed stream on top). So the
+ * connection is a byte channel built straight on the socket (src/stream/channel.ts): `read()` is
+ * one `conn.read`, `write()` queues for one `conn.write` pump, `closeWrite()` sends FIN, and the
+ * resource is closed once both directions ended, on `close()` or on `abort()`. Web streams are
+ * built on the channel only if someone asks for `readable`/`writable`.
  *
  * @module
  */
 
 import { abortReason } from "../../src/abort.ts";
-import { ConnectionClosedError, TimeoutError } from "../../src/errors.ts";
+import { ConnectionClosedError, StreamClosedError, TimeoutError } from "../../src/errors.ts";
+import { type ByteChannel, channelDuplex, RESOLVED } from "../../src/stream/channel.ts";
 import type { RawConnection } from "../../src/transport.ts";
 import { socketMultiaddr, type TcpEndpoint } from "./address.ts";
 import {
@@ -41,6 +42,204 @@ function isClosedResource(error: unknown): boolean {
 }
 
 /**
+ * One Deno TCP connection as a {@link ByteChannel}. Reads go straight into a buffer sized to
+ * the traffic; writes are queued and written in order by one pump (Deno's `write` may take only
+ * part of a chunk, so two writes must never overlap).
+ */
+class DenoTcpChannel implements ByteChannel {
+  readonly #conn: Deno.TcpConn;
+  readonly #options: ResolvedTcpOptions;
+  readonly #onRelease: (() => void) | undefined;
+  /** Size of the next read buffer: adapts to the traffic (MIN_READ_CHUNK_SIZE). */
+  #readSize = MIN_READ_CHUNK_SIZE;
+  #readDone = false;
+  /** closeWrite() (or close()) was called: no more writes are taken. */
+  #writeClosed = false;
+  /** Our direction ended: FIN sent, or the socket is gone. */
+  #writeDone = false;
+  #released = false;
+  /** Set by close(): reads interrupted by our own close end the stream instead of failing it. */
+  #closingLocally = false;
+  /** Set by abort() or an I/O failure: the reason every pending and later operation fails with. */
+  #failure: unknown;
+  #queue: Uint8Array[] = [];
+  #pumping = false;
+  #drain: { promise: Promise<void>; resolve(): void; reject(e: unknown): void } | undefined;
+  #closingWrite: Promise<void> | undefined;
+
+  constructor(conn: Deno.TcpConn, options: ResolvedTcpOptions, onRelease?: () => void) {
+    this.#conn = conn;
+    this.#options = options;
+    this.#onRelease = onRelease;
+  }
+
+  async read(): Promise<Uint8Array | null> {
+    for (;;) {
+      if (this.#failure !== undefined) throw this.#failure;
+      if (this.#readDone) return null;
+      // No autoAllocate-style fixed 64 KiB buffer: this one sits in the pending read of every
+      // idle connection. Nothing is read ahead either: the kernel's receive buffer is the only
+      // buffer, and a reader that stops reading stops the sender through TCP flow control.
+      const target = new Uint8Array(this.#readSize);
+      let n: number | null;
+      try {
+        n = await this.#conn.read(target);
+      } catch (error) {
+        if (this.#failure !== undefined) throw this.#failure;
+        if (this.#readDone) return null; // cancelled, then the socket was closed under the read
+        if (this.#closingLocally && isClosedResource(error)) {
+          this.#readDone = true;
+          this.#maybeRelease();
+          return null;
+        }
+        const err = new ConnectionClosedError("TCP read failed", { cause: error });
+        this.abort(err);
+        throw err;
+      }
+      if (this.#failure !== undefined) throw this.#failure;
+      if (this.#readDone) return null; // cancelled while the read was pending: dropped
+      if (n === null) {
+        // Remote FIN: the end of our input; writing goes on (half-close).
+        this.#readDone = true;
+        this.#maybeRelease();
+        return null;
+      }
+      if (n === 0) continue;
+      if (n === target.byteLength) this.#readSize = Math.min(READ_CHUNK_SIZE, this.#readSize * 2);
+      else if (n < target.byteLength / 4) {
+        this.#readSize = Math.max(MIN_READ_CHUNK_SIZE, this.#readSize / 2);
+      }
+      // A mostly empty buffer is copied out so that it can be freed; otherwise it is handed on.
+      return n < target.byteLength / 2 ? target.slice(0, n) : target.subarray(0, n);
+    }
+  }
+
+  write(chunk: Uint8Array): void {
+    if (this.#failure !== undefined) throw this.#failure;
+    if (this.#writeClosed) throw new StreamClosedError("TCP connection: write after close");
+    if (chunk.byteLength === 0) return;
+    this.#queue.push(chunk);
+    if (!this.#pumping) void this.#pump();
+  }
+
+  async #pump(): Promise<void> {
+    this.#pumping = true;
+    try {
+      while (this.#queue.length > 0) {
+        const batch = this.#queue;
+        this.#queue = [];
+        for (const chunk of batch) {
+          let offset = 0;
+          while (offset < chunk.byteLength) {
+            offset += await this.#conn.write(offset === 0 ? chunk : chunk.subarray(offset));
+          }
+        }
+      }
+    } catch (error) {
+      this.#pumping = false;
+      this.abort(new ConnectionClosedError("TCP write failed", { cause: error }));
+      return;
+    }
+    this.#pumping = false;
+    const drain = this.#drain;
+    this.#drain = undefined;
+    drain?.resolve();
+  }
+
+  drained(): Promise<void> {
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
+    if (!this.#pumping) return RESOLVED;
+    if (this.#drain === undefined) {
+      let resolve!: () => void;
+      let reject!: (e: unknown) => void;
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      this.#drain = { promise, resolve, reject };
+    }
+    return this.#drain.promise;
+  }
+
+  closeWrite(): Promise<void> {
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
+    this.#writeClosed = true;
+    return this.#closingWrite ??= this.#finishWrite();
+  }
+
+  async #finishWrite(): Promise<void> {
+    await this.drained();
+    if (this.#writeDone) return;
+    this.#writeDone = true;
+    if (!this.#released) {
+      try {
+        await this.#conn.closeWrite(); // FIN: the remote reads EOF, we keep reading
+      } catch (error) {
+        if (!isClosedResource(error) && !(error instanceof Deno.errors.NotConnected)) {
+          this.abort(new ConnectionClosedError("TCP half-close failed", { cause: error }));
+          throw this.#failure;
+        }
+      }
+    }
+    this.#maybeRelease();
+  }
+
+  cancelRead(): void {
+    // Unread bytes stay in the kernel and are dropped on release.
+    if (this.#readDone) return;
+    this.#readDone = true;
+    this.#maybeRelease();
+  }
+
+  abort(reason?: unknown): void {
+    if (this.#failure !== undefined) return;
+    this.#failure = reason ?? new ConnectionClosedError("connection aborted");
+    this.#readDone = true;
+    this.#writeDone = true;
+    this.#writeClosed = true;
+    this.#queue = [];
+    const drain = this.#drain;
+    this.#drain = undefined;
+    drain?.reject(this.#failure);
+    this.#release();
+  }
+
+  /**
+   * Flush what is queued (after `flush`, the closing of a writable stream built on this channel)
+   * and send FIN, within closeTimeoutMs, then free the socket.
+   */
+  async close(flush?: Promise<void>): Promise<void> {
+    if (this.#released) return;
+    this.#closingLocally = true;
+    const flushed = flush ?? this.closeWrite();
+    flushed.catch(() => {});
+    const ms = this.#options.closeTimeoutMs;
+    if (!(await settledWithin(flushed, ms))) {
+      this.abort(new TimeoutError(`TCP close: writes not flushed in ${ms} ms`));
+      return;
+    }
+    this.#readDone = true;
+    this.#writeDone = true;
+    this.#release();
+  }
+
+  #maybeRelease(): void {
+    if (this.#readDone && this.#writeDone) this.#release();
+  }
+
+  #release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed by Deno (e.g. after an error); nothing left to free.
+    }
+    this.#onRelease?.();
+  }
+}
+
+/**
  * Wrap an open Deno TCP connection. `onRelease` runs once, when the resource is closed.
  */
 function wrapConn(
@@ -54,179 +253,13 @@ function wrapConn(
   } catch {
     // The peer may already have reset the socket; reads and writes report that.
   }
-  let readController!: ReadableByteStreamController;
-  let writeController!: WritableStreamDefaultController;
-  let readDone = false;
-  let writeDone = false;
-  let released = false;
-  /** Set by close(): reads interrupted by our own close end the stream instead of erroring it. */
-  let closingLocally = false;
-  /** Set by abort(): the reason every pending and later operation fails with. */
-  let failure: unknown;
-  /** The socket write in progress, so that close() can wait for it. */
-  let inflight: Promise<void> | undefined;
-
-  const release = (): void => {
-    if (released) return;
-    released = true;
-    try {
-      conn.close();
-    } catch {
-      // Already closed by Deno (e.g. after an error); nothing left to free.
-    }
-    onRelease?.();
-  };
-  const maybeRelease = (): void => {
-    if (readDone && writeDone) release();
-  };
-  const endRead = (): void => {
-    if (readDone) return;
-    readDone = true;
-    try {
-      readController.close();
-      readController.byobRequest?.respond(0);
-    } catch {
-      // Already closed or errored.
-    }
-  };
-  const destroy = (reason: unknown): void => {
-    if (failure === undefined) failure = reason ?? new ConnectionClosedError("connection aborted");
-    readDone = true;
-    writeDone = true;
-    readController.error(failure);
-    writeController.error(failure);
-    release();
-  };
-
-  // Size of the next buffer for a default reader: adapts to the traffic (MIN_READ_CHUNK_SIZE).
-  let readSize = MIN_READ_CHUNK_SIZE;
-  const readable: ReadableStream<Uint8Array> = new ReadableStream({
-    type: "bytes",
-    start(controller) {
-      readController = controller;
-    },
-    async pull(controller) {
-      // highWaterMark 0: pull runs only for a pending read. BYOB readers get bytes straight into
-      // their buffer; default readers into one of `readSize` bytes (no autoAllocateChunkSize: a
-      // fixed 64 KiB buffer would sit in the pending read of every idle connection). Nothing is
-      // read ahead: the kernel's receive buffer is the only buffer, and a reader that stops
-      // reading stops the sender through TCP flow control.
-      const request = controller.byobRequest;
-      const view = request?.view;
-      const target = view
-        ? new Uint8Array(view.buffer, view.byteOffset, view.byteLength)
-        : new Uint8Array(readSize);
-      let n: number | null;
-      try {
-        n = await conn.read(target);
-      } catch (error) {
-        if (failure !== undefined) return; // aborted: the stream is already errored
-        if (closingLocally && isClosedResource(error)) {
-          endRead();
-          maybeRelease();
-          return;
-        }
-        destroy(new ConnectionClosedError("TCP read failed", { cause: error }));
-        return;
-      }
-      if (n === null) {
-        // Remote FIN: end of the readable; the writable stays usable (half-close).
-        endRead();
-        maybeRelease();
-        return;
-      }
-      if (request) {
-        request.respond(n);
-        return;
-      }
-      if (n === target.byteLength) readSize = Math.min(READ_CHUNK_SIZE, readSize * 2);
-      else if (n < target.byteLength / 4) readSize = Math.max(MIN_READ_CHUNK_SIZE, readSize / 2);
-      // A mostly empty buffer is copied out so that it can be freed; otherwise it is handed on.
-      controller.enqueue(n < target.byteLength / 2 ? target.slice(0, n) : target.subarray(0, n));
-    },
-    cancel() {
-      // The reader lost interest; unread bytes stay in the kernel and are dropped on release.
-      readDone = true;
-      maybeRelease();
-    },
-  }, { highWaterMark: 0 });
-
-  const writeAll = async (chunk: Uint8Array): Promise<void> => {
-    let offset = 0;
-    while (offset < chunk.byteLength) {
-      offset += await conn.write(offset === 0 ? chunk : chunk.subarray(offset));
-    }
-  };
-
-  const writable = new WritableStream<Uint8Array>({
-    start(controller) {
-      writeController = controller;
-    },
-    async write(chunk) {
-      if (!(chunk instanceof Uint8Array)) throw new TypeError("TCP writes take Uint8Array chunks");
-      if (failure !== undefined) throw failure;
-      if (writeDone) throw new ConnectionClosedError("TCP connection closed");
-      const p = writeAll(chunk);
-      inflight = p;
-      try {
-        await p;
-      } catch (error) {
-        if (failure !== undefined) throw failure;
-        const err = new ConnectionClosedError("TCP write failed", { cause: error });
-        destroy(err);
-        throw err;
-      } finally {
-        if (inflight === p) inflight = undefined;
-      }
-    },
-    async close() {
-      if (failure !== undefined) throw failure;
-      writeDone = true;
-      if (!released) {
-        try {
-          await conn.closeWrite(); // FIN: the remote reads EOF, we keep reading
-        } catch (error) {
-          if (!isClosedResource(error) && !(error instanceof Deno.errors.NotConnected)) {
-            destroy(new ConnectionClosedError("TCP half-close failed", { cause: error }));
-            throw failure;
-          }
-        }
-      }
-      maybeRelease();
-    },
-    abort(reason) {
-      destroy(reason);
-    },
-  }, new ByteLengthQueuingStrategy({ highWaterMark: options.writeHighWaterMark }));
-
+  const channel = new DenoTcpChannel(conn, options, onRelease);
   const local = netAddr(conn.localAddr);
   const remote = netAddr(conn.remoteAddr)!;
-  return {
-    readable,
-    writable,
+  return Object.assign(channelDuplex(channel, (flush) => channel.close(flush)), {
     remoteAddr: socketMultiaddr(remote.hostname, remote.port),
     localAddr: local === undefined ? undefined : socketMultiaddr(local.hostname, local.port),
-    async close(): Promise<void> {
-      if (released) return;
-      closingLocally = true;
-      // Flush what the writable queued, then FIN; when a writer holds the writable, only let
-      // the chunk being written finish (what is queued behind it is dropped).
-      const flush = !writeDone && !writable.locked ? writable.close() : inflight;
-      if (flush !== undefined && !(await settledWithin(flush, options.closeTimeoutMs))) {
-        destroy(new TimeoutError(`TCP close: writes not flushed in ${options.closeTimeoutMs} ms`));
-        return;
-      }
-      if (released) return;
-      writeDone = true;
-      endRead();
-      release();
-      writeController.error(new ConnectionClosedError("TCP connection closed"));
-    },
-    abort(reason?: unknown): void {
-      if (released && failure !== undefined) return;
-      destroy(reason);
-    },
-  };
+  });
 }
 
 function dialError(target: TcpEndpoint, error: unknown): Error {
