@@ -1,6 +1,6 @@
 /**
  * TCP on Bun: `Bun.connect` / `Bun.listen` and their socket handler callbacks, turned into one
- * ReadableStream and one WritableStream per connection.
+ * byte channel per connection (src/stream/channel.ts; web streams only if someone asks).
  *
  * Bun facts this relies on (Bun 1.4.5, checked against its reference docs and by experiment):
  * - `socket.write(bytes)` returns how many bytes it took (-1 when closed) and keeps nothing of
@@ -19,7 +19,8 @@
  */
 
 import { abortReason, raceSignal } from "../../src/abort.ts";
-import { ConnectionClosedError, TimeoutError } from "../../src/errors.ts";
+import { ConnectionClosedError, StreamClosedError, TimeoutError } from "../../src/errors.ts";
+import { type ByteChannel, channelDuplex, RESOLVED } from "../../src/stream/channel.ts";
 import type { RawConnection } from "../../src/transport.ts";
 import { socketMultiaddr, type TcpEndpoint } from "./address.ts";
 import {
@@ -85,78 +86,50 @@ function bun(): BunTcpApi {
   return (globalThis as unknown as { Bun: BunTcpApi }).Bun;
 }
 
-/** One Bun socket as a {@link RawConnection}; the socket's `data` points back here. */
-class BunConnection {
+/** A settle-once promise handle. */
+interface Waiter<T> {
+  resolve(value: T): void;
+  reject(reason: unknown): void;
+}
+
+/**
+ * One Bun socket as a {@link ByteChannel} (the socket's `data` points back here). Received
+ * chunks go straight to a pending read, or into a queue that pauses the socket at
+ * `readHighWaterMark`; writes go straight to the socket, and what it did not take waits for
+ * `drain`, in order.
+ */
+class BunConnection implements ByteChannel {
   readonly raw: RawConnection;
   #socket: BunSocket | undefined;
   #options: ResolvedTcpOptions;
   #onRelease: (() => void) | undefined;
-  #readController!: ReadableStreamDefaultController<Uint8Array>;
-  #writeController!: WritableStreamDefaultController;
+  #queue: Uint8Array[] = [];
+  #queued = 0;
+  #reader: Waiter<Uint8Array | null> | undefined;
   #paused = false;
+  /** Remote FIN received, or reading cancelled: `read()` returns null once the queue is empty. */
   #readDone = false;
+  /** closeWrite() (or close()) was called: no more writes are taken. */
+  #writeClosed = false;
+  /** Our direction ended: FIN sent, or the socket is gone. */
   #writeDone = false;
+  /** Why writes fail after the remote closed the socket cleanly. */
+  #writeError: unknown;
+  /** Bytes the socket did not take yet, in order; written on `drain`. */
+  #unsent: Uint8Array[] = [];
+  #drain: { promise: Promise<void> } & Waiter<void> | undefined;
+  #closingWrite: Promise<void> | undefined;
   #released = false;
   #failure: unknown;
-  #drain: { resolve(): void; reject(error: unknown): void } | undefined;
-  #inflight: Promise<void> | undefined;
 
   constructor(options: ResolvedTcpOptions, onRelease?: () => void) {
     this.#options = options;
     this.#onRelease = onRelease;
-    const readable = new ReadableStream<Uint8Array>({
-      start: (controller) => {
-        this.#readController = controller;
-      },
-      pull: () => {
-        // The reader drained the queue below the high-water mark: read the socket again.
-        if (this.#paused && !this.#readDone && !this.#released) {
-          this.#paused = false;
-          this.#socket?.resume();
-        }
-      },
-      cancel: () => {
-        this.#readDone = true;
-        this.#maybeRelease();
-      },
-    }, { highWaterMark: options.readHighWaterMark, size: (chunk) => chunk.byteLength });
-
-    const writable = new WritableStream<Uint8Array>({
-      start: (controller) => {
-        this.#writeController = controller;
-      },
-      write: async (chunk) => {
-        if (!(chunk instanceof Uint8Array)) {
-          throw new TypeError("TCP writes take Uint8Array chunks");
-        }
-        const p = this.#write(chunk);
-        this.#inflight = p;
-        try {
-          await p;
-        } finally {
-          if (this.#inflight === p) this.#inflight = undefined;
-        }
-      },
-      close: () => {
-        if (this.#failure !== undefined) throw this.#failure;
-        this.#writeDone = true;
-        if (!this.#released) this.#socket?.shutdown(); // FIN; reading goes on
-        this.#maybeRelease();
-      },
-      abort: (reason) => {
-        this.destroy(reason);
-      },
-    }, new ByteLengthQueuingStrategy({ highWaterMark: options.writeHighWaterMark }));
-
     // Addresses are filled in by attach(); until then the object is not handed out.
-    this.raw = {
-      readable,
-      writable,
+    this.raw = Object.assign(channelDuplex(this, (flush) => this.#close(flush)), {
       remoteAddr: undefined as never,
       localAddr: undefined,
-      close: () => this.#close(),
-      abort: (reason?: unknown) => this.destroy(reason),
-    };
+    });
   }
 
   /** Bind to the open socket (from the `open` callback or when connect resolved). */
@@ -177,25 +150,125 @@ class BunConnection {
     }
   }
 
+  // --- ByteChannel -------------------------------------------------------------------------------
+
+  read(): Promise<Uint8Array | null> {
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
+    const chunk = this.#queue.shift();
+    if (chunk !== undefined) {
+      this.#queued -= chunk.byteLength;
+      if (this.#paused && this.#queued < this.#options.readHighWaterMark) this.#resume();
+      return Promise.resolve(chunk);
+    }
+    if (this.#readDone) return Promise.resolve(null);
+    return new Promise((resolve, reject) => (this.#reader = { resolve, reject }));
+  }
+
+  write(chunk: Uint8Array): void {
+    if (this.#failure !== undefined) throw this.#failure;
+    if (this.#writeError !== undefined) throw this.#writeError;
+    if (this.#writeClosed) throw new StreamClosedError("TCP connection: write after close");
+    if (chunk.byteLength === 0) return;
+    if (this.#unsent.length > 0) {
+      this.#unsent.push(chunk); // behind bytes waiting for drain
+      return;
+    }
+    const socket = this.#socket;
+    if (socket === undefined || this.#released) {
+      throw new ConnectionClosedError("TCP connection closed");
+    }
+    const n = socket.write(chunk);
+    if (n < 0) {
+      const err = new ConnectionClosedError("TCP connection closed");
+      this.destroy(err);
+      throw err;
+    }
+    // Short write: Bun kept nothing of the rest. It goes out on drain.
+    if (n < chunk.byteLength) this.#unsent.push(chunk.subarray(n));
+  }
+
+  drained(): Promise<void> {
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
+    if (this.#unsent.length === 0) return RESOLVED;
+    if (this.#writeError !== undefined) return Promise.reject(this.#writeError);
+    if (this.#drain === undefined) {
+      const waiter = {} as { promise: Promise<void> } & Waiter<void>;
+      waiter.promise = new Promise<void>((resolve, reject) => {
+        waiter.resolve = resolve;
+        waiter.reject = reject;
+      });
+      this.#drain = waiter;
+    }
+    return this.#drain.promise;
+  }
+
+  closeWrite(): Promise<void> {
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
+    this.#writeClosed = true;
+    return this.#closingWrite ??= this.#finishWrite();
+  }
+
+  async #finishWrite(): Promise<void> {
+    await this.drained();
+    if (this.#writeDone) return;
+    this.#writeDone = true;
+    if (!this.#released) this.#socket?.shutdown(); // FIN; reading goes on
+    this.#maybeRelease();
+  }
+
+  cancelRead(): void {
+    this.#queue = [];
+    this.#queued = 0;
+    this.#endRead();
+    this.#maybeRelease();
+  }
+
+  abort(reason?: unknown): void {
+    this.destroy(reason);
+  }
+
+  // --- socket callbacks ----------------------------------------------------------------------------
+
   onData(data: Uint8Array): void {
     if (this.#readDone) return; // cancelled by the reader: drop
     // A plain Uint8Array over the same memory (Bun hands a fresh Buffer per callback).
-    this.#readController.enqueue(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-    const desired = this.#readController.desiredSize;
-    if (desired !== null && desired <= 0 && !this.#paused) {
-      // The reader is behind: stop reading the socket until pull() says there is room again.
+    const chunk = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    const reader = this.#reader;
+    if (reader !== undefined) {
+      this.#reader = undefined;
+      reader.resolve(chunk);
+      return;
+    }
+    this.#queue.push(chunk);
+    this.#queued += chunk.byteLength;
+    if (this.#queued >= this.#options.readHighWaterMark && !this.#paused) {
+      // The reader is behind: stop reading the socket until it catches up.
       this.#paused = true;
       this.#socket?.pause();
     }
   }
 
   onDrain(): void {
-    const d = this.#drain;
+    const socket = this.#socket;
+    while (this.#unsent.length > 0 && socket !== undefined && !this.#released) {
+      const chunk = this.#unsent[0];
+      const n = socket.write(chunk);
+      if (n < 0) {
+        this.destroy(new ConnectionClosedError("TCP connection closed"));
+        return;
+      }
+      if (n < chunk.byteLength) {
+        this.#unsent[0] = chunk.subarray(n);
+        return; // the next drain continues
+      }
+      this.#unsent.shift();
+    }
+    const drain = this.#drain;
     this.#drain = undefined;
-    d?.resolve();
+    drain?.resolve();
   }
 
-  /** Remote FIN: end of the readable; our writable stays usable (half-close). */
+  /** Remote FIN: the end of our input; our writing stays usable (half-close). */
   onEnd(): void {
     this.#endRead();
     this.#maybeRelease();
@@ -212,9 +285,11 @@ class BunConnection {
     this.#endRead();
     if (!this.#writeDone) {
       this.#writeDone = true;
-      const closed = new ConnectionClosedError("TCP connection closed by the remote peer");
-      this.#writeController.error(closed);
-      this.#rejectDrain(closed);
+      this.#writeError = new ConnectionClosedError("TCP connection closed by the remote peer");
+      this.#unsent = [];
+      const drain = this.#drain;
+      this.#drain = undefined;
+      drain?.reject(this.#writeError);
     }
     this.#release(false);
   }
@@ -229,69 +304,56 @@ class BunConnection {
     this.#failure = reason ?? new ConnectionClosedError("connection aborted");
     this.#readDone = true;
     this.#writeDone = true;
-    this.#readController.error(this.#failure);
-    this.#writeController.error(this.#failure);
-    this.#rejectDrain(this.#failure);
+    this.#writeClosed = true;
+    this.#queue = [];
+    this.#queued = 0;
+    this.#unsent = [];
+    const reader = this.#reader;
+    this.#reader = undefined;
+    reader?.reject(this.#failure);
+    const drain = this.#drain;
+    this.#drain = undefined;
+    drain?.reject(this.#failure);
     if (!this.#released) this.#socket?.terminate();
     this.#release(false);
   }
 
-  async #write(chunk: Uint8Array): Promise<void> {
-    let rest = chunk;
-    for (;;) {
-      if (this.#failure !== undefined) throw this.#failure;
-      const socket = this.#socket;
-      if (socket === undefined || this.#released) {
-        throw new ConnectionClosedError("TCP connection closed");
-      }
-      const n = socket.write(rest);
-      if (n < 0) throw new ConnectionClosedError("TCP connection closed");
-      if (n >= rest.byteLength) return;
-      // Short write: Bun kept nothing of the rest. Wait for drain, then write the remainder.
-      rest = rest.subarray(n);
-      await new Promise<void>((resolve, reject) => {
-        this.#drain = { resolve, reject };
-      });
-    }
-  }
-
-  async #close(): Promise<void> {
+  /**
+   * Flush what is unsent (after `flush`, the closing of a writable stream built on this
+   * channel) and send FIN, within closeTimeoutMs, then close the socket.
+   */
+  async #close(flush: Promise<void> | undefined): Promise<void> {
     if (this.#released) return;
-    // Flush what the writable queued, then FIN; when a writer holds the writable, only let the
-    // chunk being written finish (what is queued behind it is dropped).
-    const flush = !this.#writeDone && !this.raw.writable.locked
-      ? this.raw.writable.close()
-      : this.#inflight;
+    const flushed = flush ?? this.closeWrite();
+    flushed.catch(() => {});
     const ms = this.#options.closeTimeoutMs;
-    if (flush !== undefined && !(await settledWithin(flush, ms))) {
+    if (!(await settledWithin(flushed, ms))) {
       this.destroy(new TimeoutError(`TCP close: writes not flushed in ${ms} ms`));
       return;
     }
     if (this.#released) return;
     this.#writeDone = true;
-    this.#writeController.error(new ConnectionClosedError("TCP connection closed"));
+    this.#writeClosed = true;
     this.#endRead();
     this.#release(true);
+  }
+
+  #resume(): void {
+    this.#paused = false;
+    if (!this.#readDone && !this.#released) this.#socket?.resume();
   }
 
   #endRead(): void {
     if (this.#readDone) return;
     this.#readDone = true;
-    try {
-      this.#readController.close();
-    } catch {
-      // Already errored.
-    }
+    if (this.#queue.length > 0) return; // read() hands out the queue first, then null
+    const reader = this.#reader;
+    this.#reader = undefined;
+    reader?.resolve(null);
   }
 
   #maybeRelease(): void {
     if (this.#readDone && this.#writeDone) this.#release(true);
-  }
-
-  #rejectDrain(reason: unknown): void {
-    const d = this.#drain;
-    this.#drain = undefined;
-    d?.reject(reason);
   }
 
   /** Free the socket once; `end` closes it gracefully (false: it is already closed or reset). */
