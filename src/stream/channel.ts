@@ -209,8 +209,12 @@ export type ChannelDuplex = ClosableDuplex & ChannelOwner;
  * channel ({@link takeChannel}); `readable` and `writable` are built on first access for code that
  * speaks web streams. Using both is a programming error: once the channel was taken, the streams
  * throw TypeError, and once a stream exists, the channel is no longer handed out (takeChannel then
- * adapts the streams). Every member is an own property, so `{ ...conn, remoteAddr }` keeps
- * working (the spread builds the streams, and the copy is used through them).
+ * adapts the streams).
+ *
+ * The result is a class instance (one small object per layer and connection, its members on the
+ * prototype): to change a member, wrap it (`{ readable: conn.readable, writable: mine, close: ()
+ * => conn.close(), abort: (r) => conn.abort(r) }`) rather than spreading it, which copies no
+ * getters or methods.
  *
  * `close` implements the duplex's `close()`. It gets the closing of the `writable` when that
  * stream exists and nobody holds it (its queued chunks are flushed into the channel, then
@@ -228,33 +232,54 @@ export function channelDuplex(
   channel: ByteChannel,
   close: (flush: Promise<void> | undefined) => Promise<void>,
 ): ChannelDuplex {
-  let readable: ReadableStream<Uint8Array> | undefined;
-  let writable: WritableStream<Uint8Array> | undefined;
-  let taken = false;
-  const checkNotTaken = (): void => {
-    if (taken) throw new TypeError("this connection is read and written through its byte channel");
-  };
-  return {
-    get readable(): ReadableStream<Uint8Array> {
-      checkNotTaken();
-      return readable ??= channelReadable(channel);
-    },
-    get writable(): WritableStream<Uint8Array> {
-      checkNotTaken();
-      return writable ??= channelWritable(channel);
-    },
-    close(): Promise<void> {
-      return close(writable !== undefined && !writable.locked ? writable.close() : undefined);
-    },
-    abort(reason?: unknown): void {
-      channel.abort(reason);
-    },
-    [channelKey](): ByteChannel | undefined {
-      if (taken || readable !== undefined || writable !== undefined) return undefined;
-      taken = true;
-      return channel;
-    },
-  };
+  return new ChannelBackedDuplex(channel, close);
+}
+
+/** What {@link channelDuplex} builds. */
+class ChannelBackedDuplex implements ChannelDuplex {
+  readonly #channel: ByteChannel;
+  readonly #close: (flush: Promise<void> | undefined) => Promise<void>;
+  #readable: ReadableStream<Uint8Array> | undefined;
+  #writable: WritableStream<Uint8Array> | undefined;
+  #taken = false;
+
+  constructor(channel: ByteChannel, close: (flush: Promise<void> | undefined) => Promise<void>) {
+    this.#channel = channel;
+    this.#close = close;
+  }
+
+  get readable(): ReadableStream<Uint8Array> {
+    this.#checkNotTaken();
+    return this.#readable ??= channelReadable(this.#channel);
+  }
+
+  get writable(): WritableStream<Uint8Array> {
+    this.#checkNotTaken();
+    return this.#writable ??= channelWritable(this.#channel);
+  }
+
+  close(): Promise<void> {
+    const writable = this.#writable;
+    return this.#close(writable !== undefined && !writable.locked ? writable.close() : undefined);
+  }
+
+  abort(reason?: unknown): void {
+    this.#channel.abort(reason);
+  }
+
+  [channelKey](): ByteChannel | undefined {
+    if (this.#taken || this.#readable !== undefined || this.#writable !== undefined) {
+      return undefined;
+    }
+    this.#taken = true;
+    return this.#channel;
+  }
+
+  #checkNotTaken(): void {
+    if (this.#taken) {
+      throw new TypeError("this connection is read and written through its byte channel");
+    }
+  }
 }
 
 /**

@@ -16,6 +16,7 @@ import type { Multiaddr } from "../../src/multiaddr/mod.ts";
 import type { RawConnection, Transport } from "../../src/transport.ts";
 import type { ConnectionEncrypter } from "../../src/security.ts";
 import type { PrivateKey } from "../../src/keys/types.ts";
+import type { ClosableDuplex } from "../../src/stream/types.ts";
 import { memory } from "../../transports/memory/mod.ts";
 import { noise } from "../../protocols/noise/mod.ts";
 import { yamux } from "../../protocols/yamux/mod.ts";
@@ -23,6 +24,21 @@ import { identify } from "../../protocols/identify/mod.ts";
 import { outcome, stopAll, until } from "../helpers/nodes.ts";
 import { trackTimers } from "../multistream/helpers.ts";
 import { detectUnhandled } from "./helpers.ts";
+
+/** `conn` with some of its streams replaced (a wrapper: a connection's members are not spreadable). */
+function withStreams<T extends ClosableDuplex & { remoteAddr?: unknown; localAddr?: unknown }>(
+  conn: T,
+  streams: { readable?: ReadableStream<Uint8Array>; writable?: WritableStream<Uint8Array> },
+): T {
+  return {
+    readable: streams.readable ?? conn.readable,
+    writable: streams.writable ?? conn.writable,
+    close: () => conn.close(),
+    abort: (reason?: unknown) => conn.abort(reason),
+    remoteAddr: conn.remoteAddr,
+    localAddr: conn.localAddr,
+  } as T;
+}
 
 /** A promise resolving to "still waiting" after `ms`, unless cleared. */
 function deadline(ms: number): { promise: Promise<string>; clear: () => void } {
@@ -59,7 +75,7 @@ function recording(onWrite?: (raw: RawConnection, chunk: Uint8Array, n: number) 
           close: () => writer.close(),
           abort: (r) => writer.abort(r),
         });
-        return { ...raw, writable };
+        return withStreams(raw, { writable });
       },
       createListener: (init) => inner.createListener(init),
       listenFilter: (a) => inner.listenFilter(a),
@@ -198,7 +214,7 @@ describe("hardening faults", () => {
                 else c.enqueue(r.value);
               },
             }, { highWaterMark: 0 });
-            init.onConnection({ ...raw, readable });
+            init.onConnection(withStreams(raw, { readable }));
           },
         }),
       listenFilter: (a) => inner.listenFilter(a),
@@ -265,7 +281,7 @@ describe("hardening faults", () => {
                   c.abort(new Error("cut during noise"));
                 },
               });
-              return inner.secureOutbound({ ...c, writable }, o);
+              return inner.secureOutbound(withStreams(c, { writable }), o);
             },
           };
         }

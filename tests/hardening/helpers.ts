@@ -40,8 +40,12 @@ export function fakeIp(ip = "198.51.100.1"): FakeIpTransport {
       const [ours, theirs] = duplexPair();
       const family = source.includes(":") ? "ip6" : "ip4";
       const remote = multiaddr(`/${family}/${source}/tcp/${++fakePorts}`);
-      init.onConnection({ ...theirs, remoteAddr: remote, localAddr: multiaddr(name) });
-      return Promise.resolve({ ...ours, remoteAddr: multiaddr(name), localAddr: remote });
+      init.onConnection(
+        Object.assign(theirs, { remoteAddr: remote, localAddr: multiaddr(name) }),
+      );
+      return Promise.resolve(
+        Object.assign(ours, { remoteAddr: multiaddr(name), localAddr: remote }),
+      );
     },
     createListener(init: ListenerInit): Listener {
       let name: string | undefined;

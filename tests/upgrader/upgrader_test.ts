@@ -23,8 +23,8 @@ import { mplex } from "../../protocols/mplex/mod.ts";
 function rawPair(): [RawConnection, RawConnection] {
   const [a, b] = duplexPair();
   return [
-    { ...a, remoteAddr: multiaddr("/memory/b") },
-    { ...b, remoteAddr: multiaddr("/memory/a") },
+    Object.assign(a, { remoteAddr: multiaddr("/memory/b") }),
+    Object.assign(b, { remoteAddr: multiaddr("/memory/a") }),
   ];
 }
 
