@@ -21,10 +21,11 @@ import type { ClosableDuplex, Duplex } from "./types.ts";
  *
  * Reading: one `read()` at a time; it resolves with the next chunk (never empty), with `null`
  * once the remote side ended (or after `cancelRead`), and rejects with the failure once the
- * channel failed. Writing: `write()` queues a chunk that is from then on owned by the channel
- * (the caller must not change it) and starts sending it at once; `drained()` resolves when every
- * chunk written so far was handed to the layer below, which is where a writer waits
- * (backpressure).
+ * channel failed. Writing: `write()` queues a chunk and starts sending it at once; the channel may
+ * keep using the chunk until `drained()` resolves, which it does once every chunk written so far
+ * left this channel and everything below it that keeps references (a socket's kernel buffer
+ * holds a copy). Until then the caller must not change the chunk; afterwards it may reuse it.
+ * `drained()` is also where a writer waits (backpressure).
  *
  * @example
  * ```ts
@@ -42,11 +43,14 @@ export interface ByteChannel {
   /** The next chunk from the remote side, or `null` at its end. One read at a time. */
   read(): Promise<Uint8Array | null>;
   /**
-   * Queue `chunk` for sending; the channel owns it from now on. Throws the failure when the
-   * channel failed, and StreamClosedError after {@link ByteChannel.closeWrite}.
+   * Queue `chunk` for sending; it must stay unchanged until `drained()` resolves. Throws the
+   * failure when the channel failed, and StreamClosedError after {@link ByteChannel.closeWrite}.
    */
   write(chunk: Uint8Array): void;
-  /** Resolves once everything written so far left this layer; rejects if the channel failed. */
+  /**
+   * Resolves once everything written so far left this layer and is no longer referenced (the
+   * chunks may be reused); rejects if the channel failed.
+   */
   drained(): Promise<void>;
   /** Flush what was written, then end our direction (TCP FIN). Reading goes on. */
   closeWrite(): Promise<void>;

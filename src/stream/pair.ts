@@ -52,7 +52,9 @@ class PairChannel implements ByteChannel {
   write(chunk: Uint8Array): void {
     if (this.#failure !== undefined) throw this.#failure;
     if (this.#writeClosed) throw new StreamClosedError("write after closeWrite()");
-    if (chunk.byteLength > 0) this.peer.#deliver(chunk);
+    // Copied: the reader keeps what it reads, and the writer may reuse its chunk once drained
+    // (ByteChannel contract), as it may after a socket's write.
+    if (chunk.byteLength > 0) this.peer.#deliver(chunk.slice());
   }
 
   drained(): Promise<void> {
@@ -138,7 +140,7 @@ class PairChannel implements ByteChannel {
  * {@link channelDuplex}: layers built on byte channels (Noise, yamux, multistream) use its channel
  * directly, and its `readable`/`writable` are built on first use for everything else. Closing
  * the writing side ends the other side's reading (half-close); `abort` fails both directions on
- * both ends. Chunks are passed by reference (no copy), as a socket would after its write; a
+ * both ends. Each chunk is copied once, as a socket's write would, so the writer may reuse it; a
  * writer waits while the other end holds more than `highWaterMark` unread bytes (default 64 KiB).
  *
  * @example

@@ -1,0 +1,74 @@
+/**
+ * Yamux queues large payloads by reference (protocols/yamux/outbox.ts): a stream write must not
+ * complete before the connection is done with the chunk, because the writer may refill it at once
+ * (the perf service does). One buffer is refilled with a new byte after every completed write;
+ * any chunk sent after its write completed would arrive with a later byte.
+ */
+
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import type { Duplex } from "../../src/stream/types.ts";
+import { duplexPair } from "../../src/stream/pair.ts";
+import { tcp } from "../../transports/tcp/mod.ts";
+import { yamux } from "../../protocols/yamux/mod.ts";
+import type { MuxedStream } from "../../src/muxer.ts";
+import { listenQueued } from "../tcp/helpers.ts";
+
+const CHUNK = 64 * 1024;
+const CHUNKS = 256; // 16 MiB: many times the socket buffers and the stream window
+
+async function sendReusingOneBuffer(stream: MuxedStream): Promise<void> {
+  const buffer = new Uint8Array(CHUNK);
+  const writer = stream.writable.getWriter();
+  for (let i = 0; i < CHUNKS; i++) {
+    buffer.fill(i & 0xff);
+    await writer.write(buffer);
+  }
+  await writer.close();
+}
+
+async function receiveAndCheck(stream: MuxedStream): Promise<void> {
+  let offset = 0;
+  for await (const chunk of stream.readable) {
+    for (let j = 0; j < chunk.byteLength; j++) {
+      const expected = Math.floor((offset + j) / CHUNK) & 0xff;
+      if (chunk[j] !== expected) {
+        assert.fail(`byte ${offset + j}: ${chunk[j]}, expected ${expected}`);
+      }
+    }
+    offset += chunk.byteLength;
+  }
+  assert.equal(offset, CHUNK * CHUNKS);
+}
+
+async function run(a: Duplex, b: Duplex): Promise<void> {
+  let accepted!: (s: MuxedStream) => void;
+  const incoming = new Promise<MuxedStream>((resolve) => (accepted = resolve));
+  const client = yamux().createStreamMuxer(a, { direction: "outbound" });
+  const server = yamux().createStreamMuxer(b, { direction: "inbound", onIncomingStream: accepted });
+  try {
+    const stream = await client.newStream();
+    await Promise.all([sendReusingOneBuffer(stream), receiveAndCheck(await incoming)]);
+  } finally {
+    client.abort();
+    server.abort();
+  }
+}
+
+describe("yamux: a writer may reuse its chunk once the write completed", () => {
+  it("over an in-memory pair", async () => {
+    const [a, b] = duplexPair();
+    await run(a, b);
+  });
+
+  it("over TCP loopback (the socket write is asynchronous)", async () => {
+    const transport = tcp();
+    const { listener, accepted } = await listenQueued(transport, "/ip4/127.0.0.1/tcp/0");
+    try {
+      const client = await transport.dial(listener.getAddrs()[0]);
+      await run(client, await accepted());
+    } finally {
+      await listener.close();
+    }
+  });
+});
