@@ -1,22 +1,13 @@
 /**
  * Encoded frames waiting for the connection. Frames are encoded straight into shared blocks,
- * so everything produced before the writer runs goes out as one write. Small payloads are copied
- * into the block (the caller's chunk is free as soon as it has been queued); large ones
- * ({@link BORROW_MIN_BYTES} and up) are queued by reference after their header, saving an
- * allocation and a copy per chunk of a bulk transfer, and the caller must keep them unchanged
- * until the batch that carries them was flushed ({@link Outbox.batch} tells which).
+ * so everything produced before the writer runs goes out as one write, the payload is copied
+ * exactly once, and the caller's chunk is free as soon as it has been queued.
  *
  * @module
  */
 
 import { encodeHeaderInto } from "./codec.ts";
 import { HEADER_LENGTH } from "./constants.ts";
-
-/**
- * Payloads from this size on are queued by reference instead of copied: below it the copy is
- * cheaper than the bookkeeping of waiting for the flush.
- */
-export const BORROW_MIN_BYTES = 16 * 1024;
 
 /** Smallest and largest block allocated for coalescing frames. */
 const MIN_BLOCK = 1024;
@@ -58,8 +49,6 @@ export class Outbox {
   #onNonEmpty: () => void;
   /** Ping replies queued since the last take (the session bounds it). */
   pingReplies = 0;
-  /** Batches taken so far: the batch being filled is number `taken + 1`. */
-  #taken = 0;
 
   /** `onNonEmpty` runs when the queue goes from empty to non-empty. */
   constructor(onNonEmpty: () => void) {
@@ -78,34 +67,14 @@ export class Outbox {
     this.#grew(HEADER_LENGTH);
   }
 
-  /**
-   * Queue a Data frame carrying `payload`. Returns false when the payload was copied, true when it
-   * was queued by reference (at least {@link BORROW_MIN_BYTES}): then it must stay unchanged until
-   * batch {@link Outbox.batch} was flushed.
-   */
-  data(flags: number, streamId: number, payload: Uint8Array): boolean {
-    const length = payload.byteLength;
-    if (length >= BORROW_MIN_BYTES) {
-      const at = this.#reserve(HEADER_LENGTH);
-      encodeHeaderInto(this.#buf!, at, 0, flags, streamId, length);
-      // The header closes the current part; the payload follows it as a part of its own.
-      this.#full.push(this.#buf!.subarray(this.#start, this.#end), payload);
-      this.#start = this.#end;
-      this.#grew(HEADER_LENGTH + length);
-      return true;
-    }
-    const n = HEADER_LENGTH + length;
+  /** Queue a Data frame carrying `payload` (copied). */
+  data(flags: number, streamId: number, payload: Uint8Array): void {
+    const n = HEADER_LENGTH + payload.byteLength;
     const at = this.#reserve(n);
     const buf = this.#buf!;
-    encodeHeaderInto(buf, at, 0, flags, streamId, length);
+    encodeHeaderInto(buf, at, 0, flags, streamId, payload.byteLength);
     buf.set(payload, at + HEADER_LENGTH);
     this.#grew(n);
-    return false;
-  }
-
-  /** The number of the batch being filled: the next `take()` hands it out. */
-  get batch(): number {
-    return this.#taken + 1;
   }
 
   /** Everything queued so far, in order, or undefined when empty. Resets the ping-reply count. */
@@ -120,7 +89,6 @@ export class Outbox {
     this.#start = this.#end = 0;
     this.#size = 0;
     this.pingReplies = 0;
-    this.#taken++;
     return out;
   }
 

@@ -88,9 +88,6 @@ export class YamuxMuxer implements StreamMuxer, StreamHost {
   #state: "open" | "closing" | "closed" = "open";
   #wakeWriter: (() => void) | undefined;
   #drainWaiters: (() => void)[] = [];
-  /** The last outbox batch the connection drained, and writers waiting for later ones. */
-  #flushedBatch = 0;
-  #flushWaiters: { batch: number; resolve: () => void }[] = [];
   #backlogWaiters = new Set<{ resolve: () => void; reject: (e: unknown) => void }>();
   #streamsGone: (() => void) | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -181,23 +178,6 @@ export class YamuxMuxer implements StreamMuxer, StreamHost {
     return new Promise((resolve) => this.#drainWaiters.push(resolve));
   }
 
-  /** @internal See {@link StreamHost.whenFlushed}. */
-  whenFlushed(batch: number): Promise<void> {
-    if (batch <= this.#flushedBatch || this.#state === "closed") return Promise.resolve();
-    return new Promise((resolve) => this.#flushWaiters.push({ batch, resolve }));
-  }
-
-  #releaseFlushWaiters(upTo: number): void {
-    this.#flushedBatch = upTo;
-    if (this.#flushWaiters.length === 0) return;
-    const waiting = this.#flushWaiters;
-    this.#flushWaiters = [];
-    for (const w of waiting) {
-      if (w.batch <= upTo) w.resolve();
-      else this.#flushWaiters.push(w);
-    }
-  }
-
   // --- session events ----------------------------------------------------------------------------
 
   #events(): SessionEvents {
@@ -285,15 +265,12 @@ export class YamuxMuxer implements StreamMuxer, StreamHost {
           await new Promise<void>((resolve) => (this.#wakeWriter = resolve));
           continue;
         }
-        const batch = outbox.batch;
         const blocks = outbox.take();
         this.#releaseDrainWaiters();
         if (blocks === undefined) continue;
         for (const b of blocks) channel.write(b);
         // What streams queue meanwhile goes out as the next batch, coalesced.
         await channel.drained();
-        // The channel holds nothing of this batch now: payloads it borrowed are free again.
-        this.#releaseFlushWaiters(batch);
       }
     } catch (err) {
       if (this.#state !== "closed") {
@@ -383,8 +360,6 @@ export class YamuxMuxer implements StreamMuxer, StreamHost {
     }
     this.#rejectBacklog(() => new ConnectionClosedError("yamux session ended", { cause: error }));
     this.#releaseDrainWaiters();
-    // Writers waiting for a flush are let go: their streams fail with the session.
-    this.#releaseFlushWaiters(Number.MAX_SAFE_INTEGER);
     const pending = this.session.outbox.take();
     this.session.destroy(error ?? new ConnectionClosedError("yamux session closed"));
     this.#wakeWriter?.();

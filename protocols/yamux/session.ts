@@ -105,11 +105,6 @@ export interface StreamState {
 export class YamuxSession {
   /** Encoded frames waiting for the connection. */
   readonly outbox: Outbox;
-  /**
-   * After {@link YamuxSession.write}: the outbox batch that holds part of the data by reference
-   * (the caller keeps it unchanged until that batch was flushed), or 0 when all of it was copied.
-   */
-  lastBorrowedBatch = 0;
   readonly #client: boolean;
   readonly #opts: ResolvedYamuxOptions;
   readonly #ev: SessionEvents;
@@ -423,18 +418,15 @@ export class YamuxSession {
 
   /**
    * Queue as much of `data` as the send window allows, split into Data frames of at most
-   * `maxMessageSize`; returns the number of bytes queued (0 when the window is empty). Sets
-   * {@link YamuxSession.lastBorrowedBatch}.
+   * `maxMessageSize`; returns the number of bytes queued (0 when the window is empty).
    */
   write(id: number, data: Uint8Array): number {
     const s = this.#writable(id);
     const n = Math.min(data.byteLength, s.sendWindow);
     const max = this.#opts.maxMessageSize;
-    let borrowed = false;
     for (let off = 0; off < n; off += max) {
-      borrowed = this.outbox.data(0, id, data.subarray(off, Math.min(n, off + max))) || borrowed;
+      this.outbox.data(0, id, data.subarray(off, Math.min(n, off + max)));
     }
-    this.lastBorrowedBatch = borrowed ? this.outbox.batch : 0;
     s.sendWindow -= n;
     return n;
   }

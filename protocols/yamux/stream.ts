@@ -19,11 +19,6 @@ export interface StreamHost {
   now(): number;
   /** A promise while the outbox is above its high-water mark (connection backpressure). */
   outboxBackpressure(): Promise<void> | undefined;
-  /**
-   * Resolves once outbox batch `batch` was written out and the connection drained it: payloads
-   * the outbox queued by reference in it may then be reused by their writer.
-   */
-  whenFlushed(batch: number): Promise<void>;
 }
 
 /**
@@ -231,31 +226,22 @@ export class YamuxStream implements MuxedStream {
     this.#active = performance.now();
     const session = this.#host.session;
     const n = session.write(this.#num, chunk);
-    const borrowed = session.lastBorrowedBatch;
     if (n < chunk.byteLength) {
-      const p = this.#writeRest(chunk, n, borrowed);
+      const p = this.#writeRest(chunk, n);
       this.#writing = p;
       return p;
     }
-    // A large chunk is queued by reference: the write completes (and the caller may reuse the
-    // chunk) once the batch carrying it was flushed.
-    const flushed = borrowed !== 0 ? this.#host.whenFlushed(borrowed) : undefined;
     const drain = this.#host.outboxBackpressure();
-    const wait = drain === undefined
-      ? flushed
-      : flushed === undefined
-      ? drain
-      : Promise.all([flushed, drain]).then(() => {});
-    if (wait !== undefined) {
-      this.#writing = wait;
-      wait.then(() => {
-        if (this.#writing === wait) this.#writing = undefined;
+    if (drain !== undefined) {
+      this.#writing = drain;
+      drain.then(() => {
+        if (this.#writing === drain) this.#writing = undefined;
       });
     }
-    return wait;
+    return drain;
   }
 
-  async #writeRest(chunk: Uint8Array, done: number, borrowed: number): Promise<void> {
+  async #writeRest(chunk: Uint8Array, done: number): Promise<void> {
     try {
       while (done < chunk.byteLength) {
         await new Promise<void>((resolve, reject) => {
@@ -263,11 +249,8 @@ export class YamuxStream implements MuxedStream {
         });
         if (this.#error !== undefined) throw this.#error;
         done += this.#host.session.write(this.#num, chunk.subarray(done));
-        borrowed = this.#host.session.lastBorrowedBatch || borrowed;
         this.#active = performance.now();
       }
-      // Batches are flushed in order: the last one that borrowed from `chunk` frees it all.
-      if (borrowed !== 0) await this.#host.whenFlushed(borrowed);
       await this.#host.outboxBackpressure();
     } finally {
       this.#writing = undefined;

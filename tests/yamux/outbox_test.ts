@@ -8,7 +8,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { concat, randomBytes } from "../../src/bytes.ts";
-import { BORROW_MIN_BYTES, Outbox } from "../../protocols/yamux/outbox.ts";
+import { Outbox } from "../../protocols/yamux/outbox.ts";
 import { parseFrames } from "./session_helpers.ts";
 
 describe("yamux outbox", () => {
@@ -63,28 +63,5 @@ describe("yamux outbox", () => {
     assert.deepEqual(split.map((f) => [f.streamId, ...f.payload!]), [[5, 9], [5, 7]]);
     assert.deepEqual(parseFrames(concat(other.take()!)).map((f) => f.streamId), [6]);
     assert.equal(box.take(), undefined);
-  });
-});
-
-describe("yamux outbox: large payloads by reference", () => {
-  it("queues a payload of BORROW_MIN_BYTES or more by reference after its header", () => {
-    const box = new Outbox(() => {});
-    assert.equal(box.batch, 1);
-    const small = new Uint8Array(BORROW_MIN_BYTES - 1).fill(1);
-    const large = new Uint8Array(BORROW_MIN_BYTES).fill(2);
-    assert.equal(box.data(0, 1, small), false, "copied");
-    assert.equal(box.data(0, 3, large), true, "borrowed");
-    box.frame(1, 0, 5, 7); // a frame after the borrowed payload stays after it
-    const parts = box.take()!;
-    assert.equal(box.batch, 2, "the next batch is being filled");
-    assert.ok(parts.includes(large), "the payload itself, not a copy");
-    const frames = parseFrames(concat(parts));
-    assert.deepEqual(frames.map((f) => [f.streamId, f.length]), [
-      [1, BORROW_MIN_BYTES - 1],
-      [3, BORROW_MIN_BYTES],
-      [5, 7],
-    ]);
-    small.fill(9); // a copied payload is free at once
-    assert.ok(parseFrames(concat(parts))[0].payload!.every((b) => b === 1));
   });
 });
