@@ -184,10 +184,15 @@ export function channelReadable(channel: ByteChannel): ReadableStream<Uint8Array
 }
 
 /**
- * A WritableStream over `channel`: each write resolves once the channel drained; close is
- * `closeWrite()`, abort aborts the channel (both directions, as a socket's would).
+ * A WritableStream over `channel`: each write is handed to the channel once the previous one
+ * drained, and up to `highWaterMark` bytes (default: one chunk) wait in the stream's queue before
+ * `writer.ready` waits; close is `closeWrite()`, abort aborts the channel (both directions, as a
+ * socket's would).
  */
-export function channelWritable(channel: ByteChannel): WritableStream<Uint8Array> {
+export function channelWritable(
+  channel: ByteChannel,
+  highWaterMark?: number,
+): WritableStream<Uint8Array> {
   return new WritableStream<Uint8Array>({
     write(chunk) {
       if (!(chunk instanceof Uint8Array)) {
@@ -202,7 +207,7 @@ export function channelWritable(channel: ByteChannel): WritableStream<Uint8Array
     abort(reason) {
       channel.abort(reason);
     },
-  });
+  }, highWaterMark === undefined ? undefined : new ByteLengthQueuingStrategy({ highWaterMark }));
 }
 
 /** A {@link ClosableDuplex} that can hand over its {@link ByteChannel}: see {@link channelDuplex}. */
@@ -223,6 +228,7 @@ export type ChannelDuplex = ClosableDuplex & ChannelOwner;
  * `close` implements the duplex's `close()`. It gets the closing of the `writable` when that
  * stream exists and nobody holds it (its queued chunks are flushed into the channel, then
  * `closeWrite()` runs), which it must wait for, within its limits, before it closes the channel.
+ * `writableHighWaterMark`: bytes the `writable` queues ahead of the channel (default one chunk).
  *
  * @example
  * ```ts
@@ -235,8 +241,9 @@ export type ChannelDuplex = ClosableDuplex & ChannelOwner;
 export function channelDuplex(
   channel: ByteChannel,
   close: (flush: Promise<void> | undefined) => Promise<void>,
+  options: { writableHighWaterMark?: number } = {},
 ): ChannelDuplex {
-  return new ChannelBackedDuplex(channel, close);
+  return new ChannelBackedDuplex(channel, close, options.writableHighWaterMark);
 }
 
 /** What {@link channelDuplex} builds. */
@@ -246,10 +253,16 @@ class ChannelBackedDuplex implements ChannelDuplex {
   #readable: ReadableStream<Uint8Array> | undefined;
   #writable: WritableStream<Uint8Array> | undefined;
   #taken = false;
+  readonly #writableHighWaterMark: number | undefined;
 
-  constructor(channel: ByteChannel, close: (flush: Promise<void> | undefined) => Promise<void>) {
+  constructor(
+    channel: ByteChannel,
+    close: (flush: Promise<void> | undefined) => Promise<void>,
+    writableHighWaterMark: number | undefined,
+  ) {
     this.#channel = channel;
     this.#close = close;
+    this.#writableHighWaterMark = writableHighWaterMark;
   }
 
   get readable(): ReadableStream<Uint8Array> {
@@ -259,7 +272,7 @@ class ChannelBackedDuplex implements ChannelDuplex {
 
   get writable(): WritableStream<Uint8Array> {
     this.#checkNotTaken();
-    return this.#writable ??= channelWritable(this.#channel);
+    return this.#writable ??= channelWritable(this.#channel, this.#writableHighWaterMark);
   }
 
   close(): Promise<void> {

@@ -6,13 +6,8 @@
 
 import { ConnectionClosedError, StreamClosedError } from "../errors.ts";
 import { type ByteChannel, channelDuplex, RESOLVED } from "./channel.ts";
+import { Deferred } from "./deferred.ts";
 import type { ClosableDuplex } from "./types.ts";
-
-/** A settle-once promise handle. */
-interface Waiter<T> {
-  resolve(value: T): void;
-  reject(reason: unknown): void;
-}
 
 /**
  * One end of an in-memory pair: writes land in the peer's queue, reads take from ours. A writer
@@ -29,9 +24,10 @@ class PairChannel implements ByteChannel {
   #cancelled = false;
   #writeClosed = false;
   #failure: unknown;
-  #reader: Waiter<Uint8Array | null> | undefined;
+  /** A read waiting for data. */
+  readonly #reader = new Deferred<Uint8Array | null>();
   /** Our writer waiting for the peer to read below the high-water mark. */
-  #drain: { promise: Promise<void> } & Waiter<void> | undefined;
+  readonly #drain = new Deferred<void>();
 
   constructor(highWaterMark: number) {
     this.#highWaterMark = highWaterMark;
@@ -46,7 +42,7 @@ class PairChannel implements ByteChannel {
       return Promise.resolve(chunk);
     }
     if (this.#ended || this.#cancelled) return Promise.resolve(null);
-    return new Promise((resolve, reject) => (this.#reader = { resolve, reject }));
+    return this.#reader.promise;
   }
 
   write(chunk: Uint8Array): void {
@@ -60,14 +56,6 @@ class PairChannel implements ByteChannel {
   drained(): Promise<void> {
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
     if (this.peer.#queued <= this.#highWaterMark) return RESOLVED;
-    if (this.#drain === undefined) {
-      const waiter = {} as { promise: Promise<void> } & Waiter<void>;
-      waiter.promise = new Promise<void>((resolve, reject) => {
-        waiter.resolve = resolve;
-        waiter.reject = reject;
-      });
-      this.#drain = waiter;
-    }
     return this.#drain.promise;
   }
 
@@ -85,7 +73,7 @@ class PairChannel implements ByteChannel {
     this.#queue = [];
     this.#queued = 0;
     this.peer.#releaseDrain();
-    this.#takeReader()?.resolve(null);
+    this.#reader.resolve(null);
   }
 
   abort(reason?: unknown): void {
@@ -97,9 +85,8 @@ class PairChannel implements ByteChannel {
 
   #deliver(chunk: Uint8Array): void {
     if (this.#cancelled || this.#failure !== undefined) return;
-    const reader = this.#takeReader();
-    if (reader !== undefined) {
-      reader.resolve(chunk);
+    if (this.#reader.waiting) {
+      this.#reader.resolve(chunk);
       return;
     }
     this.#queue.push(chunk);
@@ -108,7 +95,7 @@ class PairChannel implements ByteChannel {
 
   #end(): void {
     this.#ended = true;
-    if (this.#queue.length === 0) this.#takeReader()?.resolve(null);
+    if (this.#queue.length === 0) this.#reader.resolve(null);
   }
 
   #fail(err: unknown): void {
@@ -116,22 +103,12 @@ class PairChannel implements ByteChannel {
     this.#failure = err;
     this.#queue = [];
     this.#queued = 0;
-    this.#takeReader()?.reject(err);
-    const drain = this.#drain;
-    this.#drain = undefined;
-    drain?.reject(err);
+    this.#reader.reject(err);
+    this.#drain.reject(err);
   }
 
   #releaseDrain(): void {
-    const drain = this.#drain;
-    this.#drain = undefined;
-    drain?.resolve();
-  }
-
-  #takeReader(): Waiter<Uint8Array | null> | undefined {
-    const reader = this.#reader;
-    this.#reader = undefined;
-    return reader;
+    this.#drain.resolve();
   }
 }
 

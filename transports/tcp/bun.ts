@@ -21,6 +21,7 @@
 import { abortReason, raceSignal } from "../../src/abort.ts";
 import { ConnectionClosedError, StreamClosedError, TimeoutError } from "../../src/errors.ts";
 import { type ByteChannel, channelDuplex, RESOLVED } from "../../src/stream/channel.ts";
+import { Deferred } from "../../src/stream/deferred.ts";
 import type { RawConnection } from "../../src/transport.ts";
 import { socketMultiaddr, type TcpEndpoint } from "./address.ts";
 import {
@@ -86,12 +87,6 @@ function bun(): BunTcpApi {
   return (globalThis as unknown as { Bun: BunTcpApi }).Bun;
 }
 
-/** A settle-once promise handle. */
-interface Waiter<T> {
-  resolve(value: T): void;
-  reject(reason: unknown): void;
-}
-
 /**
  * One Bun socket as a {@link ByteChannel} (the socket's `data` points back here). Received
  * chunks go straight to a pending read, or into a queue that pauses the socket at
@@ -105,7 +100,8 @@ class BunConnection implements ByteChannel {
   #onRelease: (() => void) | undefined;
   #queue: Uint8Array[] = [];
   #queued = 0;
-  #reader: Waiter<Uint8Array | null> | undefined;
+  /** A read waiting for data. */
+  readonly #reader = new Deferred<Uint8Array | null>();
   #paused = false;
   /** Remote FIN received, or reading cancelled: `read()` returns null once the queue is empty. */
   #readDone = false;
@@ -117,7 +113,7 @@ class BunConnection implements ByteChannel {
   #writeError: unknown;
   /** Bytes the socket did not take yet, in order; written on `drain`. */
   #unsent: Uint8Array[] = [];
-  #drain: { promise: Promise<void> } & Waiter<void> | undefined;
+  readonly #drain = new Deferred<void>();
   #closingWrite: Promise<void> | undefined;
   #released = false;
   #failure: unknown;
@@ -126,10 +122,15 @@ class BunConnection implements ByteChannel {
     this.#options = options;
     this.#onRelease = onRelease;
     // Addresses are filled in by attach(); until then the object is not handed out.
-    this.raw = Object.assign(channelDuplex(this, (flush) => this.#close(flush)), {
-      remoteAddr: undefined as never,
-      localAddr: undefined,
-    });
+    this.raw = Object.assign(
+      channelDuplex(this, (flush) => this.#close(flush), {
+        writableHighWaterMark: options.writeHighWaterMark,
+      }),
+      {
+        remoteAddr: undefined as never,
+        localAddr: undefined,
+      },
+    );
   }
 
   /** Bind to the open socket (from the `open` callback or when connect resolved). */
@@ -161,7 +162,7 @@ class BunConnection implements ByteChannel {
       return Promise.resolve(chunk);
     }
     if (this.#readDone) return Promise.resolve(null);
-    return new Promise((resolve, reject) => (this.#reader = { resolve, reject }));
+    return this.#reader.promise;
   }
 
   write(chunk: Uint8Array): void {
@@ -191,14 +192,6 @@ class BunConnection implements ByteChannel {
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
     if (this.#unsent.length === 0) return RESOLVED;
     if (this.#writeError !== undefined) return Promise.reject(this.#writeError);
-    if (this.#drain === undefined) {
-      const waiter = {} as { promise: Promise<void> } & Waiter<void>;
-      waiter.promise = new Promise<void>((resolve, reject) => {
-        waiter.resolve = resolve;
-        waiter.reject = reject;
-      });
-      this.#drain = waiter;
-    }
     return this.#drain.promise;
   }
 
@@ -233,10 +226,8 @@ class BunConnection implements ByteChannel {
     if (this.#readDone) return; // cancelled by the reader: drop
     // A plain Uint8Array over the same memory (Bun hands a fresh Buffer per callback).
     const chunk = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    const reader = this.#reader;
-    if (reader !== undefined) {
-      this.#reader = undefined;
-      reader.resolve(chunk);
+    if (this.#reader.waiting) {
+      this.#reader.resolve(chunk);
       return;
     }
     this.#queue.push(chunk);
@@ -263,9 +254,7 @@ class BunConnection implements ByteChannel {
       }
       this.#unsent.shift();
     }
-    const drain = this.#drain;
-    this.#drain = undefined;
-    drain?.resolve();
+    this.#drain.resolve();
   }
 
   /** Remote FIN: the end of our input; our writing stays usable (half-close). */
@@ -287,9 +276,7 @@ class BunConnection implements ByteChannel {
       this.#writeDone = true;
       this.#writeError = new ConnectionClosedError("TCP connection closed by the remote peer");
       this.#unsent = [];
-      const drain = this.#drain;
-      this.#drain = undefined;
-      drain?.reject(this.#writeError);
+      this.#drain.reject(this.#writeError);
     }
     this.#release(false);
   }
@@ -308,12 +295,8 @@ class BunConnection implements ByteChannel {
     this.#queue = [];
     this.#queued = 0;
     this.#unsent = [];
-    const reader = this.#reader;
-    this.#reader = undefined;
-    reader?.reject(this.#failure);
-    const drain = this.#drain;
-    this.#drain = undefined;
-    drain?.reject(this.#failure);
+    this.#reader.reject(this.#failure);
+    this.#drain.reject(this.#failure);
     if (!this.#released) this.#socket?.terminate();
     this.#release(false);
   }
@@ -347,9 +330,7 @@ class BunConnection implements ByteChannel {
     if (this.#readDone) return;
     this.#readDone = true;
     if (this.#queue.length > 0) return; // read() hands out the queue first, then null
-    const reader = this.#reader;
-    this.#reader = undefined;
-    reader?.resolve(null);
+    this.#reader.resolve(null);
   }
 
   #maybeRelease(): void {

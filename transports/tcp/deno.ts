@@ -17,6 +17,7 @@
 import { abortReason } from "../../src/abort.ts";
 import { ConnectionClosedError, StreamClosedError, TimeoutError } from "../../src/errors.ts";
 import { type ByteChannel, channelDuplex, RESOLVED } from "../../src/stream/channel.ts";
+import { Deferred } from "../../src/stream/deferred.ts";
 import type { RawConnection } from "../../src/transport.ts";
 import { socketMultiaddr, type TcpEndpoint } from "./address.ts";
 import {
@@ -64,7 +65,7 @@ class DenoTcpChannel implements ByteChannel {
   #failure: unknown;
   #queue: Uint8Array[] = [];
   #pumping = false;
-  #drain: { promise: Promise<void>; resolve(): void; reject(e: unknown): void } | undefined;
+  readonly #drain = new Deferred<void>();
   #closingWrite: Promise<void> | undefined;
 
   constructor(conn: Deno.TcpConn, options: ResolvedTcpOptions, onRelease?: () => void) {
@@ -141,23 +142,12 @@ class DenoTcpChannel implements ByteChannel {
       return;
     }
     this.#pumping = false;
-    const drain = this.#drain;
-    this.#drain = undefined;
-    drain?.resolve();
+    this.#drain.resolve();
   }
 
   drained(): Promise<void> {
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
     if (!this.#pumping) return RESOLVED;
-    if (this.#drain === undefined) {
-      let resolve!: () => void;
-      let reject!: (e: unknown) => void;
-      const promise = new Promise<void>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
-      this.#drain = { promise, resolve, reject };
-    }
     return this.#drain.promise;
   }
 
@@ -198,9 +188,7 @@ class DenoTcpChannel implements ByteChannel {
     this.#writeDone = true;
     this.#writeClosed = true;
     this.#queue = [];
-    const drain = this.#drain;
-    this.#drain = undefined;
-    drain?.reject(this.#failure);
+    this.#drain.reject(this.#failure);
     this.#release();
   }
 
@@ -256,10 +244,15 @@ function wrapConn(
   const channel = new DenoTcpChannel(conn, options, onRelease);
   const local = netAddr(conn.localAddr);
   const remote = netAddr(conn.remoteAddr)!;
-  return Object.assign(channelDuplex(channel, (flush) => channel.close(flush)), {
-    remoteAddr: socketMultiaddr(remote.hostname, remote.port),
-    localAddr: local === undefined ? undefined : socketMultiaddr(local.hostname, local.port),
-  });
+  return Object.assign(
+    channelDuplex(channel, (flush) => channel.close(flush), {
+      writableHighWaterMark: options.writeHighWaterMark,
+    }),
+    {
+      remoteAddr: socketMultiaddr(remote.hostname, remote.port),
+      localAddr: local === undefined ? undefined : socketMultiaddr(local.hostname, local.port),
+    },
+  );
 }
 
 function dialError(target: TcpEndpoint, error: unknown): Error {

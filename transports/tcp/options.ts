@@ -52,8 +52,9 @@ export interface TcpOptions {
    */
   readHighWaterMark?: number;
   /**
-   * Bytes a connection's writable accepts ahead of the socket before `writer.ready` and `write()`
-   * wait (default 64 KiB, 1 B..64 MiB).
+   * Bytes a connection's `writable` stream accepts ahead of the socket before `writer.ready` and
+   * `write()` wait (default 64 KiB, 1 B..64 MiB). The node's own layers (Noise, yamux) write
+   * through the connection's byte channel instead and wait for the socket itself.
    */
   writeHighWaterMark?: number;
 }
