@@ -15,7 +15,7 @@ import type { ClosableDuplex } from "./types.ts";
 
 /** How a handshake sends: each write resolves once the bytes left for the socket. */
 export interface HandshakeWriter {
-  /** Send `bytes` (owned by the connection from now on). */
+  /** Send `bytes`; keep them unchanged until the returned promise resolves. */
   write(bytes: Uint8Array): Promise<void>;
 }
 
