@@ -79,7 +79,6 @@ export class YamuxMuxer implements StreamMuxer, StreamHost {
   readonly closed: Promise<void>;
   /** The state machine (exposed for the stream objects). */
   readonly session: YamuxSession;
-  readonly #conn: MuxedConnection;
   readonly #init: StreamMuxerInit;
   readonly #opts: ResolvedYamuxOptions;
   readonly #streams = new Map<number, YamuxStream>();
@@ -95,7 +94,6 @@ export class YamuxMuxer implements StreamMuxer, StreamHost {
 
   /** Use {@link yamux}. */
   constructor(conn: MuxedConnection, init: StreamMuxerInit, opts: ResolvedYamuxOptions) {
-    this.#conn = conn;
     this.#init = init;
     this.#opts = opts;
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
@@ -399,13 +397,12 @@ export class YamuxMuxer implements StreamMuxer, StreamHost {
 
   #abortConnection(reason: unknown): void {
     const err = reason ?? new ConnectionClosedError("yamux session aborted");
-    if (this.#conn.abort !== undefined) {
-      try {
-        this.#conn.abort(err);
-      } catch {
-        // ignore
-      }
+    try {
+      // Reaches the connection's own abort: a channel-backed connection's abort is its channel's,
+      // and the adapter takeChannel builds over streams calls the connection's abort itself.
+      this.#channel.abort(err);
+    } catch {
+      // A faulty abort must not break teardown.
     }
-    this.#channel.abort(err);
   }
 }
