@@ -14,6 +14,8 @@
  * (loopback throughput, the floor under plain-perf), raw-rtt (32-byte TCP ping-pong, the floor
  * under rtt; `--only rtt` runs it too), cipher. js-libp2p runs under Deno only (its Noise needs
  * node:crypto's chacha20-poly1305, which Bun lacks); Bun rows compare against js-libp2p on Deno.
+ * With BENCH_HEAP_DIR=<dir> in the environment, Deno servers of the memory scenario write a heap
+ * snapshot after each RSS reading (bench/worker_lib.ts answerRss).
  *
  * @module
  */

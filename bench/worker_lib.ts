@@ -110,7 +110,22 @@ export async function settledRss(reduce = true): Promise<number> {
 export async function answerRss(line: string, connections: () => number): Promise<void> {
   if (line !== "rss" && line !== "rss burst") return;
   const rss = await settledRss(line === "rss");
+  await heapSnapshot(line === "rss" ? "settled" : "burst");
   report({ event: "rss", rss, connections: connections() });
+}
+
+let snapshots = 0;
+
+/**
+ * With BENCH_HEAP_DIR set (bench/run.ts `--heap <dir>`) and node:v8 available (Deno), write a
+ * heap snapshot `<dir>/<pid>-<n>-<what>.heapsnapshot` after each RSS reading, so the settled
+ * "before" and "after" snapshots of the memory scenario can be compared object by object.
+ */
+async function heapSnapshot(what: string): Promise<void> {
+  const dir = process.env.BENCH_HEAP_DIR;
+  if (dir === undefined || dir === "" || "Bun" in globalThis) return;
+  const v8 = await import("node:v8");
+  v8.writeHeapSnapshot(`${dir}/${process.pid}-${snapshots++}-${what}.heapsnapshot`);
 }
 
 /** The q-quantile (0..1) of `values` (nearest rank on a sorted copy). */

@@ -75,8 +75,10 @@ export async function consumeIdentify(
   let publicKey: PublicKey | undefined;
   if (message.publicKey !== undefined) {
     publicKey = publicKeyFromProtobuf(message.publicKey);
-    const derived = peerIdFromPublicKey(publicKey);
-    if (!derived.equals(remotePeer)) {
+    // The key the connection already proved: keep that one object (one key per peer in memory).
+    if (remotePeer.publicKey?.equals(publicKey) === true) publicKey = remotePeer.publicKey;
+    else if (!peerIdFromPublicKey(publicKey).equals(remotePeer)) {
+      const derived = peerIdFromPublicKey(publicKey);
       throw new PeerIdMismatchError(
         `identify public key is of ${derived.toString()}, the connection is to ${remotePeer.toString()}`,
       );

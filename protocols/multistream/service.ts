@@ -340,8 +340,7 @@ function selectLazyChannel(
   // Not awaited: the caller's writes queue behind it, and a failure shows on its next call.
   channel.write(dialer.start());
   const reader = new ByteReader(channel);
-  let verified: ByteChannel | undefined;
-  const verifyThenRead = async (): Promise<Uint8Array | null> => {
+  const verify = async (): Promise<ByteChannel> => {
     const deadline = deadlineSignal(timeoutMs, signal, "multistream-select");
     try {
       for (;;) {
@@ -354,18 +353,63 @@ function selectLazyChannel(
     } finally {
       deadline.clear();
     }
-    verified = reader.restChannel();
-    return verified.read();
+    return reader.restChannel();
   };
-  const lazy: ByteChannel = {
-    read: () => verified !== undefined ? verified.read() : verifyThenRead(),
-    write: (chunk) => channel.write(chunk),
-    drained: () => channel.drained(),
-    closeWrite: () => channel.closeWrite(),
-    cancelRead: (reason) => channel.cancelRead(reason),
-    abort: (reason) => channel.abort(reason),
-  };
+  const lazy = new LazySelectChannel(channel, verify);
   return channelDuplex(lazy, layeredClose(lazy, stream));
+}
+
+/**
+ * The channel of a lazy select: the first read runs `verify` (reads the answer, hands back the
+ * channel with what followed it); later reads go to that channel. A class, not an object of
+ * closures: it lives as long as the connection.
+ */
+class LazySelectChannel implements ByteChannel {
+  readonly #below: ByteChannel;
+  #verify: (() => Promise<ByteChannel>) | undefined;
+  /** The answer check, started by the first read; a failure fails every read after it. */
+  #verifying: Promise<ByteChannel> | undefined;
+  #verified: ByteChannel | undefined;
+
+  constructor(below: ByteChannel, verify: () => Promise<ByteChannel>) {
+    this.#below = below;
+    this.#verify = verify;
+  }
+
+  read(): Promise<Uint8Array | null> {
+    if (this.#verified !== undefined) return this.#verified.read();
+    return this.#verifyThenRead();
+  }
+
+  async #verifyThenRead(): Promise<Uint8Array | null> {
+    if (this.#verifying === undefined) {
+      this.#verifying = this.#verify!();
+      this.#verify = undefined;
+    }
+    this.#verified = await this.#verifying;
+    this.#verifying = undefined;
+    return this.#verified.read();
+  }
+
+  write(chunk: Uint8Array): void {
+    this.#below.write(chunk);
+  }
+
+  drained(): Promise<void> {
+    return this.#below.drained();
+  }
+
+  closeWrite(): Promise<void> {
+    return this.#below.closeWrite();
+  }
+
+  cancelRead(reason?: unknown): void {
+    this.#below.cancelRead(reason);
+  }
+
+  abort(reason?: unknown): void {
+    this.#below.abort(reason);
+  }
 }
 
 /**

@@ -21,11 +21,17 @@ import {
 import { hkdf2, type NoiseCrypto, type X25519KeyPair } from "./crypto.ts";
 
 const EMPTY = new Uint8Array(0);
+// The ChaChaPoly nonce of the call in progress (see CipherState); bytes 0..3 stay zero.
+const NONCE = new Uint8Array(NONCE_LENGTH);
+const NONCE_VIEW = new DataView(NONCE.buffer);
 
 /**
- * Noise §5.1 CipherState: a key and a 64-bit nonce. The nonce is laid out as the ChaChaPoly
- * nonce wants it (§12.3: 4 zero bytes, then the counter little-endian) and advanced in place.
- * A failed decryption leaves the nonce unchanged; the reserved value 2^64-1 is never used.
+ * Noise §5.1 CipherState: a key and a 64-bit nonce. The nonce is a counter; each call lays it
+ * out as the ChaChaPoly nonce wants it (§12.3: 4 zero bytes, then the counter little-endian) in
+ * one module-wide scratch buffer, which the synchronous AEAD call reads and does not keep (a
+ * small Uint8Array costs ~0.5 KiB of resident memory on Deno, and every connection has two
+ * cipher states). A failed decryption leaves the nonce unchanged; the reserved value 2^64-1 is
+ * never used.
  *
  * @example
  * ```ts
@@ -39,8 +45,6 @@ const EMPTY = new Uint8Array(0);
 export class CipherState {
   readonly #crypto: NoiseCrypto;
   #key: Uint8Array | undefined;
-  readonly #nonce = new Uint8Array(NONCE_LENGTH);
-  readonly #view = new DataView(this.#nonce.buffer);
   #lo = 0;
   #hi = 0;
 
@@ -72,8 +76,13 @@ export class CipherState {
     if (n < 0n || n > MAX_NONCE) throw new RangeError("nonce out of range");
     this.#lo = Number(n & 0xffff_ffffn);
     this.#hi = Number(n >> 32n);
-    this.#view.setUint32(4, this.#lo, true);
-    this.#view.setUint32(8, this.#hi, true);
+  }
+
+  /** The current nonce in ChaChaPoly layout, valid until the next call of any cipher state. */
+  #nonce(): Uint8Array {
+    NONCE_VIEW.setUint32(4, this.#lo, true);
+    NONCE_VIEW.setUint32(8, this.#hi, true);
+    return NONCE;
   }
 
   #checkNonce(): void {
@@ -87,8 +96,6 @@ export class CipherState {
   #advance(): void {
     this.#lo = (this.#lo + 1) >>> 0;
     if (this.#lo === 0) this.#hi = (this.#hi + 1) >>> 0;
-    this.#view.setUint32(4, this.#lo, true);
-    this.#view.setUint32(8, this.#hi, true);
   }
 
   /**
@@ -98,7 +105,7 @@ export class CipherState {
   encryptWithAd(ad: Uint8Array, plaintext: Uint8Array, output?: Uint8Array): Uint8Array {
     if (this.#key === undefined) return plaintext;
     this.#checkNonce();
-    const out = this.#crypto.encrypt(this.#key, this.#nonce, ad, plaintext, output);
+    const out = this.#crypto.encrypt(this.#key, this.#nonce(), ad, plaintext, output);
     this.#advance();
     return out;
   }
@@ -113,7 +120,7 @@ export class CipherState {
     if (ciphertext.byteLength < TAG_LENGTH) {
       throw new DecryptError(`ciphertext of ${ciphertext.byteLength} bytes is shorter than a tag`);
     }
-    const out = this.#crypto.decrypt(this.#key, this.#nonce, ad, ciphertext);
+    const out = this.#crypto.decrypt(this.#key, this.#nonce(), ad, ciphertext);
     if (out === undefined) throw new DecryptError("ChaChaPoly authentication failed");
     this.#advance();
     return out;

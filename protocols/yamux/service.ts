@@ -87,7 +87,8 @@ export class YamuxMuxer implements StreamMuxer, StreamHost {
   #state: "open" | "closing" | "closed" = "open";
   #wakeWriter: (() => void) | undefined;
   #drainWaiters: (() => void)[] = [];
-  #backlogWaiters = new Set<{ resolve: () => void; reject: (e: unknown) => void }>();
+  // Made when a stream open first waits for the ACK backlog (rare), so idle sessions hold no set.
+  #backlogWaiters: Set<{ resolve: () => void; reject: (e: unknown) => void }> | undefined;
   #streamsGone: (() => void) | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #resolveClosed!: () => void;
@@ -195,9 +196,9 @@ export class YamuxMuxer implements StreamMuxer, StreamHost {
       onSendWindow: (id) => this.#streams.get(id)?.onSendWindow(),
       onStreamFreed: (id) => this.#streams.get(id)?.onFreed(),
       onAckBacklog: () => {
-        const first = this.#backlogWaiters.values().next();
-        if (!first.done) {
-          this.#backlogWaiters.delete(first.value);
+        const first = this.#backlogWaiters?.values().next();
+        if (first !== undefined && !first.done) {
+          this.#backlogWaiters!.delete(first.value);
           first.value.resolve();
         }
       },
@@ -308,7 +309,7 @@ export class YamuxMuxer implements StreamMuxer, StreamHost {
   #waitBacklog(signal: AbortSignal | undefined): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const onAbort = (): void => {
-        this.#backlogWaiters.delete(waiter);
+        this.#backlogWaiters?.delete(waiter);
         reject(signal?.reason ?? new AbortError());
       };
       const waiter = {
@@ -321,16 +322,16 @@ export class YamuxMuxer implements StreamMuxer, StreamHost {
           reject(e);
         },
       };
-      this.#backlogWaiters.add(waiter);
+      (this.#backlogWaiters ??= new Set()).add(waiter);
       signal?.addEventListener("abort", onAbort, { once: true });
     });
   }
 
   /** Reject every backlog waiter; `error` is only built when someone waits (stack traces cost). */
   #rejectBacklog(error: () => Error): void {
-    if (this.#backlogWaiters.size === 0) return;
+    if (this.#backlogWaiters === undefined || this.#backlogWaiters.size === 0) return;
     const waiters = [...this.#backlogWaiters];
-    this.#backlogWaiters.clear();
+    this.#backlogWaiters = undefined;
     const err = error();
     for (const w of waiters) w.reject(err);
   }

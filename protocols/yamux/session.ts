@@ -123,7 +123,8 @@ export class YamuxSession {
   #remoteGoAway: number | undefined;
   #failed: Error | undefined;
   // Parser state: a header split across chunks, then the payload of the current Data frame.
-  readonly #scratch = new Uint8Array(HEADER_LENGTH);
+  // The split-header buffer is made on first use: most connections never need it.
+  #scratch: Uint8Array | undefined;
   #scratchFill = 0;
   #remaining = 0;
   #frameFlags = 0;
@@ -238,12 +239,13 @@ export class YamuxSession {
       let header: FrameHeader;
       if (this.#scratchFill > 0 || len - off < HEADER_LENGTH) {
         const n = Math.min(HEADER_LENGTH - this.#scratchFill, len - off);
-        this.#scratch.set(chunk.subarray(off, off + n), this.#scratchFill);
+        const scratch = this.#scratch ??= new Uint8Array(HEADER_LENGTH);
+        scratch.set(chunk.subarray(off, off + n), this.#scratchFill);
         this.#scratchFill += n;
         off += n;
         if (this.#scratchFill < HEADER_LENGTH) return;
         this.#scratchFill = 0;
-        header = decodeHeader(this.#scratch)!;
+        header = decodeHeader(scratch)!;
       } else {
         header = decodeHeader(chunk, off)!;
         off += HEADER_LENGTH;

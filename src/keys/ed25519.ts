@@ -193,7 +193,6 @@ export class Ed25519PublicKey implements PublicKey {
   readonly type = "Ed25519" as const;
   /** The 32-byte key. */
   readonly raw: Uint8Array;
-  #cryptoKey: Promise<CryptoKey> | undefined;
 
   /** Wrap 32 key bytes (copied). Throws DecodeError on a wrong length. */
   constructor(raw: Uint8Array) {
@@ -212,8 +211,9 @@ export class Ed25519PublicKey implements PublicKey {
 
   async #verifyWebCrypto(data: Uint8Array, signature: Uint8Array): Promise<boolean> {
     try {
-      this.#cryptoKey ??= webCryptoEd25519PublicKey(this.raw);
-      const key = await this.#cryptoKey;
+      // Imported per call, not cached: a remote peer's key verifies once or twice per
+      // connection, and a kept CryptoKey costs ~1 KiB of resident memory per connection.
+      const key = await webCryptoEd25519PublicKey(this.raw);
       return await crypto.subtle.verify(
         "Ed25519",
         key,
@@ -221,7 +221,6 @@ export class Ed25519PublicKey implements PublicKey {
         data as BufferSource,
       );
     } catch (err) {
-      this.#cryptoKey = undefined;
       if (isNotSupported(err)) {
         backend = "noble";
         return nobleEd25519Verify(this.raw, data, signature);

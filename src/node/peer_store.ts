@@ -104,6 +104,10 @@ export class MemoryPeerStore implements PeerStore {
   readonly #maxProtocols: number;
   readonly #maxVersion: number;
   readonly #now: () => number;
+  // One shared copy of each protocol id and version text peers send: thousands of peers send
+  // the same few, and each decoded copy would cost its own string. Bounded, so junk ids from
+  // hostile peers stop being interned instead of growing the table.
+  readonly #texts = new Map<string, string>();
 
   /** Create an empty store. */
   constructor(options: MemoryPeerStoreOptions = {}) {
@@ -162,11 +166,12 @@ export class MemoryPeerStore implements PeerStore {
       id: old?.id ?? id,
       addresses,
       protocols: update.protocols !== undefined
-        ? [...new Set(update.protocols)].slice(0, this.#maxProtocols)
+        ? [...new Set(update.protocols)].slice(0, this.#maxProtocols).map((p) => this.#intern(p))
         : old?.protocols ?? [],
       publicKey: update.publicKey ?? old?.publicKey ?? id.publicKey,
-      agentVersion: clip(update.agentVersion, this.#maxVersion) ?? old?.agentVersion,
-      protocolVersion: clip(update.protocolVersion, this.#maxVersion) ?? old?.protocolVersion,
+      agentVersion: this.#intern(clip(update.agentVersion, this.#maxVersion)) ?? old?.agentVersion,
+      protocolVersion: this.#intern(clip(update.protocolVersion, this.#maxVersion)) ??
+        old?.protocolVersion,
       peerRecordSeq: update.peerRecordSeq ?? old?.peerRecordSeq,
       updated: this.#now(),
     };
@@ -178,7 +183,18 @@ export class MemoryPeerStore implements PeerStore {
     }
     return info;
   }
+
+  #intern<T extends string | undefined>(text: T): T {
+    if (text === undefined) return text;
+    const known = this.#texts.get(text);
+    if (known !== undefined) return known as T;
+    if (this.#texts.size < MAX_INTERNED_TEXTS) this.#texts.set(text, text);
+    return text;
+  }
 }
+
+/** Distinct protocol ids and version texts {@link MemoryPeerStore} shares between peers. */
+const MAX_INTERNED_TEXTS = 4096;
 
 function clip(text: string | undefined, max: number): string | undefined {
   return text === undefined ? undefined : text.slice(0, max);

@@ -172,7 +172,8 @@ export interface PeerState {
   readonly conns: Set<ConnectionScope>;
   streams: number;
   memory: number;
-  readonly protocols: Map<string, number>;
+  /** Streams per protocol; made on first use and dropped when empty (most peers are idle). */
+  protocols: Map<string, number> | undefined;
 }
 
 /**
@@ -213,7 +214,7 @@ export class ResourceManager {
   openConnection(peer: string): ConnectionScope {
     let state = this.peers.get(peer);
     if (state === undefined) {
-      state = { conns: new Set(), streams: 0, memory: 0, protocols: new Map() };
+      state = { conns: new Set(), streams: 0, memory: 0, protocols: undefined };
       this.peers.set(peer, state);
     }
     const scope = new ConnectionScope(this, peer, state);
@@ -263,7 +264,8 @@ export class ConnectionScope implements ResourceScope {
   readonly #rm: ResourceManager;
   readonly #peer: PeerState;
   readonly #peerId: string;
-  readonly #streams = new Set<StreamScope>();
+  // Made on first use and dropped when empty: an idle connection keeps no empty set.
+  #streams: Set<StreamScope> | undefined;
   #memory = 0;
   #closed = false;
 
@@ -276,7 +278,7 @@ export class ConnectionScope implements ResourceScope {
 
   /** Streams accounted on this connection. */
   get streams(): number {
-    return this.#streams.size;
+    return this.#streams?.size ?? 0;
   }
 
   /**
@@ -286,8 +288,8 @@ export class ConnectionScope implements ResourceScope {
   openStream(done: () => boolean): StreamScope {
     if (this.#closed) throw new LimitExceededError("connection scope is closed", "closed");
     const l = this.#rm.limits;
-    if (this.#streams.size >= l.maxStreamsPerConnection) this.sweep();
-    if (this.#streams.size >= l.maxStreamsPerConnection) {
+    if (this.streams >= l.maxStreamsPerConnection) this.sweep();
+    if (this.streams >= l.maxStreamsPerConnection) {
       throw limit(
         "maxStreamsPerConnection",
         l.maxStreamsPerConnection,
@@ -303,7 +305,7 @@ export class ConnectionScope implements ResourceScope {
       throw limit("maxStreams", l.maxStreams, "streams on the node");
     }
     const stream = new StreamScope(this, done);
-    this.#streams.add(stream);
+    (this.#streams ??= new Set()).add(stream);
     this.#peer.streams++;
     this.#rm.streams++;
     return stream;
@@ -317,27 +319,34 @@ export class ConnectionScope implements ResourceScope {
     if ((rm.protocols.get(protocol) ?? 0) >= node) {
       throw limit("maxStreamsPerProtocol", node, `${protocol} streams on the node`);
     }
-    if ((this.#peer.protocols.get(protocol) ?? 0) >= peer) rm.sweep(this.#peer);
-    if ((this.#peer.protocols.get(protocol) ?? 0) >= peer) {
+    if ((this.#peer.protocols?.get(protocol) ?? 0) >= peer) rm.sweep(this.#peer);
+    if ((this.#peer.protocols?.get(protocol) ?? 0) >= peer) {
       throw limit("maxStreamsPerProtocolPerPeer", peer, `${protocol} streams with ${this.#peerId}`);
     }
     rm.protocols.set(protocol, (rm.protocols.get(protocol) ?? 0) + 1);
-    this.#peer.protocols.set(protocol, (this.#peer.protocols.get(protocol) ?? 0) + 1);
+    const perPeer = this.#peer.protocols ??= new Map();
+    perPeer.set(protocol, (perPeer.get(protocol) ?? 0) + 1);
   }
 
   /** @internal A stream scope was released. */
   removeStream(stream: StreamScope, protocol: string | undefined): void {
-    if (!this.#streams.delete(stream)) return;
+    if (this.#streams?.delete(stream) !== true) return;
+    if (this.#streams.size === 0) this.#streams = undefined;
     this.#peer.streams--;
     this.#rm.streams--;
     if (protocol !== undefined) {
       decrement(this.#rm.protocols, protocol);
-      decrement(this.#peer.protocols, protocol);
+      const perPeer = this.#peer.protocols;
+      if (perPeer !== undefined) {
+        decrement(perPeer, protocol);
+        if (perPeer.size === 0) this.#peer.protocols = undefined;
+      }
     }
   }
 
   /** Release every stream whose `done()` is true. */
   sweep(): void {
+    if (this.#streams === undefined) return;
     for (const s of this.#streams) if (s.done()) s.release();
   }
 
@@ -373,7 +382,7 @@ export class ConnectionScope implements ResourceScope {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const s of this.#streams) s.release();
+    if (this.#streams !== undefined) { for (const s of this.#streams) s.release(); }
     this.releaseMemory(this.#memory);
     this.#peer.conns.delete(this);
     this.#rm.conns.delete(this);

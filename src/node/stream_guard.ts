@@ -63,7 +63,8 @@ export interface StreamIdleWatchInit {
  * ```
  */
 export class StreamIdleWatch {
-  readonly #entries = new Map<MuxedStream, Watched>();
+  // Made with the first stream and dropped with the last: idle connections hold no empty map.
+  #entries: Map<MuxedStream, Watched> | undefined;
   readonly #onScan: (() => void) | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   /** The period the armed timer was set for (Infinity: not armed). */
@@ -77,7 +78,7 @@ export class StreamIdleWatch {
 
   /** Streams watched. */
   get size(): number {
-    return this.#entries.size;
+    return this.#entries?.size ?? 0;
   }
 
   /** Whether the scan timer is armed (for leak checks). */
@@ -96,21 +97,27 @@ export class StreamIdleWatch {
     onIdle: (error: TimeoutError) => void,
   ): void {
     if (this.#closed || !(timeoutMs > 0) || !Number.isFinite(timeoutMs)) return;
-    this.#entries.set(stream, { timeoutMs, since: performance.now(), what, onIdle });
+    (this.#entries ??= new Map()).set(stream, {
+      timeoutMs,
+      since: performance.now(),
+      what,
+      onIdle,
+    });
     const period = scanPeriod(timeoutMs);
     if (period < this.#period) this.#arm(period);
   }
 
   /** Stop watching `stream`; the timer is cleared with the last stream. */
   delete(stream: MuxedStream): void {
-    if (!this.#entries.delete(stream) || this.#entries.size > 0) return;
+    if (this.#entries?.delete(stream) !== true || this.#entries.size > 0) return;
+    this.#entries = undefined;
     this.#disarm();
   }
 
   /** Stop watching everything and release the timer (with the connection). Idempotent. */
   close(): void {
     this.#closed = true;
-    this.#entries.clear();
+    this.#entries = undefined;
     this.#disarm();
   }
 
@@ -131,13 +138,14 @@ export class StreamIdleWatch {
     this.#period = Infinity;
     const now = performance.now();
     let idle: [Watched, TimeoutError][] | undefined;
-    for (const [stream, e] of this.#entries) {
+    const entries = this.#entries ?? new Map<MuxedStream, Watched>();
+    for (const [stream, e] of entries) {
       if (stream.status === "closed" || stream.status === "reset") {
-        this.#entries.delete(stream);
+        entries.delete(stream);
         continue;
       }
       if (now - Math.max(e.since, stream.lastActivity) >= e.timeoutMs) {
-        this.#entries.delete(stream);
+        entries.delete(stream);
         (idle ??= []).push([
           e,
           new TimeoutError(`${e.what} idle for more than ${e.timeoutMs} ms`),
@@ -153,7 +161,8 @@ export class StreamIdleWatch {
       }
     }
     this.#onScan?.();
-    if (this.#closed || this.#entries.size === 0) return;
+    if (this.#entries?.size === 0) this.#entries = undefined;
+    if (this.#closed || this.#entries === undefined) return;
     // A callback may have added a stream (and armed the timer) meanwhile.
     const period = this.#minPeriod();
     if (this.#timer === undefined || period < this.#period) this.#arm(period);
@@ -161,7 +170,7 @@ export class StreamIdleWatch {
 
   #minPeriod(): number {
     let p = Infinity;
-    for (const e of this.#entries.values()) p = Math.min(p, scanPeriod(e.timeoutMs));
+    for (const e of this.#entries?.values() ?? []) p = Math.min(p, scanPeriod(e.timeoutMs));
     return p;
   }
 }

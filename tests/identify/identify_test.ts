@@ -78,6 +78,8 @@ describe("identify over memory (noise+yamux)", () => {
         ["/extra/1.0.0", IDENTIFY_PROTOCOL_ID, IDENTIFY_PUSH_PROTOCOL_ID].sort(),
       );
       assert.equal(infoB.agentVersion, "node-b/2.0.0");
+      // identify's copy of the key is the key the connection proved: one object per peer
+      assert.equal(infoB.publicKey, a.getConnections(b.peerId)[0].remotePublicKey);
       assert.ok(infoB.publicKey?.equals(b.privateKey.publicKey));
       // b listens: its signed record was accepted and its addresses are the record's.
       assert.equal(typeof infoB.peerRecordSeq, "bigint");

@@ -164,6 +164,19 @@ describe("multistream select/handle over duplexPair", () => {
     assert.ok((await handledResult) instanceof Error);
   });
 
+  it("none supported, lazy, on a channel: every read after the failed check rejects the same way", async () => {
+    const [a, b] = duplexPair();
+    const handledResult = handle(b, ["/z"]).then(() => undefined, (e) => e);
+    const conn = channelDuplex(takeChannel(a), () => Promise.resolve());
+    const dialed = await select(conn, ["/x"], { lazy: true });
+    const channel = takeOwnChannel(dialed.stream)!;
+    const first = await channel.read().then(() => undefined, (e) => e);
+    assert.ok(first instanceof ProtocolNotSupportedError);
+    const second = await channel.read().then(() => undefined, (e) => e);
+    assert.equal(second, first, "the check is not run again on a failed negotiation");
+    assert.ok((await handledResult) instanceof Error);
+  });
+
   it("ls lists the listener's protocols", async () => {
     const [a, b] = duplexPair();
     const handledResult = handle(b, ["/a/1.0.0", "/b/2.0.0"]).then(() => undefined, (e) => e);

@@ -197,6 +197,29 @@ for (const c of providers) {
       assert.equal(b.nonce, 0x1_0000_0001n);
     });
 
+    it("cipher states interleaved at different nonces each use their own (shared nonce scratch)", () => {
+      // Sequential reference: messages sealed by one state at a time.
+      const seal = (nonce: bigint, count: number): Uint8Array[] => {
+        const s = new CipherState(c, pattern(32, 3));
+        s.setNonce(nonce);
+        return Array.from({ length: count }, (_, i) => s.encryptWithAd(pattern(4), pattern(20, i)));
+      };
+      const wantLow = seal(0n, 3);
+      const wantHigh = seal(0x1_0000_0005n, 3);
+      const low = new CipherState(c, pattern(32, 3));
+      const high = new CipherState(c, pattern(32, 3));
+      high.setNonce(0x1_0000_0005n);
+      const open = new CipherState(c, pattern(32, 3));
+      for (let i = 0; i < 3; i++) {
+        assert.deepEqual(low.encryptWithAd(pattern(4), pattern(20, i)), wantLow[i]);
+        assert.deepEqual(high.encryptWithAd(pattern(4), pattern(20, i)), wantHigh[i]);
+        // A decryption in between must not disturb either sender's next nonce.
+        assert.deepEqual(open.decryptWithAd(pattern(4), wantLow[i]), pattern(20, i));
+      }
+      assert.equal(low.nonce, 3n);
+      assert.equal(high.nonce, 0x1_0000_0008n);
+    });
+
     it("streams: one encrypt and one decrypt TransformStream carry many writes", async () => {
       const { send, receive } = ciphers(c);
       const encrypt = createEncryptStream(send);

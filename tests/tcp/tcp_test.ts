@@ -77,6 +77,22 @@ describe("tcp: addresses", () => {
     }
   });
 
+  it("connections accepted on one address share its local Multiaddr object", async () => {
+    const transport = tcp();
+    const { listener, accepted } = await listenQueued(transport, "/ip4/127.0.0.1/tcp/0");
+    try {
+      const [addr] = listener.getAddrs();
+      const clients = [await transport.dial(addr), await transport.dial(addr)];
+      const servers = [await accepted(), await accepted()];
+      assert.ok(servers[0].localAddr !== undefined);
+      assert.equal(servers[0].localAddr, servers[1].localAddr, "one object, not two copies");
+      assert.notEqual(clients[0].localAddr?.toString(), clients[1].localAddr?.toString());
+      for (const c of [...clients, ...servers]) c.abort();
+    } finally {
+      await listener.close();
+    }
+  });
+
   it("reports /ip6/::1 addresses on IPv6 loopback", { skip: v6skip ?? false }, async () => {
     const transport = tcp();
     const { listener, accepted } = await listenQueued(transport, "/ip6/::1/tcp/0");

@@ -88,6 +88,32 @@ export function socketMultiaddr(host: string, port: number): Multiaddr {
   return multiaddr(`/dns/${h}/tcp/${port}`);
 }
 
+// The local addresses of recent connections: every connection a listener accepts has the same
+// one, so they share one Multiaddr (a few hundred bytes each otherwise). Outbound connections
+// have ephemeral local ports; the memo is simply emptied when it fills up.
+const recentLocal = new Map<string, Multiaddr>();
+const RECENT_LOCAL_MAX = 16;
+
+/**
+ * {@link socketMultiaddr} for a connection's local address, shared with recent connections on
+ * the same address (Multiaddr objects are immutable). Internal.
+ *
+ * @example
+ * ```ts
+ * localMultiaddr("127.0.0.1", 4001) === localMultiaddr("127.0.0.1", 4001); // true
+ * ```
+ */
+export function localMultiaddr(host: string, port: number): Multiaddr {
+  const key = `${host} ${port}`;
+  let addr = recentLocal.get(key);
+  if (addr === undefined) {
+    if (recentLocal.size >= RECENT_LOCAL_MAX) recentLocal.clear();
+    addr = socketMultiaddr(host, port);
+    recentLocal.set(key, addr);
+  }
+  return addr;
+}
+
 /**
  * The dialable addresses of a server bound to `host`:`port`. A wildcard bind (`0.0.0.0`, `::`)
  * is expanded to the interface addresses of that family (IPv6 link-local ones are left out: they

@@ -23,7 +23,7 @@ import { ConnectionClosedError, StreamClosedError, TimeoutError } from "../../sr
 import { type ByteChannel, channelDuplex, RESOLVED } from "../../src/stream/channel.ts";
 import { Deferred } from "../../src/stream/deferred.ts";
 import type { RawConnection } from "../../src/transport.ts";
-import { socketMultiaddr, type TcpEndpoint } from "./address.ts";
+import { localMultiaddr, socketMultiaddr, type TcpEndpoint } from "./address.ts";
 import {
   settledWithin,
   type TcpBackend,
@@ -147,7 +147,7 @@ class BunConnection implements ByteChannel {
     const raw = this.raw as { remoteAddr: unknown; localAddr: unknown };
     raw.remoteAddr = socketMultiaddr(socket.remoteAddress, socket.remotePort ?? 0);
     if (socket.localAddress !== undefined && socket.localPort !== undefined) {
-      raw.localAddr = socketMultiaddr(socket.localAddress, socket.localPort);
+      raw.localAddr = localMultiaddr(socket.localAddress, socket.localPort);
     }
   }
 

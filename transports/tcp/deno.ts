@@ -19,7 +19,7 @@ import { ConnectionClosedError, StreamClosedError, TimeoutError } from "../../sr
 import { type ByteChannel, channelDuplex, RESOLVED } from "../../src/stream/channel.ts";
 import { Deferred } from "../../src/stream/deferred.ts";
 import type { RawConnection } from "../../src/transport.ts";
-import { socketMultiaddr, type TcpEndpoint } from "./address.ts";
+import { localMultiaddr, socketMultiaddr, type TcpEndpoint } from "./address.ts";
 import {
   settledWithin,
   type TcpBackend,
@@ -250,7 +250,7 @@ function wrapConn(
     }),
     {
       remoteAddr: socketMultiaddr(remote.hostname, remote.port),
-      localAddr: local === undefined ? undefined : socketMultiaddr(local.hostname, local.port),
+      localAddr: local === undefined ? undefined : localMultiaddr(local.hostname, local.port),
     },
   );
 }
