@@ -178,10 +178,7 @@ export class Upgrader {
       const scope = this.#init.resources?.openConnection(secured.remotePeer.toString());
       const muxer: StreamMuxer = factory.createStreamMuxer(channel, {
         direction,
-        onIncomingStream: (stream) => {
-          if (owner.connection === undefined) stream.reset();
-          else owner.connection.handleInbound(stream);
-        },
+        onIncomingStream: routeInbound(owner),
         memory: scope === undefined ? undefined : muxerMemory(scope),
       });
       return this.#connection(owner, raw, direction, open, {
@@ -338,17 +335,39 @@ function channelOf(stream: Duplex, abort: (reason?: unknown) => void): ByteChann
 
 /** A muxer's memory reservations, drawn from a connection's resource scope. */
 function muxerMemory(scope: ConnectionScope): MuxerMemory {
-  return {
-    reserve(bytes: number): boolean {
-      try {
-        scope.reserveMemory(bytes);
-        return true;
-      } catch {
-        return false;
-      }
-    },
-    release(bytes: number): void {
-      scope.releaseMemory(bytes);
-    },
+  return new ScopeMuxerMemory(scope);
+}
+
+// A class rather than an object of two closures: one lives as long as each connection.
+class ScopeMuxerMemory implements MuxerMemory {
+  readonly #scope: ConnectionScope;
+
+  constructor(scope: ConnectionScope) {
+    this.#scope = scope;
+  }
+
+  reserve(bytes: number): boolean {
+    try {
+      this.#scope.reserveMemory(bytes);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  release(bytes: number): void {
+    this.#scope.releaseMemory(bytes);
+  }
+}
+
+/**
+ * The muxer's inbound-stream callback: to the connection once it exists, reset before. Made
+ * outside the upgrade function so that the closure, which lives as long as the connection,
+ * holds `owner` and not the upgrade's whole scope (its signal, deadline and raw connection).
+ */
+function routeInbound(owner: { connection?: Connection }): (stream: MuxedStream) => void {
+  return (stream) => {
+    if (owner.connection === undefined) stream.reset();
+    else owner.connection.handleInbound(stream);
   };
 }

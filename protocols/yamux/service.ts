@@ -72,7 +72,7 @@ export function yamux(options: YamuxOptions = {}): StreamMuxerFactory {
  * await muxer.closed;
  * ```
  */
-export class YamuxMuxer implements StreamMuxer, StreamHost {
+export class YamuxMuxer implements StreamMuxer, StreamHost, SessionEvents {
   /** "/yamux/1.0.0". */
   readonly protocol: string = YAMUX_PROTOCOL_ID;
   /** Settles when the session has ended. */
@@ -102,7 +102,7 @@ export class YamuxMuxer implements StreamMuxer, StreamHost {
     this.session = new YamuxSession(
       init.direction === "outbound",
       opts,
-      this.#events(),
+      this,
       this.now(),
       init.memory,
     );
@@ -178,35 +178,65 @@ export class YamuxMuxer implements StreamMuxer, StreamHost {
   }
 
   // --- session events ----------------------------------------------------------------------------
+  // The muxer is the session's SessionEvents: methods on the prototype instead of an object of
+  // eleven closures per connection. Called by the session only.
 
-  #events(): SessionEvents {
-    return {
-      onOutput: () => {
-        const wake = this.#wakeWriter;
-        if (wake !== undefined) {
-          this.#wakeWriter = undefined;
-          wake();
-        }
-      },
-      onStreamOpened: (id) => this.#incoming(id),
-      onStreamData: (id, data) => this.#streams.get(id)?.onData(data),
-      onStreamFin: (id) => this.#streams.get(id)?.onFin(),
-      onStreamReset: (id) =>
-        this.#streams.get(id)?.onReset(new StreamResetError(`yamux stream ${id} reset by remote`)),
-      onSendWindow: (id) => this.#streams.get(id)?.onSendWindow(),
-      onStreamFreed: (id) => this.#streams.get(id)?.onFreed(),
-      onAckBacklog: () => {
-        const first = this.#backlogWaiters?.values().next();
-        if (first !== undefined && !first.done) {
-          this.#backlogWaiters!.delete(first.value);
-          first.value.resolve();
-        }
-      },
-      onGoAway: () => {
-        this.#rejectBacklog(() => new ConnectionClosedError("remote yamux session is going away"));
-      },
-      onError: (error) => void this.#finish(error, "graceful"),
-    };
+  /** @internal Session event: the outbox has data, wake the write loop. */
+  onOutput(): void {
+    const wake = this.#wakeWriter;
+    if (wake !== undefined) {
+      this.#wakeWriter = undefined;
+      wake();
+    }
+  }
+
+  /** @internal Session event: the remote opened stream `id`. */
+  onStreamOpened(id: number): void {
+    this.#incoming(id);
+  }
+
+  /** @internal Session event: payload for stream `id`. */
+  onStreamData(id: number, data: Uint8Array): void {
+    this.#streams.get(id)?.onData(data);
+  }
+
+  /** @internal Session event: the remote half-closed stream `id`. */
+  onStreamFin(id: number): void {
+    this.#streams.get(id)?.onFin();
+  }
+
+  /** @internal Session event: the remote reset stream `id`. */
+  onStreamReset(id: number): void {
+    this.#streams.get(id)?.onReset(new StreamResetError(`yamux stream ${id} reset by remote`));
+  }
+
+  /** @internal Session event: the send window of stream `id` grew. */
+  onSendWindow(id: number): void {
+    this.#streams.get(id)?.onSendWindow();
+  }
+
+  /** @internal Session event: stream `id` left the session. */
+  onStreamFreed(id: number): void {
+    this.#streams.get(id)?.onFreed();
+  }
+
+  /** @internal Session event: the ACK backlog shrank. */
+  onAckBacklog(): void {
+    const first = this.#backlogWaiters?.values().next();
+    if (first !== undefined && !first.done) {
+      this.#backlogWaiters!.delete(first.value);
+      first.value.resolve();
+    }
+  }
+
+  /** @internal Session event: the remote is going away. */
+  onGoAway(): void {
+    this.#rejectBacklog(() => new ConnectionClosedError("remote yamux session is going away"));
+  }
+
+  /** @internal Session event: the session failed. */
+  onError(error: Error): void {
+    void this.#finish(error, "graceful");
   }
 
   readonly #freed = (s: YamuxStream): void => {

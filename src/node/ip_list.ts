@@ -24,10 +24,11 @@ const IP6 = 41;
  * ```
  */
 export function ipOf(addr: Multiaddr): Uint8Array | undefined {
-  const first = addr.components()[0];
-  if (first === undefined || first.value === undefined) return undefined;
-  if (first.code === IP4) return parseIPv4(first.value);
-  if (first.code === IP6) return unmap(parseIPv6(first.value));
+  // Read from the (validated) binary form: both codes are one-byte varints followed by the
+  // address bytes. Building the components would cache them on the connection's address.
+  const bytes = addr.bytes;
+  if (bytes[0] === IP4 && bytes.byteLength >= 5) return bytes.slice(1, 5);
+  if (bytes[0] === IP6 && bytes.byteLength >= 17) return unmap(bytes.slice(1, 17));
   return undefined;
 }
 

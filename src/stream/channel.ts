@@ -341,21 +341,47 @@ export function layeredClose(
 export function prefixChannel(channel: ByteChannel, prefix: Uint8Array[]): ByteChannel {
   const pending = prefix.filter((c) => c.byteLength > 0);
   if (pending.length === 0) return channel;
-  return {
-    read(): Promise<Uint8Array | null> {
-      const next = pending.shift();
-      return next !== undefined ? Promise.resolve(next) : channel.read();
-    },
-    write: (chunk) => channel.write(chunk),
-    drained: () => channel.drained(),
-    closeWrite: () => channel.closeWrite(),
-    cancelRead(reason?: unknown): void {
-      pending.length = 0;
-      channel.cancelRead(reason);
-    },
-    abort(reason?: unknown): void {
-      pending.length = 0;
-      channel.abort(reason);
-    },
-  };
+  return new PrefixedChannel(channel, pending);
+}
+
+// A class, not an object literal of six closures: it lives as long as the connection.
+class PrefixedChannel implements ByteChannel {
+  readonly #below: ByteChannel;
+  #pending: Uint8Array[] | undefined;
+
+  constructor(below: ByteChannel, pending: Uint8Array[]) {
+    this.#below = below;
+    this.#pending = pending;
+  }
+
+  read(): Promise<Uint8Array | null> {
+    const next = this.#pending?.shift();
+    if (next === undefined) {
+      this.#pending = undefined;
+      return this.#below.read();
+    }
+    return Promise.resolve(next);
+  }
+
+  write(chunk: Uint8Array): void {
+    this.#below.write(chunk);
+  }
+
+  drained(): Promise<void> {
+    return this.#below.drained();
+  }
+
+  closeWrite(): Promise<void> {
+    return this.#below.closeWrite();
+  }
+
+  cancelRead(reason?: unknown): void {
+    this.#pending = undefined;
+    this.#below.cancelRead(reason);
+  }
+
+  abort(reason?: unknown): void {
+    this.#pending = undefined;
+    this.#below.abort(reason);
+  }
 }
