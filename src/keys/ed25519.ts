@@ -212,7 +212,8 @@ export class Ed25519PublicKey implements PublicKey {
   async #verifyWebCrypto(data: Uint8Array, signature: Uint8Array): Promise<boolean> {
     try {
       // Imported per call, not cached: a remote peer's key verifies once or twice per
-      // connection, and a kept CryptoKey costs ~1 KiB of resident memory per connection.
+      // connection, while a kept CryptoKey stays for the connection's life (a CryptoKey, its
+      // key data and algorithm objects, and native state outside the heap).
       const key = await webCryptoEd25519PublicKey(this.raw);
       return await crypto.subtle.verify(
         "Ed25519",
