@@ -85,7 +85,8 @@ export class YamuxMuxer implements StreamMuxer, StreamHost, SessionEvents {
   /** The connection's bytes (its own channel for TCP/Noise: no stream layer below the muxer). */
   readonly #channel: ByteChannel;
   #state: "open" | "closing" | "closed" = "open";
-  #wakeWriter: (() => void) | undefined;
+  /** The write pump runs (it starts on output and ends when the outbox is empty). */
+  #writing = false;
   #drainWaiters: (() => void)[] = [];
   // Made when a stream open first waits for the ACK backlog (rare), so idle sessions hold no set.
   #backlogWaiters: Set<{ resolve: () => void; reject: (e: unknown) => void }> | undefined;
@@ -107,7 +108,7 @@ export class YamuxMuxer implements StreamMuxer, StreamHost, SessionEvents {
       init.memory,
     );
     this.#schedule();
-    void this.#writeLoop();
+    if (this.session.outbox.size > 0) this.onOutput();
     void this.#readLoop();
   }
 
@@ -181,13 +182,14 @@ export class YamuxMuxer implements StreamMuxer, StreamHost, SessionEvents {
   // The muxer is the session's SessionEvents: methods on the prototype instead of an object of
   // eleven closures per connection. Called by the session only.
 
-  /** @internal Session event: the outbox has data, wake the write loop. */
+  /** @internal Session event: the outbox has data; start the write pump unless it runs. */
   onOutput(): void {
-    const wake = this.#wakeWriter;
-    if (wake !== undefined) {
-      this.#wakeWriter = undefined;
-      wake();
-    }
+    // The session queues its first ping while it is being constructed, before `session` is
+    // set; the constructor starts the pump for it afterwards.
+    if (this.#writing || this.#state === "closed" || this.session === undefined) return;
+    this.#writing = true;
+    // One microtask later, so that the frames queued in this tick leave in one write.
+    queueMicrotask(() => void this.#writeLoop());
   }
 
   /** @internal Session event: the remote opened stream `id`. */
@@ -284,16 +286,15 @@ export class YamuxMuxer implements StreamMuxer, StreamHost, SessionEvents {
     void this.#finish(error, error === undefined ? "graceful" : "abort");
   }
 
+  /**
+   * Write what the outbox holds, batch after batch, until it is empty. Started on demand, so an
+   * idle connection has no suspended write loop (a generator and a promise per connection).
+   */
   async #writeLoop(): Promise<void> {
     const channel = this.#channel;
     const outbox = this.session.outbox;
     try {
-      for (;;) {
-        if (outbox.size === 0) {
-          if (this.#state === "closed") return;
-          await new Promise<void>((resolve) => (this.#wakeWriter = resolve));
-          continue;
-        }
+      while (outbox.size > 0 && this.#state !== "closed") {
         const blocks = outbox.take();
         this.#releaseDrainWaiters();
         if (blocks === undefined) continue;
@@ -301,6 +302,7 @@ export class YamuxMuxer implements StreamMuxer, StreamHost, SessionEvents {
         // What streams queue meanwhile goes out as the next batch, coalesced.
         await channel.drained();
       }
+      this.#writing = false;
     } catch (err) {
       if (this.#state !== "closed") {
         void this.#finish(
@@ -391,7 +393,6 @@ export class YamuxMuxer implements StreamMuxer, StreamHost, SessionEvents {
     this.#releaseDrainWaiters();
     const pending = this.session.outbox.take();
     this.session.destroy(error ?? new ConnectionClosedError("yamux session closed"));
-    this.#wakeWriter?.();
     if (how === "abort") this.#abortConnection(reason ?? error);
     else await this.#closeConnection(pending, error);
     this.#resolveClosed();
