@@ -179,7 +179,7 @@ export class Upgrader {
       const muxer: StreamMuxer = factory.createStreamMuxer(channel, {
         direction,
         onIncomingStream: routeInbound(owner),
-        memory: scope === undefined ? undefined : muxerMemory(scope),
+        memory: scope === undefined ? undefined : new ScopeMuxerMemory(scope),
       });
       return this.#connection(owner, raw, direction, open, {
         remotePeer: secured.remotePeer,
@@ -333,12 +333,10 @@ function channelOf(stream: Duplex, abort: (reason?: unknown) => void): ByteChann
     takeChannel({ readable: stream.readable, writable: stream.writable, abort });
 }
 
-/** A muxer's memory reservations, drawn from a connection's resource scope. */
-function muxerMemory(scope: ConnectionScope): MuxerMemory {
-  return new ScopeMuxerMemory(scope);
-}
-
-// A class rather than an object of two closures: one lives as long as each connection.
+/**
+ * A muxer's memory reservations, drawn from a connection's resource scope. A class rather than an
+ * object of two closures: one lives as long as each connection.
+ */
 class ScopeMuxerMemory implements MuxerMemory {
   readonly #scope: ConnectionScope;
 

@@ -21,6 +21,7 @@ import { ByteReader, UnexpectedEOFError } from "../../src/stream/byte_reader.ts"
 import {
   type ByteChannel,
   channelDuplex,
+  ForwardingChannel,
   layeredClose,
   takeOwnChannel,
 } from "../../src/stream/channel.ts";
@@ -361,22 +362,21 @@ function selectLazyChannel(
 
 /**
  * The channel of a lazy select: the first read runs `verify` (reads the answer, hands back the
- * channel with what followed it); later reads go to that channel. A class, not an object of
- * closures: it lives as long as the connection.
+ * channel with what followed it); later reads go to that channel. Everything else goes to the
+ * channel below.
  */
-class LazySelectChannel implements ByteChannel {
-  readonly #below: ByteChannel;
+class LazySelectChannel extends ForwardingChannel {
   #verify: (() => Promise<ByteChannel>) | undefined;
   /** The answer check, started by the first read; a failure fails every read after it. */
   #verifying: Promise<ByteChannel> | undefined;
   #verified: ByteChannel | undefined;
 
   constructor(below: ByteChannel, verify: () => Promise<ByteChannel>) {
-    this.#below = below;
+    super(below);
     this.#verify = verify;
   }
 
-  read(): Promise<Uint8Array | null> {
+  override read(): Promise<Uint8Array | null> {
     if (this.#verified !== undefined) return this.#verified.read();
     return this.#verifyThenRead();
   }
@@ -389,26 +389,6 @@ class LazySelectChannel implements ByteChannel {
     this.#verified = await this.#verifying;
     this.#verifying = undefined;
     return this.#verified.read();
-  }
-
-  write(chunk: Uint8Array): void {
-    this.#below.write(chunk);
-  }
-
-  drained(): Promise<void> {
-    return this.#below.drained();
-  }
-
-  closeWrite(): Promise<void> {
-    return this.#below.closeWrite();
-  }
-
-  cancelRead(reason?: unknown): void {
-    this.#below.cancelRead(reason);
-  }
-
-  abort(reason?: unknown): void {
-    this.#below.abort(reason);
   }
 }
 

@@ -108,7 +108,6 @@ export class YamuxMuxer implements StreamMuxer, StreamHost, SessionEvents {
       init.memory,
     );
     this.#schedule();
-    if (this.session.outbox.size > 0) this.onOutput();
     void this.#readLoop();
   }
 
@@ -184,11 +183,10 @@ export class YamuxMuxer implements StreamMuxer, StreamHost, SessionEvents {
 
   /** @internal Session event: the outbox has data; start the write pump unless it runs. */
   onOutput(): void {
-    // The session queues its first ping while it is being constructed, before `session` is
-    // set; the constructor starts the pump for it afterwards.
-    if (this.#writing || this.#state === "closed" || this.session === undefined) return;
+    if (this.#writing || this.#state === "closed") return;
     this.#writing = true;
-    // One microtask later, so that the frames queued in this tick leave in one write.
+    // One microtask later, so that the frames queued in this tick leave in one write (and the
+    // session's first ping, queued while it is being constructed, finds `session` set).
     queueMicrotask(() => void this.#writeLoop());
   }
 

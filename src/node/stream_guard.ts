@@ -138,14 +138,14 @@ export class StreamIdleWatch {
     this.#period = Infinity;
     const now = performance.now();
     let idle: [Watched, TimeoutError][] | undefined;
-    const entries = this.#entries ?? new Map<MuxedStream, Watched>();
-    for (const [stream, e] of entries) {
+    const entries = this.#entries;
+    for (const [stream, e] of entries ?? []) {
       if (stream.status === "closed" || stream.status === "reset") {
-        entries.delete(stream);
+        entries!.delete(stream);
         continue;
       }
       if (now - Math.max(e.since, stream.lastActivity) >= e.timeoutMs) {
-        entries.delete(stream);
+        entries!.delete(stream);
         (idle ??= []).push([
           e,
           new TimeoutError(`${e.what} idle for more than ${e.timeoutMs} ms`),

@@ -344,44 +344,90 @@ export function prefixChannel(channel: ByteChannel, prefix: Uint8Array[]): ByteC
   return new PrefixedChannel(channel, pending);
 }
 
-// A class, not an object literal of six closures: it lives as long as the connection.
-class PrefixedChannel implements ByteChannel {
-  readonly #below: ByteChannel;
+/**
+ * A {@link ByteChannel} layer that passes every call to the channel below: extend it and
+ * override what the layer changes. A class rather than an object of closures, because such a
+ * layer lives as long as its connection.
+ *
+ * @example
+ * ```ts
+ * import { type ByteChannel, ForwardingChannel } from "@p2p-edge/libp2p/stream";
+ * class CountingChannel extends ForwardingChannel {
+ *   written = 0;
+ *   override write(chunk: Uint8Array): void {
+ *     this.written += chunk.byteLength;
+ *     super.write(chunk);
+ *   }
+ * }
+ * declare const below: ByteChannel;
+ * const counting = new CountingChannel(below);
+ * ```
+ */
+export class ForwardingChannel implements ByteChannel {
+  /** The channel every call goes to. */
+  protected readonly below: ByteChannel;
+
+  /** A layer over `below`. */
+  constructor(below: ByteChannel) {
+    this.below = below;
+  }
+
+  /** {@link ByteChannel.read} of the channel below. */
+  read(): Promise<Uint8Array | null> {
+    return this.below.read();
+  }
+
+  /** {@link ByteChannel.write} of the channel below. */
+  write(chunk: Uint8Array): void {
+    this.below.write(chunk);
+  }
+
+  /** {@link ByteChannel.drained} of the channel below. */
+  drained(): Promise<void> {
+    return this.below.drained();
+  }
+
+  /** {@link ByteChannel.closeWrite} of the channel below. */
+  closeWrite(): Promise<void> {
+    return this.below.closeWrite();
+  }
+
+  /** {@link ByteChannel.cancelRead} of the channel below. */
+  cancelRead(reason?: unknown): void {
+    this.below.cancelRead(reason);
+  }
+
+  /** {@link ByteChannel.abort} of the channel below. */
+  abort(reason?: unknown): void {
+    this.below.abort(reason);
+  }
+}
+
+/** Reads `pending` first, then the channel below. */
+class PrefixedChannel extends ForwardingChannel {
   #pending: Uint8Array[] | undefined;
 
   constructor(below: ByteChannel, pending: Uint8Array[]) {
-    this.#below = below;
+    super(below);
     this.#pending = pending;
   }
 
-  read(): Promise<Uint8Array | null> {
+  override read(): Promise<Uint8Array | null> {
     const next = this.#pending?.shift();
     if (next === undefined) {
       this.#pending = undefined;
-      return this.#below.read();
+      return this.below.read();
     }
     return Promise.resolve(next);
   }
 
-  write(chunk: Uint8Array): void {
-    this.#below.write(chunk);
-  }
-
-  drained(): Promise<void> {
-    return this.#below.drained();
-  }
-
-  closeWrite(): Promise<void> {
-    return this.#below.closeWrite();
-  }
-
-  cancelRead(reason?: unknown): void {
+  override cancelRead(reason?: unknown): void {
     this.#pending = undefined;
-    this.#below.cancelRead(reason);
+    this.below.cancelRead(reason);
   }
 
-  abort(reason?: unknown): void {
+  override abort(reason?: unknown): void {
     this.#pending = undefined;
-    this.#below.abort(reason);
+    this.below.abort(reason);
   }
 }
