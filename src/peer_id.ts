@@ -8,7 +8,7 @@
  * @module
  */
 
-import { equals as bytesEqual } from "./bytes.ts";
+import { compactCopy, equals as bytesEqual } from "./bytes.ts";
 import { DecodeError } from "./errors.ts";
 import { CID, LIBP2P_KEY_CODEC } from "./multiformats/cid.ts";
 import { base58btc } from "./multiformats/multibase.ts";
@@ -113,7 +113,8 @@ export class PeerId {
  * ```
  */
 export function peerIdFromBytes(bytes: Uint8Array): PeerId {
-  return new PeerId(decodeMultihash(bytes));
+  // Copied: `bytes` is often a view into a larger message that must not stay alive with it.
+  return new PeerId(decodeMultihash(compactCopy(bytes)));
 }
 
 /**

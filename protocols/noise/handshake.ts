@@ -7,7 +7,7 @@
  * @module
  */
 
-import { utf8Encode } from "../../src/bytes.ts";
+import { compactCopy, utf8Encode } from "../../src/bytes.ts";
 import { DecryptError, HandshakeError, LimitExceededError } from "../../src/errors.ts";
 import {
   DH_LENGTH,
@@ -57,7 +57,7 @@ export class CipherState {
   /** InitializeKey(key): set the key and reset the nonce to 0. */
   initializeKey(key: Uint8Array): void {
     if (key.byteLength !== KEY_LENGTH) throw new TypeError("cipher key must be 32 bytes");
-    this.#key = key.slice();
+    this.#key = compactCopy(key);
     this.setNonce(0n);
   }
 

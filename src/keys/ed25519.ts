@@ -14,7 +14,7 @@
  */
 
 import { ed25519 } from "@noble/curves/ed25519.js";
-import { equals as bytesEqual } from "../bytes.ts";
+import { compactCopy, equals as bytesEqual } from "../bytes.ts";
 import { DecodeError } from "../errors.ts";
 import {
   ED25519_LEGACY_PRIVATE_KEY_BYTES,
@@ -199,7 +199,7 @@ export class Ed25519PublicKey implements PublicKey {
     if (raw.byteLength !== ED25519_PUBLIC_KEY_BYTES) {
       throw new DecodeError(`Ed25519 public key must be 32 bytes, got ${raw.byteLength}`);
     }
-    this.raw = raw.slice();
+    this.raw = compactCopy(raw);
   }
 
   /** RFC 8032 verification; false (never an exception) for anything that does not verify. */

@@ -104,7 +104,8 @@ export function decodeMultiaddrBytes(bytes: Uint8Array): ComponentSpan[] {
     spans.push({ protocol, start: offset, valueStart, end });
     offset = end;
   }
-  return spans;
+  // A copy has exactly its length: an array grown by push keeps room for 17 entries.
+  return spans.slice();
 }
 
 /**

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { equals as bytesEqual } from "../bytes.ts";
+import { compactAlloc, compactCopy, equals as bytesEqual } from "../bytes.ts";
 import { base58btc } from "../multiformats/multibase.ts";
 import {
   type ComponentSpan,
@@ -94,15 +94,19 @@ export interface NodeAddress {
 export class Multiaddr {
   /** The binary form. Treat as read-only: it is shared, not copied. */
   readonly bytes: Uint8Array;
-  readonly #spans: readonly ComponentSpan[];
+  // Decoded again on first use: most multiaddrs of connections and peer records are only
+  // compared and sent, and their component spans would cost more than their bytes.
+  #spans: readonly ComponentSpan[] | undefined;
   #string: string | undefined;
   #components: readonly Component[] | undefined;
 
-  /** Internal: use {@link multiaddr}. `spans` must come from decodeMultiaddrBytes(bytes). */
-  private constructor(bytes: Uint8Array, spans: readonly ComponentSpan[], text?: string) {
+  /**
+   * Internal: use {@link multiaddr}. `bytes` must be valid (decodeMultiaddrBytes did not throw);
+   * `spans`, when given, must be what decodeMultiaddrBytes(bytes) returns.
+   */
+  private constructor(bytes: Uint8Array, spans?: readonly ComponentSpan[]) {
     this.bytes = bytes;
     this.#spans = spans;
-    this.#string = text;
   }
 
   /**
@@ -111,19 +115,24 @@ export class Multiaddr {
    */
   static fromBytes(bytes: Uint8Array): Multiaddr {
     if (!(bytes instanceof Uint8Array)) throw new TypeError("multiaddr bytes must be a Uint8Array");
-    const spans = decodeMultiaddrBytes(bytes);
-    return new Multiaddr(bytes.slice(), spans);
+    decodeMultiaddrBytes(bytes);
+    return new Multiaddr(compactCopy(bytes));
   }
 
   /** Parse text (SyntaxError on malformed text, RangeError over the size limits). */
   static fromString(text: string): Multiaddr {
     const bytes = parseMultiaddrString(text);
-    return new Multiaddr(bytes, decodeMultiaddrBytes(bytes));
+    decodeMultiaddrBytes(bytes);
+    return new Multiaddr(compactCopy(bytes));
+  }
+
+  get #parts(): readonly ComponentSpan[] {
+    return this.#spans ??= decodeMultiaddrBytes(this.bytes);
   }
 
   /** Canonical text form (cached). */
   toString(): string {
-    return this.#string ??= formatMultiaddr(this.bytes, this.#spans);
+    return this.#string ??= formatMultiaddr(this.bytes, this.#parts);
   }
 
   /** JSON form is the text form. */
@@ -134,7 +143,7 @@ export class Multiaddr {
   /** The components, in order (cached; the array is frozen). */
   components(): readonly Component[] {
     if (this.#components === undefined) {
-      this.#components = Object.freeze(this.#spans.map((span) => {
+      this.#components = Object.freeze(this.#parts.map((span) => {
         const value = formatValue(this.bytes, span);
         const component: Component = {
           code: span.protocol.code,
@@ -154,17 +163,17 @@ export class Multiaddr {
 
   /** The protocols of the components, in order. */
   protos(): Protocol[] {
-    return this.#spans.map((span) => span.protocol);
+    return this.#parts.map((span) => span.protocol);
   }
 
   /** The protocol codes of the components, in order. */
   protoCodes(): number[] {
-    return this.#spans.map((span) => span.protocol.code);
+    return this.#parts.map((span) => span.protocol.code);
   }
 
   /** The protocol names of the components, in order. */
   protoNames(): string[] {
-    return this.#spans.map((span) => span.protocol.name);
+    return this.#parts.map((span) => span.protocol.name);
   }
 
   /** Append another multiaddr (or text) after this one. */
@@ -174,7 +183,7 @@ export class Multiaddr {
     if (this.bytes.byteLength + other.bytes.byteLength > MAX_MULTIADDR_BYTES) {
       throw new RangeError(`multiaddr exceeds MAX_MULTIADDR_BYTES (${MAX_MULTIADDR_BYTES})`);
     }
-    const bytes = new Uint8Array(this.bytes.byteLength + other.bytes.byteLength);
+    const bytes = compactAlloc(this.bytes.byteLength + other.bytes.byteLength);
     bytes.set(this.bytes);
     bytes.set(other.bytes, this.bytes.byteLength);
     // Re-validated: the joined component count may pass MAX_MULTIADDR_COMPONENTS.
@@ -187,11 +196,12 @@ export class Multiaddr {
    */
   decapsulate(addr: MultiaddrInput): Multiaddr {
     const other = multiaddr(addr);
-    const needle = other.#spans;
+    const needle = other.#parts;
     if (needle.length === 0) return this;
-    for (let i = this.#spans.length - needle.length; i >= 0; i--) {
-      const start = this.#spans[i].start;
-      const end = this.#spans[i + needle.length - 1].end;
+    const spans = this.#parts;
+    for (let i = spans.length - needle.length; i >= 0; i--) {
+      const start = spans[i].start;
+      const end = spans[i + needle.length - 1].end;
       if (bytesEqual(this.bytes.subarray(start, end), other.bytes)) return this.#prefix(i);
     }
     throw new RangeError(`${this.toString()} does not contain ${other.toString()}`);
@@ -202,8 +212,9 @@ export class Multiaddr {
    * unchanged when no component has the code (like js-multiaddr).
    */
   decapsulateCode(code: number): Multiaddr {
-    for (let i = this.#spans.length - 1; i >= 0; i--) {
-      if (this.#spans[i].protocol.code === code) return this.#prefix(i);
+    const spans = this.#parts;
+    for (let i = spans.length - 1; i >= 0; i--) {
+      if (spans[i].protocol.code === code) return this.#prefix(i);
     }
     return this;
   }
@@ -213,8 +224,9 @@ export class Multiaddr {
    * `/p2p-circuit` follows it (then the address names a relay, not the destination).
    */
   getPeerId(): string | undefined {
-    for (let i = this.#spans.length - 1; i >= 0; i--) {
-      const span = this.#spans[i];
+    const spans = this.#parts;
+    for (let i = spans.length - 1; i >= 0; i--) {
+      const span = spans[i];
       if (span.protocol.code === CODE_P2P_CIRCUIT) return undefined;
       if (span.protocol.code === CODE_P2P) {
         return base58btc.baseEncode(this.bytes.subarray(span.valueStart, span.end));
@@ -234,7 +246,7 @@ export class Multiaddr {
    * Components after the port (`/ws`, `/quic-v1`, `/p2p/...`) are ignored.
    */
   toNodeAddress(): NodeAddress | undefined {
-    const spans = this.#spans;
+    const spans = this.#parts;
     let i = 0;
     let zone: string | undefined;
     if (spans.length > 0 && spans[0].protocol.code === CODE_IP6ZONE) {
@@ -262,9 +274,10 @@ export class Multiaddr {
   }
 
   #prefix(count: number): Multiaddr {
-    if (count === this.#spans.length) return this;
-    const end = count === 0 ? 0 : this.#spans[count - 1].end;
-    return new Multiaddr(this.bytes.subarray(0, end), this.#spans.slice(0, count));
+    const spans = this.#parts;
+    if (count === spans.length) return this;
+    const end = count === 0 ? 0 : spans[count - 1].end;
+    return new Multiaddr(this.bytes.subarray(0, end), spans.slice(0, count));
   }
 }
 

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { compactAlloc } from "../bytes.ts";
 import { DecodeError } from "../errors.ts";
 import { decodeUvarint, uvarintLength, writeUvarint } from "../varint.ts";
 
@@ -35,7 +36,7 @@ export interface Multihash {
  * ```
  */
 export function createMultihash(code: number, digest: Uint8Array): Multihash {
-  const bytes = new Uint8Array(
+  const bytes = compactAlloc(
     uvarintLength(code) + uvarintLength(digest.byteLength) + digest.byteLength,
   );
   let offset = writeUvarint(code, bytes, 0);

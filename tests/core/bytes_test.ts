@@ -2,6 +2,9 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
+  COMPACT_MAX_BYTES,
+  compactAlloc,
+  compactCopy,
   compare,
   concat,
   equals,
@@ -99,5 +102,38 @@ describe("randomBytes", () => {
     // The tail past the first 64 KiB block is filled too (all-zero 1 KiB is ~impossible).
     assert.ok(big.subarray(big.byteLength - 1024).some((b) => b !== 0));
     assert.notDeepEqual(randomBytes(32), randomBytes(32));
+  });
+});
+
+describe("compactAlloc / compactCopy", () => {
+  it("hands out disjoint zeroed views of a shared buffer for small arrays", () => {
+    const a = compactAlloc(32);
+    const b = compactAlloc(32);
+    assert.equal(a.byteLength, 32);
+    assert.ok(a.every((x) => x === 0));
+    a.fill(7);
+    assert.ok(b.every((x) => x === 0), "writing one array must not touch the next");
+    assert.equal(a.buffer, b.buffer);
+    assert.equal(b.byteOffset, a.byteOffset + 32);
+  });
+
+  it("gives long arrays their own buffer, and starts a new slab when one is full", () => {
+    const long = compactAlloc(COMPACT_MAX_BYTES + 1);
+    assert.equal(long.buffer.byteLength, COMPACT_MAX_BYTES + 1);
+    const seen = new Set<ArrayBufferLike>();
+    for (let i = 0; i < 40; i++) seen.add(compactAlloc(COMPACT_MAX_BYTES).buffer);
+    assert.ok(seen.size > 1);
+    for (const buffer of seen) assert.ok(buffer.byteLength <= 1024);
+    assert.equal(compactAlloc(0).byteLength, 0);
+    assert.throws(() => compactAlloc(-1), RangeError);
+    assert.throws(() => compactAlloc(1.5), RangeError);
+  });
+
+  it("copies: the result neither aliases nor keeps the source buffer", () => {
+    const message = u8(9, 1, 2, 3, 9);
+    const kept = compactCopy(message.subarray(1, 4));
+    message.fill(0);
+    assert.deepEqual([...kept], [1, 2, 3]);
+    assert.notEqual(kept.buffer, message.buffer);
   });
 });
