@@ -229,11 +229,15 @@ export class Connection {
   readonly #registry: StreamHandlerRegistry | undefined;
   readonly #negotiationTimeoutMs: number;
   readonly #onHandlerError: ((error: unknown, protocol: string) => void) | undefined;
-  readonly #streams = new WeakMap<MuxedStream, Stream>();
+  // Made with the first protocol stream, so a connection that never opens one holds no table.
+  #streams: WeakMap<MuxedStream, Stream> | undefined;
   readonly #resources: ConnectionScope | undefined;
   readonly #idleTimeoutMs: number;
-  /** One timer for every stream's inactivity deadline (HARDENING.md rule 8). */
-  readonly #idle: StreamIdleWatch;
+  /**
+   * One timer for every stream's inactivity deadline (HARDENING.md rule 8); made with the first
+   * guarded stream.
+   */
+  #idle: StreamIdleWatch | undefined;
   #status: "open" | "closing" | "closed" = "open";
 
   /** Connections are built by the upgrader. */
@@ -254,16 +258,11 @@ export class Connection {
     this.#resources = init.resources;
     this.#idleTimeoutMs = init.streamIdleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS;
     if (!(this.#idleTimeoutMs >= 0)) throw new RangeError("streamIdleTimeoutMs must be >= 0");
-    const resources = this.#resources;
-    // Each scan also releases the accounting of streams that ended without a `closed` event.
-    this.#idle = new StreamIdleWatch(
-      resources === undefined ? {} : { onScan: () => resources.sweep() },
-    );
     this.closed = init.muxer.closed.then(() => {
       this.#status = "closed";
       this.timeline.close ??= Date.now();
       // The deadline timer and every accounted resource go with the connection.
-      this.#idle.close();
+      this.#closeIdleWatch();
       this.#resources?.close();
     });
   }
@@ -273,7 +272,7 @@ export class Connection {
    * one timer, armed only while this is above 0.
    */
   get guardedStreams(): number {
-    return this.#idle.size;
+    return this.#idle?.size ?? 0;
   }
 
   /**
@@ -293,10 +292,14 @@ export class Connection {
       if (released) return;
       released = true;
       scope?.release();
-      this.#idle.delete(muxed);
+      const idle = this.#idle;
+      if (idle === undefined) return;
+      idle.delete(muxed);
+      // An empty watch has no timer armed: it goes until the next guarded stream.
+      if (idle.size === 0 && idle !== CLOSED_IDLE_WATCH) this.#idle = undefined;
     };
     if (idleMs > 0 && this.#status !== "closed") {
-      this.#idle.add(muxed, idleMs, `${protocol} stream`, (err) => {
+      this.#idleWatch().add(muxed, idleMs, `${protocol} stream`, (err) => {
         muxed.abort(err);
         release();
       });
@@ -304,8 +307,24 @@ export class Connection {
     // Freed by the muxer (both sides closed, or reset): release now, not at the next sweep.
     muxed.closed.then(release);
     const stream = new Stream(muxed, protocol, io, this, release);
-    this.#streams.set(muxed, stream);
+    (this.#streams ??= new WeakMap()).set(muxed, stream);
     return stream;
+  }
+
+  #idleWatch(): StreamIdleWatch {
+    if (this.#idle !== undefined) return this.#idle;
+    const resources = this.#resources;
+    // Each scan also releases the accounting of streams that ended without a `closed` event.
+    this.#idle = new StreamIdleWatch(
+      resources === undefined ? {} : { onScan: () => resources.sweep() },
+    );
+    return this.#idle;
+  }
+
+  /** Stop every deadline; streams wrapped later get none (the shared watch is closed). */
+  #closeIdleWatch(): void {
+    this.#idle?.close();
+    this.#idle = CLOSED_IDLE_WATCH;
   }
 
   /** "open", "closing" or "closed". */
@@ -317,7 +336,7 @@ export class Connection {
   get streams(): Stream[] {
     const out: Stream[] = [];
     for (const muxed of this.#muxer.streams) {
-      const s = this.#streams.get(muxed);
+      const s = this.#streams?.get(muxed);
       if (s !== undefined) out.push(s);
     }
     return out;
@@ -450,7 +469,7 @@ export class Connection {
     if (this.#status === "open") this.#status = "closing";
     await this.#muxer.close(options);
     await this.closed;
-    this.#idle.close();
+    this.#closeIdleWatch();
   }
 
   /** Close at once; every stream is reset. */
@@ -458,9 +477,13 @@ export class Connection {
     if (this.#status === "open") this.#status = "closing";
     this.#muxer.abort(reason);
     // The streams are reset: their deadlines go now, not when the muxer reports closure.
-    this.#idle.close();
+    this.#closeIdleWatch();
   }
 }
+
+// What a closed connection's deadlines go to: adding to a closed watch does nothing.
+const CLOSED_IDLE_WATCH = new StreamIdleWatch();
+CLOSED_IDLE_WATCH.close();
 
 function ended(muxed: MuxedStream): boolean {
   return muxed.status === "closed" || muxed.status === "reset";

@@ -81,7 +81,8 @@ export class YamuxMuxer implements StreamMuxer, StreamHost, SessionEvents {
   readonly session: YamuxSession;
   readonly #init: StreamMuxerInit;
   readonly #opts: ResolvedYamuxOptions;
-  readonly #streams = new Map<number, YamuxStream>();
+  // Made with the first stream and dropped with the last: an idle session holds no empty map.
+  #streams: Map<number, YamuxStream> | undefined;
   /** The connection's bytes (its own channel for TCP/Noise: no stream layer below the muxer). */
   readonly #channel: ByteChannel;
   #state: "open" | "closing" | "closed" = "open";
@@ -113,7 +114,7 @@ export class YamuxMuxer implements StreamMuxer, StreamHost, SessionEvents {
 
   /** Streams not yet freed. */
   get streams(): readonly MuxedStream[] {
-    return [...this.#streams.values()];
+    return this.#streams === undefined ? [] : [...this.#streams.values()];
   }
 
   /** Open an outbound stream; waits while the ACK backlog is full. */
@@ -126,8 +127,8 @@ export class YamuxMuxer implements StreamMuxer, StreamHost, SessionEvents {
       await this.#waitBacklog(signal);
     }
     const id = this.session.openStream(this.now());
-    const stream = new YamuxStream(id, "outbound", this, this.#opts.maxStreamWindow, this.#freed);
-    this.#streams.set(id, stream);
+    const stream = new YamuxStream(id, "outbound", this, this.#opts.maxStreamWindow);
+    (this.#streams ??= new Map()).set(id, stream);
     return stream;
   }
 
@@ -137,7 +138,7 @@ export class YamuxMuxer implements StreamMuxer, StreamHost, SessionEvents {
     this.#state = "closing";
     this.session.goAway(GoAwayCode.Normal);
     this.#rejectBacklog(() => new ConnectionClosedError("yamux session is closing"));
-    if (this.#streams.size > 0) {
+    if (this.#streams !== undefined) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const onAbort = (): void => this.#streamsGone?.();
       await new Promise<void>((resolve) => {
@@ -152,7 +153,7 @@ export class YamuxMuxer implements StreamMuxer, StreamHost, SessionEvents {
     }
     if ((this.#state as string) === "closed") return this.closed;
     // Remaining streams are reset (RST), then the connection closes after a flush.
-    for (const s of [...this.#streams.values()]) s.reset();
+    for (const s of this.streams) s.reset();
     await this.#finish(undefined, "graceful");
   }
 
@@ -197,27 +198,27 @@ export class YamuxMuxer implements StreamMuxer, StreamHost, SessionEvents {
 
   /** @internal Session event: payload for stream `id`. */
   onStreamData(id: number, data: Uint8Array): void {
-    this.#streams.get(id)?.onData(data);
+    this.#streams?.get(id)?.onData(data);
   }
 
   /** @internal Session event: the remote half-closed stream `id`. */
   onStreamFin(id: number): void {
-    this.#streams.get(id)?.onFin();
+    this.#streams?.get(id)?.onFin();
   }
 
   /** @internal Session event: the remote reset stream `id`. */
   onStreamReset(id: number): void {
-    this.#streams.get(id)?.onReset(new StreamResetError(`yamux stream ${id} reset by remote`));
+    this.#streams?.get(id)?.onReset(new StreamResetError(`yamux stream ${id} reset by remote`));
   }
 
   /** @internal Session event: the send window of stream `id` grew. */
   onSendWindow(id: number): void {
-    this.#streams.get(id)?.onSendWindow();
+    this.#streams?.get(id)?.onSendWindow();
   }
 
   /** @internal Session event: stream `id` left the session. */
   onStreamFreed(id: number): void {
-    this.#streams.get(id)?.onFreed();
+    this.#streams?.get(id)?.onFreed();
   }
 
   /** @internal Session event: the ACK backlog shrank. */
@@ -239,15 +240,20 @@ export class YamuxMuxer implements StreamMuxer, StreamHost, SessionEvents {
     void this.#finish(error, "graceful");
   }
 
-  readonly #freed = (s: YamuxStream): void => {
+  /** @internal See {@link StreamHost.streamFreed}. */
+  streamFreed(s: YamuxStream): void {
+    const streams = this.#streams;
+    if (streams === undefined) return;
     const id = Number(s.id);
-    if (this.#streams.get(id) === s) this.#streams.delete(id);
-    if (this.#streams.size === 0) this.#streamsGone?.();
-  };
+    if (streams.get(id) === s) streams.delete(id);
+    if (streams.size > 0) return;
+    this.#streams = undefined;
+    this.#streamsGone?.();
+  }
 
   #incoming(id: number): void {
-    const stream = new YamuxStream(id, "inbound", this, this.#opts.maxStreamWindow, this.#freed);
-    this.#streams.set(id, stream);
+    const stream = new YamuxStream(id, "inbound", this, this.#opts.maxStreamWindow);
+    (this.#streams ??= new Map()).set(id, stream);
     const handler = this.#init.onIncomingStream;
     if (handler === undefined) {
       stream.reset();
@@ -276,7 +282,7 @@ export class YamuxMuxer implements StreamMuxer, StreamHost, SessionEvents {
     }
     if (this.#state === "closed") return;
     // The connection ended under us: streams still open fail with a reset-class error.
-    if (error === undefined && this.#streams.size > 0) {
+    if (error === undefined && this.#streams !== undefined) {
       error = new ConnectionClosedError(
         `connection closed with ${this.#streams.size} yamux streams open`,
       );
@@ -379,13 +385,13 @@ export class YamuxMuxer implements StreamMuxer, StreamHost, SessionEvents {
     this.#state = "closed";
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.#streams.size > 0) {
+    if (this.#streams !== undefined) {
       const streamError = new StreamResetError("yamux session ended", { cause: error });
       for (const s of [...this.#streams.values()]) {
         s.onReset(streamError);
         s.onFreed();
       }
-      this.#streams.clear();
+      this.#streams = undefined;
     }
     this.#rejectBacklog(() => new ConnectionClosedError("yamux session ended", { cause: error }));
     this.#releaseDrainWaiters();

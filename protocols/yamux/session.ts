@@ -108,7 +108,8 @@ export class YamuxSession {
   readonly #client: boolean;
   readonly #opts: ResolvedYamuxOptions;
   readonly #ev: SessionEvents;
-  readonly #streams = new Map<number, StreamState>();
+  // Made with the first stream and dropped with the last: an idle session holds no empty map.
+  #streams: Map<number, StreamState> | undefined;
   #nextId: number;
   #inbound = 0;
   #outbound = 0;
@@ -158,7 +159,7 @@ export class YamuxSession {
 
   /** Live streams. */
   get streamCount(): number {
-    return this.#streams.size;
+    return this.#streams?.size ?? 0;
   }
 
   /** Streams we opened that the remote has not acknowledged. */
@@ -193,7 +194,7 @@ export class YamuxSession {
 
   /** State of a live stream (tests and the service read it; do not mutate). */
   stream(id: number): StreamState | undefined {
-    return this.#streams.get(id);
+    return this.#streams?.get(id);
   }
 
   /** Whether newStream() would have to wait for the ACK backlog to shrink. */
@@ -268,7 +269,7 @@ export class YamuxSession {
     }
     // Data and WindowUpdate address a stream; there is no session-level window in yamux.
     if (id === 0) throw new YamuxProtocolError(`${frameName(type)} frame on stream 0`);
-    let s = this.#streams.get(id);
+    let s = this.#streams?.get(id);
     if (flags & Flag.SYN) s = this.#onSyn(id, now);
     if (s !== undefined && flags & Flag.ACK && s.outbound && !s.acked) {
       s.acked = true;
@@ -313,7 +314,9 @@ export class YamuxSession {
     if ((id & 1) !== remoteParity) {
       throw new YamuxProtocolError(`remote opened stream ${id} with our id parity`);
     }
-    if (this.#streams.has(id)) throw new YamuxProtocolError(`duplicate SYN for stream ${id}`);
+    if (this.#streams?.has(id) === true) {
+      throw new YamuxProtocolError(`duplicate SYN for stream ${id}`);
+    }
     const initial = this.#opts.initialStreamWindow;
     if (
       this.#localGoAway || this.#inbound >= this.#opts.maxStreams ||
@@ -329,7 +332,7 @@ export class YamuxSession {
     this.outbox.frame(FrameType.WindowUpdate, Flag.ACK, id, initial - INITIAL_STREAM_WINDOW);
     this.#ev.onStreamOpened(id);
     // The handler may have reset it already.
-    return this.#streams.get(id);
+    return this.#streams?.get(id);
   }
 
   #deliver(view: Uint8Array, now: number): void {
@@ -352,7 +355,7 @@ export class YamuxSession {
 
   /** FIN and RST take effect after the frame's payload. */
   #endFlags(s: StreamState | undefined, flags: number): void {
-    if (s === undefined || s.reset || this.#streams.get(s.id) !== s) return;
+    if (s === undefined || s.reset || this.#streams?.get(s.id) !== s) return;
     if (flags & Flag.RST) {
       s.reset = true;
       this.#ev.onStreamReset(s.id);
@@ -435,12 +438,12 @@ export class YamuxSession {
 
   /** Send window of a live stream (0 when unknown). */
   sendWindow(id: number): number {
-    return this.#streams.get(id)?.sendWindow ?? 0;
+    return this.#streams?.get(id)?.sendWindow ?? 0;
   }
 
   /** Half-close: queue FIN. Idempotent. Frees the stream if the remote closed too. */
   closeWrite(id: number): void {
-    const s = this.#streams.get(id);
+    const s = this.#streams?.get(id);
     if (s === undefined || s.localFin) return;
     s.localFin = true;
     this.outbox.frame(FrameType.WindowUpdate, Flag.FIN, id, 0);
@@ -449,7 +452,7 @@ export class YamuxSession {
 
   /** Reset: queue RST and free the stream. Idempotent. */
   resetStream(id: number): void {
-    const s = this.#streams.get(id);
+    const s = this.#streams?.get(id);
     if (s === undefined) return;
     s.reset = true;
     this.outbox.frame(FrameType.WindowUpdate, Flag.RST, id, 0);
@@ -458,7 +461,7 @@ export class YamuxSession {
 
   /** The application read `n` bytes of stream `id`: credit them back when worthwhile. */
   consume(id: number, n: number, now: number): void {
-    const s = this.#streams.get(id);
+    const s = this.#streams?.get(id);
     if (s === undefined || n <= 0) return;
     s.buffered = Math.max(0, s.buffered - n);
     this.#grant(s, now);
@@ -466,7 +469,7 @@ export class YamuxSession {
 
   /** The application stopped reading stream `id`: drop what it buffered and future data. */
   closeRead(id: number, now: number): void {
-    const s = this.#streams.get(id);
+    const s = this.#streams?.get(id);
     if (s === undefined || s.readClosed) return;
     s.readClosed = true;
     s.buffered = 0;
@@ -484,8 +487,10 @@ export class YamuxSession {
   destroy(error: Error): void {
     if (this.#failed === undefined) this.#failed = error;
     this.#localGoAway = true;
-    for (const s of this.#streams.values()) s.reset = true;
-    this.#streams.clear();
+    if (this.#streams !== undefined) {
+      for (const s of this.#streams.values()) s.reset = true;
+      this.#streams = undefined;
+    }
     if (this.#advertised > 0) this.#memory?.release(this.#advertised);
     this.#inbound =
       this.#outbound =
@@ -540,13 +545,13 @@ export class YamuxSession {
       readClosed: false,
       reset: false,
     };
-    this.#streams.set(id, s);
+    (this.#streams ??= new Map()).set(id, s);
     this.#advertised += initial;
     return s;
   }
 
   #writable(id: number): StreamState {
-    const s = this.#streams.get(id);
+    const s = this.#streams?.get(id);
     if (s === undefined || s.reset) throw new StreamResetError(`yamux stream ${id} was reset`);
     if (s.localFin) throw new StreamClosedError(`yamux stream ${id} is closed for writing`);
     return s;
@@ -590,8 +595,10 @@ export class YamuxSession {
   }
 
   #free(s: StreamState): void {
-    if (this.#streams.get(s.id) !== s) return;
-    this.#streams.delete(s.id);
+    const streams = this.#streams;
+    if (streams?.get(s.id) !== s) return;
+    streams.delete(s.id);
+    if (streams.size === 0) this.#streams = undefined;
     if (s.outbound) this.#outbound--;
     else this.#inbound--;
     this.#advertised -= s.recvMax;

@@ -19,6 +19,8 @@ export interface StreamHost {
   now(): number;
   /** A promise while the outbox is above its high-water mark (connection backpressure). */
   outboxBackpressure(): Promise<void> | undefined;
+  /** The stream is done: the session forgot it (both sides closed, or reset). */
+  streamFreed(stream: YamuxStream): void;
 }
 
 /**
@@ -60,7 +62,6 @@ export class YamuxStream implements MuxedStream {
   #error: unknown;
   #writing: Promise<void> | undefined;
   #windowWait: { resolve: () => void; reject: (e: unknown) => void } | undefined;
-  #onFreed: (s: YamuxStream) => void;
   /** See {@link MuxedStream.lastActivity}: a plain field write per chunk, nothing more. */
   #active = performance.now();
   #freed = Promise.withResolvers<void>();
@@ -71,7 +72,6 @@ export class YamuxStream implements MuxedStream {
     direction: Direction,
     host: StreamHost,
     hwm: number,
-    onFreed: (s: YamuxStream) => void,
   ) {
     this.#num = num;
     this.id = String(num);
@@ -79,7 +79,6 @@ export class YamuxStream implements MuxedStream {
     this.timeline = { open: Date.now() };
     this.#host = host;
     this.#hwm = hwm;
-    this.#onFreed = onFreed;
     // The queue can never legitimately exceed the receive window, which never exceeds `hwm`, so
     // pull() runs after every read and reports consumption (which sends window updates).
     this.readable = new ReadableStream<Uint8Array>({
@@ -192,7 +191,7 @@ export class YamuxStream implements MuxedStream {
   onFreed(): void {
     this.timeline.close ??= Date.now();
     if (this.#status !== "reset") this.#status = "closed";
-    this.#onFreed(this);
+    this.#host.streamFreed(this);
     this.#freed.resolve();
   }
 
