@@ -24,6 +24,7 @@ export type { StreamHost } from "./stream.ts";
 export { YamuxSession } from "./session.ts";
 export type { SessionEvents, StreamState } from "./session.ts";
 export { Outbox } from "./outbox.ts";
+export type { OutboxListener } from "./outbox.ts";
 export { resolveYamuxOptions } from "./options.ts";
 export type { ResolvedYamuxOptions, YamuxOptions } from "./options.ts";
 export { decodeHeader, encodeHeader, encodeHeaderInto } from "./codec.ts";

@@ -25,20 +25,26 @@ const SLAB_SIZE = 16 * 1024;
 const SLAB_MAX_FRAME = 2048;
 const shared = { slab: new Uint8Array(0), used: 0 };
 
+/** Told when an {@link Outbox} has output (an object, not a callback: one closure less per session). */
+export interface OutboxListener {
+  /** The queue went from empty to non-empty. */
+  onOutput(): void;
+}
+
 /**
  * A byte queue of encoded frames. `take()` hands out everything queued so far.
  *
  * @example
  * ```ts
  * import { Outbox } from "./outbox.ts";
- * const box = new Outbox(() => {});
+ * const box = new Outbox({ onOutput: () => {} });
  * box.frame(2, 1, 0, 7);
  * box.take(); // [Uint8Array(12)]
  * ```
  */
 export class Outbox {
   /** Filled parts of previous blocks not taken yet. */
-  #full: Uint8Array[] = [];
+  #full: Uint8Array[] | undefined;
   #buf: Uint8Array | undefined;
   /** Whether #buf is a shared slab (regions past #end belong to others). */
   #inSlab = false;
@@ -46,13 +52,13 @@ export class Outbox {
   #end = 0;
   #size = 0;
   #hint = MIN_BLOCK;
-  #onNonEmpty: () => void;
+  readonly #listener: OutboxListener;
   /** Ping replies queued since the last take (the session bounds it). */
   pingReplies = 0;
 
-  /** `onNonEmpty` runs when the queue goes from empty to non-empty. */
-  constructor(onNonEmpty: () => void) {
-    this.#onNonEmpty = onNonEmpty;
+  /** `listener.onOutput()` runs when the queue goes from empty to non-empty. */
+  constructor(listener: OutboxListener) {
+    this.#listener = listener;
   }
 
   /** Bytes queued and not yet taken. */
@@ -80,8 +86,8 @@ export class Outbox {
   /** Everything queued so far, in order, or undefined when empty. Resets the ping-reply count. */
   take(): Uint8Array[] | undefined {
     if (this.#size === 0) return undefined;
-    const out = this.#full;
-    this.#full = [];
+    const out = this.#full ?? [];
+    this.#full = undefined;
     if (this.#end > this.#start) out.push(this.#buf!.subarray(this.#start, this.#end));
     // Size the next block after this batch; drop the current one so an idle session holds none.
     this.#hint = Math.min(MAX_BLOCK, Math.max(MIN_BLOCK, this.#size * 2));
@@ -94,7 +100,7 @@ export class Outbox {
 
   /** Drop everything (the session is gone). */
   clear(): void {
-    this.#full = [];
+    this.#full = undefined;
     this.#buf = undefined;
     this.#start = this.#end = this.#size = 0;
     this.pingReplies = 0;
@@ -111,7 +117,7 @@ export class Outbox {
         ? buf.byteLength - this.#end
         : 0;
       if (room >= n) return this.#claim(n);
-      if (this.#end > this.#start) this.#full.push(buf.subarray(this.#start, this.#end));
+      if (this.#end > this.#start) (this.#full ??= []).push(buf.subarray(this.#start, this.#end));
     }
     if (n <= SLAB_MAX_FRAME && this.#hint <= MIN_BLOCK) {
       if (shared.slab.byteLength - shared.used < n) {
@@ -140,6 +146,6 @@ export class Outbox {
   #grew(n: number): void {
     const wasEmpty = this.#size === 0;
     this.#size += n;
-    if (wasEmpty) this.#onNonEmpty();
+    if (wasEmpty) this.#listener.onOutput();
   }
 }

@@ -15,13 +15,9 @@ import type {
   StreamMuxerInit,
 } from "../../src/muxer.ts";
 import { type ByteChannel, takeChannel } from "../../src/stream/channel.ts";
+import { Deadline, type DeadlineTarget, sharedTimerQueue } from "../../src/stream/timer_queue.ts";
 import type { AbortOptions, Duplex } from "../../src/stream/types.ts";
-import {
-  GoAwayCode,
-  MAX_TIMER_DELAY_MS,
-  OUTBOX_HIGH_WATER_MARK,
-  YAMUX_PROTOCOL_ID,
-} from "./constants.ts";
+import { GoAwayCode, OUTBOX_HIGH_WATER_MARK, YAMUX_PROTOCOL_ID } from "./constants.ts";
 import { type ResolvedYamuxOptions, resolveYamuxOptions, type YamuxOptions } from "./options.ts";
 import { type SessionEvents, YamuxSession } from "./session.ts";
 import { type StreamHost, YamuxStream } from "./stream.ts";
@@ -72,7 +68,7 @@ export function yamux(options: YamuxOptions = {}): StreamMuxerFactory {
  * await muxer.closed;
  * ```
  */
-export class YamuxMuxer implements StreamMuxer, StreamHost, SessionEvents {
+export class YamuxMuxer implements StreamMuxer, StreamHost, SessionEvents, DeadlineTarget {
   /** "/yamux/1.0.0". */
   readonly protocol: string = YAMUX_PROTOCOL_ID;
   /** Settles when the session has ended. */
@@ -92,7 +88,8 @@ export class YamuxMuxer implements StreamMuxer, StreamHost, SessionEvents {
   // Made when a stream open first waits for the ACK backlog (rare), so idle sessions hold no set.
   #backlogWaiters: Set<{ resolve: () => void; reject: (e: unknown) => void }> | undefined;
   #streamsGone: (() => void) | undefined;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** The session's next timeout (keep-alive ping or its deadline), in the shared queue. */
+  readonly #deadline: Deadline = new Deadline(sharedTimerQueue, this);
   #resolveClosed!: () => void;
 
   /** Use {@link yamux}. */
@@ -327,12 +324,13 @@ export class YamuxMuxer implements StreamMuxer, StreamHost, SessionEvents {
   #schedule(): void {
     const at = this.session.nextTimeout();
     if (at === undefined || this.#state === "closed") return;
-    const delay = Math.min(MAX_TIMER_DELAY_MS, Math.max(0, Math.ceil(at - this.now())));
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.session.tick(this.now());
-      this.#schedule();
-    }, delay);
+    this.#deadline.set(at);
+  }
+
+  /** @internal The session's timeout came (see {@link DeadlineTarget}). */
+  onDeadline(): void {
+    this.session.tick(this.now());
+    this.#schedule();
   }
 
   #checkOpen(): void {
@@ -383,8 +381,7 @@ export class YamuxMuxer implements StreamMuxer, StreamHost, SessionEvents {
   ): Promise<void> {
     if (this.#state === "closed") return;
     this.#state = "closed";
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#deadline.clear();
     if (this.#streams !== undefined) {
       const streamError = new StreamResetError("yamux session ended", { cause: error });
       for (const s of [...this.#streams.values()]) {

@@ -152,7 +152,7 @@ export class YamuxSession {
     this.#opts = opts;
     this.#ev = events;
     this.#nextId = client ? 1 : 2;
-    this.outbox = new Outbox(() => this.#ev.onOutput());
+    this.outbox = new Outbox(events);
     this.#nextPingAt = now + opts.keepAliveIntervalMs;
     this.#sendPing(now);
   }

@@ -16,3 +16,4 @@ export * from "./pair.ts";
 export * from "./handshake.ts";
 export * from "./idle.ts";
 export * from "./channel.ts";
+export * from "./timer_queue.ts";

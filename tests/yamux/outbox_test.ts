@@ -13,7 +13,7 @@ import { parseFrames } from "./session_helpers.ts";
 
 describe("yamux outbox", () => {
   it("taken chunks stay intact while many sessions keep queueing (slab reuse and rollover)", () => {
-    const boxes = Array.from({ length: 7 }, () => new Outbox(() => {}));
+    const boxes = Array.from({ length: 7 }, () => new Outbox({ onOutput: () => {} }));
     const taken: { bytes: Uint8Array[]; copy: Uint8Array; frames: number }[] = [];
     let seed = 1;
     const rand = (n: number): number => {
@@ -42,8 +42,8 @@ describe("yamux outbox", () => {
   });
 
   it("coalesces a session's frames queued before one take, in order", () => {
-    const box = new Outbox(() => {});
-    const other = new Outbox(() => {});
+    const box = new Outbox({ onOutput: () => {} });
+    const other = new Outbox({ onOutput: () => {} });
     box.frame(1, 0, 3, 100);
     box.data(0, 3, Uint8Array.of(1, 2, 3));
     box.frame(2, 0, 0, 7);
