@@ -258,6 +258,8 @@ const scenarios: Scenario[] = [
     metrics: [
       { key: "bytesPerConn", label: "RSS/conn settled", unit: "KiB", higherIsBetter: false },
       { key: "burstBytesPerConn", label: "RSS/conn burst", unit: "KiB", higherIsBetter: false },
+      // The part of the settled RSS that is the JS heap (used bytes after the same GCs).
+      { key: "heapPerConn", label: "JS heap/conn settled", unit: "KiB", higherIsBetter: false },
     ],
   },
 ];
@@ -280,7 +282,8 @@ async function runOnce(
     if (s.id === "memory") {
       await client.next("warm");
       server.send("rss");
-      const before = (await server.next("rss")).rss as number;
+      const first = await server.next("rss");
+      const before = first.rss as number;
       client.send("go");
       const opened = await client.next("opened");
       server.send("rss burst");
@@ -294,6 +297,7 @@ async function runOnce(
       return {
         bytesPerConn: ((after.rss as number) - before) / conns / 1024,
         burstBytesPerConn: (burst - before) / conns / 1024,
+        heapPerConn: ((after.heapUsed as number) - (first.heapUsed as number)) / conns / 1024,
       };
     }
     const result = await client.next("result");

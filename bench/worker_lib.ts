@@ -105,13 +105,14 @@ export async function settledRss(reduce = true): Promise<number> {
 /**
  * The server side of the memory scenario's stdin commands: "rss" (settled, memory-reducing GC)
  * and "rss burst" (plain GC, as right after a burst) each answer one
- * {"event":"rss","rss":bytes,"connections":n} line.
+ * {"event":"rss","rss":bytes,"heapUsed":bytes,"connections":n} line.
  */
 export async function answerRss(line: string, connections: () => number): Promise<void> {
   if (line !== "rss" && line !== "rss burst") return;
   const rss = await settledRss(line === "rss");
+  const heapUsed = process.memoryUsage().heapUsed;
   await heapSnapshot(line === "rss" ? "settled" : "burst");
-  report({ event: "rss", rss, connections: connections() });
+  report({ event: "rss", rss, heapUsed, connections: connections() });
 }
 
 let snapshots = 0;
