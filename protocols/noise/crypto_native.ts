@@ -9,6 +9,7 @@
  */
 
 import { concat, equals } from "../../src/bytes.ts";
+import { isDeno } from "../../src/runtime.ts";
 import { DH_LENGTH, TAG_LENGTH } from "./constants.ts";
 import { isAllZero, nobleCrypto, type NoiseCrypto, type X25519KeyPair } from "./crypto.ts";
 import { createWasmCrypto } from "./crypto_wasm.ts";
@@ -16,6 +17,12 @@ import { createHybridCrypto } from "./crypto_hybrid.ts";
 
 /** The subset of `node:crypto` this adapter calls. */
 export type NodeCryptoModule = typeof import("node:crypto");
+type KeyObject = ReturnType<NodeCryptoModule["createPublicKey"]>;
+/** A key object and the DER it was made from (which ends with the raw 32-byte key). */
+interface ImportedKey {
+  readonly der: Uint8Array;
+  readonly key: KeyObject;
+}
 
 /** Which primitives of a native provider are native (the rest fall back to @noble). */
 export interface NativeFeatures {
@@ -109,22 +116,44 @@ type CreateAead<T> = (
 export function createNodeCrypto(mod: NodeCryptoModule, features: NativeFeatures): NoiseCrypto {
   const createCipher = mod.createCipheriv as unknown as CreateAead<AeadCipher>;
   const createDecipher = mod.createDecipheriv as unknown as CreateAead<AeadDecipher>;
-  const privateKeyObject = (raw: Uint8Array) =>
-    mod.createPrivateKey(
-      {
-        key: concat([PKCS8_X25519_PREFIX, raw]),
-        format: "der",
-        type: "pkcs8",
-      } as unknown as Parameters<NodeCryptoModule["createPrivateKey"]>[0],
-    );
-  const publicKeyObject = (raw: Uint8Array) =>
-    mod.createPublicKey(
-      {
-        key: concat([SPKI_X25519_PREFIX, raw]),
-        format: "der",
-        type: "spki",
-      } as unknown as Parameters<NodeCryptoModule["createPublicKey"]>[0],
-    );
+  // Key objects by the array they were made from. A Noise handshake uses its ephemeral private
+  // key and the remote ephemeral key in two DH operations each, and the static private key in
+  // every handshake: importing each only once halves the native key objects a handshake makes
+  // (measured on Deno 2.9.6: those short-lived native allocations fragment the allocator and
+  // stay as resident memory per connection). Keyed weakly by the array object, so an entry goes
+  // with its key; each entry keeps the DER it was imported from, whose tail is the raw key, so a
+  // caller that reuses an array for another key gets that key, not a stale one.
+  const privateKeys = new WeakMap<Uint8Array, ImportedKey>();
+  const publicKeys = new WeakMap<Uint8Array, ImportedKey>();
+  const imported = (
+    cache: WeakMap<Uint8Array, ImportedKey>,
+    raw: Uint8Array,
+    prefix: Uint8Array,
+    load: (der: Uint8Array) => KeyObject,
+  ): KeyObject => {
+    const hit = cache.get(raw);
+    if (hit !== undefined && equals(hit.der.subarray(hit.der.byteLength - DH_LENGTH), raw)) {
+      return hit.key;
+    }
+    const der = concat([prefix, raw]);
+    const key = load(der);
+    cache.set(raw, { der, key });
+    return key;
+  };
+  const privateKeyObject = (raw: Uint8Array): KeyObject =>
+    imported(privateKeys, raw, PKCS8_X25519_PREFIX, (der) =>
+      mod.createPrivateKey(
+        { key: der, format: "der", type: "pkcs8" } as unknown as Parameters<
+          NodeCryptoModule["createPrivateKey"]
+        >[0],
+      ));
+  const publicKeyObject = (raw: Uint8Array): KeyObject =>
+    imported(publicKeys, raw, SPKI_X25519_PREFIX, (der) =>
+      mod.createPublicKey(
+        { key: der, format: "der", type: "spki" } as unknown as Parameters<
+          NodeCryptoModule["createPublicKey"]
+        >[0],
+      ));
   const rawPublic = (key: ReturnType<NodeCryptoModule["createPublicKey"]>): Uint8Array => {
     const der = view(key.export({ format: "der", type: "spki" }));
     return der.slice(der.byteLength - DH_LENGTH);
@@ -141,10 +170,9 @@ export function createNodeCrypto(mod: NodeCryptoModule, features: NativeFeatures
       ? (): X25519KeyPair => {
         const { privateKey, publicKey } = mod.generateKeyPairSync("x25519");
         const pkcs8 = view(privateKey.export({ format: "der", type: "pkcs8" }));
-        return {
-          privateKey: pkcs8.slice(pkcs8.byteLength - DH_LENGTH),
-          publicKey: rawPublic(publicKey),
-        };
+        const raw = pkcs8.slice(pkcs8.byteLength - DH_LENGTH);
+        privateKeys.set(raw, { der: pkcs8, key: privateKey });
+        return { privateKey: raw, publicKey: rawPublic(publicKey) };
       }
       : nobleCrypto.generateX25519KeyPair,
     x25519PublicKey: features.x25519
@@ -293,7 +321,8 @@ let defaultProvider: Promise<NoiseCrypto> | undefined;
  * The fastest provider this runtime offers (measured in bench/noise_cipher_bench.ts), found by
  * feature detection with every candidate probed against @noble first:
  * - every primitive node:crypto has natively (Deno: ChaCha20-Poly1305 about 5-8x, X25519 about
- *   6x faster than @noble; Bun: X25519 about 4x, no ChaCha20-Poly1305);
+ *   6x faster than @noble; Bun: X25519 about 4x, SHA-256 4-7x, no ChaCha20-Poly1305), except
+ *   SHA-256 on Deno, which is no faster than @noble there and costs memory per connection;
  * - where node:crypto has ChaCha20-Poly1305 (Deno), the WebAssembly one from crypto_wasm.ts
  *   still takes messages under 4 KiB, where native's fixed cost per message dominates
  *   (crypto_hybrid.ts);
@@ -311,7 +340,13 @@ let defaultProvider: Promise<NoiseCrypto> | undefined;
 export function defaultNoiseCrypto(): Promise<NoiseCrypto> {
   defaultProvider ??= (async () => {
     const mod = await importNodeCrypto();
-    const features = mod === undefined ? undefined : detectNativeFeatures(mod);
+    const detected = mod === undefined ? undefined : detectNativeFeatures(mod);
+    // Deno's node:crypto hashes a handshake-sized input no faster than @noble (3.6 µs each for
+    // SHA-256 of 96 bytes, 6.3 µs for HMAC, measured on Deno 2.9.6), and each call makes native
+    // objects whose short-lived allocations stay behind as resident memory: a server with 1,000
+    // idle Noise connections held ~3 KiB more per connection with it. Bun's is 4-7x faster than
+    // @noble, so it stays there.
+    const features = detected !== undefined && isDeno() ? { ...detected, sha256: false } : detected;
     const anyNative = features !== undefined &&
       (features.chacha20poly1305 || features.x25519 || features.sha256);
     const base = mod !== undefined && features !== undefined && anyNative

@@ -14,7 +14,12 @@ import {
   createWasmCrypto,
   WASM_AEAD_MAX_INPUT,
 } from "../../protocols/noise/crypto_wasm.ts";
-import { defaultNoiseCrypto, importNodeCrypto } from "../../protocols/noise/crypto_native.ts";
+import {
+  defaultNoiseCrypto,
+  detectNativeFeatures,
+  importNodeCrypto,
+} from "../../protocols/noise/crypto_native.ts";
+import { isDeno } from "../../src/runtime.ts";
 import aead from "../vectors/noise/rfc8439_aead.json" with { type: "json" };
 
 /** A small deterministic PRNG (xorshift32) so a failure reproduces from its seed. */
@@ -129,5 +134,15 @@ describe("wasm ChaCha20-Poly1305", () => {
     const name = (await defaultNoiseCrypto()).name;
     if (native) assert.match(name, /^node:crypto\(chacha.*, chacha < 4096 B: wasm\(chacha\)/);
     else assert.match(name, /^wasm\(chacha\)\+/);
+  });
+
+  it("defaultNoiseCrypto: SHA-256 from @noble on Deno, from node:crypto where it is faster", async () => {
+    const mod = await importNodeCrypto();
+    const name = (await defaultNoiseCrypto()).name;
+    const [nativePart] = name.split(", ");
+    if (isDeno()) assert.doesNotMatch(nativePart, /sha256/, name);
+    else if (mod !== undefined && detectNativeFeatures(mod).sha256) {
+      assert.match(nativePart, /sha256/, name);
+    }
   });
 });

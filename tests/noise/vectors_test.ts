@@ -64,6 +64,23 @@ for (const c of providers) {
       assert.throws(() => c.x25519(priv, one), RangeError);
     });
 
+    it("X25519 on arrays reused for other keys uses the new keys (no stale imported key)", () => {
+      const priv = fromHex(dh.alice_private);
+      const pub = fromHex(dh.bob_public);
+      assert.equal(toHex(c.x25519(priv, pub)), dh.shared);
+      assert.equal(toHex(c.x25519(priv, pub)), dh.shared, "the same arrays again");
+      // The same array objects now hold the other side's keys: same shared secret, by RFC 7748.
+      priv.set(fromHex(dh.bob_private));
+      pub.set(fromHex(dh.alice_public));
+      assert.equal(toHex(c.x25519PublicKey(priv)), dh.bob_public);
+      assert.equal(toHex(c.x25519(priv, pub)), dh.shared);
+      // And a different pair in them gives that pair's secret, not the cached one's.
+      const other = c.generateX25519KeyPair();
+      pub.set(other.publicKey);
+      assert.deepEqual(c.x25519(priv, pub), c.x25519(other.privateKey, fromHex(dh.bob_public)));
+      assert.notEqual(toHex(c.x25519(priv, pub)), dh.shared);
+    });
+
     it("generated key pairs agree", () => {
       const a = c.generateX25519KeyPair(), b = c.generateX25519KeyPair();
       assert.deepEqual(c.x25519PublicKey(a.privateKey), a.publicKey);
