@@ -31,7 +31,9 @@ export class NoiseChannel implements ByteChannel {
   readonly #encryptor: NoiseEncryptor;
   readonly #decryptor: NoiseDecryptor;
   /** Plaintexts decrypted from one raw chunk beyond the first, handed out by the next reads. */
-  #ready: Uint8Array[] = [];
+  #ready: Uint8Array[] | undefined;
+  /** The first plaintext of the raw chunk being decrypted. */
+  #first: Uint8Array | undefined;
   #failure: unknown;
 
   /** Seal with `send`, open with `receive` (the split CipherStates of the handshake). */
@@ -41,30 +43,62 @@ export class NoiseChannel implements ByteChannel {
     this.#decryptor = new NoiseDecryptor(receive);
   }
 
-  async read(): Promise<Uint8Array | null> {
-    if (this.#ready.length > 0) return this.#ready.shift()!;
-    // Raw chunks until one completes a frame (frames may be split anywhere).
+  /**
+   * The next plaintext: a raw read continued by a handler made once per channel (not an async
+   * function), so an idle connection's pending read holds one promise and its reaction here.
+   */
+  read(): Promise<Uint8Array | null> {
+    const ready = this.#ready;
+    if (ready !== undefined) {
+      const next = ready.shift()!;
+      if (ready.length === 0) this.#ready = undefined;
+      return Promise.resolve(next);
+    }
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
+    return this.#raw.read().then(this.#onRaw);
+  }
+
+  readonly #onRaw = (chunk: Uint8Array | null): Uint8Array | null | Promise<Uint8Array | null> =>
+    this.#open(chunk) ?? this.#readOn();
+
+  /**
+   * Raw reads until a frame completes, in a loop: a peer sending frames split into tiny pieces
+   * or frames of empty plaintext must not build a chain of promises, one per raw chunk.
+   */
+  async #readOn(): Promise<Uint8Array | null> {
     for (;;) {
       if (this.#failure !== undefined) throw this.#failure;
-      const chunk = await this.#raw.read();
-      if (this.#failure !== undefined) throw this.#failure;
-      let first: Uint8Array | undefined;
-      try {
-        if (chunk === null) {
-          this.#decryptor.end(); // UnexpectedEOFError when the input stopped inside a frame
-          return null;
-        }
-        this.#decryptor.push(chunk, (plaintext) => {
-          if (first === undefined) first = plaintext;
-          else this.#ready.push(plaintext);
-        });
-      } catch (err) {
-        this.abort(err);
-        throw err;
-      }
-      if (first !== undefined) return first;
+      const plaintext = this.#open(await this.#raw.read());
+      if (plaintext !== undefined) return plaintext;
     }
   }
+
+  /**
+   * Decrypt the frames a raw chunk completes (frames may be split anywhere): the first
+   * plaintext, `null` at the end of the input, or undefined when no frame completed.
+   */
+  #open(chunk: Uint8Array | null): Uint8Array | null | undefined {
+    if (this.#failure !== undefined) throw this.#failure;
+    try {
+      if (chunk === null) {
+        this.#decryptor.end(); // UnexpectedEOFError when the input stopped inside a frame
+        return null;
+      }
+      this.#decryptor.push(chunk, this.#emit);
+    } catch (err) {
+      this.#first = undefined;
+      this.abort(err);
+      throw err;
+    }
+    const first = this.#first;
+    this.#first = undefined;
+    return first;
+  }
+
+  readonly #emit = (plaintext: Uint8Array): void => {
+    if (this.#first === undefined) this.#first = plaintext;
+    else (this.#ready ??= []).push(plaintext);
+  };
 
   write(chunk: Uint8Array): void {
     if (this.#failure !== undefined) throw this.#failure;
@@ -93,14 +127,14 @@ export class NoiseChannel implements ByteChannel {
   }
 
   cancelRead(reason?: unknown): void {
-    this.#ready = [];
+    this.#ready = undefined;
     this.#raw.cancelRead(reason);
   }
 
   abort(reason?: unknown): void {
     if (this.#failure !== undefined) return;
     this.#failure = reason ?? new ConnectionClosedError("secured connection aborted");
-    this.#ready = [];
+    this.#ready = undefined;
     this.#raw.abort(this.#failure);
   }
 }
