@@ -106,7 +106,7 @@ export class YamuxMuxer implements StreamMuxer, StreamHost, SessionEvents, Deadl
       init.memory,
     );
     this.#schedule();
-    void this.#readLoop();
+    this.#read();
   }
 
   /** Streams not yet freed. */
@@ -265,18 +265,44 @@ export class YamuxMuxer implements StreamMuxer, StreamHost, SessionEvents, Deadl
 
   // --- I/O ------------------------------------------------------------------------------------------
 
-  async #readLoop(): Promise<void> {
-    let error: Error | undefined;
+  /**
+   * Read the next chunk. Each read is continued by handlers made once per session rather than
+   * by an async loop, so an idle connection holds no suspended generator here.
+   */
+  #read(): void {
+    let next: Promise<Uint8Array | null>;
     try {
-      for (;;) {
-        const chunk = await this.#channel.read();
-        if (chunk === null) break;
-        // After the session ended input is ignored until the reader is cancelled.
-        this.session.receive(chunk, this.now());
-      }
+      next = this.#channel.read();
     } catch (err) {
-      error = err instanceof Error ? err : new ConnectionClosedError("read failed", { cause: err });
+      this.#readFailed(err);
+      return;
     }
+    next.then(this.#onChunk, this.#readFailed);
+  }
+
+  readonly #onChunk = (chunk: Uint8Array | null): void => {
+    if (chunk === null) {
+      this.#readEnded(undefined);
+      return;
+    }
+    try {
+      // After the session ended input is ignored until the reader is cancelled.
+      this.session.receive(chunk, this.now());
+    } catch (err) {
+      this.#readFailed(err);
+      return;
+    }
+    this.#read();
+  };
+
+  readonly #readFailed = (err: unknown): void => {
+    this.#readEnded(
+      err instanceof Error ? err : new ConnectionClosedError("read failed", { cause: err }),
+    );
+  };
+
+  #readEnded(failure: Error | undefined): void {
+    let error = failure;
     if (this.#state === "closed") return;
     // The connection ended under us: streams still open fail with a reset-class error.
     if (error === undefined && this.#streams !== undefined) {
