@@ -25,7 +25,7 @@ const SLAB_SIZE = 16 * 1024;
 const SLAB_MAX_FRAME = 2048;
 const shared = { slab: new Uint8Array(0), used: 0 };
 
-/** Told when an {@link Outbox} has output (an object, not a callback: one closure less per session). */
+/** Told when an {@link Outbox} has output (an object rather than a callback: no closure). */
 export interface OutboxListener {
   /** The queue went from empty to non-empty. */
   onOutput(): void;

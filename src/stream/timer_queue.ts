@@ -161,10 +161,10 @@ export class TimerQueue {
  * ```
  */
 export class Deadline {
-  /** The time it is due (the queue's clock); meaningful while {@link Deadline.pending}. */
-  at = Infinity;
+  /** When it is due (the queue's clock) while {@link Deadline.pending}; read-only: use `set()`. */
+  at: number = Infinity;
   /** @internal Position in the queue's heap (-1: not set). */
-  index = -1;
+  index: number = -1;
   /** What is called when due. */
   readonly target: DeadlineTarget;
   readonly #queue: TimerQueue;
