@@ -18,6 +18,9 @@ import { createHybridCrypto } from "./crypto_hybrid.ts";
 /** The subset of `node:crypto` this adapter calls. */
 export type NodeCryptoModule = typeof import("node:crypto");
 type KeyObject = ReturnType<NodeCryptoModule["createPublicKey"]>;
+type KeyInput =
+  & Parameters<NodeCryptoModule["createPrivateKey"]>[0]
+  & Parameters<NodeCryptoModule["createPublicKey"]>[0];
 /** A key object and the DER it was made from (which ends with the raw 32-byte key). */
 interface ImportedKey {
   readonly der: Uint8Array;
@@ -118,42 +121,32 @@ export function createNodeCrypto(mod: NodeCryptoModule, features: NativeFeatures
   const createDecipher = mod.createDecipheriv as unknown as CreateAead<AeadDecipher>;
   // Key objects by the array they were made from. A Noise handshake uses its ephemeral private
   // key and the remote ephemeral key in two DH operations each, and the static private key in
-  // every handshake: importing each only once halves the native key objects a handshake makes
-  // (measured on Deno 2.9.6: those short-lived native allocations fragment the allocator and
-  // stay as resident memory per connection). Keyed weakly by the array object, so an entry goes
-  // with its key; each entry keeps the DER it was imported from, whose tail is the raw key, so a
-  // caller that reuses an array for another key gets that key, not a stale one.
+  // every handshake: importing each only once halves the key imports of a handshake. (On Deno
+  // 2.9.6 native X25519 leaves 2-4 KiB resident per connection, the allocator's fragmentation
+  // from short-lived native objects; this change's own share was within the measurement's noise.)
+  // Keyed weakly by the array object, so an entry goes with its key; each entry keeps the DER it
+  // was imported from, whose tail is the raw key, so a caller that reuses an array for another
+  // key gets that key, not a stale one.
   const privateKeys = new WeakMap<Uint8Array, ImportedKey>();
   const publicKeys = new WeakMap<Uint8Array, ImportedKey>();
   const imported = (
     cache: WeakMap<Uint8Array, ImportedKey>,
     raw: Uint8Array,
-    prefix: Uint8Array,
-    load: (der: Uint8Array) => KeyObject,
+    type: "pkcs8" | "spki",
   ): KeyObject => {
     const hit = cache.get(raw);
     if (hit !== undefined && equals(hit.der.subarray(hit.der.byteLength - DH_LENGTH), raw)) {
       return hit.key;
     }
-    const der = concat([prefix, raw]);
-    const key = load(der);
+    const der = concat([type === "pkcs8" ? PKCS8_X25519_PREFIX : SPKI_X25519_PREFIX, raw]);
+    // The same DER options object for both calls; their typings differ only in `type`.
+    const options = { key: der, format: "der", type } as unknown as KeyInput;
+    const key = type === "pkcs8" ? mod.createPrivateKey(options) : mod.createPublicKey(options);
     cache.set(raw, { der, key });
     return key;
   };
-  const privateKeyObject = (raw: Uint8Array): KeyObject =>
-    imported(privateKeys, raw, PKCS8_X25519_PREFIX, (der) =>
-      mod.createPrivateKey(
-        { key: der, format: "der", type: "pkcs8" } as unknown as Parameters<
-          NodeCryptoModule["createPrivateKey"]
-        >[0],
-      ));
-  const publicKeyObject = (raw: Uint8Array): KeyObject =>
-    imported(publicKeys, raw, SPKI_X25519_PREFIX, (der) =>
-      mod.createPublicKey(
-        { key: der, format: "der", type: "spki" } as unknown as Parameters<
-          NodeCryptoModule["createPublicKey"]
-        >[0],
-      ));
+  const privateKeyObject = (raw: Uint8Array): KeyObject => imported(privateKeys, raw, "pkcs8");
+  const publicKeyObject = (raw: Uint8Array): KeyObject => imported(publicKeys, raw, "spki");
   const rawPublic = (key: ReturnType<NodeCryptoModule["createPublicKey"]>): Uint8Array => {
     const der = view(key.export({ format: "der", type: "spki" }));
     return der.slice(der.byteLength - DH_LENGTH);
