@@ -122,8 +122,8 @@ export function createNodeCrypto(mod: NodeCryptoModule, features: NativeFeatures
   // Key objects by the array they were made from. A Noise handshake uses its ephemeral private
   // key and the remote ephemeral key in two DH operations each, and the static private key in
   // every handshake: importing each only once halves the key imports of a handshake. (On Deno
-  // 2.9.6 native X25519 leaves 2-4 KiB resident per connection, the allocator's fragmentation
-  // from short-lived native objects; this change's own share was within the measurement's noise.)
+  // 2.9.6 the native DH leaves ~3.5 KiB resident per connection, the allocator's fragmentation
+  // from short-lived native objects; this cache's own share was within the measurement's noise.)
   // Keyed weakly by the array object, so an entry goes with its key; each entry keeps the DER it
   // was imported from, whose tail is the raw key, so a caller that reuses an array for another
   // key gets that key, not a stale one.
