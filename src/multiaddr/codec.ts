@@ -104,8 +104,7 @@ export function decodeMultiaddrBytes(bytes: Uint8Array): ComponentSpan[] {
     spans.push({ protocol, start: offset, valueStart, end });
     offset = end;
   }
-  // A copy has exactly its length: an array grown by push keeps room for 17 entries.
-  return spans.slice();
+  return spans;
 }
 
 /**

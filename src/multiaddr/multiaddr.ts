@@ -127,7 +127,8 @@ export class Multiaddr {
   }
 
   get #parts(): readonly ComponentSpan[] {
-    return this.#spans ??= decodeMultiaddrBytes(this.bytes);
+    // Kept as a copy: it has exactly its length, where an array grown by push keeps room for 17.
+    return this.#spans ??= decodeMultiaddrBytes(this.bytes).slice();
   }
 
   /** Canonical text form (cached). */
@@ -187,7 +188,8 @@ export class Multiaddr {
     bytes.set(this.bytes);
     bytes.set(other.bytes, this.bytes.byteLength);
     // Re-validated: the joined component count may pass MAX_MULTIADDR_COMPONENTS.
-    return new Multiaddr(bytes, decodeMultiaddrBytes(bytes));
+    decodeMultiaddrBytes(bytes);
+    return new Multiaddr(bytes);
   }
 
   /**

@@ -63,6 +63,9 @@ export interface ByteChannel {
 /** A promise already resolved, returned by `drained()` when nothing is queued. */
 export const RESOLVED: Promise<void> = Promise.resolve();
 
+/** A promise already resolved with `null`, returned by `read()` after the end of the input. */
+export const READ_END: Promise<null> = Promise.resolve(null);
+
 /**
  * The property under which a duplex offers its channel; see {@link takeChannel}.
  */

@@ -5,7 +5,7 @@
  */
 
 import { ConnectionClosedError, StreamClosedError } from "../errors.ts";
-import { type ByteChannel, channelDuplex, RESOLVED } from "./channel.ts";
+import { type ByteChannel, channelDuplex, READ_END, RESOLVED } from "./channel.ts";
 import { Deferred } from "./deferred.ts";
 import type { ClosableDuplex } from "./types.ts";
 
@@ -41,7 +41,7 @@ class PairChannel implements ByteChannel {
       if (this.#queued <= this.#highWaterMark) this.peer.#releaseDrain();
       return Promise.resolve(chunk);
     }
-    if (this.#ended || this.#cancelled) return Promise.resolve(null);
+    if (this.#ended || this.#cancelled) return READ_END;
     return this.#reader.promise;
   }
 

@@ -90,8 +90,9 @@ export class TimerQueue {
     // means one more look at the heap.
     if (this.#timer !== undefined && this.#armedAt <= first.at) return;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
-    const delay = Math.ceil(clampDelay(first.at - this.#now()));
-    this.#armedAt = this.#now() + delay;
+    const now = this.#now();
+    const delay = Math.ceil(clampDelay(first.at - now));
+    this.#armedAt = now + delay;
     this.#timer = setTimeout(this.#fire, delay);
   }
 

@@ -20,7 +20,7 @@
 
 import { abortReason, raceSignal } from "../../src/abort.ts";
 import { ConnectionClosedError, StreamClosedError, TimeoutError } from "../../src/errors.ts";
-import { type ByteChannel, channelDuplex, RESOLVED } from "../../src/stream/channel.ts";
+import { type ByteChannel, channelDuplex, READ_END, RESOLVED } from "../../src/stream/channel.ts";
 import { Deferred } from "../../src/stream/deferred.ts";
 import type { RawConnection } from "../../src/transport.ts";
 import { localMultiaddr, socketMultiaddr, type TcpEndpoint } from "./address.ts";
@@ -161,7 +161,7 @@ class BunConnection implements ByteChannel {
       if (this.#paused && this.#queued < this.#options.readHighWaterMark) this.#resume();
       return Promise.resolve(chunk);
     }
-    if (this.#readDone) return Promise.resolve(null);
+    if (this.#readDone) return READ_END;
     return this.#reader.promise;
   }
 

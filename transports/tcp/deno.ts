@@ -16,7 +16,7 @@
 
 import { abortReason } from "../../src/abort.ts";
 import { ConnectionClosedError, StreamClosedError, TimeoutError } from "../../src/errors.ts";
-import { type ByteChannel, channelDuplex, RESOLVED } from "../../src/stream/channel.ts";
+import { type ByteChannel, channelDuplex, READ_END, RESOLVED } from "../../src/stream/channel.ts";
 import { Deferred } from "../../src/stream/deferred.ts";
 import type { RawConnection } from "../../src/transport.ts";
 import { localMultiaddr, socketMultiaddr, type TcpEndpoint } from "./address.ts";
@@ -29,9 +29,6 @@ import {
 import { MIN_READ_CHUNK_SIZE, READ_CHUNK_SIZE } from "./constants.ts";
 import { osErrorCode, TcpDialError, TcpListenError } from "./errors.ts";
 import type { ResolvedTcpOptions } from "./options.ts";
-
-/** What every read after the end resolves with (a settled promise is safe to share). */
-const READ_END: Promise<null> = Promise.resolve(null);
 
 /** Delay before accepting again after a transient accept failure (EMFILE...), ms. */
 const ACCEPT_RETRY_DELAY_MS = 100;
