@@ -12,8 +12,8 @@
  *   upgrades  --count 240 fresh-identity dials (TCP, Noise, yamux, identify), --dialers 8
  *   streams   --count 4000 × (open /echo/1.0.0, 8 bytes, half-close, read to EOF), --dialers 8
  *   rtt       --count 2000 round trips of 32 bytes on one echo stream (after 200 warm-up)
- *   memory    --conns 1000 idle connections from fresh identities; waits for "go" on stdin
- *             after a warm-up, reports "opened", and holds them until stdin closes
+ *   memory    --warm 20 connections, then for every "go" on stdin another --conns 1000 idle
+ *             connections from fresh identities, reports "opened"; holds them until stdin closes
  *
  * @module
  */
@@ -215,14 +215,19 @@ async function memoryScenario(): Promise<Record<string, unknown>> {
     }));
     return nodes;
   };
-  const warmNodes = await open(warmCount);
+  const held = await open(warmCount);
   report({ event: "warm", connections: warmCount });
-  if ((await next()) !== "go") throw new Error("expected go");
-  const nodes = await open(conns);
-  await sleep(1000);
-  report({ event: "opened", connections: conns });
-  while ((await next()) !== null) { /* hold the connections until stdin closes */ }
-  await Promise.all([...warmNodes, ...nodes].map((n) => n.stop()));
+  // Every "go" opens another batch and holds it: the runner measures the server after each, so
+  // the second batch shows the marginal cost of a connection without the one-time costs (code
+  // warm-up) that the first batch pays.
+  let line: string | null;
+  while ((line = await next()) === "go") {
+    held.push(...await open(conns));
+    await sleep(1000);
+    report({ event: "opened", connections: conns, held: held.length });
+  }
+  if (line !== null) throw new Error(`expected go, got ${line}`);
+  await Promise.all(held.map((n) => n.stop()));
   return { conns };
 }
 

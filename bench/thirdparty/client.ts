@@ -208,14 +208,19 @@ async function memoryScenario(): Promise<Record<string, unknown>> {
     }));
     return nodes;
   };
-  const warmNodes = await open(warmCount);
+  const held = await open(warmCount);
   report({ event: "warm", connections: warmCount });
-  if ((await next()) !== "go") throw new Error("expected go");
-  const nodes = await open(conns);
-  await sleep(1000);
-  report({ event: "opened", connections: conns });
-  while ((await next()) !== null) { /* hold the connections until stdin closes */ }
-  await Promise.all([...warmNodes, ...nodes].map((n) => n.stop()));
+  // Every "go" opens another batch and holds it: the runner measures the server after each, so
+  // the second batch shows the marginal cost of a connection without the one-time costs (code
+  // warm-up) that the first batch pays.
+  let line: string | null;
+  while ((line = await next()) === "go") {
+    held.push(...await open(conns));
+    await sleep(1000);
+    report({ event: "opened", connections: conns, held: held.length });
+  }
+  if (line !== null) throw new Error(`expected go, got ${line}`);
+  await Promise.all(held.map((n) => n.stop()));
   return { conns };
 }
 
