@@ -204,17 +204,20 @@ const mbit = (key: string, label: string): Metric => ({
   higherIsBetter: true,
 });
 
+/** The perf scenarios' transfers (the clients' --transfers default). */
+const perfTransfers = `${sizes.bytes / MiB} MiB (perf), median of 5 transfers each way`;
+
 const scenarios: Scenario[] = [
   {
     id: "noise-perf",
-    title: `1. single stream, TCP + Noise + yamux, ${sizes.bytes / MiB} MiB (perf)`,
+    title: `1. single stream, TCP + Noise + yamux, ${perfTransfers}`,
     security: "noise",
     clientArgs: ["--scenario", "perf", "--bytes", String(sizes.bytes)],
     metrics: [mbit("uploadMbps", "upload"), mbit("downloadMbps", "download")],
   },
   {
     id: "plain-perf",
-    title: `2. single stream, TCP + plaintext + yamux, ${sizes.bytes / MiB} MiB (perf)`,
+    title: `2. single stream, TCP + plaintext + yamux, ${perfTransfers}`,
     security: "plaintext",
     clientArgs: ["--scenario", "perf", "--bytes", String(sizes.bytes)],
     metrics: [mbit("uploadMbps", "upload"), mbit("downloadMbps", "download")],
