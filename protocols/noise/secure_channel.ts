@@ -116,6 +116,11 @@ export class NoiseChannel implements ByteChannel {
     }
   }
 
+  /** Plaintext is sealed into fresh buffers within `write()`; the chunk is not kept. */
+  get copiesWrites(): boolean {
+    return true;
+  }
+
   drained(): Promise<void> {
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
     return this.#raw.drained();

@@ -320,6 +320,7 @@ export class YamuxMuxer implements StreamMuxer, StreamHost, SessionEvents, Deadl
   async #writeLoop(): Promise<void> {
     const channel = this.#channel;
     const outbox = this.session.outbox;
+    const recycle = channel.copiesWrites === true;
     try {
       while (outbox.size > 0 && this.#state !== "closed") {
         const blocks = outbox.take();
@@ -328,6 +329,7 @@ export class YamuxMuxer implements StreamMuxer, StreamHost, SessionEvents, Deadl
         for (const b of blocks) channel.write(b);
         // What streams queue meanwhile goes out as the next batch, coalesced.
         await channel.drained();
+        if (recycle) outbox.recycle(blocks);
       }
       this.#writing = false;
     } catch (err) {

@@ -52,6 +52,14 @@ export interface ByteChannel {
    * chunks may be reused); rejects if the channel failed.
    */
   drained(): Promise<void>;
+  /**
+   * True when this channel copies every chunk it is given (into a socket's kernel buffer, a
+   * fresh ciphertext buffer, a peer's queue) and holds none once `drained()` resolved, whatever
+   * is below it: a writer may then recycle its buffers. A channel over a web stream cannot know
+   * what the stream's sink keeps (an identity TransformStream hands the chunk itself to its
+   * reader), so it leaves this unset.
+   */
+  readonly copiesWrites?: boolean;
   /** Flush what was written, then end our direction (TCP FIN). Reading goes on. */
   closeWrite(): Promise<void>;
   /** We read no more: a pending read resolves `null`, bytes still arriving are dropped. */
@@ -388,6 +396,11 @@ export class ForwardingChannel implements ByteChannel {
   /** {@link ByteChannel.drained} of the channel below. */
   drained(): Promise<void> {
     return this.below.drained();
+  }
+
+  /** {@link ByteChannel.copiesWrites} of the channel below. */
+  get copiesWrites(): boolean {
+    return this.below.copiesWrites === true;
   }
 
   /** {@link ByteChannel.closeWrite} of the channel below. */

@@ -53,6 +53,11 @@ class PairChannel implements ByteChannel {
     if (chunk.byteLength > 0) this.peer.#deliver(chunk.slice());
   }
 
+  /** `write()` hands the peer a copy. */
+  get copiesWrites(): boolean {
+    return true;
+  }
+
   drained(): Promise<void> {
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
     if (this.peer.#queued <= this.#highWaterMark) return RESOLVED;

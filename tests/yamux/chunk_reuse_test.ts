@@ -3,7 +3,8 @@
  * writer may refill it at once (the perf service does). One buffer is refilled with a new byte
  * after every completed write; a chunk sent after its write completed would arrive with a later
  * byte. (The yamux outbox copies payloads; queueing large ones by reference instead made each
- * write wait for a socket write, which halved bulk throughput on Deno.)
+ * write wait for a socket write, which halved bulk throughput on Deno.) The outbox's own blocks
+ * are reused after the connection drained them, but only where the channel copies its writes.
  */
 
 import { describe, it } from "node:test";
@@ -60,6 +61,18 @@ describe("yamux: a writer may reuse its chunk once the write completed", () => {
   it("over an in-memory pair", async () => {
     const [a, b] = duplexPair();
     await run(a, b);
+  });
+
+  it("over web streams whose sink hands the chunk itself to the reader", async () => {
+    // An identity TransformStream resolves a write once the chunk is queued for its reader, so
+    // the muxer's buffers must not be recycled after drained() (the channel over these streams
+    // does not claim copiesWrites); a recycled block would be refilled under the reader.
+    const aToB = new TransformStream<Uint8Array, Uint8Array>();
+    const bToA = new TransformStream<Uint8Array, Uint8Array>();
+    await run(
+      { readable: bToA.readable, writable: aToB.writable },
+      { readable: aToB.readable, writable: bToA.writable },
+    );
   });
 
   it("over TCP loopback (the socket write is asynchronous)", async () => {

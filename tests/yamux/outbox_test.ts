@@ -64,4 +64,26 @@ describe("yamux outbox", () => {
     assert.deepEqual(parseFrames(concat(other.take()!)).map((f) => f.streamId), [6]);
     assert.equal(box.take(), undefined);
   });
+
+  it("reuses a recycled full-frame block for the next large frame, and only such blocks", () => {
+    const box = new Outbox({ onOutput: () => {} });
+    const payload = new Uint8Array(64 * 1024).fill(3);
+    box.data(0, 1, payload);
+    const first = box.take()!;
+    assert.equal(first.length, 1);
+    const block = first[0].buffer;
+    box.recycle(first);
+    // A slab-carved batch (a fresh outbox's small frame) given back is not pooled.
+    const fresh = new Outbox({ onOutput: () => {} });
+    fresh.frame(1, 0, 1, 5);
+    const small = fresh.take()!;
+    fresh.recycle(small);
+    box.data(0, 1, payload.fill(4));
+    const second = box.take()!;
+    assert.equal(second[0].buffer, block, "the recycled block serves the next frame");
+    assert.notEqual(second[0].buffer, small[0].buffer);
+    const frames = parseFrames(concat(second));
+    assert.equal(frames.length, 1);
+    assert.deepEqual(frames[0].payload, payload, "the frame is whole in the reused block");
+  });
 });

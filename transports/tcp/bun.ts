@@ -188,6 +188,11 @@ class BunConnection implements ByteChannel {
     if (n < chunk.byteLength) this.#unsent.push(chunk.subarray(n));
   }
 
+  /** `socket.write` copies what it takes; the rest waits here until `drained()` resolves. */
+  get copiesWrites(): boolean {
+    return true;
+  }
+
   drained(): Promise<void> {
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
     if (this.#unsent.length === 0) return RESOLVED;

@@ -159,6 +159,11 @@ class DenoTcpChannel implements ByteChannel {
     this.#drain.resolve();
   }
 
+  /** Each chunk is written to the socket (the kernel copies it) before `drained()` resolves. */
+  get copiesWrites(): boolean {
+    return true;
+  }
+
   drained(): Promise<void> {
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
     if (!this.#pumping) return RESOLVED;
