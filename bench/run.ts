@@ -314,9 +314,10 @@ async function runOnce(
           connections: r.connections as number,
         };
       };
+      const batchClient = client;
       const openBatch = async (): Promise<{ conns: number; burst: number }> => {
-        client!.send("go");
-        const opened = await client!.next("opened", 600_000);
+        batchClient.send("go");
+        const opened = await batchClient.next("opened", 600_000);
         server.send("rss burst");
         const burst = (await server.next("rss")).rss as number;
         return { conns: opened.connections as number, burst };
