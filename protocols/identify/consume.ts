@@ -77,11 +77,13 @@ export async function consumeIdentify(
     publicKey = publicKeyFromProtobuf(message.publicKey);
     // The key the connection already proved: keep that one object (one key per peer in memory).
     if (remotePeer.publicKey?.equals(publicKey) === true) publicKey = remotePeer.publicKey;
-    else if (!peerIdFromPublicKey(publicKey).equals(remotePeer)) {
+    else {
       const derived = peerIdFromPublicKey(publicKey);
-      throw new PeerIdMismatchError(
-        `identify public key is of ${derived.toString()}, the connection is to ${remotePeer.toString()}`,
-      );
+      if (!derived.equals(remotePeer)) {
+        throw new PeerIdMismatchError(
+          `identify public key is of ${derived.toString()}, the connection is to ${remotePeer.toString()}`,
+        );
+      }
     }
   }
   const listenAddrs = cleanAddrs(message.listenAddrs.map(parseAddr), remotePeer);
