@@ -65,8 +65,14 @@ export class TimerQueue {
 
   /** @internal Take `d` out of the heap. */
   remove(d: Deadline): void {
+    if (d.index < 0) return;
+    this.#unlink(d);
+    this.#rearm();
+  }
+
+  /** Take `d` (in the heap) out of it, without touching the runtime timer. */
+  #unlink(d: Deadline): void {
     const i = d.index;
-    if (i < 0) return;
     d.index = -1;
     const last = this.#heap.pop()!;
     if (last !== d) {
@@ -75,7 +81,6 @@ export class TimerQueue {
       this.#siftUp(i);
       this.#siftDown(last.index);
     }
-    this.#rearm();
   }
 
   #rearm(): void {
@@ -103,7 +108,8 @@ export class TimerQueue {
     let error: unknown;
     let failed = false;
     for (let first = this.#heap[0]; first !== undefined && first.at <= now; first = this.#heap[0]) {
-      this.remove(first);
+      // Unlinked only: the timer is re-armed once, after every due deadline ran.
+      this.#unlink(first);
       try {
         first.target.onDeadline(now);
       } catch (e) {
