@@ -81,6 +81,8 @@ export class YamuxMuxer implements StreamMuxer, StreamHost, SessionEvents, Deadl
   #streams: Map<number, YamuxStream> | undefined;
   /** The connection's bytes (its own channel for TCP/Noise: no stream layer below the muxer). */
   readonly #channel: ByteChannel;
+  /** Written blocks go back to the outbox after `drained()` (the channel copies its writes). */
+  readonly #recycle: boolean;
   #state: "open" | "closing" | "closed" = "open";
   /** The write pump runs (it starts on output and ends when the outbox is empty). */
   #writing = false;
@@ -98,6 +100,7 @@ export class YamuxMuxer implements StreamMuxer, StreamHost, SessionEvents, Deadl
     this.#opts = opts;
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     this.#channel = takeChannel(conn);
+    this.#recycle = this.#channel.copiesWrites === true;
     this.session = new YamuxSession(
       init.direction === "outbound",
       opts,
@@ -320,7 +323,6 @@ export class YamuxMuxer implements StreamMuxer, StreamHost, SessionEvents, Deadl
   async #writeLoop(): Promise<void> {
     const channel = this.#channel;
     const outbox = this.session.outbox;
-    const recycle = channel.copiesWrites === true;
     try {
       while (outbox.size > 0 && this.#state !== "closed") {
         const blocks = outbox.take();
@@ -329,7 +331,7 @@ export class YamuxMuxer implements StreamMuxer, StreamHost, SessionEvents, Deadl
         for (const b of blocks) channel.write(b);
         // What streams queue meanwhile goes out as the next batch, coalesced.
         await channel.drained();
-        if (recycle) outbox.recycle(blocks);
+        if (this.#recycle) outbox.recycle(blocks);
       }
       this.#writing = false;
     } catch (err) {
