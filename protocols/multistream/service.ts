@@ -18,6 +18,7 @@ import { concat } from "../../src/bytes.ts";
 import { abortReason, deadlineSignal, raceSignal } from "../../src/abort.ts";
 import { DecodeError, LimitExceededError } from "../../src/errors.ts";
 import { ByteReader, UnexpectedEOFError } from "../../src/stream/byte_reader.ts";
+import { readIntoFrom } from "../../src/stream/read_into.ts";
 import {
   type ByteChannel,
   channelDuplex,
@@ -198,7 +199,7 @@ function streamIo(stream: Duplex): NegotiationIo {
         writer.releaseLock();
       }
     },
-    rest: () => ({ readable: reader.rest(), writable: stream.writable }),
+    rest: () => withReadInto(stream, reader.rest()),
     fail(err) {
       // Not awaited: cancelling a muxed stream's reader may wait on the muxer, and the caller's
       // `finally` must release the negotiation deadline now (a pending cancel kept the 10 s
@@ -292,14 +293,14 @@ function selectLazy(
   let byteReader: ByteReader | undefined;
   let inner: ReadableStreamDefaultReader<Uint8Array> | undefined;
 
-  const verify = async (): Promise<ReadableStreamDefaultReader<Uint8Array>> => {
+  const check = async (): Promise<Duplex> => {
     const deadline = deadlineSignal(timeoutMs, signal, "multistream-select");
     const io = streamIo(stream);
     const reader = byteReader = io.reader;
     try {
       for (;;) {
         const step = dialer.receive(await readText(reader, deadline.signal));
-        if (step.protocol !== undefined) return reader.rest().getReader();
+        if (step.protocol !== undefined) return io.rest();
       }
     } catch (err) {
       io.fail(err);
@@ -308,11 +309,22 @@ function selectLazy(
       deadline.clear();
     }
   };
+  let checked: Promise<Duplex> | undefined;
+  const verify = (): Promise<Duplex> => checked ??= check();
+  let rest: ((view: Uint8Array) => Promise<number | null>) | undefined;
 
-  // The listener's answer is checked on the first read; afterwards each read is passed through.
+  // The listener's answer is checked on the first read; afterwards each read is passed through
+  // (readInto too, straight to the stream's own when nothing followed the answer).
+  const readInto = async (view: Uint8Array): Promise<number | null> => {
+    if (rest === undefined) {
+      const after = await verify();
+      rest ??= after.readInto?.bind(after) ?? readIntoFrom(after.readable);
+    }
+    return rest(view);
+  };
   const readable = new ReadableStream<Uint8Array>({
     async pull(controller) {
-      if (inner === undefined) inner = await verify();
+      if (inner === undefined) inner = (await verify()).readable.getReader();
       const { value, done } = await inner.read();
       if (done) controller.close();
       else controller.enqueue(value);
@@ -324,7 +336,18 @@ function selectLazy(
     },
   }, { highWaterMark: 0 });
 
-  return { protocol: dialer.proposed, stream: { readable, writable: stream.writable } };
+  return { protocol: dialer.proposed, stream: { readable, writable: stream.writable, readInto } };
+}
+
+/**
+ * `stream`'s remainder after negotiation, with `stream.readInto` passed on when `readable` is the
+ * stream's own (nothing of the protocol's bytes was read ahead).
+ */
+function withReadInto(stream: Duplex, readable: ReadableStream<Uint8Array>): Duplex {
+  const own = readable === stream.readable ? stream.readInto : undefined;
+  return own === undefined
+    ? { readable, writable: stream.writable }
+    : { readable, writable: stream.writable, readInto: (view) => own.call(stream, view) };
 }
 
 /**
@@ -376,19 +399,19 @@ class LazySelectChannel extends ForwardingChannel {
     this.#verify = verify;
   }
 
-  override read(): Promise<Uint8Array | null> {
-    if (this.#verified !== undefined) return this.#verified.read();
-    return this.#verifyThenRead();
+  override read(into?: Uint8Array): Promise<Uint8Array | null> {
+    if (this.#verified !== undefined) return this.#verified.read(into);
+    return this.#verifyThenRead(into);
   }
 
-  async #verifyThenRead(): Promise<Uint8Array | null> {
+  async #verifyThenRead(into: Uint8Array | undefined): Promise<Uint8Array | null> {
     if (this.#verifying === undefined) {
       this.#verifying = this.#verify!();
       this.#verify = undefined;
     }
     this.#verified = await this.#verifying;
     this.#verifying = undefined;
-    return this.#verified.read();
+    return this.#verified.read(into);
   }
 }
 

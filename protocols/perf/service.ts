@@ -1,7 +1,7 @@
 /**
  * The perf service (libp2p/specs perf/perf.md): the client sends the size it wants back as a
  * u64, uploads, half-closes; the server drains to EOF, then sends that many bytes and closes.
- * Both sides write one reused buffer and only count what they read.
+ * Both sides write one reused buffer, and read into one (Stream.readInto), only counting.
  *
  * @module
  */
@@ -10,7 +10,7 @@ import { raceSignal } from "../../src/abort.ts";
 import { Connection, type Stream } from "../../src/connection.ts";
 import { LimitExceededError, ProtocolError } from "../../src/errors.ts";
 import type { DialTarget, Libp2pNode, ServiceFactory, Startable } from "../../src/node/node.ts";
-import { ByteReader } from "../../src/stream/byte_reader.ts";
+import { UnexpectedEOFError } from "../../src/stream/byte_reader.ts";
 import { type IdleTimer, idleTimer } from "../../src/stream/idle.ts";
 import type { AbortOptions } from "../../src/stream/types.ts";
 import { checkMaxInboundStreams, ProtocolHandler } from "../../src/node/protocol_handler.ts";
@@ -98,6 +98,15 @@ class Perf implements PerfService {
   readonly #maxDownload: number;
   readonly #handler: ProtocolHandler;
   #chunk = new Uint8Array(PERF_CHUNK_BYTES);
+  /**
+   * Where received bytes go: they are only counted, so every receiving stream of the service
+   * reads into this one buffer (made on first use), and a transfer allocates nothing per chunk.
+   */
+  #sinkBuffer: Uint8Array | undefined;
+
+  #sink(): Uint8Array {
+    return this.#sinkBuffer ??= new Uint8Array(PERF_CHUNK_BYTES);
+  }
 
   constructor(node: Libp2pNode, timeoutMs: number, maxDownload: number, maxInbound: number) {
     this.#node = node;
@@ -146,12 +155,12 @@ class Perf implements PerfService {
         await writer.close();
       };
       const receive = async (): Promise<number> => {
-        const reader = s.readable.getReader();
+        const sink = this.#sink();
         for (;;) {
-          const { value, done } = await reader.read();
-          if (done) return performance.now();
+          const n = await s.readInto(sink);
+          if (n === null) return performance.now();
           firstByte ??= performance.now();
-          received += value.byteLength;
+          received += n;
           idle.touch();
           if (received > download) {
             throw new ProtocolError(`perf server sent more than the ${download} bytes asked`);
@@ -185,8 +194,13 @@ class Perf implements PerfService {
       once: true,
     });
     try {
-      const reader = new ByteReader(stream.readable);
-      const want = decodePerfHeader(await reader.readExactly(PERF_HEADER_LENGTH))!;
+      const header = new Uint8Array(PERF_HEADER_LENGTH);
+      for (let got = 0; got < header.byteLength;) {
+        const n = await stream.readInto(header.subarray(got));
+        if (n === null) throw new UnexpectedEOFError("perf stream ended inside the size header");
+        got += n;
+      }
+      const want = decodePerfHeader(header)!;
       if (want > BigInt(this.#maxDownload)) {
         throw new LimitExceededError(
           `perf download of ${want} bytes asked, the limit is ${this.#maxDownload}`,
@@ -194,12 +208,8 @@ class Perf implements PerfService {
         );
       }
       idle.touch();
-      const rest = reader.rest().getReader();
-      for (;;) {
-        const { done } = await rest.read();
-        if (done) break;
-        idle.touch();
-      }
+      const sink = this.#sink();
+      while ((await stream.readInto(sink)) !== null) idle.touch();
       const writer = stream.writable.getWriter();
       await this.#write(writer, Number(want), idle);
       await writer.close();

@@ -22,6 +22,13 @@ import { type ResolvedYamuxOptions, resolveYamuxOptions, type YamuxOptions } fro
 import { type SessionEvents, YamuxSession } from "./session.ts";
 import { type StreamHost, YamuxStream } from "./stream.ts";
 
+/**
+ * The buffer lent to the channel per read while a stream reads into its own buffers: the TCP
+ * read size (transports/tcp READ_CHUNK_SIZE), one Data frame of the default maxMessageSize and
+ * its header fit.
+ */
+const LENT_READ_SIZE = 64 * 1024;
+
 /** The connection a muxer runs over. */
 type MuxedConnection = Duplex & { abort?(reason?: unknown): void };
 
@@ -93,6 +100,17 @@ export class YamuxMuxer implements StreamMuxer, StreamHost, SessionEvents, Deadl
   /** The session's next timeout (keep-alive ping or its deadline), in the shared queue. */
   readonly #deadline: Deadline = new Deadline(sharedTimerQueue, this);
   #resolveClosed!: () => void;
+  /**
+   * Streams whose reader fills its own buffers (YamuxStream.readInto). While there is one,
+   * the session lends `#lent` to the channel for each read and the streams copy payloads out
+   * (into the waiting buffer, or a copy for the queue) before the next read reuses it: a bulk
+   * receiver then allocates nothing per read. Without one, reads are allocated by the channel
+   * and payloads handed on as views (no copy), and an idle session holds no buffer.
+   */
+  #byobReaders = 0;
+  #lent: Uint8Array | undefined;
+  /** The chunk being parsed is `#lent` (payload views must be copied before they are kept). */
+  #parsingLent = false;
 
   /** Use {@link yamux}. */
   constructor(conn: MuxedConnection, init: StreamMuxerInit, opts: ResolvedYamuxOptions) {
@@ -198,7 +216,13 @@ export class YamuxMuxer implements StreamMuxer, StreamHost, SessionEvents, Deadl
 
   /** @internal Session event: payload for stream `id`. */
   onStreamData(id: number, data: Uint8Array): void {
-    this.#streams?.get(id)?.onData(data);
+    this.#streams?.get(id)?.onData(data, this.#parsingLent);
+  }
+
+  /** @internal A stream's reader started (+1) or stopped (-1) filling its own buffers. */
+  byobReaders(delta: 1 | -1): void {
+    this.#byobReaders += delta;
+    if (this.#byobReaders === 0) this.#lent = undefined;
   }
 
   /** @internal Session event: the remote half-closed stream `id`. */
@@ -275,7 +299,9 @@ export class YamuxMuxer implements StreamMuxer, StreamHost, SessionEvents, Deadl
   #read(): void {
     let next: Promise<Uint8Array | null>;
     try {
-      next = this.#channel.read();
+      next = this.#byobReaders > 0
+        ? this.#channel.read(this.#lent ??= new Uint8Array(LENT_READ_SIZE))
+        : this.#channel.read();
     } catch (err) {
       this.#readFailed(err);
       return;
@@ -290,10 +316,13 @@ export class YamuxMuxer implements StreamMuxer, StreamHost, SessionEvents, Deadl
     }
     try {
       // After the session ended input is ignored until the reader is cancelled.
+      this.#parsingLent = chunk.buffer === this.#lent?.buffer;
       this.session.receive(chunk, this.now());
     } catch (err) {
       this.#readFailed(err);
       return;
+    } finally {
+      this.#parsingLent = false;
     }
     this.#read();
   };

@@ -21,6 +21,18 @@ export interface StreamHost {
   outboxBackpressure(): Promise<void> | undefined;
   /** The stream is done: the session forgot it (both sides closed, or reset). */
   streamFreed(stream: YamuxStream): void;
+  /** A stream's reader started (+1) or stopped (-1) reading into its own buffers. */
+  byobReaders(delta: 1 | -1): void;
+}
+
+/** A readInto() waiting for payload (YamuxStream #byob). */
+interface ByobRead {
+  readonly view: Uint8Array;
+  filled: number;
+  /** A microtask will resolve it with what it has by then. */
+  settling: boolean;
+  resolve(n: number | null): void;
+  reject(e: unknown): void;
 }
 
 /**
@@ -65,6 +77,19 @@ export class YamuxStream implements MuxedStream {
   /** See {@link MuxedStream.lastActivity}: a plain field write per chunk, nothing more. */
   #active = performance.now();
   #freed = Promise.withResolvers<void>();
+  /** readInto(): the reader it holds on `readable` (made by the first call). */
+  #byobReader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  /**
+   * readInto() waiting for data with an empty queue: the session's payloads go into `view`,
+   * `filled` bytes so far. It resolves when `view` is full or, at the latest, once the chunk
+   * being parsed is done (a microtask): a read of the connection often ends one frame and starts
+   * the next, and both halves then land in the same view.
+   */
+  #byob: ByobRead | undefined;
+  /** The unread tail of a queued chunk a readInto() took only part of. */
+  #leftover: Uint8Array | undefined;
+  /** Counted in the host's byobReaders. */
+  #byobCounted = false;
 
   /** Created by the muxer only. `hwm` is the largest receive window this stream can have. */
   constructor(
@@ -128,12 +153,104 @@ export class YamuxStream implements MuxedStream {
     this.#wc.error(new StreamClosedError(`yamux stream ${this.id} is closed for writing`));
   }
 
+  /**
+   * Read the next bytes into `view`, the caller's buffer (BYOB): resolves with how many were
+   * written to its start, or `null` at the end of the stream. Payloads that arrive while it
+   * waits are copied straight into `view`, and the session reads the connection into one
+   * reused buffer while any stream reads this way, so a bulk receiver that reuses its buffer
+   * allocates nothing per chunk. Takes a reader on `readable` (locked from the first call on);
+   * one call at a time.
+   *
+   * @example
+   * ```ts
+   * import type { YamuxStream } from "@p2p-edge/libp2p/protocols/yamux";
+   * async function count(stream: YamuxStream): Promise<number> {
+   *   const buf = new Uint8Array(64 * 1024);
+   *   let total = 0;
+   *   for (let n = await stream.readInto(buf); n !== null; n = await stream.readInto(buf)) {
+   *     total += n;
+   *   }
+   *   return total;
+   * }
+   * ```
+   */
+  readInto(view: Uint8Array): Promise<number | null> {
+    if (!(view instanceof Uint8Array) || view.byteLength === 0) {
+      return Promise.reject(new TypeError("readInto needs a non-empty Uint8Array"));
+    }
+    if (this.#byob !== undefined) {
+      return Promise.reject(new TypeError(`yamux stream ${this.id}: one readInto at a time`));
+    }
+    if (this.#byobReader === undefined) {
+      try {
+        this.#byobReader = this.readable.getReader();
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      if (!this.#readDone) {
+        this.#byobCounted = true;
+        this.#host.byobReaders(1);
+      }
+    }
+    const left = this.#leftover;
+    if (left !== undefined) return Promise.resolve(this.#copyOut(left, view));
+    // Queued chunks, the end and errors come through the reader (its pull reports consumption);
+    // with nothing queued on a live stream the next payload is copied straight into `view`.
+    if (this.#readDone || this.#queued() > 0) {
+      return this.#byobReader.read().then(({ value, done }) =>
+        done ? null : this.#copyOut(value, view)
+      );
+    }
+    this.#active = performance.now();
+    return new Promise((resolve, reject) => {
+      this.#byob = { view, filled: 0, settling: false, resolve, reject };
+    });
+  }
+
+  /** Resolve the waiting readInto() with what it got. */
+  #settleByob(w: ByobRead): void {
+    if (this.#byob !== w) return;
+    this.#byob = undefined;
+    w.resolve(w.filled);
+  }
+
+  /** Copy the head of `chunk` into `view`; keep the rest for the next readInto(). */
+  #copyOut(chunk: Uint8Array, view: Uint8Array): number {
+    const n = Math.min(chunk.byteLength, view.byteLength);
+    view.set(n === chunk.byteLength ? chunk : chunk.subarray(0, n));
+    this.#leftover = n < chunk.byteLength ? chunk.subarray(n) : undefined;
+    this.#active = performance.now();
+    return n;
+  }
+
+  /** Bytes in `readable`'s queue. */
+  #queued(): number {
+    return this.#hwm - (this.#rc.desiredSize ?? this.#hwm);
+  }
+
+  /** A waiting readInto() ends (`null` or `error`); the host stops lending for this stream. */
+  #endByob(error?: unknown): void {
+    const w = this.#byob;
+    if (w !== undefined) {
+      this.#byob = undefined;
+      if (error !== undefined) w.reject(error);
+      else w.resolve(w.filled > 0 ? w.filled : null);
+    }
+    if (this.#byobCounted) {
+      this.#byobCounted = false;
+      this.#host.byobReaders(-1);
+    }
+  }
+
   /** Stop reading: buffered data is dropped, further data discarded (window credited back). */
   closeRead(): void {
     if (this.#readDone) return;
     if (this.readable.locked) {
       this.#readDone = true;
-      this.#rc.error(new StreamClosedError(`yamux stream ${this.id} is closed for reading`));
+      const err = new StreamClosedError(`yamux stream ${this.id} is closed for reading`);
+      this.#rc.error(err);
+      this.#leftover = undefined;
+      this.#endByob(err);
       this.#host.session.closeRead(this.#num, this.#host.now());
       this.#updateStatus();
     } else {
@@ -153,15 +270,33 @@ export class YamuxStream implements MuxedStream {
 
   // --- called by the muxer (session events) -----------------------------------------------------
 
-  /** @internal Payload from the remote. */
-  onData(data: Uint8Array): void {
+  /**
+   * @internal Payload from the remote. `lent`: `data` views the session's lent read buffer,
+   * which the next read reuses, so what is kept is copied.
+   */
+  onData(data: Uint8Array, lent = false): void {
     if (this.#readDone) {
       this.#host.session.consume(this.#num, data.byteLength, this.#host.now());
       return;
     }
     this.#active = performance.now();
+    const w = this.#byob;
+    if (w !== undefined) {
+      // readInto() waits only with an empty queue, so this payload is next in order.
+      const n = Math.min(data.byteLength, w.view.byteLength - w.filled);
+      w.view.set(n === data.byteLength ? data : data.subarray(0, n), w.filled);
+      w.filled += n;
+      this.#host.session.consume(this.#num, n, this.#host.now());
+      if (w.filled === w.view.byteLength) this.#settleByob(w);
+      else if (!w.settling) {
+        w.settling = true;
+        queueMicrotask(() => this.#settleByob(w));
+      }
+      if (n === data.byteLength) return;
+      data = data.subarray(n);
+    }
     this.#unreported += data.byteLength;
-    this.#rc.enqueue(data);
+    this.#rc.enqueue(lent ? data.slice() : data);
   }
 
   /** @internal The remote half-closed. */
@@ -169,6 +304,8 @@ export class YamuxStream implements MuxedStream {
     if (!this.#readDone) {
       this.#readDone = true;
       this.#rc.close();
+      // A waiting readInto() has an empty queue behind it: the stream ends there.
+      this.#endByob();
     }
     this.#updateStatus();
   }
@@ -211,6 +348,7 @@ export class YamuxStream implements MuxedStream {
   #readCancelled(): void {
     if (this.#readDone) return;
     this.#readDone = true;
+    this.#endByob();
     this.#host.session.closeRead(this.#num, this.#host.now());
     this.#updateStatus();
   }
@@ -284,6 +422,8 @@ export class YamuxStream implements MuxedStream {
     if (!this.#readDone) {
       this.#readDone = true;
       this.#rc.error(error);
+      this.#leftover = undefined;
+      this.#endByob(error);
     }
     if (!this.#writeDone) {
       this.#writeDone = true;

@@ -40,8 +40,17 @@ import type { ClosableDuplex, Duplex } from "./types.ts";
  * ```
  */
 export interface ByteChannel {
-  /** The next chunk from the remote side, or `null` at its end. One read at a time. */
-  read(): Promise<Uint8Array | null>;
+  /**
+   * The next chunk from the remote side, or `null` at its end. One read at a time.
+   *
+   * With `into`, the channel may read into that buffer and resolve with a view of it
+   * (`chunk.buffer === into.buffer`): the caller lends the buffer for this read and owns it
+   * again afterwards, so it must copy out what it keeps before it reuses the buffer. A channel
+   * that cannot read into a buffer ignores `into` and resolves with a chunk of its own, which
+   * the caller owns as with a plain read. Lending lets a reader that copies anyway (a muxer
+   * filling BYOB reads) reuse one buffer instead of allocating one per read.
+   */
+  read(into?: Uint8Array): Promise<Uint8Array | null>;
   /**
    * Queue `chunk` for sending; it must stay unchanged until `drained()` resolves. Throws the
    * failure when the channel failed, and StreamClosedError after {@link ByteChannel.closeWrite}.
@@ -383,9 +392,9 @@ export class ForwardingChannel implements ByteChannel {
     this.below = below;
   }
 
-  /** {@link ByteChannel.read} of the channel below. */
-  read(): Promise<Uint8Array | null> {
-    return this.below.read();
+  /** {@link ByteChannel.read} of the channel below (`into` is passed on). */
+  read(into?: Uint8Array): Promise<Uint8Array | null> {
+    return this.below.read(into);
   }
 
   /** {@link ByteChannel.write} of the channel below. */
@@ -428,11 +437,11 @@ class PrefixedChannel extends ForwardingChannel {
     this.#pending = pending;
   }
 
-  override read(): Promise<Uint8Array | null> {
+  override read(into?: Uint8Array): Promise<Uint8Array | null> {
     const next = this.#pending?.shift();
     if (next === undefined) {
       this.#pending = undefined;
-      return this.below.read();
+      return this.below.read(into);
     }
     return Promise.resolve(next);
   }

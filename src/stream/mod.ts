@@ -17,3 +17,4 @@ export * from "./handshake.ts";
 export * from "./idle.ts";
 export * from "./channel.ts";
 export * from "./timer_queue.ts";
+export * from "./read_into.ts";

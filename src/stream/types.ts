@@ -21,6 +21,12 @@ export interface Duplex {
   readonly readable: ReadableStream<Uint8Array>;
   /** Bytes to the remote side. Closing it half-closes (where the layer supports that). */
   readonly writable: WritableStream<Uint8Array>;
+  /**
+   * Present where the layer can fill the caller's buffer (BYOB) without a chunk of its own in
+   * between, as Yamux streams do: the next bytes go into `view`; resolves with their count, or
+   * `null` at the end. It reads through `readable` (locks it); one call at a time.
+   */
+  readInto?(view: Uint8Array): Promise<number | null>;
 }
 
 /**

@@ -66,6 +66,8 @@ class DenoTcpChannel implements ByteChannel {
   #queue: Uint8Array[] = [];
   /** The buffer of the pending read (one at a time). */
   #target: Uint8Array | undefined;
+  /** Whether `#target` is the caller's lent buffer (ByteChannel.read `into`). */
+  #targetLent = false;
   #pumping = false;
   readonly #drain = new Deferred<void>();
   #closingWrite: Promise<void> | undefined;
@@ -81,17 +83,22 @@ class DenoTcpChannel implements ByteChannel {
    * connection's pending read then holds one promise and its reaction, where an async function
    * held a suspended generator, its registers and two more closures (~0.3 KiB per connection).
    */
-  read(): Promise<Uint8Array | null> {
+  read(into?: Uint8Array): Promise<Uint8Array | null> {
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
     if (this.#readDone) return READ_END;
     if (this.#target !== undefined) {
       return Promise.reject(new TypeError("TCP connection: one read at a time"));
     }
-    // No autoAllocate-style fixed 64 KiB buffer: this one sits in the pending read of every
-    // idle connection. Nothing is read ahead either: the kernel's receive buffer is the only
-    // buffer, and a reader that stops reading stops the sender through TCP flow control.
-    const target = new Uint8Array(this.#readSize);
+    // A lent buffer (ByteChannel.read) is read into as it is: no allocation, and on Deno the
+    // fresh buffer per read is what a bulk receiver spends most on (its allocation, and V8's
+    // full collections driven by the external memory: bench/RESULTS.md). Otherwise no
+    // autoAllocate-style fixed 64 KiB buffer: this one sits in the pending read of every idle
+    // connection. Nothing is read ahead either: the kernel's receive buffer is the only buffer,
+    // and a reader that stops reading stops the sender through TCP flow control.
+    const lent = into !== undefined && into.byteLength > 0;
+    const target = lent ? into : new Uint8Array(this.#readSize);
     this.#target = target;
+    this.#targetLent = lent;
     return this.#conn.read(target).then(this.#onRead, this.#onReadError);
   }
 
@@ -106,7 +113,8 @@ class DenoTcpChannel implements ByteChannel {
       this.#maybeRelease();
       return null;
     }
-    if (n === 0) return this.read();
+    if (n === 0) return this.read(this.#targetLent ? target : undefined);
+    if (this.#targetLent) return target.subarray(0, n);
     if (n === target.byteLength) this.#readSize = Math.min(READ_CHUNK_SIZE, this.#readSize * 2);
     else if (n < target.byteLength / 4) {
       this.#readSize = Math.max(MIN_READ_CHUNK_SIZE, this.#readSize / 2);
