@@ -52,6 +52,8 @@ export class Stream implements Duplex {
   readonly connection: Connection;
   readonly #muxed: MuxedStream;
   readonly #onReset: (() => void) | undefined;
+  /** The negotiated duplex's own readInto (Yamux, possibly behind a lazy select). */
+  #direct: ((view: Uint8Array) => Promise<number | null>) | undefined;
   #readInto: ((view: Uint8Array) => Promise<number | null>) | undefined;
 
   /**
@@ -71,7 +73,7 @@ export class Stream implements Duplex {
     this.writable = io.writable;
     this.connection = connection;
     this.#onReset = onReset;
-    if (io.readInto !== undefined) this.#readInto = (view) => io.readInto!(view);
+    if (io.readInto !== undefined) this.#direct = (view) => io.readInto!(view);
   }
 
   /**
@@ -97,7 +99,13 @@ export class Stream implements Duplex {
   readInto(view: Uint8Array): Promise<number | null> {
     if (this.#readInto === undefined) {
       try {
-        this.#readInto = readIntoFrom(this.readable);
+        if (this.#direct === undefined) this.#readInto = readIntoFrom(this.readable);
+        else {
+          // `readable` may be a lazy select's wrapper that readInto bypasses: lock it, so that
+          // nobody reads around readInto and closeRead() goes to the muxed stream.
+          if (this.readable !== this.#muxed.readable) this.readable.getReader();
+          this.#readInto = this.#direct;
+        }
       } catch (err) {
         return Promise.reject(err);
       }

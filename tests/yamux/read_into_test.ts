@@ -6,6 +6,7 @@
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { concat } from "../../src/bytes.ts";
 import { StreamResetError } from "../../src/errors.ts";
 import type { MuxedStream, StreamMuxer } from "../../src/muxer.ts";
 import { channelDuplex, ForwardingChannel, takeChannel } from "../../src/stream/channel.ts";
@@ -124,16 +125,6 @@ async function readAll(stream: MuxedStream): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   for await (const chunk of stream.readable) parts.push(chunk);
   return concat(parts);
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.byteLength;
-  }
-  return out;
 }
 
 describe("yamux: readInto (BYOB reads)", () => {
