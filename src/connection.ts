@@ -52,8 +52,8 @@ export class Stream implements Duplex {
   readonly connection: Connection;
   readonly #muxed: MuxedStream;
   readonly #onReset: (() => void) | undefined;
-  /** The negotiated duplex's own readInto (Yamux, possibly behind a lazy select). */
-  #direct: ((view: Uint8Array) => Promise<number | null>) | undefined;
+  /** The negotiated duplex when it has a readInto of its own (Yamux, maybe via a lazy select). */
+  readonly #direct: Duplex | undefined;
   #readInto: ((view: Uint8Array) => Promise<number | null>) | undefined;
 
   /**
@@ -73,7 +73,7 @@ export class Stream implements Duplex {
     this.writable = io.writable;
     this.connection = connection;
     this.#onReset = onReset;
-    if (io.readInto !== undefined) this.#direct = (view) => io.readInto!(view);
+    this.#direct = io.readInto !== undefined ? io : undefined;
   }
 
   /**
@@ -104,7 +104,8 @@ export class Stream implements Duplex {
           // `readable` may be a lazy select's wrapper that readInto bypasses: lock it, so that
           // nobody reads around readInto and closeRead() goes to the muxed stream.
           if (this.readable !== this.#muxed.readable) this.readable.getReader();
-          this.#readInto = this.#direct;
+          const io = this.#direct;
+          this.#readInto = (view) => io.readInto!(view);
         }
       } catch (err) {
         return Promise.reject(err);

@@ -9,6 +9,7 @@
 import { AbortError, StreamClosedError, StreamResetError } from "../../src/errors.ts";
 import type { MuxedStream, MuxedStreamStatus } from "../../src/muxer.ts";
 import type { AbortOptions, Direction, Timeline } from "../../src/stream/types.ts";
+import { ChunkCopier } from "../../src/stream/read_into.ts";
 import type { YamuxSession } from "./session.ts";
 
 /** What a stream needs from the muxer that owns it. */
@@ -77,8 +78,8 @@ export class YamuxStream implements MuxedStream {
   /** See {@link MuxedStream.lastActivity}: a plain field write per chunk, nothing more. */
   #active = performance.now();
   #freed = Promise.withResolvers<void>();
-  /** readInto(): the reader it holds on `readable` (made by the first call). */
-  #byobReader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  /** readInto() of what `readable` already queued (its reader, made by the first call). */
+  #queue: ChunkCopier | undefined;
   /**
    * readInto() waiting for data with an empty queue: the session's payloads go into `view`,
    * `filled` bytes so far. It resolves when `view` is full or, at the latest, once the chunk
@@ -86,8 +87,6 @@ export class YamuxStream implements MuxedStream {
    * the next, and both halves then land in the same view.
    */
   #byob: ByobRead | undefined;
-  /** The unread tail of a queued chunk a readInto() took only part of. */
-  #leftover: Uint8Array | undefined;
   /** Counted in the host's byobReaders. */
   #byobCounted = false;
 
@@ -178,12 +177,13 @@ export class YamuxStream implements MuxedStream {
     if (!(view instanceof Uint8Array) || view.byteLength === 0) {
       return Promise.reject(new TypeError("readInto needs a non-empty Uint8Array"));
     }
-    if (this.#byob !== undefined) {
+    if (this.#byob !== undefined || this.#queue?.busy) {
       return Promise.reject(new TypeError(`yamux stream ${this.id}: one readInto at a time`));
     }
-    if (this.#byobReader === undefined) {
+    let queue = this.#queue;
+    if (queue === undefined) {
       try {
-        this.#byobReader = this.readable.getReader();
+        queue = this.#queue = new ChunkCopier(this.readable);
       } catch (err) {
         return Promise.reject(err);
       }
@@ -192,16 +192,10 @@ export class YamuxStream implements MuxedStream {
         this.#host.byobReaders(1);
       }
     }
-    const left = this.#leftover;
-    if (left !== undefined) return Promise.resolve(this.#copyOut(left, view));
-    // Queued chunks, the end and errors come through the reader (its pull reports consumption);
-    // with nothing queued on a live stream the next payload is copied straight into `view`.
-    if (this.#readDone || this.#queued() > 0) {
-      return this.#byobReader.read().then(({ value, done }) =>
-        done ? null : this.#copyOut(value, view)
-      );
-    }
     this.#active = performance.now();
+    // A held tail, queued chunks, the end and errors come through the reader (its pull reports
+    // consumption); with nothing queued on a live stream the next payload goes straight to `view`.
+    if (queue.holding || this.#readDone || this.#queued() > 0) return queue.read(view);
     return new Promise((resolve, reject) => {
       this.#byob = { view, filled: 0, settling: false, resolve, reject };
     });
@@ -212,15 +206,6 @@ export class YamuxStream implements MuxedStream {
     if (this.#byob !== w) return;
     this.#byob = undefined;
     w.resolve(w.filled);
-  }
-
-  /** Copy the head of `chunk` into `view`; keep the rest for the next readInto(). */
-  #copyOut(chunk: Uint8Array, view: Uint8Array): number {
-    const n = Math.min(chunk.byteLength, view.byteLength);
-    view.set(n === chunk.byteLength ? chunk : chunk.subarray(0, n));
-    this.#leftover = n < chunk.byteLength ? chunk.subarray(n) : undefined;
-    this.#active = performance.now();
-    return n;
   }
 
   /** Bytes in `readable`'s queue. */
@@ -249,7 +234,7 @@ export class YamuxStream implements MuxedStream {
       this.#readDone = true;
       const err = new StreamClosedError(`yamux stream ${this.id} is closed for reading`);
       this.#rc.error(err);
-      this.#leftover = undefined;
+      this.#queue?.discard();
       this.#endByob(err);
       this.#host.session.closeRead(this.#num, this.#host.now());
       this.#updateStatus();
@@ -422,7 +407,7 @@ export class YamuxStream implements MuxedStream {
     if (!this.#readDone) {
       this.#readDone = true;
       this.#rc.error(error);
-      this.#leftover = undefined;
+      this.#queue?.discard();
       this.#endByob(error);
     }
     if (!this.#writeDone) {
