@@ -18,7 +18,7 @@ import { readIntoFrom } from "./stream/read_into.ts";
 import {
   handle as handleProtocol,
   select as selectProtocol,
-} from "../protocols/multistream/mod.ts";
+} from "./multistream/mod.ts";
 
 /** Default deadline for negotiating a protocol on a new stream (HARDENING.md rule 8). */
 export const DEFAULT_NEGOTIATION_TIMEOUT_MS = 10_000;

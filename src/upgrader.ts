@@ -31,7 +31,7 @@ import type { ConnectionScope, ResourceManager } from "./node/resource_manager.t
 import {
   handle as handleProtocol,
   select as selectProtocol,
-} from "../protocols/multistream/mod.ts";
+} from "./multistream/mod.ts";
 
 /** Default deadline for a whole upgrade (HARDENING.md rule 8). */
 export const DEFAULT_UPGRADE_TIMEOUT_MS = 10_000;

@@ -6,7 +6,7 @@
  */
 
 import type { StreamHandler, StreamHandlerOptions, StreamHandlerRegistry } from "../connection.ts";
-import { MAX_PROTOCOL_LENGTH } from "../../protocols/multistream/mod.ts";
+import { MAX_PROTOCOL_LENGTH } from "../multistream/mod.ts";
 
 /** Default cap of inbound streams of one protocol on one connection. */
 export const DEFAULT_MAX_INBOUND_STREAMS = 32;

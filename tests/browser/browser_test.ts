@@ -1,5 +1,5 @@
 /**
- * The browser build in a real browser: the test bundles src/browser/mod.ts for browsers (the
+ * The browser build in a real browser: the test bundles app/browser/mod.ts for browsers (the
  * same `deno bundle --platform browser` command as the `bundle:browser` task), starts a Deno
  * node listening on WebSocket and WebTransport (127.0.0.1 only) with ping and echo, serves a
  * page plus the bundle from Deno.serve, and opens the page in headless Chromium. The page
@@ -121,7 +121,7 @@ async function buildBundle(dir: string): Promise<string> {
   const root = new URL("../../", import.meta.url);
   const out = `${dir}/libp2p.js`;
   const { success, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["bundle", "--platform", "browser", "-o", out, "src/browser/mod.ts"],
+    args: ["bundle", "--platform", "browser", "-o", out, "app/browser/mod.ts"],
     cwd: root,
     stdout: "null",
     stderr: "piped",

@@ -7,7 +7,7 @@ import {
   MAX_ADDRESS_FLAGS,
   parseCliArgs,
   USAGE,
-} from "../../src/cli/args.ts";
+} from "../../app/cli/args.ts";
 
 function run(args: string[]): CliOptions {
   const cmd = parseCliArgs(args);

@@ -10,14 +10,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer, type Server } from "node:net";
 import process from "node:process";
-import { type CliProcess, DUPLICATE_SIGNAL_WINDOW_MS, runCli } from "../../src/cli/main.ts";
+import { type CliProcess, DUPLICATE_SIGNAL_WINDOW_MS, runCli } from "../../app/cli/main.ts";
 import {
   describeError,
   errorLine,
   formatRtt,
   loadOrCreateKey,
   parseAddr,
-} from "../../src/cli/node.ts";
+} from "../../app/cli/node.ts";
 import { privateKeyToProtobuf } from "../../src/keys/mod.ts";
 
 interface FakeProcess extends CliProcess {

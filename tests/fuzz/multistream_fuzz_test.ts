@@ -30,7 +30,7 @@ import {
   ProtocolNotSupportedError,
   TooManyAttemptsError,
   UnexpectedMessageError,
-} from "../../protocols/multistream/mod.ts";
+} from "../../src/multistream/mod.ts";
 import { concat, utf8Encode } from "../../src/bytes.ts";
 import { encodeUvarint } from "../../src/varint.ts";
 import { bytes, check, only, splitAt } from "./fuzz.ts";

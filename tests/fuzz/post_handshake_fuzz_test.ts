@@ -31,7 +31,7 @@ import {
   yamux,
   YamuxProtocolError,
 } from "../../protocols/yamux/mod.ts";
-import { encodeMessages, handle, PROTOCOL_ID } from "../../protocols/multistream/mod.ts";
+import { encodeMessages, handle, PROTOCOL_ID } from "../../src/multistream/mod.ts";
 import { encodeMessage as encodeMplex, mplex, MplexFlag } from "../../protocols/mplex/mod.ts";
 import type { StreamMuxerFactory } from "../../src/muxer.ts";
 import { bytes, check, splitAt } from "./fuzz.ts";

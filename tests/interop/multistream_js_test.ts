@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import * as mss from "@libp2p/multistream-select";
 import { concat, utf8Decode, utf8Encode } from "../../src/bytes.ts";
 import { duplexPair } from "../../src/stream/pair.ts";
-import { handle, ls, ProtocolNotSupportedError, select } from "../../protocols/multistream/mod.ts";
+import { handle, ls, ProtocolNotSupportedError, select } from "../../src/multistream/mod.ts";
 import { readN, writeChunks } from "../multistream/helpers.ts";
 import { fromJsStream, type JsStreamAdapter, toJsStream } from "./js_stream_adapter.ts";
 

@@ -19,7 +19,7 @@ import {
   MissingNewlineError,
   MultistreamError,
   PROTOCOL_ID,
-} from "../../protocols/multistream/mod.ts";
+} from "../../src/multistream/mod.ts";
 
 // Vectors: multiformats/multistream-select README ("na" = 0x036e610a, "ls" = 0x036c730a); the
 // header bytes follow from the framing rule (0x13 = 19 = 18 text bytes + "\n").

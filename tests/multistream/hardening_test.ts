@@ -20,7 +20,7 @@ import {
   PROTOCOL_ID,
   select,
   TooManyAttemptsError,
-} from "../../protocols/multistream/mod.ts";
+} from "../../src/multistream/mod.ts";
 import {
   chunkSource,
   collector,

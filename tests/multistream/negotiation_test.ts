@@ -18,7 +18,7 @@ import {
   select,
   TooManyAttemptsError,
   UnexpectedMessageError,
-} from "../../protocols/multistream/mod.ts";
+} from "../../src/multistream/mod.ts";
 import { channelDuplex, takeChannel, takeOwnChannel } from "../../src/stream/channel.ts";
 import { chunkSource, collector, readAll, readN, streamsOnly, writeChunks } from "./helpers.ts";
 

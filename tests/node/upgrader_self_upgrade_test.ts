@@ -21,7 +21,7 @@ import { multiaddr } from "../../src/multiaddr/mod.ts";
 import { HandshakeError } from "../../src/errors.ts";
 import { noise } from "../../protocols/noise/mod.ts";
 import { yamux } from "../../protocols/yamux/mod.ts";
-import { select } from "../../protocols/multistream/mod.ts";
+import { select } from "../../src/multistream/mod.ts";
 
 const PROTOCOL = "/test/early/1.0.0";
 

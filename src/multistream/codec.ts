@@ -13,9 +13,9 @@
  * @module
  */
 
-import { concat, utf8Decode, utf8Encode } from "../../src/bytes.ts";
-import { DecodeError } from "../../src/errors.ts";
-import { decodeUvarint, uvarintLength, writeUvarint } from "../../src/varint.ts";
+import { concat, utf8Decode, utf8Encode } from "../bytes.ts";
+import { DecodeError } from "../errors.ts";
+import { decodeUvarint, uvarintLength, writeUvarint } from "../varint.ts";
 import { MAX_LS_PROTOCOLS, MAX_LS_RESPONSE_LENGTH, MAX_PROTOCOL_LENGTH } from "./constants.ts";
 import {
   InvalidLengthError,

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { ProtocolNegotiationError } from "../../src/errors.ts";
+import { ProtocolNegotiationError } from "../errors.ts";
 
 /** Why a multistream-select negotiation failed. */
 export type MultistreamErrorReason =

@@ -14,19 +14,19 @@
  * @module
  */
 
-import { concat } from "../../src/bytes.ts";
-import { abortReason, deadlineSignal, raceSignal } from "../../src/abort.ts";
-import { DecodeError, LimitExceededError } from "../../src/errors.ts";
-import { ByteReader, UnexpectedEOFError } from "../../src/stream/byte_reader.ts";
-import { readIntoFrom } from "../../src/stream/read_into.ts";
+import { concat } from "../bytes.ts";
+import { abortReason, deadlineSignal, raceSignal } from "../abort.ts";
+import { DecodeError, LimitExceededError } from "../errors.ts";
+import { ByteReader, UnexpectedEOFError } from "../stream/byte_reader.ts";
+import { readIntoFrom } from "../stream/read_into.ts";
 import {
   type ByteChannel,
   channelDuplex,
   ForwardingChannel,
   layeredClose,
   takeOwnChannel,
-} from "../../src/stream/channel.ts";
-import type { Duplex } from "../../src/stream/types.ts";
+} from "../stream/channel.ts";
+import type { Duplex } from "../stream/types.ts";
 import { decodeLsResponse, decodeMessagePayload, encodeMessages } from "./codec.ts";
 import {
   DEFAULT_NEGOTIATION_TIMEOUT_MS,

@@ -7,11 +7,11 @@
  */
 
 import { readFile, writeFile } from "node:fs/promises";
-import type { Connection } from "../connection.ts";
-import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from "../keys/mod.ts";
-import type { PrivateKey } from "../keys/types.ts";
-import { type Multiaddr, multiaddr } from "../multiaddr/mod.ts";
-import { createNode, type Libp2pNode, type ServiceFactory } from "../node/node.ts";
+import type { Connection } from "../../src/connection.ts";
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from "../../src/keys/mod.ts";
+import type { PrivateKey } from "../../src/keys/types.ts";
+import { type Multiaddr, multiaddr } from "../../src/multiaddr/mod.ts";
+import { createNode, type Libp2pNode, type ServiceFactory } from "../../src/node/node.ts";
 import { echo } from "../../protocols/echo/mod.ts";
 import { identify, type IdentifyService } from "../../protocols/identify/mod.ts";
 import { mplex } from "../../protocols/mplex/mod.ts";

@@ -33,15 +33,15 @@ export {
   type NodeInit,
   type SecurityOption,
   type ServiceFactory,
-} from "../node/node.ts";
-export type { Connection, Stream, StreamHandler } from "../connection.ts";
-export type { Transport } from "../transport.ts";
-export { generateKeyPair, peerIdFromPrivateKey, peerIdFromPublicKey } from "../keys/mod.ts";
-export type { KeyType, PrivateKey, PublicKey } from "../keys/types.ts";
-export { PeerId, peerIdFromString } from "../peer_id.ts";
-export { Multiaddr, multiaddr } from "../multiaddr/mod.ts";
-export { runtimeInfo } from "../runtime.ts";
-export * from "../errors.ts";
+} from "../../src/node/node.ts";
+export type { Connection, Stream, StreamHandler } from "../../src/connection.ts";
+export type { Transport } from "../../src/transport.ts";
+export { generateKeyPair, peerIdFromPrivateKey, peerIdFromPublicKey } from "../../src/keys/mod.ts";
+export type { KeyType, PrivateKey, PublicKey } from "../../src/keys/types.ts";
+export { PeerId, peerIdFromString } from "../../src/peer_id.ts";
+export { Multiaddr, multiaddr } from "../../src/multiaddr/mod.ts";
+export { runtimeInfo } from "../../src/runtime.ts";
+export * from "../../src/errors.ts";
 
 export { websocket, type WebSocketOptions } from "../../transports/websocket/mod.ts";
 export { webTransport, type WebTransportOptions } from "../../transports/webtransport/mod.ts";

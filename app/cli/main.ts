@@ -17,7 +17,7 @@ import {
   loadOrCreateKey,
   startCliNode,
 } from "./node.ts";
-import type { Libp2pNode } from "../node/node.ts";
+import type { Libp2pNode } from "../../src/node/node.ts";
 
 /** Exit codes of the CLI. */
 export const EXIT_OK = 0;
