@@ -35,7 +35,7 @@ import { type NodeEventMap, TypedEventTarget } from "./events.ts";
 import { MemoryPeerStore, type PeerStore } from "./peer_store.ts";
 import { Registrar, validateProtocolId } from "./registrar.ts";
 import { AddressManager, type AddressesOptions } from "./address_manager.ts";
-import type { ConnectionLimits } from "./limits.ts";
+import { type ConnectionLimits, LimitedConnectionError } from "./limits.ts";
 import { orderServices, type ServiceFactory, type Startable } from "./services.ts";
 import { Topologies, type Topology } from "./topology.ts";
 
@@ -470,8 +470,32 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
     const list = typeof protocols === "string" ? [protocols] : [...protocols];
     if (list.length === 0) throw new TypeError("dialProtocol needs at least one protocol");
     for (const p of list) validateProtocolId(p);
-    const conn = await this.dial(target, options);
+    let conn: Connection;
+    try {
+      conn = await this.dial(target, options);
+    } catch (err) {
+      // Dialling an unlimited connection failed while a limited one is open: that is the
+      // reason the protocol cannot run.
+      const limited = options?.runOnLimitedConnection === true ? undefined : this.#limitedTo(target);
+      if (limited === undefined) throw err;
+      throw new LimitedConnectionError(
+        `only a limited connection to ${limited.remotePeer} is open, and ${list.join(", ")} ` +
+          "did not opt in with runOnLimitedConnection",
+        { cause: err },
+      );
+    }
     return await conn.newStream(list, options);
+  }
+
+  /** An open limited connection to the peer of `target`, if any. */
+  #limitedTo(target: DialTarget): Connection | undefined {
+    try {
+      const { peer } = parseTarget(target);
+      if (peer === undefined) return undefined;
+      return this.getConnections(peer).find((c) => c.status === "open" && c.limited);
+    } catch {
+      return undefined;
+    }
   }
 
   /**
