@@ -202,7 +202,7 @@ export class AddressManager {
     for (const [group, o] of candidate.observers) {
       if (o.peer === peer) candidate.observers.delete(group);
     }
-    const group = observerGroup(observer.remoteAddr);
+    const group = observerGroup(observer.remoteAddr, peer);
     candidate.observers.delete(group);
     candidate.observers.set(group, { peer, seen: now });
     while (candidate.observers.size > MAX_OBSERVERS_PER_ADDR) {
@@ -330,10 +330,10 @@ function shapeOf(addr: Multiaddr): string {
 }
 
 /**
- * The IP group of an observer (see {@link OBSERVER_GROUP_BITS}); a non-IP address (memory
- * transport) is its own group.
+ * The IP group of an observer (see {@link OBSERVER_GROUP_BITS}); an observer without an IP
+ * address (memory transport, unix socket) is a group of its own peer.
  */
-function observerGroup(addr: Multiaddr): string {
+function observerGroup(addr: Multiaddr, peer: string): string {
   const first = addr.components()[0];
   if (first?.code === CODE_IP4 && first.value !== undefined) {
     const bytes = parseIPv4(first.value);
@@ -343,7 +343,7 @@ function observerGroup(addr: Multiaddr): string {
     const bytes = parseIPv6(first.value);
     if (bytes !== undefined) return `ip6:${prefix(bytes, OBSERVER_GROUP_BITS.ip6)}`;
   }
-  return `addr:${stripPeer(addr).toString()}`;
+  return `peer:${peer}`;
 }
 
 function prefix(bytes: Uint8Array, bits: number): string {
