@@ -136,8 +136,7 @@ describe("limited connections", () => {
       const direct = await a.dial(b.addrs()[0]);
       const relayed = await a.dial(tunnelAddr(b));
       assert.equal(relayed.status, "open");
-      await relayed.closed;
-      assert.equal(relayed.status, "closed");
+      await until(() => relayed.status === "closed");
       await until(() => b.getConnections(a.peerId).every((c) => !c.limited));
       assert.equal(direct.status, "open", "the connection the tunnel ran over stays");
       assert.deepEqual(a.getConnections(b.peerId), [direct]);
