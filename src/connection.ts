@@ -21,10 +21,7 @@ import type { PeerId } from "./peer_id.ts";
 import type { PublicKey } from "./keys/types.ts";
 import type { AbortOptions, Direction, Duplex, Timeline } from "./stream/types.ts";
 import { readIntoFrom } from "./stream/read_into.ts";
-import {
-  handle as handleProtocol,
-  select as selectProtocol,
-} from "./multistream/mod.ts";
+import { handle as handleProtocol, select as selectProtocol } from "./multistream/mod.ts";
 
 /** Default deadline for negotiating a protocol on a new stream (HARDENING.md rule 8). */
 export const DEFAULT_NEGOTIATION_TIMEOUT_MS = 10_000;

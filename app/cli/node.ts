@@ -8,7 +8,11 @@
 
 import { readFile, writeFile } from "node:fs/promises";
 import type { Connection } from "../../src/connection.ts";
-import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from "../../src/keys/mod.ts";
+import {
+  generateKeyPair,
+  privateKeyFromProtobuf,
+  privateKeyToProtobuf,
+} from "../../src/keys/mod.ts";
 import type { PrivateKey } from "../../src/keys/types.ts";
 import { type Multiaddr, multiaddr } from "../../src/multiaddr/mod.ts";
 import { createNode, type Libp2pNode, type ServiceFactory } from "../../src/node/node.ts";

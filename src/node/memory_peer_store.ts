@@ -6,7 +6,6 @@
  * @module
  */
 
-import type { Multiaddr } from "../multiaddr/mod.ts";
 import type { PeerId } from "../peer_id.ts";
 import type { PublicKey } from "../keys/types.ts";
 import { ADDRESS_SOURCES, type AddressSource, DEFAULT_ADDRESS_TTL_MS } from "./peer_address.ts";

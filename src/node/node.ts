@@ -34,7 +34,7 @@ import { type ResourceLimits, ResourceManager, type ResourceStats } from "./reso
 import { type NodeEventMap, TypedEventTarget } from "./events.ts";
 import { MemoryPeerStore, type PeerStore } from "./peer_store.ts";
 import { Registrar, validateProtocolId } from "./registrar.ts";
-import { AddressManager, type AddressesOptions } from "./address_manager.ts";
+import { type AddressesOptions, AddressManager } from "./address_manager.ts";
 import { type ConnectionLimits, LimitedConnectionError } from "./limits.ts";
 import { orderServices, type ServiceFactory, type Startable } from "./services.ts";
 import { Topologies, type Topology } from "./topology.ts";
@@ -410,7 +410,11 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
     const snapshot = `${addresses.join(" ")}\n${protocols.join(" ")}`;
     if (snapshot === this.#selfSnapshot) return;
     this.#selfSnapshot = snapshot;
-    this.dispatch("self:peer:update", { peerId: this.peerId, addresses, protocols: [...protocols] });
+    this.dispatch("self:peer:update", {
+      peerId: this.peerId,
+      addresses,
+      protocols: [...protocols],
+    });
   }
 
   /** Protocols we serve. */
@@ -476,7 +480,9 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
     } catch (err) {
       // Dialling an unlimited connection failed while a limited one is open: that is the
       // reason the protocol cannot run.
-      const limited = options?.runOnLimitedConnection === true ? undefined : this.#limitedTo(target);
+      const limited = options?.runOnLimitedConnection === true
+        ? undefined
+        : this.#limitedTo(target);
       if (limited === undefined) throw err;
       throw new LimitedConnectionError(
         `only a limited connection to ${limited.remotePeer} is open, and ${list.join(", ")} ` +

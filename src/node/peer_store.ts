@@ -12,11 +12,7 @@ import type { Multiaddr } from "../multiaddr/mod.ts";
 import type { PeerId } from "../peer_id.ts";
 import type { PublicKey } from "../keys/types.ts";
 
-export {
-  ADDRESS_SOURCES,
-  type AddressSource,
-  DEFAULT_ADDRESS_TTL_MS,
-} from "./peer_address.ts";
+export { ADDRESS_SOURCES, type AddressSource, DEFAULT_ADDRESS_TTL_MS } from "./peer_address.ts";
 import type { AddressSource } from "./peer_address.ts";
 
 /** One stored address of a peer. */
@@ -140,4 +136,3 @@ export {
   MemoryPeerStore,
   type MemoryPeerStoreOptions,
 } from "./memory_peer_store.ts";
-

@@ -45,7 +45,9 @@ describe("AddressManager", () => {
     const announced = manager({
       announce: [PUBLIC, "/ip4/198.51.100.1/tcp/1"],
       appendAnnounce: ["/dns4/example.com/tcp/443/wss"],
-      noAnnounce: ["/ip4/198.51.100.1/tcp/1/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN"],
+      noAnnounce: [
+        "/ip4/198.51.100.1/tcp/1/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN",
+      ],
     });
     assert.deepEqual(announced.am.getAddresses().map(String), [
       PUBLIC,
@@ -155,9 +157,9 @@ describe("the node's addresses", () => {
       const pushed = nextEvent(
         b,
         "peer:identify",
-        (d) => d.peerId.equals(a.peerId) && (d.listenAddrs ?? []).some((x) =>
-          x.toString() === "/memory/announced-later"
-        ),
+        (d) =>
+          d.peerId.equals(a.peerId) &&
+          (d.listenAddrs ?? []).some((x) => x.toString() === "/memory/announced-later"),
       );
       a.addressManager.confirmObservedAddr(multiaddr("/memory/announced-later"));
       await pushed;

@@ -14,7 +14,7 @@ import { LimitedConnectionError } from "../../src/node/limits.ts";
 import type { Libp2pNode } from "../../src/node/node.ts";
 import { memory } from "../../transports/memory/mod.ts";
 import { readAll, stopAll, testNode, until } from "../helpers/nodes.ts";
-import { tunnel, tunnelAddr, TUNNEL_PROTOCOL, type TunnelTransport } from "./tunnel.ts";
+import { tunnel, TUNNEL_PROTOCOL, tunnelAddr, type TunnelTransport } from "./tunnel.ts";
 import type { ConnectionLimits } from "../../src/node/limits.ts";
 
 const ECHO = "/test/echo/1.0.0";
@@ -62,8 +62,10 @@ describe("connections made from streams", () => {
       assert.ok(direct.streams.some((s) => s.protocol === TUNNEL_PROTOCOL));
       assert.equal(ta.made.length, 1);
       await until(() => b.getConnections(a.peerId).length === 2);
-      const inbound = b.getConnections(a.peerId).find((c) => c.direction === "inbound" &&
-        c.remoteAddr.toString().endsWith("/p2p-circuit"));
+      const inbound = b.getConnections(a.peerId).find((c) =>
+        c.direction === "inbound" &&
+        c.remoteAddr.toString().endsWith("/p2p-circuit")
+      );
       assert.ok(inbound !== undefined, "b sees the tunnelled connection as inbound");
 
       // A protocol runs over the connection inside the stream, both ways.

@@ -172,9 +172,8 @@ describe("the node feeds the peer store", () => {
       await a.dial(b.addrs()[0]);
       await seen;
       await until(async () =>
-        (await a.peerStore.get(b.peerId))?.addressRecords.some((r) =>
-          r.source === "peer-record"
-        ) ?? false
+        (await a.peerStore.get(b.peerId))?.addressRecords.some((r) => r.source === "peer-record") ??
+          false
       );
       const info = (await a.peerStore.get(b.peerId))!;
       assert.deepEqual(
