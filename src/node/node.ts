@@ -16,7 +16,7 @@ import type {
 import { ConnectionClosedError, Libp2pError, LimitExceededError } from "../errors.ts";
 import { generateKeyPair, peerIdFromPrivateKey } from "../keys/mod.ts";
 import type { PrivateKey } from "../keys/types.ts";
-import { isMultiaddr, type Multiaddr, multiaddr } from "../multiaddr/mod.ts";
+import { CODE_P2P_CIRCUIT, isMultiaddr, type Multiaddr, multiaddr } from "../multiaddr/mod.ts";
 import type { StreamMuxerFactory } from "../muxer.ts";
 import { type PeerId, peerIdFromString } from "../peer_id.ts";
 import type { ConnectionEncrypter } from "../security.ts";
@@ -451,10 +451,12 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
         (options?.runOnLimitedConnection === true ? open[0] : undefined);
       if (existing !== undefined) return Promise.resolve(existing);
     }
+    // With a limited connection open already, dialling another relayed one gains nothing.
+    const direct = peer !== undefined && this.getConnections(peer).some((c) => c.limited);
     const key = peer?.toString() ?? addrs.map(String).join(",");
     let pending = this.#pendingDials.get(key);
     if (pending === undefined) {
-      pending = this.#dial(peer, addrs).finally(() => this.#pendingDials.delete(key));
+      pending = this.#dial(peer, addrs, direct).finally(() => this.#pendingDials.delete(key));
       this.#pendingDials.set(key, pending);
     }
     return raceSignal(pending, options?.signal);
@@ -555,11 +557,18 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
     await Promise.all(this.getConnections(peer).map((c) => c.close(options).catch(() => {})));
   }
 
-  async #dial(peer: PeerId | undefined, addrs: Multiaddr[]): Promise<Connection> {
+  async #dial(
+    peer: PeerId | undefined,
+    addrs: Multiaddr[],
+    directOnly = false,
+  ): Promise<Connection> {
     let candidates = addrs;
     if (candidates.length === 0 && peer !== undefined) {
       const info = await this.peerStore.get(peer);
       candidates = (info?.addresses ?? []).map((a) => a.encapsulate(`/p2p/${peer.toString()}`));
+    }
+    if (directOnly) {
+      candidates = candidates.filter((a) => !a.protoCodes().includes(CODE_P2P_CIRCUIT));
     }
     if (candidates.length === 0) {
       throw new DialError(`no known addresses for ${peer?.toString() ?? "the target"}`, []);

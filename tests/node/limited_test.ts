@@ -10,6 +10,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { Connection } from "../../src/connection.ts";
 import { ProtocolNegotiationError } from "../../src/errors.ts";
+import { multiaddr } from "../../src/multiaddr/mod.ts";
 import { LimitedConnectionError } from "../../src/node/limits.ts";
 import type { Libp2pNode } from "../../src/node/node.ts";
 import { memory } from "../../transports/memory/mod.ts";
@@ -167,8 +168,12 @@ describe("limited connections", () => {
       assert.ok(relayed.remotePeer.equals(b.peerId));
       assert.equal(relayed.limited, true);
       assert.deepEqual(a.getConnections(b.peerId), [relayed]);
-      // No unlimited connection can be had (no direct address known): a typed error.
+      // No unlimited connection can be had (only a relayed address is known): a typed error,
+      // and no second relayed connection is dialled for it.
+      const circuit = multiaddr(`/p2p/${r.peerId}/p2p-circuit`);
+      await a.peerStore.merge(b.peerId, { addresses: [circuit], addressSource: "discovered" });
       await assert.rejects(a.dialProtocol(b.peerId, OPEN), LimitedConnectionError);
+      assert.deepEqual(a.getConnections(b.peerId), [relayed]);
       const stream = await a.dialProtocol(b.peerId, OPEN, { runOnLimitedConnection: true });
       assert.equal(stream.connection, relayed);
       const writer = stream.writable.getWriter();
