@@ -53,10 +53,13 @@ export const OBSERVED_ADDR_CONFIRMATIONS = 4;
 /** How long an observation counts, ms (go-libp2p: `OwnObservedAddrTTL`, 30 min). */
 export const OBSERVATION_TTL_MS = 30 * 60_000;
 
-/** Candidate observed addresses remembered (the least observed is forgotten beyond it). */
+/**
+ * Candidate observed addresses remembered (the least observed is forgotten beyond it):
+ * peers choose what they report, so the table is capped (HARDENING.md rule 4).
+ */
 export const MAX_OBSERVED_ADDRS = 32;
 
-/** Observer groups remembered per observed address (the oldest is forgotten beyond it). */
+/** Observer groups remembered per observed address, oldest forgotten (HARDENING.md rule 4). */
 export const MAX_OBSERVERS_PER_ADDR = 16;
 
 /** Most addresses in each of listen, announce, appendAnnounce and noAnnounce. */
@@ -181,6 +184,9 @@ export class AddressManager {
    * Record that `observer` sees us at `addr` (identify's observedAddr). Ignored unless `addr`
    * has the shape of an address we listen on (same protocols, e.g. ip/tcp), and for relayed
    * addresses. Returns true when this observation confirmed the address (announced from now).
+   * Over a connection we dialled, peers see our ephemeral source port (unless the transport
+   * reuses the listen port); such addresses rarely collect enough observers and are the first
+   * forgotten.
    */
   addObservedAddr(addr: Multiaddr, observer: Observer): boolean {
     const bare = stripPeer(addr);
