@@ -9,16 +9,19 @@ import { deadlineSignal } from "./abort.ts";
 import type { ConnectionScope, StreamScope } from "./node/resource_manager.ts";
 import { DEFAULT_STREAM_IDLE_TIMEOUT_MS, StreamIdleWatch } from "./node/stream_guard.ts";
 import { ConnectionClosedError, LimitExceededError } from "./errors.ts";
+import {
+  armDurationLimit,
+  checkConnectionLimits,
+  type ConnectionLimits,
+  LimitedConnectionError,
+} from "./node/limits.ts";
 import type { Multiaddr } from "./multiaddr/mod.ts";
 import type { MuxedStream, MuxedStreamStatus, StreamMuxer } from "./muxer.ts";
 import type { PeerId } from "./peer_id.ts";
 import type { PublicKey } from "./keys/types.ts";
 import type { AbortOptions, Direction, Duplex, Timeline } from "./stream/types.ts";
 import { readIntoFrom } from "./stream/read_into.ts";
-import {
-  handle as handleProtocol,
-  select as selectProtocol,
-} from "./multistream/mod.ts";
+import { handle as handleProtocol, select as selectProtocol } from "./multistream/mod.ts";
 
 /** Default deadline for negotiating a protocol on a new stream (HARDENING.md rule 8). */
 export const DEFAULT_NEGOTIATION_TIMEOUT_MS = 10_000;
@@ -185,6 +188,11 @@ export interface StreamHandlerOptions {
    * the node's `streamIdleTimeoutMs` (60 s).
    */
   idleTimeoutMs?: number;
+  /**
+   * Serve this protocol on limited connections (relayed, see {@link Connection.limits}) too.
+   * Default false: on a limited connection the protocol is not offered ("na").
+   */
+  runOnLimitedConnection?: boolean;
 }
 
 /** Where a connection finds the handlers for inbound streams (the node's registrar). */
@@ -225,6 +233,8 @@ export interface ConnectionInit {
   resources?: ConnectionScope;
   /** Default inactivity deadline of protocol streams, ms (0: none). Default 60 s. */
   streamIdleTimeoutMs?: number;
+  /** Limits of a limited (relayed) connection; see {@link Connection.limits}. */
+  limits?: ConnectionLimits;
 }
 
 /** Options for {@link Connection.newStream}. */
@@ -233,6 +243,11 @@ export interface NewStreamOptions extends AbortOptions {
   negotiationTimeoutMs?: number;
   /** Inactivity deadline of the stream, ms (0: none). Default: the connection's (60 s). */
   idleTimeoutMs?: number;
+  /**
+   * Open the stream even when the connection is limited. Default false: newStream on a limited
+   * connection throws {@link LimitedConnectionError}.
+   */
+  runOnLimitedConnection?: boolean;
 }
 
 /**
@@ -282,6 +297,8 @@ export class Connection {
    */
   #idle: StreamIdleWatch | undefined;
   #status: "open" | "closing" | "closed" = "open";
+  #limits: ConnectionLimits | undefined;
+  #cancelDuration: () => void = noop;
 
   /** Connections are built by the upgrader. */
   constructor(init: ConnectionInit) {
@@ -301,12 +318,43 @@ export class Connection {
     this.#resources = init.resources;
     this.#idleTimeoutMs = init.streamIdleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS;
     if (!(this.#idleTimeoutMs >= 0)) throw new RangeError("streamIdleTimeoutMs must be >= 0");
+    if (init.limits !== undefined) this.applyLimits(init.limits);
     this.closed = init.muxer.closed.then(() => {
       this.#status = "closed";
+      this.#cancelDuration();
       this.timeline.close ??= Date.now();
       // The deadline timer and every accounted resource go with the connection.
       this.#closeIdleWatch();
       this.#resources?.close();
+    });
+  }
+
+  /**
+   * The limits of a limited connection (a relayed one: circuit relay v2 caps its duration and
+   * bytes), `undefined` on an unlimited one. Protocols run on a limited connection only when
+   * they opt in (`runOnLimitedConnection`); the connection is aborted when `durationMs` passed.
+   */
+  get limits(): ConnectionLimits | undefined {
+    return this.#limits;
+  }
+
+  /** Whether {@link limits} apply (js-libp2p's `limited`). */
+  get limited(): boolean {
+    return this.#limits !== undefined;
+  }
+
+  /**
+   * @internal Mark the connection limited (the node does, for raw connections that carry
+   * limits); the duration counts from `timeline.open`. Once only.
+   */
+  applyLimits(limits: ConnectionLimits): void {
+    if (this.#limits !== undefined) throw new TypeError("the connection is limited already");
+    const checked = checkConnectionLimits(limits);
+    this.#limits = checked;
+    if (checked.durationMs === undefined || this.#status === "closed") return;
+    const left = checked.durationMs - (Date.now() - this.timeline.open);
+    this.#cancelDuration = armDurationLimit({ durationMs: Math.max(1, left) }, (err) => {
+      this.abort(err);
     });
   }
 
@@ -395,6 +443,11 @@ export class Connection {
     const list = typeof protocols === "string" ? [protocols] : protocols;
     if (list.length === 0) throw new TypeError("newStream needs at least one protocol");
     if (this.#status !== "open") throw new ConnectionClosedError("connection is closed");
+    if (this.#limits !== undefined && options?.runOnLimitedConnection !== true) {
+      throw new LimitedConnectionError(
+        `cannot open ${list.join(", ")} on a limited connection without runOnLimitedConnection`,
+      );
+    }
     const ref: { muxed?: MuxedStream } = {};
     // Refused by a stream limit: LimitExceededError before anything is sent.
     const scope = this.#resources?.openStream(() => ref.muxed !== undefined && ended(ref.muxed));
@@ -451,7 +504,7 @@ export class Connection {
     const deadline = deadlineSignal(this.#negotiationTimeoutMs, undefined, "protocol negotiation");
     let result: { protocol: string; stream: Duplex };
     try {
-      result = await handleProtocol(muxed, registry.protocols(), {
+      result = await handleProtocol(muxed, this.#offered(registry), {
         signal: deadline.signal,
       });
     } catch (err) {
@@ -467,6 +520,8 @@ export class Connection {
     let refusal: unknown;
     if (entry === undefined) {
       refusal = new LimitExceededError(`no handler for ${protocol}`, "handler");
+    } else if (this.#limits !== undefined && entry.options.runOnLimitedConnection !== true) {
+      refusal = new LimitedConnectionError(`${protocol} does not run on limited connections`);
     } else if (max !== undefined && this.#countInbound(protocol) >= max) {
       refusal = new LimitExceededError(
         `more than ${max} inbound ${protocol} streams`,
@@ -499,6 +554,13 @@ export class Connection {
     }
   }
 
+  /** Protocols offered to an inbound stream: on a limited connection, the opted-in ones. */
+  #offered(registry: StreamHandlerRegistry): string[] {
+    const all = registry.protocols();
+    if (this.#limits === undefined) return all;
+    return all.filter((p) => registry.get(p)?.options.runOnLimitedConnection === true);
+  }
+
   #countInbound(protocol: string): number {
     let n = 0;
     for (const s of this.streams) {
@@ -518,6 +580,7 @@ export class Connection {
   /** Close at once; every stream is reset. */
   abort(reason?: unknown): void {
     if (this.#status === "open") this.#status = "closing";
+    this.#cancelDuration();
     this.#muxer.abort(reason);
     // The streams are reset: their deadlines go now, not when the muxer reports closure.
     this.#closeIdleWatch();
@@ -527,6 +590,8 @@ export class Connection {
 // What a closed connection's deadlines go to: adding to a closed watch does nothing.
 const CLOSED_IDLE_WATCH = new StreamIdleWatch();
 CLOSED_IDLE_WATCH.close();
+
+function noop(): void {}
 
 function ended(muxed: MuxedStream): boolean {
   return muxed.status === "closed" || muxed.status === "reset";

@@ -12,7 +12,7 @@ export const DEFAULT_LISTEN = "/ip4/0.0.0.0/tcp/4001";
 /** The identity key file used when no `--key` is given. */
 export const DEFAULT_KEY_FILE = "./node.key";
 
-/** Most `--listen` or `--dial` flags taken; more is a usage error. */
+/** Most `--listen`, `--dial`, `--announce`, ... flags taken (each); more is a usage error. */
 export const MAX_ADDRESS_FLAGS = 64;
 
 /** How much the CLI prints. */
@@ -26,6 +26,12 @@ export interface CliOptions {
   keyFile: string;
   /** Peers to connect to and ping once each, in order. */
   dial: string[];
+  /** Addresses to announce instead of the listening ones (`--announce`). */
+  announce: string[];
+  /** Addresses to announce in addition (`--append-announce`). */
+  appendAnnounce: string[];
+  /** Addresses never to announce (`--no-announce`). */
+  noAnnounce: string[];
   /** Stop after the dials instead of serving on. */
   exitAfterDial: boolean;
   /** Serve `/perf/1.0.0`. */
@@ -52,6 +58,13 @@ Options:
                         /ip4/<ip>/udp/<port>/quic-v1/webtransport (certhashes are added)
   --key <file>          identity key file (protobuf PrivateKey); an Ed25519 key is created
                         on first run with mode 0600 (default ${DEFAULT_KEY_FILE})
+  --announce <multiaddr>
+                        announce this address (identify, peer record) instead of the
+                        listening ones, e.g. a public IP or DNS name; repeatable
+  --append-announce <multiaddr>
+                        announce this address in addition; repeatable
+  --no-announce <multiaddr>
+                        never announce this address; repeatable
   --dial <multiaddr>    connect to this peer and ping it once, printing
                         "ping <peer id> <rtt> ms"; repeatable; the node keeps serving
   --exit-after-dial     stop after the dials (exit code 1 when one failed); without
@@ -70,7 +83,14 @@ Example:
         --dial /ip4/192.0.2.7/tcp/4001/p2p/12D3KooW... --echo
 `;
 
-const VALUE_FLAGS = new Set(["--listen", "--key", "--dial"]);
+const VALUE_FLAGS = new Set([
+  "--listen",
+  "--key",
+  "--dial",
+  "--announce",
+  "--append-announce",
+  "--no-announce",
+]);
 const BOOLEAN_FLAGS = new Set([
   "--exit-after-dial",
   "--echo",
@@ -97,12 +117,25 @@ const BOOLEAN_FLAGS = new Set([
 export function parseCliArgs(args: readonly string[]): CliCommand {
   const listen: string[] = [];
   const dial: string[] = [];
+  const announce: string[] = [];
+  const appendAnnounce: string[] = [];
+  const noAnnounce: string[] = [];
+  const lists: Record<string, string[]> = {
+    "--listen": listen,
+    "--dial": dial,
+    "--announce": announce,
+    "--append-announce": appendAnnounce,
+    "--no-announce": noAnnounce,
+  };
   let keyFile: string | undefined;
   const seen = new Set<string>();
   const options: CliOptions = {
     listen,
     keyFile: DEFAULT_KEY_FILE,
     dial,
+    announce,
+    appendAnnounce,
+    noAnnounce,
     exitAfterDial: false,
     perf: false,
     echo: false,
@@ -129,7 +162,7 @@ export function parseCliArgs(args: readonly string[]): CliCommand {
         if (keyFile !== undefined) throw new SyntaxError("--key given more than once");
         keyFile = value;
       } else {
-        const list = name === "--listen" ? listen : dial;
+        const list = lists[name];
         if (list.length >= MAX_ADDRESS_FLAGS) {
           throw new RangeError(`at most ${MAX_ADDRESS_FLAGS} ${name} addresses`);
         }

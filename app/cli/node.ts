@@ -8,7 +8,11 @@
 
 import { readFile, writeFile } from "node:fs/promises";
 import type { Connection } from "../../src/connection.ts";
-import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from "../../src/keys/mod.ts";
+import {
+  generateKeyPair,
+  privateKeyFromProtobuf,
+  privateKeyToProtobuf,
+} from "../../src/keys/mod.ts";
 import type { PrivateKey } from "../../src/keys/types.ts";
 import { type Multiaddr, multiaddr } from "../../src/multiaddr/mod.ts";
 import { createNode, type Libp2pNode, type ServiceFactory } from "../../src/node/node.ts";
@@ -120,7 +124,9 @@ export function parseAddr(flag: string, text: string): Multiaddr {
 /**
  * Create and start the CLI node: TCP, WebSocket and WebTransport transports (the first one
  * whose filter takes an address listens on it), Noise, Yamux then mplex, identify and ping,
- * plus echo/perf when enabled. Node events are logged to `output` at `options.logLevel`.
+ * plus echo/perf when enabled; `announce`/`appendAnnounce`/`noAnnounce` go to the node's
+ * `addresses` option. Node events are logged to `output` at `options.logLevel` (verbose: also
+ * what the node announces, on every change).
  * Throws {@link CliError} for a malformed address and the node's error when listening fails.
  *
  * @example
@@ -130,11 +136,18 @@ export function parseAddr(flag: string, text: string): Multiaddr {
  * ```
  */
 export async function startCliNode(
-  options: Pick<CliOptions, "listen" | "echo" | "perf" | "logLevel">,
+  options:
+    & Pick<CliOptions, "listen" | "echo" | "perf" | "logLevel">
+    & Partial<Pick<CliOptions, "announce" | "appendAnnounce" | "noAnnounce">>,
   privateKey: PrivateKey,
   output: CliOutput,
 ): Promise<Libp2pNode<CliServices>> {
   const listen = options.listen.map((text) => parseAddr("--listen", text));
+  const announce = (options.announce ?? []).map((text) => parseAddr("--announce", text));
+  const appendAnnounce = (options.appendAnnounce ?? []).map((text) =>
+    parseAddr("--append-announce", text)
+  );
+  const noAnnounce = (options.noAnnounce ?? []).map((text) => parseAddr("--no-announce", text));
   const verbose = options.logLevel === "verbose";
   const services: Record<string, ServiceFactory<unknown>> = {
     identify: identify({
@@ -151,7 +164,7 @@ export async function startCliNode(
     security: [noise],
     muxers: [yamux(), mplex()],
     services: services as { [K in keyof CliServices]: ServiceFactory<CliServices[K]> },
-    listen,
+    addresses: { listen, announce, appendAnnounce, noAnnounce },
     // Started below, once the log listeners are attached.
     start: false,
   });
@@ -171,6 +184,9 @@ function attachLogging(node: Libp2pNode<CliServices>, level: LogLevel, output: C
     output.out(`disconnected ${connectionText(e.detail, verbose)}`);
   });
   if (!verbose) return;
+  node.addEventListener("self:peer:update", (e) => {
+    output.out(`announcing ${e.detail.addresses.map(String).join(",") || "-"}`);
+  });
   node.addEventListener("peer:identify", (e) => {
     const { peerId, agentVersion, protocolVersion, protocols, listenAddrs } = e.detail;
     output.out(

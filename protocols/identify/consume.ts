@@ -53,9 +53,10 @@ export interface ConsumedIdentify {
  * - signedPeerRecord must be signed by `remotePeer` and name it (openPeerRecord: else
  *   PeerIdMismatchError / InvalidSignatureError / DecodeError). One whose seq is not above
  *   `storedSeq` is ignored (`accepted: false`) and its addresses are not used;
- * - addresses: an accepted record's replace the stored ones; without a record, the listen
- *   addresses do, unless a certified record was stored before (those are kept); an empty list
- *   changes nothing (a push may carry partial information);
+ * - addresses: an accepted record's replace the stored ones from records and identify
+ *   (`addressSource: "peer-record"`); without a record, the listen addresses replace those
+ *   from identify (`"identify"`), unless a certified record was stored before (those are
+ *   kept); an empty list changes nothing (a push may carry partial information);
  * - protocols: set when the message lists any (an empty list is "no information").
  *
  * @example
@@ -113,9 +114,11 @@ export async function consumeIdentify(
     if (signedPeerRecord.accepted) {
       update.peerRecordSeq = signedPeerRecord.seq;
       update.addresses = signedPeerRecord.addresses;
+      update.addressSource = "peer-record";
     }
   } else if (storedSeq === undefined && listenAddrs.length > 0) {
     update.addresses = listenAddrs;
+    update.addressSource = "identify";
   }
 
   return {

@@ -12,6 +12,7 @@ import { DecodeError, LimitExceededError } from "../../src/errors.ts";
 import { publicKeyToProtobuf } from "../../src/keys/mod.ts";
 import { type Multiaddr, withoutPeerId } from "../../src/multiaddr/mod.ts";
 import type { Libp2pNode, ServiceFactory, Startable } from "../../src/node/node.ts";
+import { IDENTIFY_CAPABILITY } from "../../src/node/services.ts";
 import { sealPeerRecord } from "../../src/record/mod.ts";
 import { ByteReader } from "../../src/stream/byte_reader.ts";
 import type { AbortOptions } from "../../src/stream/types.ts";
@@ -97,8 +98,14 @@ export interface IdentifyService extends Startable {
  */
 export function identify(options: IdentifyOptions = {}): ServiceFactory<IdentifyService> {
   const resolved = resolveOptions(options);
-  return (node) => new Identify(node, resolved);
+  // js-libp2p's capability names: services that need identify declare them as dependencies.
+  return Object.assign((node: Libp2pNode) => new Identify(node, resolved), {
+    serviceCapabilities: [IDENTIFY_CAPABILITY, IDENTIFY_PUSH_CAPABILITY],
+  });
 }
+
+/** Capability of identify/push (js-libp2p's name). */
+export const IDENTIFY_PUSH_CAPABILITY = "@libp2p/identify-push";
 
 type Resolved = Required<Omit<IdentifyOptions, "log">> & Pick<IdentifyOptions, "log">;
 
@@ -160,18 +167,20 @@ class Identify implements IdentifyService {
     if (this.#started) return;
     this.#started = true;
     this.#lifetime = new AbortController();
-    const opts = { maxInboundStreams: this.#o.maxInboundStreams };
+    // identify runs on limited (relayed) connections too, as in js-libp2p: topologies and
+    // DCUtR need the protocols and observed addresses of relayed peers.
+    const opts = { maxInboundStreams: this.#o.maxInboundStreams, runOnLimitedConnection: true };
     this.#node.handle(IDENTIFY_PROTOCOL_ID, (s) => this.#reply(s), opts);
     this.#node.handle(IDENTIFY_PUSH_PROTOCOL_ID, (s) => this.#receivePush(s), opts);
     this.#node.addEventListener("connection:open", this.#onConnection);
-    this.#node.addEventListener("self:update", this.#onSelfUpdate);
+    this.#node.addEventListener("self:peer:update", this.#onSelfUpdate);
   }
 
   stop(): void {
     if (!this.#started) return;
     this.#started = false;
     this.#node.removeEventListener("connection:open", this.#onConnection);
-    this.#node.removeEventListener("self:update", this.#onSelfUpdate);
+    this.#node.removeEventListener("self:peer:update", this.#onSelfUpdate);
     this.#node.unhandle(IDENTIFY_PROTOCOL_ID);
     this.#node.unhandle(IDENTIFY_PUSH_PROTOCOL_ID);
     if (this.#pushTimer !== undefined) clearTimeout(this.#pushTimer);
@@ -191,6 +200,7 @@ class Identify implements IdentifyService {
       stream = await connection.newStream(IDENTIFY_PROTOCOL_ID, {
         signal: d.signal,
         negotiationTimeoutMs: this.#o.timeoutMs,
+        runOnLimitedConnection: true,
       });
       abortOnSignal(stream, d.signal);
       const s = stream;
@@ -288,6 +298,7 @@ class Identify implements IdentifyService {
       stream = await conn.newStream(IDENTIFY_PUSH_PROTOCOL_ID, {
         signal: d.signal,
         negotiationTimeoutMs: this.#o.timeoutMs,
+        runOnLimitedConnection: true,
       });
       abortOnSignal(stream, d.signal);
       const s = stream;
@@ -346,7 +357,16 @@ class Identify implements IdentifyService {
       this.#log(`ignored a signed peer record of ${peer} with seq ${record.seq} (not newer)`);
     }
     const info = await this.#node.peerStore.patch(peer, update);
-    if (result.observedAddr !== undefined) this.#observe(result.observedAddr);
+    if (result.observedAddr !== undefined) {
+      this.#observe(result.observedAddr);
+      // Through a relay the peer sees the relay's side, not ours: not an observation of us.
+      if (!conn.limited) {
+        this.#node.addressManager.addObservedAddr(result.observedAddr, {
+          peer,
+          remoteAddr: conn.remoteAddr,
+        });
+      }
+    }
     this.#node.dispatch("peer:identify", {
       peerId: peer,
       protocols: [...info.protocols],
@@ -360,7 +380,7 @@ class Identify implements IdentifyService {
 
   /** Our identify message for `conn`, trimmed to what every implementation reads. */
   async #message(conn: Connection): Promise<IdentifyMessage> {
-    const addrs = this.#node.addrs().map((a) => withoutPeerId(a));
+    const addrs = this.#node.getMultiaddrs().map((a) => withoutPeerId(a));
     this.#publicKey ??= publicKeyToProtobuf(this.#node.privateKey.publicKey);
     const fitted = fitIdentify({
       publicKey: this.#publicKey,

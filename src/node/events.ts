@@ -7,6 +7,7 @@
 import type { Connection } from "../connection.ts";
 import type { Multiaddr } from "../multiaddr/mod.ts";
 import type { PeerId } from "../peer_id.ts";
+import type { Reachability } from "./address_manager.ts";
 
 /** Events a node dispatches, with their `detail` types. */
 export interface NodeEventMap {
@@ -33,10 +34,20 @@ export interface NodeEventMap {
     connection?: Connection;
   };
   /**
-   * Our own protocols or listen addresses changed (handle, unhandle, listening); identify push
-   * uses it to tell connected peers.
+   * The protocols we serve or the addresses we announce (`getMultiaddrs()`) changed: handle,
+   * unhandle, listening, an observed address confirmed or dropped. identify pushes it to
+   * connected peers. js-libp2p's name; sent only on an actual change.
    */
-  "self:update": { protocols: string[]; addrs: Multiaddr[] };
+  "self:peer:update": {
+    /** Our peer id. */
+    peerId: PeerId;
+    /** What we announce now, each with `/p2p/<our id>`. */
+    addresses: Multiaddr[];
+    /** The protocols we serve now. */
+    protocols: string[];
+  };
+  /** A NAT service changed our reachability (`node.addressManager.setReachability`). */
+  "self:reachability": { reachability: Reachability };
 }
 
 /**

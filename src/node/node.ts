@@ -6,11 +6,17 @@
  */
 
 import { deadlineSignal, raceSignal } from "../abort.ts";
-import type { Connection, Stream, StreamHandler, StreamHandlerOptions } from "../connection.ts";
+import type {
+  Connection,
+  NewStreamOptions,
+  Stream,
+  StreamHandler,
+  StreamHandlerOptions,
+} from "../connection.ts";
 import { ConnectionClosedError, Libp2pError, LimitExceededError } from "../errors.ts";
 import { generateKeyPair, peerIdFromPrivateKey } from "../keys/mod.ts";
 import type { PrivateKey } from "../keys/types.ts";
-import { isMultiaddr, type Multiaddr, multiaddr } from "../multiaddr/mod.ts";
+import { CODE_P2P_CIRCUIT, isMultiaddr, type Multiaddr, multiaddr } from "../multiaddr/mod.ts";
 import type { StreamMuxerFactory } from "../muxer.ts";
 import { type PeerId, peerIdFromString } from "../peer_id.ts";
 import type { ConnectionEncrypter } from "../security.ts";
@@ -27,23 +33,31 @@ import { type ConnectionGater, gate } from "./gater.ts";
 import { type ResourceLimits, ResourceManager, type ResourceStats } from "./resource_manager.ts";
 import { type NodeEventMap, TypedEventTarget } from "./events.ts";
 import { MemoryPeerStore, type PeerStore } from "./peer_store.ts";
-import { Registrar } from "./registrar.ts";
+import { Registrar, validateProtocolId } from "./registrar.ts";
+import { type AddressesOptions, AddressManager } from "./address_manager.ts";
+import { type ConnectionLimits, LimitedConnectionError } from "./limits.ts";
+import { orderServices, type ServiceFactory, type Startable } from "./services.ts";
+import { Topologies, type Topology } from "./topology.ts";
+
+export type { ServiceFactory, Startable } from "./services.ts";
 
 /** A security protocol, or a factory that builds one from the node's private key. */
 export type SecurityOption =
   | ConnectionEncrypter
   | ((init: { privateKey: PrivateKey }) => ConnectionEncrypter);
 
-/** Builds a service from the node; the service may have start/stop hooks. */
-export type ServiceFactory<T> = (node: Libp2pNode) => T;
-
-/** Optional lifecycle hooks of a service. */
-export interface Startable {
-  /** Called by node.start() after the listeners are up. */
-  start?(): void | Promise<void>;
-  /** Called by node.stop() before connections close. */
-  stop?(): void | Promise<void>;
+/** Options of {@link Libp2pNode.dial}. */
+export interface DialOptions extends AbortOptions {
+  /**
+   * Accept a limited (relayed) connection: an open one is reused even when it is the only one.
+   * Default false: a limited connection is reused only when nothing else is open, and when
+   * none is unlimited a new dial is made.
+   */
+  runOnLimitedConnection?: boolean;
 }
+
+/** Options of {@link Libp2pNode.dialProtocol}. */
+export interface DialProtocolOptions extends DialOptions, NewStreamOptions {}
 
 /** Something to dial: a multiaddr (with or without `/p2p/`), a peer id, or their text. */
 export type DialTarget = Multiaddr | PeerId | string;
@@ -58,9 +72,18 @@ export interface NodeInit<S extends Record<string, unknown> = Record<string, unk
   security: readonly SecurityOption[];
   /** Muxers in preference order (e.g. yamux()). Required. */
   muxers: readonly StreamMuxerFactory[];
-  /** Addresses to listen on at start. Default none. */
+  /** Addresses to listen on at start. Default none. Same as `addresses.listen` (both add up). */
   listen?: readonly (string | Multiaddr)[];
-  /** Services by name, e.g. `{ ping: ping(), identify: identify() }`. Default none. */
+  /**
+   * Our addresses, js-libp2p's shape: `listen`, `announce` (replaces what we announce),
+   * `appendAnnounce`, `noAnnounce`, and how many distinct observers confirm an observed
+   * address. See {@link AddressManager}.
+   */
+  addresses?: AddressesOptions;
+  /**
+   * Services by name, e.g. `{ ping: ping(), identify: identify() }`. Built, then started, in
+   * dependency order (a factory's `serviceDependencies`), stopped in reverse. Default none.
+   */
   services?: { [K in keyof S]: ServiceFactory<S[K]> };
   /** Peer store. Default: a {@link MemoryPeerStore} with its default limits. */
   peerStore?: PeerStore;
@@ -122,8 +145,22 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
   readonly peerStore: PeerStore;
   /** The configured services. */
   readonly services: S;
+  /** Our addresses: configured, listening, observed, announced; reachability. */
+  readonly addressManager: AddressManager;
   readonly #init: NodeInit<S>;
   readonly #registrar = new Registrar();
+  readonly #topologies = new Topologies();
+  /** Service names in dependency order (started in this order, stopped in reverse). */
+  readonly #serviceOrder: readonly string[];
+  /** What `self:peer:update` last reported, to send it only on a change. */
+  #selfSnapshot = "";
+  #lastReachability: string = "unknown";
+  /**
+   * Limits of raw connections being upgraded, keyed by their `remoteAddr` object (the upgrader
+   * hands that very object to the Connection): the bridge that marks a connection limited
+   * until the upgrader copies `limits` from the raw connection itself.
+   */
+  readonly #rawLimits = new WeakMap<Multiaddr, ConnectionLimits>();
   readonly #upgrader: Upgrader;
   readonly #dialer: Dialer;
   readonly #transports: readonly Transport[];
@@ -152,6 +189,10 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
     this.privateKey = privateKey;
     this.peerId = peerIdFromPrivateKey(privateKey);
     this.peerStore = init.peerStore ?? new MemoryPeerStore();
+    this.addressManager = new AddressManager({
+      ...init.addresses,
+      listen: [...(init.addresses?.listen ?? []), ...(init.listen ?? [])],
+    }, { onChange: () => this.#selfUpdate() });
     this.#transports = init.transports ?? [];
     this.#manager = new ConnectionManager({
       maxPendingInbound: init.maxPendingInbound,
@@ -171,7 +212,14 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
       registry: this.#registrar,
       upgradeTimeoutMs: init.upgradeTimeoutMs,
       negotiationTimeoutMs: init.negotiationTimeoutMs,
-      onConnectionOpen: (conn) => this.#owned.add(conn),
+      onConnectionOpen: (conn) => {
+        this.#owned.add(conn);
+        const limits = this.#rawLimits.get(conn.remoteAddr);
+        if (limits !== undefined) {
+          this.#rawLimits.delete(conn.remoteAddr);
+          if (!conn.limited) conn.applyLimits(limits);
+        }
+      },
       onConnectionClose: (conn) => {
         this.#owned.delete(conn);
         this.#untrack(conn);
@@ -181,12 +229,33 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
       resources: this.#resources,
       streamIdleTimeoutMs: init.streamIdleTimeoutMs,
     });
-    this.#dialer = new Dialer(this.#transports, this.#upgrader, init.dialer, init.connectionGater);
+    this.#dialer = new Dialer(
+      this.#transports,
+      this.#upgrader,
+      init.dialer,
+      init.connectionGater,
+      (raw) => this.#noteLimits(raw),
+    );
+    this.addEventListener("peer:identify", (e) => {
+      const { peerId, protocols } = e.detail;
+      const conns = this.getConnections(peerId);
+      if (conns.length > 0) this.#topologies.update(peerId, protocols, conns);
+    });
+    // Built in dependency order, into the object the node exposes: a factory can use the
+    // services it depends on (`node.services.identify`) while it builds.
+    const factories = (init.services ?? {}) as Record<string, ServiceFactory<unknown>>;
+    this.#serviceOrder = orderServices(factories);
     const services: Record<string, unknown> = {};
-    for (const [name, factory] of Object.entries(init.services ?? {})) {
-      services[name] = (factory as ServiceFactory<unknown>)(this as unknown as Libp2pNode);
-    }
     this.services = services as S;
+    for (const name of this.#serviceOrder) {
+      services[name] = factories[name](this as unknown as Libp2pNode);
+    }
+  }
+
+  /** A raw connection that carries limits (a relayed one): its Connection is marked limited. */
+  #noteLimits(raw: RawConnection): void {
+    const limits = (raw as { limits?: ConnectionLimits }).limits;
+    if (limits !== undefined) this.#rawLimits.set(raw.remoteAddr, limits);
   }
 
   /** "stopped", "starting", "started" or "stopping". */
@@ -200,20 +269,22 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
     this.#status = "starting";
     if (this.#lifetime.signal.aborted) this.#lifetime = new AbortController();
     try {
-      for (const text of this.#init.listen ?? []) {
-        const addr = typeof text === "string" ? multiaddr(text) : text;
+      for (const addr of this.addressManager.getListenAddrs()) {
         const transport = this.#transports.find((t) => t.listenFilter([addr]).length > 0);
         if (transport === undefined) {
           throw new TypeError(`no transport can listen on ${addr.toString()}`);
         }
         const listener = transport.createListener({
-          onConnection: (raw) => this.#accept(raw),
+          onConnection: (raw) => {
+            this.#noteLimits(raw);
+            this.#accept(raw);
+          },
         });
         await listener.listen(addr);
         this.#listeners.push(listener);
       }
-      for (const service of Object.values(this.services)) {
-        await (service as Startable)?.start?.();
+      for (const name of this.#serviceOrder) {
+        await (this.services[name] as Startable)?.start?.();
       }
       this.#status = "started";
     } catch (err) {
@@ -222,7 +293,7 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
       throw err;
     }
     this.dispatch("listening", this.addrs());
-    if (this.#listeners.length > 0) this.#selfUpdate();
+    this.addressManager.setListening(this.#listeners.flatMap((l) => l.getAddrs()));
   }
 
   /**
@@ -234,9 +305,9 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
   async stop(): Promise<void> {
     if (this.#status !== "started") return;
     this.#status = "stopping";
-    for (const service of Object.values(this.services)) {
+    for (const name of [...this.#serviceOrder].reverse()) {
       try {
-        await (service as Startable)?.stop?.();
+        await (this.services[name] as Startable)?.stop?.();
       } catch { /* a failing service must not block shutdown */ }
     }
     await Promise.all(this.#listeners.splice(0).map((l) => l.close().catch(() => {})));
@@ -259,12 +330,55 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
     for (const conn of this.#owned) if (conn.status !== "closed") conn.abort(stopped);
     this.#owned.clear();
     this.#status = "stopped";
+    this.addressManager.setListening([]);
   }
 
-  /** Our listen addresses, each with `/p2p/<our id>`. */
+  /**
+   * Where our listeners bound, each with `/p2p/<our id>` (dialable on this host; see
+   * {@link getMultiaddrs} for what we announce).
+   */
   addrs(): Multiaddr[] {
     const suffix = `/p2p/${this.peerId.toString()}`;
     return this.#listeners.flatMap((l) => l.getAddrs()).map((a) => a.encapsulate(suffix));
+  }
+
+  /**
+   * The addresses we announce (identify, peer records), each with `/p2p/<our id>`: the
+   * address manager's `getAddresses()` (announce or listening + confirmed observed,
+   * appendAnnounce, minus noAnnounce). js-libp2p's `getMultiaddrs()`.
+   */
+  getMultiaddrs(): Multiaddr[] {
+    const suffix = `/p2p/${this.peerId.toString()}`;
+    return this.addressManager.getAddresses().map((a) => a.encapsulate(suffix));
+  }
+
+  /**
+   * Be told about connected peers that support `protocol` (per identify): `onConnect` once per
+   * peer, `onDisconnect` when its last connection closes or it drops the protocol. Peers
+   * connected and identified already are announced right away. Returns the id for
+   * {@link unregister}.
+   */
+  register(protocol: string, topology: Topology): string {
+    const id = this.#topologies.register(protocol, topology);
+    this.#catchUp(id).catch(() => {});
+    return id;
+  }
+
+  /** Remove a topology registered with {@link register}. */
+  unregister(id: string): void {
+    this.#topologies.unregister(id);
+  }
+
+  /** Announce the peers connected already (and identified) to a new topology. */
+  async #catchUp(id: string): Promise<void> {
+    for (const key of [...this.#connections.keys()]) {
+      const conns = [...(this.#connections.get(key) ?? [])];
+      if (conns.length === 0) continue;
+      const peer = conns[0].remotePeer;
+      const info = await this.peerStore.get(peer);
+      if (info === undefined || info.protocols.length === 0) continue;
+      this.#topologies.update(peer, info.protocols, this.getConnections(peer), id);
+    }
   }
 
   /** Register a handler for inbound streams of `protocol`. */
@@ -280,9 +394,27 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
     if (had) this.#selfUpdate();
   }
 
-  /** Tell listeners (identify push) that our protocols or addresses changed. */
+  /**
+   * Dispatch `self:peer:update` (identify pushes it) when the protocols we serve or the
+   * addresses we announce changed since the last one, and `self:reachability` when the
+   * address manager's reachability changed.
+   */
   #selfUpdate(): void {
-    this.dispatch("self:update", { protocols: this.getProtocols(), addrs: this.addrs() });
+    const reachability = this.addressManager.reachability;
+    if (reachability !== this.#lastReachability) {
+      this.#lastReachability = reachability;
+      this.dispatch("self:reachability", { reachability });
+    }
+    const addresses = this.getMultiaddrs();
+    const protocols = this.getProtocols();
+    const snapshot = `${addresses.join(" ")}\n${protocols.join(" ")}`;
+    if (snapshot === this.#selfSnapshot) return;
+    this.#selfSnapshot = snapshot;
+    this.dispatch("self:peer:update", {
+      peerId: this.peerId,
+      addresses,
+      protocols: [...protocols],
+    });
   }
 
   /** Protocols we serve. */
@@ -300,33 +432,78 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
    * Connect to a peer. An open connection to the same peer is reused; concurrent dials to one
    * peer share one attempt.
    */
-  dial(target: DialTarget, options?: AbortOptions): Promise<Connection> {
+  dial(target: DialTarget, options?: DialOptions): Promise<Connection> {
     if (this.#status !== "started") {
       return Promise.reject(new Libp2pError("the node is not started"));
     }
-    const { peer, addrs } = parseTarget(target);
+    let parsed: { peer?: PeerId; addrs: Multiaddr[] };
+    try {
+      parsed = parseTarget(target);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const { peer, addrs } = parsed;
     if (peer !== undefined) {
       if (peer.equals(this.peerId)) return Promise.reject(new DialError("cannot dial self", []));
-      const existing = this.getConnections(peer).find((c) => c.status === "open");
+      const open = this.getConnections(peer).filter((c) => c.status === "open");
+      // An unlimited connection first; a limited one only for callers that accept it.
+      const existing = open.find((c) => !c.limited) ??
+        (options?.runOnLimitedConnection === true ? open[0] : undefined);
       if (existing !== undefined) return Promise.resolve(existing);
     }
+    // With a limited connection open already, dialling another relayed one gains nothing.
+    const direct = peer !== undefined && this.getConnections(peer).some((c) => c.limited);
     const key = peer?.toString() ?? addrs.map(String).join(",");
     let pending = this.#pendingDials.get(key);
     if (pending === undefined) {
-      pending = this.#dial(peer, addrs).finally(() => this.#pendingDials.delete(key));
+      pending = this.#dial(peer, addrs, direct).finally(() => this.#pendingDials.delete(key));
       this.#pendingDials.set(key, pending);
     }
     return raceSignal(pending, options?.signal);
   }
 
-  /** Connect (or reuse a connection) and open a stream for one of `protocols`. */
+  /**
+   * Connect (or reuse a connection) and open a stream for one of `protocols` (one id, or a
+   * list in preference order). On a limited (relayed) connection the stream opens only with
+   * `runOnLimitedConnection: true`; otherwise an unlimited connection is used or dialled, and
+   * LimitedConnectionError is thrown when only a limited one can be had.
+   */
   async dialProtocol(
     target: DialTarget,
     protocols: string | readonly string[],
-    options?: AbortOptions,
+    options?: DialProtocolOptions,
   ): Promise<Stream> {
-    const conn = await this.dial(target, options);
-    return await conn.newStream(protocols, options);
+    const list = typeof protocols === "string" ? [protocols] : [...protocols];
+    if (list.length === 0) throw new TypeError("dialProtocol needs at least one protocol");
+    for (const p of list) validateProtocolId(p);
+    let conn: Connection;
+    try {
+      conn = await this.dial(target, options);
+    } catch (err) {
+      // Dialling an unlimited connection failed while a limited one is open: that is the
+      // reason the protocol cannot run.
+      const limited = options?.runOnLimitedConnection === true
+        ? undefined
+        : this.#limitedTo(target);
+      if (limited === undefined) throw err;
+      throw new LimitedConnectionError(
+        `only a limited connection to ${limited.remotePeer} is open, and ${list.join(", ")} ` +
+          "did not opt in with runOnLimitedConnection",
+        { cause: err },
+      );
+    }
+    return await conn.newStream(list, options);
+  }
+
+  /** An open limited connection to the peer of `target`, if any. */
+  #limitedTo(target: DialTarget): Connection | undefined {
+    try {
+      const { peer } = parseTarget(target);
+      if (peer === undefined) return undefined;
+      return this.getConnections(peer).find((c) => c.status === "open" && c.limited);
+    } catch {
+      return undefined;
+    }
   }
 
   /**
@@ -380,11 +557,18 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
     await Promise.all(this.getConnections(peer).map((c) => c.close(options).catch(() => {})));
   }
 
-  async #dial(peer: PeerId | undefined, addrs: Multiaddr[]): Promise<Connection> {
+  async #dial(
+    peer: PeerId | undefined,
+    addrs: Multiaddr[],
+    directOnly = false,
+  ): Promise<Connection> {
     let candidates = addrs;
     if (candidates.length === 0 && peer !== undefined) {
       const info = await this.peerStore.get(peer);
       candidates = (info?.addresses ?? []).map((a) => a.encapsulate(`/p2p/${peer.toString()}`));
+    }
+    if (directOnly) {
+      candidates = candidates.filter((a) => !a.protoCodes().includes(CODE_P2P_CIRCUIT));
     }
     if (candidates.length === 0) {
       throw new DialError(`no known addresses for ${peer?.toString() ?? "the target"}`, []);
@@ -401,7 +585,9 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
       if (refusal !== undefined) throw refusal;
       await raceSignal(
         this.peerStore.merge(conn.remotePeer, {
-          addresses: [conn.remoteAddr],
+          // A relayed connection's address is the relay's circuit, not the peer's own.
+          addresses: conn.limited ? [] : [conn.remoteAddr],
+          addressSource: "dialled",
           publicKey: conn.remotePublicKey,
         }),
         signal,
@@ -536,6 +722,7 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
       this.#connections.set(key, set);
     }
     set.add(conn);
+    if (first) this.peerStore.setConnected?.(conn.remotePeer, true);
     this.dispatch("connection:open", conn);
     if (first) this.dispatch("peer:connect", conn.remotePeer);
     this.#prune();
@@ -551,6 +738,8 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
     this.dispatch("connection:close", conn);
     if (set.size === 0) {
       this.#connections.delete(key);
+      this.peerStore.setConnected?.(conn.remotePeer, false);
+      this.#topologies.disconnected(conn.remotePeer);
       this.dispatch("peer:disconnect", conn.remotePeer);
     }
   }

@@ -1,8 +1,9 @@
 /**
- * The peer store: what the node knows about other peers (addresses, protocols, public key,
- * agent version), fed by dials and by identify. Bounded: a remote peer cannot grow it without
- * limit (HARDENING.md rule 4). In-memory by default; a persistent store implements
- * {@link PeerStore}.
+ * The peer store: what the node knows about other peers (addresses tagged by where they came
+ * from and expiring by source, protocols, public key, agent version, tags, metadata), fed by
+ * dials, by identify and by discovery services. Bounded: a remote peer cannot grow it without
+ * limit (HARDENING.md rule 4). In-memory by default ({@link MemoryPeerStore}, in
+ * memory_peer_store.ts); a persistent store implements {@link PeerStore}.
  *
  * @module
  */
@@ -11,12 +12,43 @@ import type { Multiaddr } from "../multiaddr/mod.ts";
 import type { PeerId } from "../peer_id.ts";
 import type { PublicKey } from "../keys/types.ts";
 
+export { ADDRESS_SOURCES, type AddressSource, DEFAULT_ADDRESS_TTL_MS } from "./peer_address.ts";
+import type { AddressSource } from "./peer_address.ts";
+
+/** One stored address of a peer. */
+export interface PeerAddress {
+  /** The transport address (without `/p2p/`). */
+  readonly multiaddr: Multiaddr;
+  /** The most trusted source it was learned from. */
+  readonly source: AddressSource;
+  /** When it expires (ms since the epoch, the store's clock), unless the peer is connected. */
+  readonly expires: number;
+}
+
+/** A tag on a peer: a value services use to rank peers (0 to 1000), optionally expiring. */
+export interface PeerTag {
+  /** The value, 0 to 1000. */
+  readonly value: number;
+  /** When the tag goes away (ms since the epoch, the store's clock); never when absent. */
+  readonly expires?: number;
+}
+
+/** How to set a tag in a {@link PeerUpdate}. */
+export interface PeerTagOptions {
+  /** 0 to 1000. Default 0. */
+  value?: number;
+  /** Lifetime, ms; none by default. */
+  ttlMs?: number;
+}
+
 /** What is known about one peer. */
 export interface PeerInfo {
   /** The peer. */
   readonly id: PeerId;
   /** Known transport addresses (without `/p2p/`), most recently learned last. */
   readonly addresses: readonly Multiaddr[];
+  /** The same addresses with their source and expiry. */
+  readonly addressRecords: readonly PeerAddress[];
   /** Protocols it said it supports (identify). */
   readonly protocols: readonly string[];
   /** Its public key, once proven. */
@@ -27,14 +59,22 @@ export interface PeerInfo {
   readonly protocolVersion?: string;
   /** Sequence number of the newest signed peer record accepted. */
   readonly peerRecordSeq?: bigint;
+  /** Tags by name (expired ones are gone). */
+  readonly tags: ReadonlyMap<string, PeerTag>;
+  /** Application metadata by key. */
+  readonly metadata: ReadonlyMap<string, Uint8Array>;
   /** Last update, ms since the epoch. */
   readonly updated: number;
 }
 
 /** Fields of a {@link PeerInfo} an update may set. */
 export interface PeerUpdate {
-  /** Addresses to add (merge) or to set (patch). */
+  /** Addresses to add (merge) or to set (patch; see {@link PeerStore.patch}). */
   addresses?: readonly Multiaddr[];
+  /** Where `addresses` come from. Default "discovered" (the least trusted). */
+  addressSource?: AddressSource;
+  /** Lifetime of `addresses`, ms. Default: {@link DEFAULT_ADDRESS_TTL_MS} of the source. */
+  addressTtlMs?: number;
   /** Protocols to set. */
   protocols?: readonly string[];
   /** Public key. */
@@ -45,6 +85,10 @@ export interface PeerUpdate {
   protocolVersion?: string;
   /** Signed peer record sequence number. */
   peerRecordSeq?: bigint;
+  /** Tags to set (merge) or the whole set of tags (patch); `undefined` removes a tag. */
+  tags?: Readonly<Record<string, PeerTagOptions | undefined>>;
+  /** Metadata to set (merge) or all of it (patch); `undefined` removes a key. */
+  metadata?: Readonly<Record<string, Uint8Array | undefined>>;
 }
 
 /**
@@ -62,145 +106,33 @@ export interface PeerUpdate {
 export interface PeerStore {
   /** The info of `id`, if known. */
   get(id: PeerId): Promise<PeerInfo | undefined>;
-  /** Add addresses; set the other given fields. Creates the entry if needed. */
+  /**
+   * Add addresses, tags and metadata; set the other given fields. Creates the entry if needed.
+   * An address known already keeps the more trusted source and the later expiry.
+   */
   merge(id: PeerId, update: PeerUpdate): Promise<PeerInfo>;
-  /** Replace the given fields (addresses included). Creates the entry if needed. */
+  /**
+   * Replace the given fields. Addresses: the stored ones from `addressSource` are replaced
+   * (a signed peer record also replaces those from identify, which it supersedes); addresses
+   * from other sources stay. Tags and metadata, when given, replace all of them. Creates the
+   * entry if needed.
+   */
   patch(id: PeerId, update: PeerUpdate): Promise<PeerInfo>;
   /** Forget `id`. */
   delete(id: PeerId): Promise<void>;
   /** Every known peer. */
   all(): Promise<PeerInfo[]>;
+  /**
+   * The node reports connects (`true`) and last disconnects (`false`): a connected peer is
+   * never evicted and its addresses do not expire. Optional for persistent stores.
+   */
+  setConnected?(id: PeerId, connected: boolean): void;
 }
 
-/** Limits of {@link MemoryPeerStore}. */
-export interface MemoryPeerStoreOptions {
-  /** Most peers kept; the least recently updated is evicted beyond it. Default 10,000. */
-  maxPeers?: number;
-  /** Most addresses kept per peer (the oldest dropped). Default 32. */
-  maxAddressesPerPeer?: number;
-  /** Most protocols kept per peer (extra ones ignored). Default 128. */
-  maxProtocolsPerPeer?: number;
-  /** Longest agent/protocol version string kept (longer ones truncated). Default 256. */
-  maxVersionLength?: number;
-  /** Clock, for tests. */
-  now?: () => number;
-}
-
-/**
- * The default in-memory, bounded peer store.
- *
- * @example
- * ```ts
- * import { MemoryPeerStore } from "@p2p-edge/libp2p";
- * const store = new MemoryPeerStore({ maxPeers: 1000 });
- * (await store.all()).length; // 0
- * ```
- */
-export class MemoryPeerStore implements PeerStore {
-  // Map iteration order = insertion order: re-inserting on update keeps it an LRU.
-  readonly #peers = new Map<string, PeerInfo>();
-  readonly #maxPeers: number;
-  readonly #maxAddrs: number;
-  readonly #maxProtocols: number;
-  readonly #maxVersion: number;
-  readonly #now: () => number;
-  // One shared copy of each protocol id and version text peers send: thousands of peers send
-  // the same few, and each decoded copy would cost its own string. Bounded, so junk ids from
-  // hostile peers stop being interned instead of growing the table.
-  readonly #texts = new Map<string, string>();
-
-  /** Create an empty store. */
-  constructor(options: MemoryPeerStoreOptions = {}) {
-    this.#maxPeers = positive(options.maxPeers ?? 10_000, "maxPeers");
-    this.#maxAddrs = positive(options.maxAddressesPerPeer ?? 32, "maxAddressesPerPeer");
-    this.#maxProtocols = positive(options.maxProtocolsPerPeer ?? 128, "maxProtocolsPerPeer");
-    this.#maxVersion = positive(options.maxVersionLength ?? 256, "maxVersionLength");
-    this.#now = options.now ?? Date.now;
-  }
-
-  /** Number of peers stored. */
-  get size(): number {
-    return this.#peers.size;
-  }
-
-  get(id: PeerId): Promise<PeerInfo | undefined> {
-    return Promise.resolve(this.#peers.get(id.toString()));
-  }
-
-  merge(id: PeerId, update: PeerUpdate): Promise<PeerInfo> {
-    return Promise.resolve(this.#write(id, update, true));
-  }
-
-  patch(id: PeerId, update: PeerUpdate): Promise<PeerInfo> {
-    return Promise.resolve(this.#write(id, update, false));
-  }
-
-  delete(id: PeerId): Promise<void> {
-    this.#peers.delete(id.toString());
-    return Promise.resolve();
-  }
-
-  all(): Promise<PeerInfo[]> {
-    return Promise.resolve([...this.#peers.values()]);
-  }
-
-  #write(id: PeerId, update: PeerUpdate, mergeAddresses: boolean): PeerInfo {
-    const key = id.toString();
-    const old = this.#peers.get(key);
-    let addresses = old?.addresses ?? [];
-    if (update.addresses !== undefined) {
-      const base = mergeAddresses ? addresses : [];
-      const seen = new Set<string>();
-      const merged: Multiaddr[] = [];
-      // Newest last; drop duplicates keeping the newest position.
-      for (const a of [...base, ...update.addresses].reverse()) {
-        const text = a.toString();
-        if (seen.has(text)) continue;
-        seen.add(text);
-        merged.push(a);
-        if (merged.length >= this.#maxAddrs) break;
-      }
-      addresses = merged.reverse();
-    }
-    const info: PeerInfo = {
-      id: old?.id ?? id,
-      addresses,
-      protocols: update.protocols !== undefined
-        ? [...new Set(update.protocols)].slice(0, this.#maxProtocols).map((p) => this.#intern(p))
-        : old?.protocols ?? [],
-      publicKey: update.publicKey ?? old?.publicKey ?? id.publicKey,
-      agentVersion: this.#intern(clip(update.agentVersion, this.#maxVersion)) ?? old?.agentVersion,
-      protocolVersion: this.#intern(clip(update.protocolVersion, this.#maxVersion)) ??
-        old?.protocolVersion,
-      peerRecordSeq: update.peerRecordSeq ?? old?.peerRecordSeq,
-      updated: this.#now(),
-    };
-    this.#peers.delete(key);
-    this.#peers.set(key, info);
-    while (this.#peers.size > this.#maxPeers) {
-      const oldest = this.#peers.keys().next().value as string;
-      this.#peers.delete(oldest);
-    }
-    return info;
-  }
-
-  #intern<T extends string | undefined>(text: T): T {
-    if (text === undefined) return text;
-    const known = this.#texts.get(text);
-    if (known !== undefined) return known as T;
-    if (this.#texts.size < MAX_INTERNED_TEXTS) this.#texts.set(text, text);
-    return text;
-  }
-}
-
-/** Distinct protocol ids and version texts {@link MemoryPeerStore} shares between peers. */
-const MAX_INTERNED_TEXTS = 4096;
-
-function clip(text: string | undefined, max: number): string | undefined {
-  return text === undefined ? undefined : text.slice(0, max);
-}
-
-function positive(value: number, name: string): number {
-  if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be >= 1`);
-  return value;
-}
+export {
+  MAX_EVICTION_CANDIDATES,
+  MAX_INTERNED_TEXTS,
+  MAX_TAG_VALUE,
+  MemoryPeerStore,
+  type MemoryPeerStoreOptions,
+} from "./memory_peer_store.ts";

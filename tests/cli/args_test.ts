@@ -24,6 +24,9 @@ describe("parseCliArgs", () => {
       listen: [DEFAULT_LISTEN],
       keyFile: DEFAULT_KEY_FILE,
       dial: [],
+      announce: [],
+      appendAnnounce: [],
+      noAnnounce: [],
       exitAfterDial: false,
       perf: false,
       echo: false,
@@ -43,6 +46,30 @@ describe("parseCliArgs", () => {
     const o = run(["--dial", A, "--dial", B]);
     assert.deepEqual(o.dial, [A, B]);
     assert.deepEqual(o.listen, [DEFAULT_LISTEN]);
+  });
+
+  it("--announce, --append-announce and --no-announce are repeatable and keep order", () => {
+    const o = run([
+      "--announce",
+      A,
+      "--announce=" + B,
+      "--append-announce",
+      "/dns4/example.com/tcp/443/wss",
+      "--no-announce",
+      A,
+    ]);
+    assert.deepEqual(o.announce, [A, B]);
+    assert.deepEqual(o.appendAnnounce, ["/dns4/example.com/tcp/443/wss"]);
+    assert.deepEqual(o.noAnnounce, [A]);
+    assert.deepEqual(o.listen, [DEFAULT_LISTEN], "announcing does not change listening");
+    assert.throws(() => parseCliArgs(["--announce"]), SyntaxError);
+    assert.throws(() => parseCliArgs(["--no-announce", "--echo"]), SyntaxError);
+    const many = Array.from({ length: MAX_ADDRESS_FLAGS + 1 }, () => ["--append-announce", A])
+      .flat();
+    assert.throws(() => parseCliArgs(many), RangeError);
+    for (const flag of ["--announce", "--append-announce", "--no-announce"]) {
+      assert.ok(USAGE.includes(flag), flag);
+    }
   });
 
   it("--key sets the key file", () => {

@@ -194,6 +194,47 @@ describe("runCli", () => {
     assert.deepEqual(await Promise.all([clientRun, serverRun]), [0, 0]);
   });
 
+  it("--announce/--append-announce/--no-announce decide what peers learn", async () => {
+    const server = fakeProcess();
+    const serverRun = runCli(
+      [
+        "--listen",
+        LOOPBACK,
+        "--key",
+        join(dir, "a.key"),
+        "--verbose",
+        "--announce",
+        "/ip4/203.0.113.5/tcp/4001",
+        "--announce",
+        "/ip4/203.0.113.6/tcp/4001",
+        "--append-announce",
+        "/dns4/example.com/tcp/443/wss",
+        "--no-announce",
+        "/ip4/203.0.113.6/tcp/4001",
+      ],
+      server,
+    );
+    const addr = (await server.line(/^listening /)).slice("listening ".length);
+    const announcing = await server.line(/^announcing /);
+    assert.match(announcing, /^announcing \/ip4\/203\.0\.113\.5\/tcp\/4001\/p2p\/\w+,/);
+    assert.ok(!announcing.includes("203.0.113.6"), announcing);
+    const client = fakeProcess();
+    const clientRun = runCli(
+      ["--listen", LOOPBACK, "--dial", addr, "--key", join(dir, "b.key"), "--verbose"],
+      client,
+    );
+    const identified = await client.line(/^identified /);
+    // The peer store holds the address the client dialled and those the server announced.
+    assert.ok(
+      identified.endsWith(",/ip4/203.0.113.5/tcp/4001,/dns4/example.com/tcp/443/wss"),
+      identified,
+    );
+    assert.ok(!identified.includes("203.0.113.6"), identified);
+    client.signal("SIGINT");
+    server.signal("SIGINT");
+    assert.deepEqual(await Promise.all([clientRun, serverRun]), [0, 0]);
+  });
+
   it("--quiet prints only listening lines, ping results and errors", async () => {
     const server = fakeProcess();
     const serverRun = runCli(
