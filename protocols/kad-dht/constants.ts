@@ -86,3 +86,13 @@ export const MAX_PEERS_PER_IP_GROUP_BUCKET = 2;
 
 /** Per-request timeout of a lookup (go and js use 10 s per RPC; HARDENING.md rule 8). */
 export const QUERY_PEER_TIMEOUT_MS = 10_000;
+
+/**
+ * Provider records kept per announcing peer: an honest provider of many keys reaches one server
+ * with only the keys near it, so this bounds "announce a huge number of keys" without hurting
+ * honest ones (HARDENING.md rules 4 and 7).
+ */
+export const MAX_PROVIDER_RECORDS_PER_PEER = 10_000;
+
+/** Bytes of record values kept in total by the value store (HARDENING.md rule 4). */
+export const MAX_VALUE_STORE_BYTES = 16 * 1024 * 1024;

@@ -53,32 +53,49 @@ export const IPNS_VALIDITY_EOL = 0n;
 
 /** A decoded `IpnsEntry` protobuf (absent fields are undefined). */
 export interface IpnsEntry {
+  /** 1: V1 value (a path). */
   value?: Uint8Array;
+  /** 2: legacy V1 signature (never verified). */
   signatureV1?: Uint8Array;
+  /** 3: V1 validity type (0 = EOL). */
   validityType?: bigint;
+  /** 4: V1 validity (RFC 3339 EOL). */
   validity?: Uint8Array;
+  /** 5: V1 sequence number. */
   sequence?: bigint;
+  /** 6: V1 TTL in nanoseconds. */
   ttl?: bigint;
+  /** 7: protobuf public key, when the name does not inline it. */
   pubKey?: Uint8Array;
+  /** 8: signature over `"ipns-signature:" ‖ data`. */
   signatureV2?: Uint8Array;
+  /** 9: the signed DAG-CBOR document. */
   data?: Uint8Array;
 }
 
 /** The signed fields of the CBOR `data`. */
 export interface IpnsData {
+  /** `Value`: the path the name points to. */
   value: Uint8Array;
+  /** `Validity`: RFC 3339 end of life when `validityType` is 0. */
   validity: Uint8Array;
+  /** `ValidityType`: 0 = EOL. */
   validityType: bigint;
+  /** `Sequence`: higher wins. */
   sequence: bigint;
+  /** `TTL`: cache lifetime in nanoseconds. */
   ttl: bigint;
 }
 
 /** A verified record. */
 export interface VerifiedIpnsRecord {
+  /** The decoded protobuf. */
   entry: IpnsEntry;
+  /** The signed fields. */
   data: IpnsData;
   /** End of life in milliseconds since the epoch (sub-millisecond part dropped). */
   eolMs: number;
+  /** The key that signed it. */
   publicKey: PublicKey;
 }
 
