@@ -9,8 +9,9 @@
  *   only when it ranks among the `k` closest non-failed candidates of that path and fewer than
  *   `alpha` requests of that path are in flight, so no message is spent on a peer that cannot
  *   change the result.
- * - A path is done when its `k` closest non-failed candidates have all answered, or when it has
- *   nothing left to ask. The query is done when every path is done.
+ * - A path is done when its `k` closest non-failed candidates have all answered (or, with the
+ *   `resiliency` option, its β closest, as go does), or when it has nothing left to ask. The
+ *   query is done when every path is done; requests still in flight are then abandoned.
  * - Disjoint paths (S/Kademlia, as js-libp2p): the seeds are dealt round-robin to `disjointPaths`
  *   paths, and a peer belongs to the first path that learns of it, so paths share no peer.
  * - A request not answered by its deadline fails; a late answer is still accepted while the
@@ -63,6 +64,11 @@ export interface QueryOptions {
   selfId?: Uint8Array;
   /** Result size and termination set k. Default {@link K_BUCKET_SIZE}. */
   k?: number;
+  /**
+   * A path is done when this many of its closest non-failed candidates answered (go's
+   * `Resiliency`, β = 3). Default k: the spec's rule, every one of the k closest answered.
+   */
+  resiliency?: number;
   /** Requests in flight per path. Default {@link ALPHA}. */
   alpha?: number;
   /** Number of disjoint paths. Default 1. */
@@ -140,6 +146,7 @@ export class Query {
   /** Counters. */
   readonly stats: QueryStats;
   readonly #k: number;
+  readonly #beta: number;
   readonly #alpha: number;
   readonly #timeout: number;
   readonly #deadline: number;
@@ -152,6 +159,7 @@ export class Query {
   constructor(options: QueryOptions) {
     this.target = options.target;
     this.#k = Math.max(1, options.k ?? K_BUCKET_SIZE);
+    this.#beta = Math.min(this.#k, Math.max(1, options.resiliency ?? this.#k));
     this.#alpha = Math.max(1, options.alpha ?? ALPHA);
     this.#timeout = options.peerTimeoutMs ?? QUERY_PEER_TIMEOUT_MS;
     this.#deadline = options.queryTimeoutMs === undefined
@@ -348,7 +356,7 @@ export class Query {
     for (const c of path.list) {
       if (c.state === "failed") continue;
       if (c.state !== "succeeded") return false;
-      if (++rank >= this.#k) return true;
+      if (++rank >= this.#beta) return true;
     }
     // Fewer than k live candidates, all answered: nothing left to ask.
     return path.inflight === 0;

@@ -81,6 +81,20 @@ describe("kad-dht query", () => {
     assert.equal(q.stats.failures, 2);
   });
 
+  it("with resiliency β it stops once the β closest answered, abandoning the rest", () => {
+    const all = sortedPeers(10);
+    const q = new Query({ target: TARGET, seeds: all, now: 0, k: 10, alpha: 10, resiliency: 3 });
+    assert.equal(q.poll(0).length, 10);
+    q.onResponse(all[1].peerId, [], 1);
+    q.onResponse(all[0].peerId, [], 2);
+    q.onFailure(all[2].peerId, 3); // failed peers do not count: all[3] must answer
+    assert.equal(q.state, "running");
+    q.onResponse(all[3].peerId, [], 4);
+    assert.equal(q.state, "done");
+    assert.deepEqual(q.result().map(hex), [all[0], all[1], all[3]].map(hex));
+    assert.equal(q.inflight, 0);
+  });
+
   it("finishes when every peer failed, with an empty result", () => {
     const q = new Query({ target: TARGET, seeds: sortedPeers(3), now: 0, peerTimeoutMs: 10 });
     assert.equal(q.poll(0).length, 3);

@@ -17,6 +17,7 @@ export interface SimulationOptions {
   k?: number;
   alpha?: number;
   disjointPaths?: number;
+  resiliency?: number;
   peerTimeoutMs?: number;
 }
 
@@ -132,6 +133,7 @@ export class Network {
       k: options.k ?? 20,
       alpha: options.alpha ?? 10,
       disjointPaths: options.disjointPaths ?? 1,
+      resiliency: options.resiliency ?? options.k ?? 20,
       peerTimeoutMs: options.peerTimeoutMs ?? 10_000,
     };
     this.#rand = prng(options.seed);
@@ -213,7 +215,7 @@ export class Network {
     target: Uint8Array,
     options: { learn?: boolean; wanted?: Uint8Array } = {},
   ): LookupResult {
-    const { k, alpha, disjointPaths, peerTimeoutMs } = this.#opts;
+    const { k, alpha, disjointPaths, resiliency, peerTimeoutMs } = this.#opts;
     const toPeer = (c: { peerId: Uint8Array; kadId: Uint8Array }): QueryPeer => ({
       peerId: c.peerId,
       kadId: c.kadId,
@@ -226,6 +228,7 @@ export class Network {
       k,
       alpha,
       disjointPaths,
+      resiliency,
       peerTimeoutMs,
     });
     const events = new EventHeap<SimNode | undefined>();

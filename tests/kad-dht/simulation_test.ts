@@ -3,7 +3,7 @@
  * simulation.ts): the routing table and the lookup machine under load, without and with 20% of
  * the nodes gone. The assertions are correctness properties of the simulation (success rates),
  * not timings; the numbers are printed for the report. Set KAD_SIM_NODES / KAD_SIM_LOOKUPS for a
- * larger run.
+ * larger run, KAD_SIM_ALPHA / KAD_SIM_PATHS / KAD_SIM_BETA / KAD_SIM_SEED for other parameters.
  */
 
 import { describe, it } from "node:test";
@@ -18,9 +18,19 @@ function env(name: string): string | undefined {
 
 const NODES = Number(env("KAD_SIM_NODES") ?? 1000);
 const LOOKUPS = Number(env("KAD_SIM_LOOKUPS") ?? 300);
+const ALPHA = Number(env("KAD_SIM_ALPHA") ?? 10);
+const PATHS = Number(env("KAD_SIM_PATHS") ?? 1);
+const BETA = env("KAD_SIM_BETA") === undefined ? undefined : Number(env("KAD_SIM_BETA"));
 
 describe("kad-dht simulation", () => {
-  const net = new Network({ nodes: NODES, lookups: LOOKUPS, seed: 17 });
+  const net = new Network({
+    nodes: NODES,
+    lookups: LOOKUPS,
+    seed: Number(env("KAD_SIM_SEED") ?? 17),
+    alpha: ALPHA,
+    disjointPaths: PATHS,
+    resiliency: BETA,
+  });
   net.bootstrap();
 
   it(`${NODES} nodes, no churn: every lookup finds its target`, () => {
