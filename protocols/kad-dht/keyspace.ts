@@ -76,3 +76,41 @@ export function commonPrefixLength(a: Uint8Array, b: Uint8Array): number {
   }
   return a.byteLength * 8;
 }
+
+/**
+ * Deepest bucket refreshed with a random lookup: finding a key whose position shares `cpl` bits
+ * with ours takes about 2^(cpl+1) hashes (go refreshes up to CPL 15 the same way).
+ */
+export const MAX_REFRESH_CPL = 15;
+
+/**
+ * A lookup key that lands in bucket `cpl` of a table whose position is `selfKadId`: a
+ * sha2-256-shaped multihash (so servers that parse FIND_NODE keys as peer ids accept it) whose
+ * position shares exactly `cpl` leading bits with ours. `random(n)` supplies random bytes.
+ *
+ * @example
+ * ```ts
+ * import { commonPrefixLength, kadId, refreshKeyForCpl } from "@p2p-edge/libp2p/protocols/kad-dht";
+ * const self = kadId(new Uint8Array([1]));
+ * const key = refreshKeyForCpl(self, 3, (n) => crypto.getRandomValues(new Uint8Array(n)));
+ * commonPrefixLength(kadId(key), self); // 3
+ * ```
+ */
+export function refreshKeyForCpl(
+  selfKadId: Uint8Array,
+  cpl: number,
+  random: (n: number) => Uint8Array,
+): Uint8Array {
+  if (!Number.isInteger(cpl) || cpl < 0 || cpl > MAX_REFRESH_CPL) {
+    throw new RangeError(`refresh CPL must be 0..${MAX_REFRESH_CPL}, got ${cpl}`);
+  }
+  // 2^24 tries fail with probability about e^-128 for CPL 15.
+  for (let i = 0; i < 1 << 24; i++) {
+    const key = new Uint8Array(34);
+    key[0] = 0x12;
+    key[1] = 0x20;
+    key.set(random(32).subarray(0, 32), 2);
+    if (commonPrefixLength(kadId(key), selfKadId) === cpl) return key;
+  }
+  throw new RangeError("no refresh key found");
+}

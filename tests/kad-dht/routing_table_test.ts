@@ -12,6 +12,8 @@ import {
   commonPrefixLength,
   compareDistance,
   kadId,
+  MAX_REFRESH_CPL,
+  refreshKeyForCpl,
   xorDistance,
 } from "../../protocols/kad-dht/keyspace.ts";
 import { ipGroupOf, ipGroupsOf } from "../../protocols/kad-dht/ip_group.ts";
@@ -75,6 +77,17 @@ describe("kad-dht keyspace", () => {
     assert.ok(compareDistance(fromHex("0001"), fromHex("0100"), t) < 0);
     assert.ok(compareDistance(fromHex("0100"), fromHex("0001"), t) > 0);
     assert.equal(compareDistance(fromHex("0100"), fromHex("0100"), t), 0);
+  });
+
+  it("refresh keys land in the bucket asked for", () => {
+    const self = kadId(utf8Encode("self"));
+    const next = idGen(3);
+    for (const cpl of [0, 1, 7, 12]) {
+      const key = refreshKeyForCpl(self, cpl, () => next().subarray(2));
+      assert.equal(commonPrefixLength(kadId(key), self), cpl);
+      assert.deepEqual([...key.subarray(0, 2)], [0x12, 0x20]);
+    }
+    assert.throws(() => refreshKeyForCpl(self, MAX_REFRESH_CPL + 1, () => new Uint8Array(32)));
   });
 });
 
