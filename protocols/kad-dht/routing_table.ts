@@ -171,7 +171,8 @@ export class RoutingTable {
 
   /**
    * Offer a peer that proved itself (answered a lookup check, advertises the protocol) with its
-   * binary multiaddrs. A known peer is marked seen now (and its addresses replaced).
+   * binary multiaddrs. A known peer is marked seen now and its addresses replaced; its IP
+   * groups stay those it was admitted with (it already holds its slot).
    */
   add(peerId: Uint8Array, addrs: readonly Uint8Array[], now: number): AddResult {
     if (equals(peerId, this.selfId)) return { action: "rejected", reason: "self" };

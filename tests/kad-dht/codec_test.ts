@@ -226,3 +226,35 @@ describe("kad-dht codec: framing", () => {
     assert.equal(decodeFrame(all.subarray(0, 2)), undefined);
   });
 });
+
+describe("kad-dht codec: malformed input", () => {
+  it("random and mutated bytes only ever raise DecodeError or LimitExceededError", () => {
+    let seed = 12345;
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed % n;
+    };
+    const valid = encodeMessage({
+      type: MessageType.GET_PROVIDERS,
+      key: fromHex("12200102"),
+      record: { key: fromHex("01"), value: fromHex("0203"), timeReceived: "t" },
+      closerPeers: [{ id: ID, addrs: [ADDR], connection: 1 }],
+      providerPeers: [{ id: ID, addrs: [ADDR, ADDR], connection: 2 }],
+    });
+    for (let i = 0; i < 5000; i++) {
+      let input: Uint8Array;
+      if (i % 2 === 0) {
+        input = new Uint8Array(rand(64));
+        for (let j = 0; j < input.length; j++) input[j] = rand(256);
+      } else {
+        input = valid.slice(0, 1 + rand(valid.length));
+        for (let m = 0; m < 3; m++) input[rand(input.length)] = rand(256);
+      }
+      try {
+        decodeMessage(input);
+      } catch (err) {
+        assert.ok(err instanceof DecodeError || err instanceof LimitExceededError, String(err));
+      }
+    }
+  });
+});

@@ -144,6 +144,30 @@ describe("kad-dht records: the six public IPNS vectors", () => {
   });
 });
 
+describe("kad-dht records: mutated IPNS vectors", () => {
+  it("never validate with a changed signed byte and only raise RecordValidationError", async () => {
+    const { key, record } = vector("v2");
+    let seed = 99;
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed % n;
+    };
+    let accepted = 0;
+    for (let i = 0; i < 300; i++) {
+      const m = record.slice(0, i % 3 === 0 ? 1 + rand(record.length) : record.length);
+      m[rand(m.length)] ^= 1 + rand(255);
+      try {
+        await validateRecord(DEFAULT_VALIDATORS, key, m, NOW);
+        accepted++;
+      } catch (err) {
+        assert.ok(err instanceof RecordValidationError, String(err));
+      }
+    }
+    // A V2-only record has no unsigned bytes but its protobuf framing: nothing mutated passes.
+    assert.equal(accepted, 0);
+  });
+});
+
 describe("kad-dht records: IPNS", () => {
   const far = "2100-01-01T00:00:00.000000001Z";
 
