@@ -121,3 +121,32 @@ export function ipGroupsOf(addrs: readonly Uint8Array[]): string[] {
   }
   return [...out];
 }
+
+/** Multiaddr codes of dns, dns4, dns6 and dnsaddr (multiformats/multiaddr protocols.csv). */
+const DNS_CODES: ReadonlySet<number> = new Set([53, 54, 55, 56]);
+
+/**
+ * True when a binary multiaddr may be shared on the public DHT: it starts with a public ip4/ip6
+ * address or a DNS name (other than `localhost`). Private, loopback and link-local addresses,
+ * and addresses of unknown shape, are not (js-libp2p's `removePrivateAddressesMapper` rule).
+ *
+ * @example
+ * ```ts
+ * import { isPublicMultiaddr } from "@p2p-edge/libp2p/protocols/kad-dht";
+ * isPublicMultiaddr(new Uint8Array([4, 8, 8, 8, 8, 6, 0x0f, 0xa1])); // true
+ * isPublicMultiaddr(new Uint8Array([4, 127, 0, 0, 1, 6, 0x0f, 0xa1])); // false
+ * ```
+ */
+export function isPublicMultiaddr(addr: Uint8Array): boolean {
+  if (addr.byteLength === 0) return false;
+  const code = addr[0];
+  if (code === IP4_CODE) return addr.byteLength >= 5 && isPublicIPv4(addr.subarray(1, 5));
+  if (code === IP6_CODE) return addr.byteLength >= 17 && isPublicIPv6(addr.subarray(1, 17));
+  if (DNS_CODES.has(code) && addr.byteLength >= 2) {
+    const len = addr[1];
+    if (len >= 0x80 || addr.byteLength < 2 + len) return false;
+    const name = new TextDecoder().decode(addr.subarray(2, 2 + len)).toLowerCase();
+    return name !== "localhost" && !name.endsWith(".localhost");
+  }
+  return false;
+}

@@ -36,3 +36,4 @@ export * from "./values.ts";
 // Types the exports above refer to.
 export { Libp2pError } from "../../src/errors.ts";
 export type { KeyType, PublicKey } from "../../src/keys/types.ts";
+export * from "./handlers.ts";

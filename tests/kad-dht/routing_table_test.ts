@@ -16,7 +16,7 @@ import {
   refreshKeyForCpl,
   xorDistance,
 } from "../../protocols/kad-dht/keyspace.ts";
-import { ipGroupOf, ipGroupsOf } from "../../protocols/kad-dht/ip_group.ts";
+import { ipGroupOf, ipGroupsOf, isPublicMultiaddr } from "../../protocols/kad-dht/ip_group.ts";
 import { RoutingTable } from "../../protocols/kad-dht/routing_table.ts";
 
 /** /ip4/a.b.c.1/tcp/4001 as multiaddr bytes. */
@@ -105,6 +105,20 @@ describe("kad-dht IP groups", () => {
     // dns4 (code 54) has no group.
     assert.equal(ipGroupOf(new Uint8Array([54, 3, 0x61, 0x62, 0x63])), undefined);
     assert.deepEqual(ipGroupsOf([ip4(8, 8, 1), ip4(8, 8, 2), ip4(9, 9)]), ["ip4/8.8", "ip4/9.9"]);
+  });
+
+  it("isPublicMultiaddr: public IPs and DNS names only", () => {
+    const dns4 = (name: string): Uint8Array =>
+      new Uint8Array([54, name.length, ...utf8Encode(name)]);
+    assert.ok(isPublicMultiaddr(ip4(8, 8)));
+    assert.ok(isPublicMultiaddr(ip6("2606:4700::1")));
+    assert.ok(isPublicMultiaddr(dns4("bootstrap.libp2p.io")));
+    assert.ok(!isPublicMultiaddr(dns4("localhost")));
+    assert.ok(!isPublicMultiaddr(ip4(127, 0)));
+    assert.ok(!isPublicMultiaddr(ip6("::1")));
+    assert.ok(!isPublicMultiaddr(new Uint8Array([54, 9, 1])));
+    assert.ok(!isPublicMultiaddr(new Uint8Array([0x91, 0x02]))); // p2p-circuit first
+    assert.ok(!isPublicMultiaddr(new Uint8Array(0)));
   });
 });
 
