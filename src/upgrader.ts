@@ -28,10 +28,7 @@ import {
 import type { RawConnection, SelfUpgradeResult } from "./transport.ts";
 import { type ConnectionGater, gate } from "./node/gater.ts";
 import type { ConnectionScope, ResourceManager } from "./node/resource_manager.ts";
-import {
-  handle as handleProtocol,
-  select as selectProtocol,
-} from "./multistream/mod.ts";
+import { handle as handleProtocol, select as selectProtocol } from "./multistream/mod.ts";
 
 /** Default deadline for a whole upgrade (HARDENING.md rule 8). */
 export const DEFAULT_UPGRADE_TIMEOUT_MS = 10_000;
@@ -95,7 +92,7 @@ const connectionIdPrefix = Math.random().toString(36).slice(2, 8);
  * import { yamux } from "@p2p-edge/libp2p/protocols/yamux";
  * import { generateKeyPair } from "@p2p-edge/libp2p";
  * const privateKey = await generateKeyPair("Ed25519");
- * const upgrader = new Upgrader({ encrypters: [noise({ privateKey })], muxers: [yamux()] });
+ * const upgrader = new Upgrader({ encrypters: [noise()({ privateKey })], muxers: [yamux()] });
  * ```
  */
 export class Upgrader {

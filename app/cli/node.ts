@@ -8,7 +8,11 @@
 
 import { readFile, writeFile } from "node:fs/promises";
 import type { Connection } from "../../src/connection.ts";
-import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from "../../src/keys/mod.ts";
+import {
+  generateKeyPair,
+  privateKeyFromProtobuf,
+  privateKeyToProtobuf,
+} from "../../src/keys/mod.ts";
 import type { PrivateKey } from "../../src/keys/types.ts";
 import { type Multiaddr, multiaddr } from "../../src/multiaddr/mod.ts";
 import { createNode, type Libp2pNode, type ServiceFactory } from "../../src/node/node.ts";
@@ -148,8 +152,8 @@ export async function startCliNode(
     privateKey,
     // Most specific first: a listen address goes to the first transport that takes it.
     transports: [webTransport(), websocket(), tcp()],
-    security: [noise],
-    muxers: [yamux(), mplex()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux(), mplex()],
     services: services as { [K in keyof CliServices]: ServiceFactory<CliServices[K]> },
     listen,
     // Started below, once the log listeners are attached.

@@ -6,9 +6,12 @@
  *
  * @example
  * ```ts
- * import { duplexPair } from "@p2p-edge/libp2p/stream";
  * import { handle, select } from "@p2p-edge/libp2p/protocols/multistream";
- * const [a, b] = duplexPair();
+ * // Any web duplex works: here two TransformStreams crossed into an in-memory pair.
+ * const ab = new TransformStream<Uint8Array, Uint8Array>();
+ * const ba = new TransformStream<Uint8Array, Uint8Array>();
+ * const a = { readable: ba.readable, writable: ab.writable };
+ * const b = { readable: ab.readable, writable: ba.writable };
  * const [dialer, listener] = await Promise.all([
  *   select(a, ["/echo/1.0.0"]),
  *   handle(b, ["/echo/1.0.0"]),
@@ -19,4 +22,18 @@
  * @module
  */
 
-export * from "../../src/multistream/mod.ts";
+export {
+  handle,
+  type HandleOptions,
+  ls,
+  type LsOptions,
+  type NegotiatedStream,
+  select,
+  type SelectOptions,
+} from "../../src/multistream/service.ts";
+export { PROTOCOL_ID } from "../../src/multistream/constants.ts";
+export {
+  MultistreamError,
+  type MultistreamErrorReason,
+  ProtocolNotSupportedError,
+} from "../../src/multistream/errors.ts";
