@@ -24,4 +24,6 @@
 
 export { noise, type NoiseOptions } from "./service.ts";
 export { NOISE_PROTOCOL_ID } from "./constants.ts";
+export { secure, type SecureInit, type SecureResult } from "./secure.ts";
+export { NoiseFrameDecoder, NoiseFrameEncoder } from "./frames.ts";
 export type { NoiseCrypto, X25519KeyPair } from "./crypto.ts";
