@@ -7,11 +7,8 @@
  * @example
  * ```ts
  * import { handle, select } from "@p2p-edge/libp2p/protocols/multistream";
- * // Any web duplex works: here two TransformStreams crossed into an in-memory pair.
- * const ab = new TransformStream<Uint8Array, Uint8Array>();
- * const ba = new TransformStream<Uint8Array, Uint8Array>();
- * const a = { readable: ba.readable, writable: ab.writable };
- * const b = { readable: ab.readable, writable: ba.writable };
+ * import { webDuplexPair } from "@p2p-edge/libp2p/stream";
+ * const [a, b] = webDuplexPair(); // any web duplex works: a WebSocket's, a data channel's
  * const [dialer, listener] = await Promise.all([
  *   select(a, ["/echo/1.0.0"]),
  *   handle(b, ["/echo/1.0.0"]),
