@@ -28,7 +28,10 @@ import {
 import type { RawConnection, SelfUpgradeResult } from "./transport.ts";
 import { type ConnectionGater, gate } from "./node/gater.ts";
 import type { ConnectionScope, ResourceManager } from "./node/resource_manager.ts";
-import { handle as handleProtocol, select as selectProtocol } from "./multistream/mod.ts";
+import {
+  handle as handleProtocol,
+  select as selectProtocol,
+} from "./multistream/mod.ts";
 
 /** Default deadline for a whole upgrade (HARDENING.md rule 8). */
 export const DEFAULT_UPGRADE_TIMEOUT_MS = 10_000;
