@@ -18,79 +18,63 @@
  * @module
  */
 
-// Node
+// Node: creation, options, events
 export {
   createNode,
+  type DialOptions,
+  type DialProtocolOptions,
   type DialTarget,
-  Libp2pNode,
+  type Libp2pNode,
   type NodeInit,
+  type NodeStats,
   type SecurityOption,
   type ServiceFactory,
   type Startable,
 } from "./src/node/node.ts";
-export { Dialer, type DialerOptions, DialError } from "./src/node/dialer.ts";
-export { type NodeEventMap, TypedEventTarget } from "./src/node/events.ts";
-export {
-  MemoryPeerStore,
-  type MemoryPeerStoreOptions,
-  type PeerInfo,
-  type PeerStore,
-  type PeerUpdate,
+export type { NodeEventMap, TypedEventTarget } from "./src/node/events.ts";
+export type { DialerOptions } from "./src/node/dialer.ts";
+export type {
+  AddressSource,
+  PeerAddress,
+  PeerInfo,
+  PeerStore,
+  PeerTag,
+  PeerTagOptions,
+  PeerUpdate,
 } from "./src/node/peer_store.ts";
-export { Registrar, validateProtocolId } from "./src/node/registrar.ts";
-export type { NodeStats } from "./src/node/node.ts";
-export {
-  type Admission,
-  ConnectionManager,
-  type ConnectionManagerOptions,
-  type ConnectionManagerStats,
-  type ManagedConnection,
-  type ResolvedConnectionManagerOptions,
+export type { Topology } from "./src/node/topology.ts";
+export { defineService, IDENTIFY_CAPABILITY, ServiceDependencyError } from "./src/node/services.ts";
+export type {
+  AddressesOptions,
+  AddressManager,
+  Observer,
+  Reachability,
+} from "./src/node/address_manager.ts";
+export { type ConnectionLimits, LimitedConnectionError } from "./src/node/limits.ts";
+export type {
+  ConnectionManagerOptions,
+  ConnectionManagerStats,
 } from "./src/node/connection_manager.ts";
-export {
-  ConnectionDeniedError,
-  type ConnectionGater,
-  gate,
-  type GaterStage,
-} from "./src/node/gater.ts";
-export { ipKey, IpList } from "./src/node/ip_list.ts";
-export {
-  ConnectionScope,
-  type ProtocolLimits,
-  type ResolvedResourceLimits,
-  type ResourceLimits,
-  ResourceManager,
-  type ResourceScope,
-  type ResourceStats,
-  StreamScope,
-} from "./src/node/resource_manager.ts";
-export {
-  DEFAULT_STREAM_IDLE_TIMEOUT_MS,
-  MIN_IDLE_SCAN_PERIOD_MS,
-  StreamIdleWatch,
-  type StreamIdleWatchInit,
-} from "./src/node/stream_guard.ts";
+export type { ConnectionGater, GaterStage } from "./src/node/gater.ts";
+export type { ProtocolLimits, ResourceLimits, ResourceStats } from "./src/node/resource_manager.ts";
 
 // Connections and streams
-export {
-  Connection,
-  type ConnectionInit,
-  type NewStreamOptions,
-  Stream,
-  type StreamHandler,
-  type StreamHandlerOptions,
-  type StreamHandlerRegistry,
-} from "./src/connection.ts";
-export { type UpgradeOutboundOptions, Upgrader, type UpgraderInit } from "./src/upgrader.ts";
 export type {
-  MuxedStream,
-  MuxedStreamStatus,
-  MuxerMemory,
-  StreamMuxer,
-  StreamMuxerFactory,
-  StreamMuxerInit,
-} from "./src/muxer.ts";
-export type { ConnectionEncrypter, SecuredConnection, SecureOptions } from "./src/security.ts";
+  Connection,
+  NewStreamOptions,
+  Stream,
+  StreamHandler,
+  StreamHandlerOptions,
+} from "./src/connection.ts";
+export type {
+  AbortOptions,
+  ClosableDuplex,
+  Direction,
+  Duplex,
+  Timeline,
+} from "./src/stream/types.ts";
+
+// Extension points: what a transport, an encrypter and a muxer implement
 export type {
   Listener,
   ListenerInit,
@@ -100,19 +84,19 @@ export type {
   Transport,
 } from "./src/transport.ts";
 export type {
-  AbortOptions,
-  ClosableDuplex,
-  Direction,
-  Duplex,
-  Timeline,
-} from "./src/stream/types.ts";
-export {
-  abortReason,
-  clampDelay,
-  type DeadlineSignal,
-  deadlineSignal,
-  raceSignal,
-} from "./src/abort.ts";
+  ConnectionEncrypter,
+  ConnectionEncrypterFactory,
+  SecuredConnection,
+  SecureOptions,
+} from "./src/security.ts";
+export type {
+  MuxedStream,
+  MuxedStreamStatus,
+  MuxerMemory,
+  StreamMuxer,
+  StreamMuxerFactory,
+  StreamMuxerInit,
+} from "./src/muxer.ts";
 
 // Identity
 export {
@@ -121,8 +105,10 @@ export {
   peerIdFromPrivateKey,
   peerIdFromPublicKey,
   privateKeyFromProtobuf,
+  privateKeyFromRaw,
   privateKeyToProtobuf,
   publicKeyFromProtobuf,
+  publicKeyFromRaw,
   publicKeyToProtobuf,
 } from "./src/keys/mod.ts";
 export type { KeyType, PrivateKey, PublicKey } from "./src/keys/types.ts";
@@ -137,21 +123,28 @@ export {
   type MultiaddrInput,
   type MultiaddrResolver,
   type NodeAddress,
+  type Protocol,
   withoutPeerId,
   withPeerId,
 } from "./src/multiaddr/mod.ts";
 
-// Signed records
-export {
-  type EnvelopeRecord,
-  type OpenedPeerRecord,
-  openPeerRecord,
-  PEER_RECORD_DOMAIN,
-  PEER_RECORD_PAYLOAD_TYPE,
-  PeerRecord,
-  sealPeerRecord,
-  SignedEnvelope,
-} from "./src/record/mod.ts";
-
 // Errors
-export * from "./src/errors.ts";
+export {
+  AbortError,
+  ConnectionClosedError,
+  DecodeError,
+  DecryptError,
+  HandshakeError,
+  InvalidSignatureError,
+  Libp2pError,
+  LimitExceededError,
+  PeerIdMismatchError,
+  ProtocolError,
+  ProtocolNegotiationError,
+  StreamClosedError,
+  StreamResetError,
+  TimeoutError,
+  UnsupportedKeyTypeError,
+} from "./src/errors.ts";
+export { DialError } from "./src/node/dialer.ts";
+export { ConnectionDeniedError } from "./src/node/gater.ts";

@@ -41,8 +41,8 @@ function handles(): number | string {
 function node(listen: string[]): Promise<Libp2pNode<Services>> {
   return createNode<Services>({
     transports: [tcp()],
-    security: [noise],
-    muxers: [yamux()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
     listen,
     services: { identify: identify(), ping: ping() },
     // One client IP churning thousands of times: lift the per-IP rate for the bench.

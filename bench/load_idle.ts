@@ -23,6 +23,7 @@ import { noise } from "../protocols/noise/mod.ts";
 import { yamux } from "../protocols/yamux/mod.ts";
 import { tcp } from "../transports/tcp/mod.ts";
 import { fullGc } from "./worker_lib.ts";
+import { NoiseEncrypter } from "../protocols/noise/service.ts";
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: number): number => {
@@ -39,8 +40,8 @@ const MiB = 1024 * 1024;
 async function serve(): Promise<void> {
   const node = await createNode({
     transports: [tcp()],
-    security: [noise],
-    muxers: [yamux()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
     listen: ["/ip4/127.0.0.1/tcp/0"],
     connectionManager: {
       maxConnections: N,
@@ -111,7 +112,10 @@ async function client(): Promise<void> {
   const target = multiaddr(addr);
   const remotePeer = undefined;
   const privateKey = await generateKeyPair("Ed25519");
-  const upgrader = new Upgrader({ encrypters: [noise({ privateKey })], muxers: [yamux()] });
+  const upgrader = new Upgrader({
+    encrypters: [new NoiseEncrypter({ privateKey })],
+    muxers: [yamux()],
+  });
   const transport = tcp();
   const open = async (): Promise<Connection> =>
     await upgrader.upgradeOutbound(await transport.dial(target.decapsulateCode(421)), {

@@ -55,8 +55,8 @@ type Services = { perf: PerfService; identify: unknown };
 function newNode(): Promise<Libp2pNode<Services>> {
   return createNode<Services>({
     transports: [tcp(tcpOptions())],
-    security: [security === "plaintext" ? plaintext : noise],
-    muxers: [yamux(yamuxOptions())],
+    connectionEncrypters: [security === "plaintext" ? plaintext() : noise()],
+    streamMuxers: [yamux(yamuxOptions())],
     services: { perf: perf({ timeoutMs: 60_000 }), identify: identify() },
   });
 }

@@ -35,8 +35,8 @@ import {
 const security = flag("security", "noise");
 const node = await createNode({
   transports: [tcp({ maxConnections: 8192, ...tcpOptions() })],
-  security: [security === "plaintext" ? plaintext : noise],
-  muxers: [yamux(yamuxOptions())],
+  connectionEncrypters: [security === "plaintext" ? plaintext() : noise()],
+  streamMuxers: [yamux(yamuxOptions())],
   listen: ["/ip4/127.0.0.1/tcp/0"],
   // The scenarios open up to 1,000 connections from 127.0.0.1 in bursts: lift the per-IP rate
   // and count limits and the pending-upgrade cap (js-libp2p's server gets the same allowances).

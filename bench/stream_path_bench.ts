@@ -42,8 +42,8 @@ type Services = { perf: PerfService; echo: unknown };
 function node(listen: string[] = []): Promise<Libp2pNode<Services>> {
   return createNode<Services>({
     transports: [tcp()],
-    security: [noise],
-    muxers: [yamux()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
     listen,
     services: { perf: perf({ timeoutMs: 60_000 }), echo: echo() },
     ...(IDLE === undefined ? {} : { streamIdleTimeoutMs: IDLE }),

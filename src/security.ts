@@ -63,3 +63,19 @@ export interface ConnectionEncrypter {
   /** Run the handshake as responder over `conn`. */
   secureInbound(conn: ClosableDuplex, options?: SecureOptions): Promise<SecuredConnection>;
 }
+
+/**
+ * What a node's `connectionEncrypters` option holds: a factory that builds the encrypter from the
+ * node's components (its identity key), as `noise()` and `plaintext()` return; js-libp2p's
+ * `connectionEncrypters` entries have the same shape.
+ *
+ * @example
+ * ```ts
+ * import type { ConnectionEncrypterFactory } from "@p2p-edge/libp2p";
+ * import { noise } from "@p2p-edge/libp2p/protocols/noise";
+ * const factory: ConnectionEncrypterFactory = noise();
+ * ```
+ */
+export type ConnectionEncrypterFactory = (
+  components: { privateKey: import("./keys/types.ts").PrivateKey },
+) => ConnectionEncrypter;

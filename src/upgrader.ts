@@ -95,7 +95,7 @@ const connectionIdPrefix = Math.random().toString(36).slice(2, 8);
  * import { yamux } from "@p2p-edge/libp2p/protocols/yamux";
  * import { generateKeyPair } from "@p2p-edge/libp2p";
  * const privateKey = await generateKeyPair("Ed25519");
- * const upgrader = new Upgrader({ encrypters: [noise({ privateKey })], muxers: [yamux()] });
+ * const upgrader = new Upgrader({ encrypters: [noise()({ privateKey })], muxers: [yamux()] });
  * ```
  */
 export class Upgrader {

@@ -16,8 +16,8 @@
  * } from "@p2p-edge/libp2p/browser";
  * const node = await createNode({
  *   transports: [websocket(), webTransport({ client: "web" })],
- *   security: [noise],
- *   muxers: [yamux()],
+ *   connectionEncrypters: [noise()],
+ *   streamMuxers: [yamux()],
  *   services: { ping: ping(), echo: echo() },
  * });
  * const rtt = await node.services.ping.ping(multiaddr("/ip4/127.0.0.1/tcp/4001/ws/p2p/12D3KooW..."));
@@ -40,12 +40,14 @@ export { generateKeyPair, peerIdFromPrivateKey, peerIdFromPublicKey } from "../.
 export type { KeyType, PrivateKey, PublicKey } from "../../src/keys/types.ts";
 export { PeerId, peerIdFromString } from "../../src/peer_id.ts";
 export { Multiaddr, multiaddr } from "../../src/multiaddr/mod.ts";
-export { runtimeInfo } from "../../src/runtime.ts";
+export { type RuntimeInfo, runtimeInfo, type RuntimeName } from "../../src/runtime.ts";
 export * from "../../src/errors.ts";
 
 export { websocket, type WebSocketOptions } from "../../transports/websocket/mod.ts";
 export { webTransport, type WebTransportOptions } from "../../transports/webtransport/mod.ts";
-export { defaultNoiseCrypto, noise, type NoiseInit } from "../../protocols/noise/mod.ts";
+export { noise, type NoiseOptions } from "../../protocols/noise/mod.ts";
+// The crypto provider in use, reported by the browser test page.
+export { defaultNoiseCrypto } from "../../protocols/noise/crypto_native.ts";
 export { yamux } from "../../protocols/yamux/mod.ts";
 export { ping, type PingService } from "../../protocols/ping/mod.ts";
 export { echo, type EchoService } from "../../protocols/echo/mod.ts";

@@ -161,8 +161,8 @@ export async function startCliNode(
     privateKey,
     // Most specific first: a listen address goes to the first transport that takes it.
     transports: [webTransport(), websocket(), tcp()],
-    security: [noise],
-    muxers: [yamux(), mplex()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux(), mplex()],
     services: services as { [K in keyof CliServices]: ServiceFactory<CliServices[K]> },
     addresses: { listen, announce, appendAnnounce, noAnnounce },
     // Started below, once the log listeners are attached.

@@ -11,8 +11,8 @@
  * import { yamux } from "@p2p-edge/libp2p/protocols/yamux";
  * const node = await createNode({
  *   transports: [memory()],
- *   security: [noise],
- *   muxers: [yamux()],
+ *   connectionEncrypters: [noise()],
+ *   streamMuxers: [yamux()],
  *   services: { echo: echo({ maxBytes: 1024 * 1024 }) },
  * });
  * await node.stop();
@@ -22,4 +22,4 @@
  */
 
 export { echo, type EchoOptions, type EchoService } from "./service.ts";
-export * from "./constants.ts";
+export { ECHO_PROTOCOL_ID } from "./constants.ts";

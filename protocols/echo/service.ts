@@ -53,7 +53,7 @@ export interface EchoService extends Startable {
  * import { memory } from "@p2p-edge/libp2p/transports/memory";
  * import { noise } from "@p2p-edge/libp2p/protocols/noise";
  * import { yamux } from "@p2p-edge/libp2p/protocols/yamux";
- * const init = { transports: [memory()], security: [noise], muxers: [yamux()] };
+ * const init = { transports: [memory()], connectionEncrypters: [noise()], streamMuxers: [yamux()] };
  * const a = await createNode({ ...init, services: { echo: echo() } });
  * const b = await createNode({ ...init, listen: ["/memory/0"], services: { echo: echo() } });
  * const back = await a.services.echo.echo(b.addrs()[0], new TextEncoder().encode("hi"));

@@ -62,7 +62,7 @@ export interface ConsumedIdentify {
  * @example
  * ```ts
  * import { consumeIdentify } from "@p2p-edge/libp2p/protocols/identify";
- * import { generateKeyPair, peerIdFromPrivateKey } from "@p2p-edge/libp2p/keys";
+ * import { generateKeyPair, peerIdFromPrivateKey } from "@p2p-edge/libp2p";
  * const peer = peerIdFromPrivateKey(await generateKeyPair("Ed25519"));
  * const { update } = await consumeIdentify({ listenAddrs: [], protocols: ["/x"] }, peer);
  * update.protocols; // ["/x"]

@@ -11,8 +11,8 @@
  * import { yamux } from "@p2p-edge/libp2p/protocols/yamux";
  * const node = await createNode({
  *   transports: [memory()],
- *   security: [noise],
- *   muxers: [yamux()],
+ *   connectionEncrypters: [noise()],
+ *   streamMuxers: [yamux()],
  *   services: { identify: identify() },
  * });
  * node.services.identify.observedAddrs(); // []
@@ -22,21 +22,11 @@
  * @module
  */
 
-export { identify, type IdentifyOptions, type IdentifyService } from "./service.ts";
-export { type ConsumedIdentify, consumeIdentify, type IdentifyResult } from "./consume.ts";
 export {
-  checkMessageLength,
-  type DecodedIdentify,
-  decodeIdentify,
-  decodeIdentifyFrame,
-  encodeIdentify,
-  encodeIdentifyFrame,
-  fitIdentify,
-  type FittedIdentify,
-  type IdentifyDecodeLimits,
-  identifyEncodedLength,
-  type IdentifyMessage,
-  mergeIdentify,
-} from "./codec.ts";
-export { defaultAgentVersion, LIBRARY_AGENT } from "./agent.ts";
-export * from "./constants.ts";
+  identify,
+  IDENTIFY_PUSH_CAPABILITY,
+  type IdentifyOptions,
+  type IdentifyService,
+} from "./service.ts";
+export type { IdentifyResult } from "./consume.ts";
+export { IDENTIFY_PROTOCOL_ID, IDENTIFY_PUSH_PROTOCOL_ID } from "./constants.ts";

@@ -88,8 +88,8 @@ export interface IdentifyService extends Startable {
  * import { yamux } from "@p2p-edge/libp2p/protocols/yamux";
  * const node = await createNode({
  *   transports: [memory()],
- *   security: [noise],
- *   muxers: [yamux()],
+ *   connectionEncrypters: [noise()],
+ *   streamMuxers: [yamux()],
  *   services: { identify: identify({ agentVersion: "my-app/1.0.0" }) },
  * });
  * node.addEventListener("peer:identify", (e) => console.log(e.detail.agentVersion));

@@ -20,37 +20,6 @@
  * @module
  */
 
-export {
-  DEFAULT_MAX_INBOUND_STREAMS,
-  DEFAULT_MAX_OUTBOUND_STREAMS,
-  DEFAULT_MAX_SESSION_BUFFER_SIZE,
-  DEFAULT_MAX_STREAM_BUFFER_SIZE,
-  MAX_MESSAGE_SIZE,
-  MAX_PENDING_RESETS,
-  MAX_VARINT_BYTES,
-  MPLEX_PROTOCOL_ID,
-  MplexFlag,
-  type MplexFlagValue,
-} from "./constants.ts";
-export {
-  type DecodedMplexMessage,
-  decodeHeader,
-  decodeMessage,
-  encodedLength,
-  encodeMessage,
-  encodeMessageInto,
-  type MplexHeader,
-  type MplexMessage,
-} from "./codec.ts";
+export { mplex, type MplexOptions } from "./service.ts";
 export { MplexProtocolError } from "./errors.ts";
-export {
-  DEFAULT_MPLEX_LIMITS,
-  type MplexLimits,
-  MplexSession,
-  type MplexSessionEvent,
-  type MplexSessionHooks,
-  type MplexStreamState,
-} from "./session.ts";
-export { FrameWriter } from "./writer.ts";
-export { MplexStream } from "./stream.ts";
-export { mplex, mplexLimits, MplexMuxer, type MplexOptions } from "./service.ts";
+export { MPLEX_PROTOCOL_ID } from "./constants.ts";

@@ -6,9 +6,9 @@
  *
  * @example
  * ```ts
- * import { duplexPair } from "@p2p-edge/libp2p/stream";
  * import { handle, select } from "@p2p-edge/libp2p/protocols/multistream";
- * const [a, b] = duplexPair();
+ * import { webDuplexPair } from "@p2p-edge/libp2p/stream";
+ * const [a, b] = webDuplexPair(); // any web duplex works: a WebSocket's, a data channel's
  * const [dialer, listener] = await Promise.all([
  *   select(a, ["/echo/1.0.0"]),
  *   handle(b, ["/echo/1.0.0"]),
@@ -19,4 +19,18 @@
  * @module
  */
 
-export * from "../../src/multistream/mod.ts";
+export {
+  handle,
+  type HandleOptions,
+  ls,
+  type LsOptions,
+  type NegotiatedStream,
+  select,
+  type SelectOptions,
+} from "../../src/multistream/service.ts";
+export { PROTOCOL_ID } from "../../src/multistream/constants.ts";
+export {
+  MultistreamError,
+  type MultistreamErrorReason,
+  ProtocolNotSupportedError,
+} from "../../src/multistream/errors.ts";

@@ -53,7 +53,7 @@ export interface VerifiedIdentity {
  *
  * @example
  * ```ts
- * import { generateKeyPair } from "@p2p-edge/libp2p/keys";
+ * import { generateKeyPair } from "@p2p-edge/libp2p";
  * import { createHandshakePayload } from "@p2p-edge/libp2p/protocols/noise";
  * const key = await generateKeyPair("Ed25519");
  * const payload = await createHandshakePayload(key, new Uint8Array(32), undefined);

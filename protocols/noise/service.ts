@@ -10,7 +10,12 @@
 import { HandshakeError, PeerIdMismatchError } from "../../src/errors.ts";
 import type { PrivateKey, PublicKey } from "../../src/keys/types.ts";
 import type { PeerId } from "../../src/peer_id.ts";
-import type { ConnectionEncrypter, SecuredConnection, SecureOptions } from "../../src/security.ts";
+import type {
+  ConnectionEncrypter,
+  ConnectionEncrypterFactory,
+  SecuredConnection,
+  SecureOptions,
+} from "../../src/security.ts";
 import type { ByteReader } from "../../src/stream/byte_reader.ts";
 import { type ByteChannel, channelDuplex, layeredClose } from "../../src/stream/channel.ts";
 import { type HandshakeWriter, runHandshake } from "../../src/stream/handshake.ts";
@@ -31,10 +36,8 @@ import { NoiseChannel } from "./secure_channel.ts";
 
 const EMPTY = new Uint8Array(0);
 
-/** Options of {@link noise}. */
-export interface NoiseInit {
-  /** The node's libp2p identity key; it signs the static Noise key. Required. */
-  privateKey: PrivateKey;
+/** Options of {@link noise} (and of {@link secure} with the identity key added). */
+export interface NoiseOptions {
   /**
    * A 32-byte X25519 private key to use as the static Noise key (spec: MAY persist across
    * restarts). Default: a fresh key per encrypter instance.
@@ -48,6 +51,12 @@ export interface NoiseInit {
   crypto?: NoiseCrypto;
   /** Noise prologue; libp2p uses the empty prologue (default). Tests only. */
   prologue?: Uint8Array;
+}
+
+/** Options of a {@link NoiseEncrypter}: {@link NoiseOptions} and the identity key. */
+export interface NoiseInit extends NoiseOptions {
+  /** The node's libp2p identity key; it signs the static Noise key. Required. */
+  privateKey: PrivateKey;
 }
 
 /**
@@ -113,7 +122,7 @@ interface Prepared {
  *
  * @example
  * ```ts
- * import { generateKeyPair } from "@p2p-edge/libp2p/keys";
+ * import { generateKeyPair } from "@p2p-edge/libp2p";
  * import { NoiseEncrypter } from "@p2p-edge/libp2p/protocols/noise";
  * const encrypter = new NoiseEncrypter({ privateKey: await generateKeyPair("Ed25519") });
  * console.log(encrypter.protocol); // "/noise"
@@ -302,23 +311,42 @@ function secureConnection(
 }
 
 /**
- * Create the Noise connection encrypter (`/noise`, Noise_XX_25519_ChaChaPoly_SHA256).
+ * The Noise connection encrypter (`/noise`, Noise_XX_25519_ChaChaPoly_SHA256) for a node's
+ * `connectionEncrypters`: called like `yamux()` and `tcp()`, it returns a factory the node calls
+ * with its identity key. The options are checked here, at once.
  *
  * @example
  * ```ts
- * import { generateKeyPair } from "@p2p-edge/libp2p/keys";
+ * import { createNode } from "@p2p-edge/libp2p";
  * import { noise } from "@p2p-edge/libp2p/protocols/noise";
- * import { duplexPair } from "@p2p-edge/libp2p/stream";
- * const [a, b] = duplexPair();
- * const alice = noise({ privateKey: await generateKeyPair("Ed25519") });
- * const bob = noise({ privateKey: await generateKeyPair("Ed25519") });
- * const [out, inc] = await Promise.all([
- *   alice.secureOutbound(a, { muxers: ["/yamux/1.0.0"] }),
- *   bob.secureInbound(b, { muxers: ["/yamux/1.0.0"] }),
- * ]);
- * console.log(out.earlyMuxer, inc.remotePeer.toString());
+ * import { yamux } from "@p2p-edge/libp2p/protocols/yamux";
+ * import { memory } from "@p2p-edge/libp2p/transports/memory";
+ * const node = await createNode({
+ *   transports: [memory()],
+ *   connectionEncrypters: [noise({ handshakeTimeoutMs: 5_000 })],
+ *   streamMuxers: [yamux()],
+ * });
+ * await node.stop();
  * ```
  */
-export function noise(init: NoiseInit): ConnectionEncrypter {
-  return new NoiseEncrypter(init);
+export function noise(options: NoiseOptions = {}): ConnectionEncrypterFactory {
+  if (options === null || typeof options !== "object") {
+    throw new TypeError("noise(): options must be an object");
+  }
+  if ("privateKey" in options) {
+    throw new TypeError(
+      "noise(): the node supplies privateKey; pass noise() to connectionEncrypters",
+    );
+  }
+  // Check the options now (with a stand-in key) so that a bad option fails where it is written.
+  validateInit({ ...options, privateKey: OPTIONS_CHECK_KEY });
+  return (components) => new NoiseEncrypter({ ...options, privateKey: components.privateKey });
 }
+
+/** Stands in for the identity key while {@link noise} checks its options; never used to sign. */
+const OPTIONS_CHECK_KEY = {
+  sign: () => {
+    throw new TypeError("not a key");
+  },
+  publicKey: {},
+} as unknown as PrivateKey;

@@ -11,8 +11,8 @@
  * import { yamux } from "@p2p-edge/libp2p/protocols/yamux";
  * const node = await createNode({
  *   transports: [memory()],
- *   security: [noise],
- *   muxers: [yamux()],
+ *   connectionEncrypters: [noise()],
+ *   streamMuxers: [yamux()],
  *   services: { perf: perf({ maxDownloadBytes: 1024 ** 3 }) },
  * });
  * await node.stop();
@@ -28,5 +28,4 @@ export {
   type PerfResult,
   type PerfService,
 } from "./service.ts";
-export { decodePerfHeader, encodePerfHeader } from "./codec.ts";
-export * from "./constants.ts";
+export { PERF_PROTOCOL_ID } from "./constants.ts";

@@ -73,7 +73,7 @@ export interface PerfService extends Startable {
  * import { memory } from "@p2p-edge/libp2p/transports/memory";
  * import { noise } from "@p2p-edge/libp2p/protocols/noise";
  * import { yamux } from "@p2p-edge/libp2p/protocols/yamux";
- * const init = { transports: [memory()], security: [noise], muxers: [yamux()] };
+ * const init = { transports: [memory()], connectionEncrypters: [noise()], streamMuxers: [yamux()] };
  * const a = await createNode({ ...init, services: { perf: perf() } });
  * const b = await createNode({ ...init, listen: ["/memory/0"], services: { perf: perf() } });
  * const r = await a.services.perf.measure(b.addrs()[0], { upload: 1 << 20, download: 1 << 20 });

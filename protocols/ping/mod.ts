@@ -11,8 +11,8 @@
  * import { yamux } from "@p2p-edge/libp2p/protocols/yamux";
  * const node = await createNode({
  *   transports: [memory()],
- *   security: [noise],
- *   muxers: [yamux()],
+ *   connectionEncrypters: [noise()],
+ *   streamMuxers: [yamux()],
  *   services: { ping: ping({ timeoutMs: 5_000 }) },
  * });
  * await node.stop();
@@ -23,4 +23,4 @@
 
 export { ping, type PingOptions, type PingService } from "./service.ts";
 export { PingMismatchError } from "./errors.ts";
-export * from "./constants.ts";
+export { PING_PROTOCOL_ID } from "./constants.ts";

@@ -48,7 +48,7 @@ export interface PingService extends Startable {
  * import { memory } from "@p2p-edge/libp2p/transports/memory";
  * import { noise } from "@p2p-edge/libp2p/protocols/noise";
  * import { yamux } from "@p2p-edge/libp2p/protocols/yamux";
- * const init = { transports: [memory()], security: [noise], muxers: [yamux()] };
+ * const init = { transports: [memory()], connectionEncrypters: [noise()], streamMuxers: [yamux()] };
  * const a = await createNode({ ...init, services: { ping: ping() } });
  * const b = await createNode({ ...init, listen: ["/memory/0"], services: { ping: ping() } });
  * const ms = await a.services.ping.ping(b.addrs()[0]);

@@ -31,7 +31,7 @@ export interface RemoteIdentity {
  *
  * @example
  * ```ts
- * import { generateKeyPair } from "@p2p-edge/libp2p/keys";
+ * import { generateKeyPair } from "@p2p-edge/libp2p";
  * import { createExchange } from "@p2p-edge/libp2p/protocols/plaintext";
  * const bytes = createExchange(await generateKeyPair("Ed25519")); // 78 bytes
  * ```
@@ -50,7 +50,7 @@ export function createExchange(privateKey: PrivateKey): Uint8Array {
  *
  * @example
  * ```ts
- * import { generateKeyPair } from "@p2p-edge/libp2p/keys";
+ * import { generateKeyPair } from "@p2p-edge/libp2p";
  * import { createExchange, verifyExchange } from "@p2p-edge/libp2p/protocols/plaintext";
  * const remote = verifyExchange(createExchange(await generateKeyPair("Ed25519")));
  * remote.peerId.toString(); // "12D3KooW..."

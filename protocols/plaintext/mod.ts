@@ -4,20 +4,14 @@
  *
  * @example
  * ```ts
- * import { generateKeyPair } from "@p2p-edge/libp2p/keys";
+ * import { generateKeyPair } from "@p2p-edge/libp2p";
  * import { plaintext } from "@p2p-edge/libp2p/protocols/plaintext";
- * const encrypter = plaintext({ privateKey: await generateKeyPair("Ed25519") });
+ * const encrypter = plaintext()({ privateKey: await generateKeyPair("Ed25519") });
  * console.log(encrypter.protocol); // "/plaintext/2.0.0"
  * ```
  *
  * @module
  */
 
-export {
-  DEFAULT_HANDSHAKE_TIMEOUT_MS,
-  MAX_EXCHANGE_BYTES,
-  PLAINTEXT_PROTOCOL_ID,
-} from "./constants.ts";
-export { decodeExchange, encodeExchange, type Exchange } from "./codec.ts";
-export { createExchange, type RemoteIdentity, verifyExchange } from "./handshake.ts";
-export { plaintext, PlaintextEncrypter, type PlaintextOptions } from "./service.ts";
+export { plaintext, type PlaintextOptions } from "./service.ts";
+export { PLAINTEXT_PROTOCOL_ID } from "./constants.ts";

@@ -6,7 +6,12 @@
  */
 
 import type { PrivateKey } from "../../src/keys/mod.ts";
-import type { ConnectionEncrypter, SecuredConnection, SecureOptions } from "../../src/security.ts";
+import type {
+  ConnectionEncrypter,
+  ConnectionEncrypterFactory,
+  SecuredConnection,
+  SecureOptions,
+} from "../../src/security.ts";
 import type { ByteReader } from "../../src/stream/byte_reader.ts";
 import { type ByteChannel, channelDuplex, layeredClose } from "../../src/stream/channel.ts";
 import { type HandshakeWriter, runHandshake } from "../../src/stream/handshake.ts";
@@ -21,10 +26,14 @@ import { createExchange, type RemoteIdentity, verifyExchange } from "./handshake
 
 /** Options of {@link plaintext}. */
 export interface PlaintextOptions {
-  /** The node's identity key, sent to the remote in the Exchange. Required. */
-  privateKey: PrivateKey;
   /** Deadline of the exchange in ms (0 = none). Default 10 000 (DEFAULT_HANDSHAKE_TIMEOUT_MS). */
   handshakeTimeoutMs?: number;
+}
+
+/** Options of a {@link PlaintextEncrypter}: {@link PlaintextOptions} and the identity key. */
+export interface PlaintextInit extends PlaintextOptions {
+  /** The node's identity key, sent to the remote in the Exchange. Required. */
+  privateKey: PrivateKey;
 }
 
 /**
@@ -33,7 +42,7 @@ export interface PlaintextOptions {
  *
  * @example
  * ```ts
- * import { generateKeyPair } from "@p2p-edge/libp2p/keys";
+ * import { generateKeyPair } from "@p2p-edge/libp2p";
  * import { PlaintextEncrypter } from "@p2p-edge/libp2p/protocols/plaintext";
  * const e = new PlaintextEncrypter({ privateKey: await generateKeyPair("Ed25519") });
  * console.log(e.protocol); // "/plaintext/2.0.0"
@@ -47,7 +56,7 @@ export class PlaintextEncrypter implements ConnectionEncrypter {
   #exchange: Uint8Array | undefined;
 
   /** Validate the options; throws TypeError/RangeError. */
-  constructor(options: PlaintextOptions) {
+  constructor(options: PlaintextInit) {
     if (options === null || typeof options !== "object") {
       throw new TypeError("plaintext(): options with a privateKey are required");
     }
@@ -120,21 +129,27 @@ function secured(
 }
 
 /**
- * Create the plaintext encrypter (`/plaintext/2.0.0`). For tests and benchmarks only: nothing
- * is encrypted or authenticated.
+ * The `/plaintext/2.0.0` encrypter for a node's `connectionEncrypters` (NO encryption, NO
+ * authentication: tests and benchmarks only). Called like `noise()`: it returns a factory the
+ * node calls with its identity key.
  *
  * @example
  * ```ts
- * import { generateKeyPair } from "@p2p-edge/libp2p/keys";
+ * import { createNode } from "@p2p-edge/libp2p";
  * import { plaintext } from "@p2p-edge/libp2p/protocols/plaintext";
- * import { duplexPair } from "@p2p-edge/libp2p/stream";
- * const [a, b] = duplexPair();
- * const alice = plaintext({ privateKey: await generateKeyPair("Ed25519") });
- * const bob = plaintext({ privateKey: await generateKeyPair("Ed25519") });
- * const [out, inc] = await Promise.all([alice.secureOutbound(a), bob.secureInbound(b)]);
- * console.log(out.remotePeer.toString(), inc.remotePeer.toString());
+ * import { yamux } from "@p2p-edge/libp2p/protocols/yamux";
+ * import { memory } from "@p2p-edge/libp2p/transports/memory";
+ * const node = await createNode({
+ *   transports: [memory()],
+ *   connectionEncrypters: [plaintext()],
+ *   streamMuxers: [yamux()],
+ * });
+ * await node.stop();
  * ```
  */
-export function plaintext(options: PlaintextOptions): ConnectionEncrypter {
-  return new PlaintextEncrypter(options);
+export function plaintext(options: PlaintextOptions = {}): ConnectionEncrypterFactory {
+  if (options === null || typeof options !== "object") {
+    throw new TypeError("plaintext(): options must be an object");
+  }
+  return (components) => new PlaintextEncrypter({ ...options, privateKey: components.privateKey });
 }

@@ -18,23 +18,7 @@
  * @module
  */
 
-export { yamux, YamuxMuxer } from "./service.ts";
-export { YamuxStream } from "./stream.ts";
-export type { StreamHost } from "./stream.ts";
-export { YamuxSession } from "./session.ts";
-export type { SessionEvents, StreamState } from "./session.ts";
-export { Outbox } from "./outbox.ts";
-export type { OutboxListener } from "./outbox.ts";
-export { resolveYamuxOptions } from "./options.ts";
-export type { ResolvedYamuxOptions, YamuxOptions } from "./options.ts";
-export { decodeHeader, encodeHeader, encodeHeaderInto } from "./codec.ts";
-export type { FrameHeader } from "./codec.ts";
+export { yamux } from "./service.ts";
+export type { YamuxOptions } from "./options.ts";
 export { YamuxProtocolError } from "./errors.ts";
-export {
-  Flag,
-  FrameType,
-  GoAwayCode,
-  HEADER_LENGTH,
-  INITIAL_STREAM_WINDOW,
-  YAMUX_PROTOCOL_ID,
-} from "./constants.ts";
+export { GoAwayCode, YAMUX_PROTOCOL_ID } from "./constants.ts";

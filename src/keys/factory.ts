@@ -17,7 +17,7 @@ import { KEY_TYPE_CODES, type KeyType, type PrivateKey, type PublicKey } from ".
  *
  * @example
  * ```ts
- * import { keyTypeFromCode } from "@p2p-edge/libp2p/keys";
+ * import { keyTypeFromCode } from "@p2p-edge/libp2p";
  * keyTypeFromCode(1); // "Ed25519"
  * ```
  */
@@ -52,7 +52,7 @@ function guard<T>(what: string, decode: () => T): T {
  *
  * @example
  * ```ts
- * import { publicKeyFromRaw } from "@p2p-edge/libp2p/keys";
+ * import { publicKeyFromRaw } from "@p2p-edge/libp2p";
  * const key = publicKeyFromRaw("Ed25519", new Uint8Array(32));
  * key.type; // "Ed25519"
  * ```
@@ -81,7 +81,7 @@ export function publicKeyFromRaw(type: KeyType, data: Uint8Array): PublicKey {
  *
  * @example
  * ```ts
- * import { generateKeyPair, privateKeyFromRaw } from "@p2p-edge/libp2p/keys";
+ * import { generateKeyPair, privateKeyFromRaw } from "@p2p-edge/libp2p";
  * const key = await generateKeyPair("secp256k1");
  * privateKeyFromRaw("secp256k1", key.raw).equals(key); // true
  * ```
@@ -109,7 +109,7 @@ export function privateKeyFromRaw(type: KeyType, data: Uint8Array): PrivateKey {
  *
  * @example
  * ```ts
- * import { generateKeyPair } from "@p2p-edge/libp2p/keys";
+ * import { generateKeyPair } from "@p2p-edge/libp2p";
  * const key = await generateKeyPair("Ed25519");
  * key.publicKey.raw.length; // 32
  * ```
@@ -140,7 +140,7 @@ export async function generateKeyPair(
  *
  * @example
  * ```ts
- * import { generateKeyPairFromSeed } from "@p2p-edge/libp2p/keys";
+ * import { generateKeyPairFromSeed } from "@p2p-edge/libp2p";
  * const key = generateKeyPairFromSeed("Ed25519", new Uint8Array(32));
  * key.publicKey.raw.length; // 32
  * ```

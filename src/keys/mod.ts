@@ -8,7 +8,7 @@
  * @example
  * ```ts
  * import { generateKeyPair, peerIdFromPublicKey, publicKeyFromProtobuf, publicKeyToProtobuf }
- *   from "@p2p-edge/libp2p/keys";
+ *   from "@p2p-edge/libp2p";
  * const key = await generateKeyPair("Ed25519");
  * const bytes = publicKeyToProtobuf(key.publicKey);
  * publicKeyFromProtobuf(bytes).equals(key.publicKey); // true

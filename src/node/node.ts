@@ -41,7 +41,10 @@ import { Topologies, type Topology } from "./topology.ts";
 
 export type { ServiceFactory, Startable } from "./services.ts";
 
-/** A security protocol, or a factory that builds one from the node's private key. */
+/**
+ * A `connectionEncrypters` entry: a factory that builds the encrypter from the node's private key
+ * (what `noise()` returns), or a ready encrypter.
+ */
 export type SecurityOption =
   | ConnectionEncrypter
   | ((init: { privateKey: PrivateKey }) => ConnectionEncrypter);
@@ -68,10 +71,10 @@ export interface NodeInit<S extends Record<string, unknown> = Record<string, unk
   privateKey?: PrivateKey;
   /** Transports (e.g. tcp(), memory()). Default none: the node can neither dial nor listen. */
   transports?: readonly Transport[];
-  /** Security protocols in preference order (e.g. noise()). Required. */
-  security: readonly SecurityOption[];
-  /** Muxers in preference order (e.g. yamux()). Required. */
-  muxers: readonly StreamMuxerFactory[];
+  /** Connection encrypters in preference order (e.g. noise()); js-libp2p's name. Required. */
+  connectionEncrypters: readonly SecurityOption[];
+  /** Stream muxers in preference order (e.g. yamux()); js-libp2p's name. Required. */
+  streamMuxers: readonly StreamMuxerFactory[];
   /** Addresses to listen on at start. Default none. Same as `addresses.listen` (both add up). */
   listen?: readonly (string | Multiaddr)[];
   /**
@@ -127,8 +130,8 @@ export interface NodeInit<S extends Record<string, unknown> = Record<string, unk
  * import { yamux } from "@p2p-edge/libp2p/protocols/yamux";
  * const node = await createNode({
  *   transports: [memory()],
- *   security: [noise],
- *   muxers: [yamux()],
+ *   connectionEncrypters: [noise()],
+ *   streamMuxers: [yamux()],
  *   listen: ["/memory/0"],
  * });
  * console.log(node.addrs().map(String));
@@ -204,11 +207,15 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
     if (idle !== undefined && !(typeof idle === "number" && idle >= 0)) {
       throw new RangeError("streamIdleTimeoutMs must be a number >= 0");
     }
-    if (init.security.length === 0) throw new TypeError("at least one security protocol needed");
-    const encrypters = init.security.map((s) => typeof s === "function" ? s({ privateKey }) : s);
+    if (!(init.connectionEncrypters?.length > 0)) {
+      throw new TypeError("at least one connection encrypter needed (connectionEncrypters)");
+    }
+    const encrypters = init.connectionEncrypters.map((s) =>
+      typeof s === "function" ? s({ privateKey }) : s
+    );
     this.#upgrader = new Upgrader({
       encrypters,
-      muxers: init.muxers,
+      muxers: init.streamMuxers,
       registry: this.#registrar,
       upgradeTimeoutMs: init.upgradeTimeoutMs,
       negotiationTimeoutMs: init.negotiationTimeoutMs,
@@ -789,7 +796,11 @@ function parseTarget(target: DialTarget): { peer?: PeerId; addrs: Multiaddr[] } 
  * import { memory } from "@p2p-edge/libp2p/transports/memory";
  * import { noise } from "@p2p-edge/libp2p/protocols/noise";
  * import { yamux } from "@p2p-edge/libp2p/protocols/yamux";
- * const node = await createNode({ transports: [memory()], security: [noise], muxers: [yamux()] });
+ * const node = await createNode({
+ *   transports: [memory()],
+ *   connectionEncrypters: [noise()],
+ *   streamMuxers: [yamux()],
+ * });
  * await node.stop();
  * ```
  */

@@ -24,7 +24,7 @@ import { MAX_ENVELOPE_BYTES } from "./constants.ts";
  *
  * @example
  * ```ts
- * import type { EnvelopeRecord } from "@p2p-edge/libp2p/record";
+ * import type { EnvelopeRecord } from "@p2p-edge/libp2p";
  * const note: EnvelopeRecord = {
  *   domain: "my-app-note",
  *   payloadType: new TextEncoder().encode("/my-app/note"),
@@ -69,7 +69,7 @@ export interface OpenEnvelopeOptions extends AbortOptions {
  *
  * @example
  * ```ts
- * import { envelopeSigningBytes } from "@p2p-edge/libp2p/record";
+ * import { envelopeSigningBytes } from "@p2p-edge/libp2p";
  * envelopeSigningBytes("d", new Uint8Array([3, 1]), new Uint8Array([9]));
  * // Uint8Array [1, 0x64, 2, 3, 1, 1, 9]
  * ```
@@ -96,8 +96,8 @@ export function envelopeSigningBytes(
  *
  * @example
  * ```ts
- * import { generateKeyPair } from "@p2p-edge/libp2p/keys";
- * import { SignedEnvelope } from "@p2p-edge/libp2p/record";
+ * import { generateKeyPair } from "@p2p-edge/libp2p";
+ * import { SignedEnvelope } from "@p2p-edge/libp2p";
  * const key = await generateKeyPair("Ed25519");
  * const record = {
  *   domain: "my-app-note",

@@ -3,9 +3,9 @@
  *
  * @example
  * ```ts
- * import { generateKeyPair, peerIdFromPrivateKey } from "@p2p-edge/libp2p/keys";
+ * import { generateKeyPair, peerIdFromPrivateKey } from "@p2p-edge/libp2p";
  * import { multiaddr } from "@p2p-edge/libp2p/multiaddr";
- * import { openPeerRecord, sealPeerRecord } from "@p2p-edge/libp2p/record";
+ * import { openPeerRecord, sealPeerRecord } from "@p2p-edge/libp2p";
  * const key = await generateKeyPair("Ed25519");
  * const envelope = await sealPeerRecord(key, [multiaddr("/ip4/192.0.2.1/tcp/4001")]);
  * const { record } = await openPeerRecord(envelope.encode(), peerIdFromPrivateKey(key));

@@ -44,9 +44,9 @@ const MAX_U64 = 0xffff_ffff_ffff_ffffn;
  *
  * @example
  * ```ts
- * import { generateKeyPair, peerIdFromPrivateKey } from "@p2p-edge/libp2p/keys";
+ * import { generateKeyPair, peerIdFromPrivateKey } from "@p2p-edge/libp2p";
  * import { multiaddr } from "@p2p-edge/libp2p/multiaddr";
- * import { PeerRecord } from "@p2p-edge/libp2p/record";
+ * import { PeerRecord } from "@p2p-edge/libp2p";
  * const key = await generateKeyPair("Ed25519");
  * const record = new PeerRecord({
  *   peerId: peerIdFromPrivateKey(key),
@@ -200,7 +200,7 @@ let lastSeq = 0n;
  *
  * @example
  * ```ts
- * import { nextPeerRecordSeq } from "@p2p-edge/libp2p/record";
+ * import { nextPeerRecordSeq } from "@p2p-edge/libp2p";
  * nextPeerRecordSeq() < nextPeerRecordSeq(); // true
  * ```
  */
@@ -215,9 +215,9 @@ export function nextPeerRecordSeq(): bigint {
  *
  * @example
  * ```ts
- * import { generateKeyPair } from "@p2p-edge/libp2p/keys";
+ * import { generateKeyPair } from "@p2p-edge/libp2p";
  * import { multiaddr } from "@p2p-edge/libp2p/multiaddr";
- * import { openPeerRecord, sealPeerRecord } from "@p2p-edge/libp2p/record";
+ * import { openPeerRecord, sealPeerRecord } from "@p2p-edge/libp2p";
  * const key = await generateKeyPair("Ed25519");
  * const envelope = await sealPeerRecord(key, [multiaddr("/ip4/192.0.2.1/tcp/4001")]);
  * const { record } = await openPeerRecord(envelope.encode());
@@ -252,8 +252,8 @@ export async function sealPeerRecord(
  *
  * @example
  * ```ts
- * import { generateKeyPair, peerIdFromPrivateKey } from "@p2p-edge/libp2p/keys";
- * import { openPeerRecord, sealPeerRecord } from "@p2p-edge/libp2p/record";
+ * import { generateKeyPair, peerIdFromPrivateKey } from "@p2p-edge/libp2p";
+ * import { openPeerRecord, sealPeerRecord } from "@p2p-edge/libp2p";
  * const key = await generateKeyPair("Ed25519");
  * const bytes = (await sealPeerRecord(key, [])).encode();
  * const { record } = await openPeerRecord(bytes, peerIdFromPrivateKey(key));

@@ -23,7 +23,8 @@ import { yamux } from "../../protocols/yamux/mod.ts";
 import { ping, type PingService } from "../../protocols/ping/mod.ts";
 import { echo, type EchoService } from "../../protocols/echo/mod.ts";
 import { websocket } from "../../transports/websocket/mod.ts";
-import { denoQuic, webTransport } from "../../transports/webtransport/mod.ts";
+import { webTransport } from "../../transports/webtransport/mod.ts";
+import { denoQuic } from "../../transports/webtransport/deno.ts";
 
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const IN_CI = /^(1|true|yes)$/i.test(process.env.CI ?? "");
@@ -239,8 +240,8 @@ async function setup(cleanups: (() => Promise<void> | void)[]): Promise<Run> {
 
   const node: ServerNode = await createNode({
     transports: [websocket(), webTransport()],
-    security: [noise],
-    muxers: [yamux()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
     listen: [
       "/ip4/127.0.0.1/tcp/0/ws",
       ...(WT_SKIP === false ? ["/ip4/127.0.0.1/udp/0/quic-v1/webtransport"] : []),

@@ -78,8 +78,8 @@ try {
   const seed = Number(params.get("seed"));
   const node = await createNode({
     transports: [websocket(), webTransport({ client: "web" })],
-    security: [noise],
-    muxers: [yamux()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
     services: { ping: ping(), echo: echo() },
   });
   report.peerId = node.peerId.toString();

@@ -1,8 +1,10 @@
-import { noise } from "../../protocols/noise/mod.ts";
-import { plaintext } from "../../protocols/plaintext/mod.ts";
 import { runEncrypterSuite } from "./encrypter_suite.ts";
+import { NoiseEncrypter } from "../../protocols/noise/service.ts";
+import { PlaintextEncrypter } from "../../protocols/plaintext/service.ts";
 
-runEncrypterSuite("noise", (privateKey) => noise({ privateKey }), { detectsTampering: true });
-runEncrypterSuite("plaintext", (privateKey) => plaintext({ privateKey }), {
+runEncrypterSuite("noise", (privateKey) => new NoiseEncrypter({ privateKey }), {
+  detectsTampering: true,
+});
+runEncrypterSuite("plaintext", (privateKey) => new PlaintextEncrypter({ privateKey }), {
   detectsTampering: false,
 });

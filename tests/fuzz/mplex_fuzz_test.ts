@@ -12,21 +12,25 @@ import fc from "fast-check";
 import { LimitExceededError, StreamClosedError, StreamResetError } from "../../src/errors.ts";
 import { concat } from "../../src/bytes.ts";
 import { encodeUvarint } from "../../src/varint.ts";
+import { MplexProtocolError } from "../../protocols/mplex/mod.ts";
 import {
   decodeHeader,
   decodeMessage,
   encodedLength,
   encodeMessage,
+} from "../../protocols/mplex/codec.ts";
+import {
   MAX_MESSAGE_SIZE,
   MAX_PENDING_RESETS,
   MAX_VARINT_BYTES,
   MplexFlag,
   type MplexFlagValue,
+} from "../../protocols/mplex/constants.ts";
+import {
   type MplexLimits,
-  MplexProtocolError,
   MplexSession,
   type MplexStreamState,
-} from "../../protocols/mplex/mod.ts";
+} from "../../protocols/mplex/session.ts";
 import { bytes, check, only, splitAt } from "./fuzz.ts";
 
 const flagArb = fc.integer({ min: 0, max: 6 }) as fc.Arbitrary<MplexFlagValue>;

@@ -12,25 +12,24 @@ import fc from "fast-check";
 import { DecodeError, DecryptError, HandshakeError, LimitExceededError } from "../../src/errors.ts";
 import { UnexpectedEOFError } from "../../src/stream/byte_reader.ts";
 import { concat } from "../../src/bytes.ts";
+import type { X25519KeyPair } from "../../protocols/noise/mod.ts";
+import { CipherState, XXHandshakeState } from "../../protocols/noise/handshake.ts";
+import { decodeFrameLength, encodeFrame } from "../../protocols/noise/codec.ts";
 import {
-  CipherState,
-  decodeFrameLength,
   decodeHandshakePayload,
-  encodeFrame,
   encodeHandshakePayload,
+  type NoiseHandshakePayload,
+} from "../../protocols/noise/payload.ts";
+import {
   MAX_CERTHASHES,
   MAX_FRAME,
   MAX_IDENTITY_KEY_LENGTH,
   MAX_IDENTITY_SIG_LENGTH,
   MAX_STREAM_MUXERS,
-  nobleCrypto,
-  NoiseDecryptor,
-  NoiseEncryptor,
-  type NoiseHandshakePayload,
-  verifyHandshakePayload,
-  type X25519KeyPair,
-  XXHandshakeState,
-} from "../../protocols/noise/mod.ts";
+} from "../../protocols/noise/constants.ts";
+import { nobleCrypto } from "../../protocols/noise/crypto.ts";
+import { NoiseDecryptor, NoiseEncryptor } from "../../protocols/noise/transport.ts";
+import { verifyHandshakePayload } from "../../protocols/noise/identity.ts";
 import { ProtobufWriter } from "../../src/protobuf.ts";
 import { encodeUvarint } from "../../src/varint.ts";
 import { bitIndex, bytes, check, flipBit, only, onlyAsync, splitAt } from "./fuzz.ts";

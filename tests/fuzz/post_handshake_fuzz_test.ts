@@ -21,20 +21,16 @@ import { generateKeyPair, type PrivateKey } from "../../src/keys/mod.ts";
 import { duplexPair } from "../../src/stream/pair.ts";
 import type { SecuredConnection } from "../../src/security.ts";
 import type { MuxedStream } from "../../src/muxer.ts";
-import { noise } from "../../protocols/noise/mod.ts";
-import {
-  decodeHeader,
-  encodeHeader,
-  Flag,
-  FrameType,
-  HEADER_LENGTH,
-  yamux,
-  YamuxProtocolError,
-} from "../../protocols/yamux/mod.ts";
+import { yamux, YamuxProtocolError } from "../../protocols/yamux/mod.ts";
+import { decodeHeader, encodeHeader } from "../../protocols/yamux/codec.ts";
+import { Flag, FrameType, HEADER_LENGTH } from "../../protocols/yamux/constants.ts";
 import { encodeMessages, handle, PROTOCOL_ID } from "../../src/multistream/mod.ts";
-import { encodeMessage as encodeMplex, mplex, MplexFlag } from "../../protocols/mplex/mod.ts";
+import { mplex } from "../../protocols/mplex/mod.ts";
+import { encodeMessage as encodeMplex } from "../../protocols/mplex/codec.ts";
+import { MplexFlag } from "../../protocols/mplex/constants.ts";
 import type { StreamMuxerFactory } from "../../src/muxer.ts";
 import { bytes, check, splitAt } from "./fuzz.ts";
+import { NoiseEncrypter } from "../../protocols/noise/service.ts";
 
 const ECHO = "/echo/1.0.0";
 
@@ -165,8 +161,8 @@ let keyB: PrivateKey;
 async function securePair(): Promise<[SecuredConnection, SecuredConnection]> {
   const [a, b] = duplexPair();
   return await Promise.all([
-    noise({ privateKey: keyA }).secureOutbound(a),
-    noise({ privateKey: keyB }).secureInbound(b),
+    new NoiseEncrypter({ privateKey: keyA }).secureOutbound(a),
+    new NoiseEncrypter({ privateKey: keyB }).secureInbound(b),
   ]);
 }
 

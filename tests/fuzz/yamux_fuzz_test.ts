@@ -16,17 +16,10 @@ import {
   TimeoutError,
 } from "../../src/errors.ts";
 import { concat } from "../../src/bytes.ts";
-import {
-  decodeHeader,
-  encodeHeader,
-  Flag,
-  type FrameHeader,
-  FrameType,
-  GoAwayCode,
-  HEADER_LENGTH,
-  resolveYamuxOptions,
-  YamuxProtocolError,
-} from "../../protocols/yamux/mod.ts";
+import { YamuxProtocolError } from "../../protocols/yamux/mod.ts";
+import { decodeHeader, encodeHeader, type FrameHeader } from "../../protocols/yamux/codec.ts";
+import { Flag, FrameType, GoAwayCode, HEADER_LENGTH } from "../../protocols/yamux/constants.ts";
+import { resolveYamuxOptions } from "../../protocols/yamux/options.ts";
 import { MAX_WINDOW } from "../../protocols/yamux/constants.ts";
 import { type SessionEvents, YamuxSession } from "../../protocols/yamux/session.ts";
 import { bytes, check, only, splitAt } from "./fuzz.ts";

@@ -24,6 +24,7 @@ import { identify } from "../../protocols/identify/mod.ts";
 import { outcome, stopAll, until } from "../helpers/nodes.ts";
 import { trackTimers } from "../multistream/helpers.ts";
 import { detectUnhandled } from "./helpers.ts";
+import { NoiseEncrypter } from "../../protocols/noise/service.ts";
 
 /** `conn` with some of its streams replaced (a wrapper: a connection's members are not spreadable). */
 function withStreams<T extends ClosableDuplex & { remoteAddr?: unknown; localAddr?: unknown }>(
@@ -130,8 +131,8 @@ async function settledToZero(...nodes: Libp2pNode[]): Promise<void> {
 function node(extra: Partial<NodeInit> = {}): Promise<Libp2pNode> {
   return createNode({
     transports: [memory()],
-    security: [noise],
-    muxers: [yamux()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
     ...extra,
   });
 }
@@ -223,13 +224,13 @@ describe("hardening faults", () => {
     const server = await createNode({
       stopTimeoutMs: 100,
       transports: [frozen],
-      security: [noise],
-      muxers: [yamux({ keepAliveIntervalMs: 0 })],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux({ keepAliveIntervalMs: 0 })],
       listen: ["/memory/0"],
     });
     server.handle(ECHO, () => new Promise(() => {}));
     const client = await node({
-      muxers: [yamux({ keepAliveIntervalMs: 100, pingTimeoutMs: 200, goAwayTimeoutMs: 300 })],
+      streamMuxers: [yamux({ keepAliveIntervalMs: 100, pingTimeoutMs: 200, goAwayTimeoutMs: 300 })],
     });
     try {
       const conn = await client.dial(server.addrs()[0]);
@@ -268,7 +269,7 @@ describe("hardening faults", () => {
       });
       const security = stage === "noise"
         ? (init: { privateKey: PrivateKey }): ConnectionEncrypter => {
-          const inner = noise(init);
+          const inner = new NoiseEncrypter(init);
           return {
             protocol: inner.protocol,
             secureInbound: (c, o) => inner.secureInbound(c, o),
@@ -285,14 +286,14 @@ describe("hardening faults", () => {
             },
           };
         }
-        : noise;
+        : noise();
       const server = await node({
         listen: ["/memory/0"],
         services: { identify: identify() },
       });
       const client = await node({
         transports: [rec.transport],
-        security: [security],
+        connectionEncrypters: [security],
         services: { identify: identify() },
       });
       if (stage === "identify") {

@@ -27,8 +27,8 @@ async function setup(): Promise<{
   let calls = 0;
   const server = await createNode({
     transports: [memory()],
-    security: [noise],
-    muxers: [yamux()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
     listen: ["/memory/0"],
     negotiationTimeoutMs: 200,
     streamIdleTimeoutMs: 200,
@@ -41,8 +41,8 @@ async function setup(): Promise<{
   const cap = capturing(yamux());
   const client = await createNode({
     transports: [memory()],
-    security: [noise],
-    muxers: [cap.factory],
+    connectionEncrypters: [noise()],
+    streamMuxers: [cap.factory],
   });
   await client.dial(server.addrs()[0]);
   return { server, client, newRaw: () => cap.sessions[0].newStream(), calls: () => calls };

@@ -12,7 +12,7 @@ import type { ConnectionEncrypter } from "../../src/security.ts";
 import type { PrivateKey } from "../../src/keys/types.ts";
 import { duplexPair } from "../../src/stream/pair.ts";
 import type { Listener, ListenerInit, RawConnection, Transport } from "../../src/transport.ts";
-import { noise } from "../../protocols/noise/mod.ts";
+import { NoiseEncrypter } from "../../protocols/noise/service.ts";
 
 const fakeListeners = new Map<string, ListenerInit>();
 let fakeNames = 0;
@@ -78,7 +78,7 @@ export function countingNoise(): {
   let n = 0;
   return {
     security: (init) => {
-      const inner = noise(init);
+      const inner = new NoiseEncrypter(init);
       return {
         protocol: inner.protocol,
         secureOutbound: (c, o) => inner.secureOutbound(c, o),

@@ -21,8 +21,8 @@ const ECHO = "/test/echo/1.0.0";
 function node(extra: Partial<NodeInit> = {}): Promise<Libp2pNode> {
   return createNode({
     transports: [memory()],
-    security: [noise],
-    muxers: [yamux()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
     ...extra,
   });
 }

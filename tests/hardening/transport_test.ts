@@ -28,8 +28,8 @@ async function listener(
   const counting = countingNoise();
   const node = await createNode({
     transports: [transport],
-    security: [counting.security],
-    muxers: [yamux()],
+    connectionEncrypters: [counting.security],
+    streamMuxers: [yamux()],
     listen: [listen],
     upgradeTimeoutMs: DEADLINE,
     ...extra,
@@ -88,8 +88,8 @@ describe("hardening: silent sockets (memory, fake IPs)", () => {
       // An allow-listed peer gets in even now.
       const a = await createNode({
         transports: [net.from("203.0.113.7")],
-        security: [noise],
-        muxers: [yamux()],
+        connectionEncrypters: [noise()],
+        streamMuxers: [yamux()],
       });
       try {
         const conn = await a.dial(addr);
@@ -107,8 +107,8 @@ describe("hardening: silent sockets (memory, fake IPs)", () => {
       // An honest peer gets in once the slots are free.
       const honest = await createNode({
         transports: [net.from("198.51.100.20")],
-        security: [noise],
-        muxers: [yamux()],
+        connectionEncrypters: [noise()],
+        streamMuxers: [yamux()],
       });
       try {
         const conn = await honest.dial(addr);
@@ -150,13 +150,13 @@ describe("hardening: connection rate per IP (memory, fake IPs)", () => {
       // A full node dialling from the flooding IP is refused; Noise never runs for it.
       const flooder = await createNode({
         transports: [net.from("192.0.2.66")],
-        security: [noise],
-        muxers: [yamux()],
+        connectionEncrypters: [noise()],
+        streamMuxers: [yamux()],
       });
       const other = await createNode({
         transports: [net.from("192.0.2.77")],
-        security: [noise],
-        muxers: [yamux()],
+        connectionEncrypters: [noise()],
+        streamMuxers: [yamux()],
       });
       try {
         await assert.rejects(flooder.dial(addr));
@@ -236,8 +236,8 @@ describe("hardening: silent sockets and rate over TCP loopback", () => {
 
       const honest = await createNode({
         transports: [tcp()],
-        security: [noise],
-        muxers: [yamux()],
+        connectionEncrypters: [noise()],
+        streamMuxers: [yamux()],
       });
       try {
         const conn = await honest.dial(b.addrs()[0]);

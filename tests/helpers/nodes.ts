@@ -15,8 +15,8 @@ export function testNode<S extends Record<string, unknown> = Record<string, unkn
 ): Promise<Libp2pNode<S>> {
   return createNode<S>({
     transports: [memory()],
-    security: [noise],
-    muxers: [yamux()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
     listen: ["/memory/0"],
     ...init,
   } as NodeInit<S>);

@@ -19,12 +19,14 @@ import {
   fitIdentify,
   identifyEncodedLength,
   type IdentifyMessage,
+  mergeIdentify,
+} from "../../protocols/identify/codec.ts";
+import {
   MAX_IDENTIFY_MESSAGE_BYTES,
   MAX_IDENTIFY_WRITE_BYTES,
   MAX_LISTEN_ADDRS,
   MAX_PROTOCOLS,
-  mergeIdentify,
-} from "../../protocols/identify/mod.ts";
+} from "../../protocols/identify/constants.ts";
 
 function full(): IdentifyMessage {
   return {

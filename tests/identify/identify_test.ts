@@ -19,16 +19,17 @@ import type { Libp2pNode } from "../../src/node/node.ts";
 import { sealPeerRecord } from "../../src/record/mod.ts";
 import { encodeUvarint } from "../../src/varint.ts";
 import {
-  decodeIdentifyFrame,
-  encodeIdentifyFrame,
   identify,
   IDENTIFY_PROTOCOL_ID,
   IDENTIFY_PUSH_PROTOCOL_ID,
-  type IdentifyMessage,
   type IdentifyService,
-  MAX_LISTEN_ADDRS,
-  MAX_PROTOCOLS,
 } from "../../protocols/identify/mod.ts";
+import {
+  decodeIdentifyFrame,
+  encodeIdentifyFrame,
+  type IdentifyMessage,
+} from "../../protocols/identify/codec.ts";
+import { MAX_LISTEN_ADDRS, MAX_PROTOCOLS } from "../../protocols/identify/constants.ts";
 import { nextEvent, outcome, stopAll, testNode, until } from "../helpers/nodes.ts";
 
 type WithIdentify = { identify: IdentifyService };

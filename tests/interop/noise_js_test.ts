@@ -19,7 +19,6 @@ import {
 } from "../../src/keys/mod.ts";
 import { duplexPair } from "../../src/stream/pair.ts";
 import type { Duplex } from "../../src/stream/types.ts";
-import { noise } from "../../protocols/noise/mod.ts";
 import { cryptoProviders } from "../noise/providers.ts";
 import {
   fromJsStream,
@@ -27,6 +26,7 @@ import {
   silentLogger,
   toJsStream,
 } from "./js_stream_adapter.ts";
+import { NoiseEncrypter } from "../../protocols/noise/service.ts";
 
 const skip = "Bun" in globalThis
   ? "js-libp2p noise needs node:crypto chacha20-poly1305, which Bun lacks"
@@ -110,7 +110,7 @@ describe("noise interop with @chainsafe/libp2p-noise 17", () => {
     const ourId = peerIdFromPublicKey(keys.ours.publicKey);
     const [theirs, ours] = await Promise.all([
       js.secureOutbound(toJsStream(a), { remotePeer: jsPeerIdFromString(ourId.toString()) }),
-      noise({ privateKey: keys.ours }).secureInbound(b),
+      new NoiseEncrypter({ privateKey: keys.ours }).secureInbound(b),
     ]);
     assert.equal(theirs.remotePeer.toString(), ourId.toString());
     assert.ok(ours.remotePeer.equals(peerIdFromPublicKey(keys.theirs.publicKey)));
@@ -124,7 +124,7 @@ describe("noise interop with @chainsafe/libp2p-noise 17", () => {
     const js = jsNoiseFor(keys.theirs);
     const theirId = peerIdFromPublicKey(keys.theirs.publicKey);
     const [ours, theirs] = await Promise.all([
-      noise({ privateKey: keys.ours }).secureOutbound(a, { remotePeer: theirId }),
+      new NoiseEncrypter({ privateKey: keys.ours }).secureOutbound(a, { remotePeer: theirId }),
       js.secureInbound(toJsStream(b, { direction: "inbound" })),
     ]);
     assert.ok(ours.remotePeer.equals(theirId));
@@ -140,12 +140,12 @@ describe("noise interop with @chainsafe/libp2p-noise 17", () => {
         const js = jsNoiseFor(keys.theirs);
         const [ours, theirs] = initiator === "ours"
           ? await Promise.all([
-            noise({ privateKey: keys.ours, crypto }).secureOutbound(a),
+            new NoiseEncrypter({ privateKey: keys.ours, crypto }).secureOutbound(a),
             js.secureInbound(toJsStream(b, { direction: "inbound" })),
           ])
           : (await Promise.all([
             js.secureOutbound(toJsStream(a)),
-            noise({ privateKey: keys.ours, crypto }).secureInbound(b),
+            new NoiseEncrypter({ privateKey: keys.ours, crypto }).secureInbound(b),
           ])).reverse();
         await exchange(ours, fromJsStream(theirs.connection as JsMessageStreamLike));
         ours.abort();
@@ -157,7 +157,7 @@ describe("noise interop with @chainsafe/libp2p-noise 17", () => {
     const rsa = await generateKeyPair("RSA");
     const [a, b] = duplexPair();
     const [ours, theirs] = await Promise.all([
-      noise({ privateKey: rsa }).secureOutbound(a),
+      new NoiseEncrypter({ privateKey: rsa }).secureOutbound(a),
       jsNoiseFor(keys.theirs).secureInbound(toJsStream(b, { direction: "inbound" })),
     ]);
     assert.equal(theirs.remotePeer.toString(), peerIdFromPublicKey(rsa.publicKey).toString());
@@ -175,7 +175,7 @@ describe("noise interop with @chainsafe/libp2p-noise 17", () => {
     const js = jsNoiseFor(keys.theirs, ["/yamux/1.0.0"]);
     const [theirs, ours] = await Promise.all([
       js.secureOutbound(toJsStream(a)),
-      noise({ privateKey: keys.ours }).secureInbound(b, {
+      new NoiseEncrypter({ privateKey: keys.ours }).secureInbound(b, {
         muxers: ["/yamux/1.0.0", "/mplex/6.7.0"],
       }),
     ]);
@@ -190,7 +190,7 @@ describe("noise interop with @chainsafe/libp2p-noise 17", () => {
     const [a, b] = duplexPair();
     const js = jsNoiseFor(keys.theirs, ["/mplex/6.7.0", "/yamux/1.0.0"]);
     const [ours, theirs] = await Promise.all([
-      noise({ privateKey: keys.ours }).secureOutbound(a, {
+      new NoiseEncrypter({ privateKey: keys.ours }).secureOutbound(a, {
         muxers: ["/yamux/1.0.0", "/mplex/6.7.0"],
       }),
       js.secureInbound(toJsStream(b, { direction: "inbound" })),
@@ -213,12 +213,12 @@ describe("noise interop with @chainsafe/libp2p-noise 17", () => {
         const js = jsNoiseFor(keys.theirs, ["/yamux/1.0.0"]);
         const [ours, theirs] = initiator === "ours"
           ? await Promise.all([
-            noise({ privateKey: keys.ours }).secureOutbound(a, { muxers: [] }),
+            new NoiseEncrypter({ privateKey: keys.ours }).secureOutbound(a, { muxers: [] }),
             js.secureInbound(toJsStream(b, { direction: "inbound" })),
           ])
           : (await Promise.all([
             js.secureOutbound(toJsStream(a)),
-            noise({ privateKey: keys.ours }).secureInbound(b),
+            new NoiseEncrypter({ privateKey: keys.ours }).secureInbound(b),
           ])).reverse();
         assert.equal(ours.earlyMuxer, undefined, initiator);
         assert.deepEqual(ours.remoteExtensions?.streamMuxers, ["/yamux/1.0.0"]);
@@ -235,7 +235,7 @@ describe("noise interop with @chainsafe/libp2p-noise 17", () => {
       const [a, b] = duplexPair();
       const wrong = peerIdFromPublicKey(keys.other.publicKey);
       const [ours, theirs] = await Promise.allSettled([
-        noise({ privateKey: keys.ours }).secureOutbound(a, { remotePeer: wrong }),
+        new NoiseEncrypter({ privateKey: keys.ours }).secureOutbound(a, { remotePeer: wrong }),
         jsNoiseFor(keys.theirs).secureInbound(toJsStream(b, { direction: "inbound" })),
       ]);
       assert.equal(ours.status, "rejected");
@@ -253,7 +253,7 @@ describe("noise interop with @chainsafe/libp2p-noise 17", () => {
         jsSide.abort(e);
         throw e;
       }),
-      noise({ privateKey: keys.ours, handshakeTimeoutMs: 2000 }).secureInbound(b),
+      new NoiseEncrypter({ privateKey: keys.ours, handshakeTimeoutMs: 2000 }).secureInbound(b),
     ]);
     assert.equal(theirs.status, "rejected");
     assert.equal(ours.status, "rejected");

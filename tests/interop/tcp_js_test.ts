@@ -40,8 +40,8 @@ type OurNode = Libp2pNode<Services>;
 function ourNode(muxer: StreamMuxerFactory, listen: string[] = []): Promise<OurNode> {
   return createNode<Services>({
     transports: [tcp()],
-    security: [noise],
-    muxers: [muxer],
+    connectionEncrypters: [noise()],
+    streamMuxers: [muxer],
     listen,
     services: { identify: identify(), ping: ping(), echo: echo(), perf: perf() },
   });

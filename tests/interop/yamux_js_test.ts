@@ -9,7 +9,8 @@ import { StreamResetError } from "../../src/errors.ts";
 import type { MuxedStream } from "../../src/muxer.ts";
 import { duplexPair } from "../../src/stream/pair.ts";
 import type { Duplex } from "../../src/stream/types.ts";
-import { yamux, type YamuxMuxer } from "../../protocols/yamux/mod.ts";
+import { yamux } from "../../protocols/yamux/mod.ts";
+import type { YamuxMuxer } from "../../protocols/yamux/service.ts";
 import { fromJsStream, type JsMessageStreamLike, toJsStream } from "./js_stream_adapter.ts";
 
 // js-libp2p needs Promise.withResolvers (present in Deno and Bun).

@@ -3,16 +3,18 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { fromHex, toHex } from "../../src/bytes.ts";
+import { MplexProtocolError } from "../../protocols/mplex/mod.ts";
 import {
   decodeHeader,
   decodeMessage,
   encodedLength,
   encodeMessage,
+} from "../../protocols/mplex/codec.ts";
+import {
   MAX_MESSAGE_SIZE,
   MplexFlag,
   type MplexFlagValue,
-  MplexProtocolError,
-} from "../../protocols/mplex/mod.ts";
+} from "../../protocols/mplex/constants.ts";
 
 interface Vector {
   name: string;

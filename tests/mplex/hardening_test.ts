@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { fromHex } from "../../src/bytes.ts";
 import { LimitExceededError, StreamResetError } from "../../src/errors.ts";
 import type { MuxedStream } from "../../src/muxer.ts";
-import { MplexFlag, MplexProtocolError } from "../../protocols/mplex/mod.ts";
+import { MplexProtocolError } from "../../protocols/mplex/mod.ts";
+import { MplexFlag } from "../../protocols/mplex/constants.ts";
 import { rawSetup, readN } from "./helpers.ts";
 
 describe("mplex hardening (HARDENING.md mplex row)", () => {

@@ -3,14 +3,9 @@ import { concat } from "../../src/bytes.ts";
 import type { ClosableDuplex } from "../../src/stream/types.ts";
 import { duplexPair } from "../../src/stream/pair.ts";
 import type { StreamMuxer, StreamMuxerInit } from "../../src/muxer.ts";
-import {
-  decodeMessage,
-  encodeMessage,
-  mplex,
-  type MplexFlagValue,
-  type MplexMessage,
-  type MplexOptions,
-} from "../../protocols/mplex/mod.ts";
+import { mplex, type MplexOptions } from "../../protocols/mplex/mod.ts";
+import { decodeMessage, encodeMessage, type MplexMessage } from "../../protocols/mplex/codec.ts";
+import type { MplexFlagValue } from "../../protocols/mplex/constants.ts";
 
 /** Reads whole mplex frames from a readable (what our muxer wrote). */
 export class FrameReader {

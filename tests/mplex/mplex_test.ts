@@ -11,15 +11,10 @@ import {
 } from "../../src/errors.ts";
 import type { MuxedStream } from "../../src/muxer.ts";
 import { duplexPair } from "../../src/stream/pair.ts";
-import {
-  encodedLength,
-  encodeMessage,
-  MAX_MESSAGE_SIZE,
-  mplex,
-  MPLEX_PROTOCOL_ID,
-  MplexFlag,
-  mplexLimits,
-} from "../../protocols/mplex/mod.ts";
+import { mplex, MPLEX_PROTOCOL_ID } from "../../protocols/mplex/mod.ts";
+import { encodedLength, encodeMessage } from "../../protocols/mplex/codec.ts";
+import { MAX_MESSAGE_SIZE, MplexFlag } from "../../protocols/mplex/constants.ts";
+import { mplexLimits } from "../../protocols/mplex/service.ts";
 import { pair, rawSetup, readAll, readN, tick } from "./helpers.ts";
 
 const echo = (s: MuxedStream): void => {

@@ -3,16 +3,18 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { LimitExceededError, StreamClosedError, StreamResetError } from "../../src/errors.ts";
+import { MplexProtocolError } from "../../protocols/mplex/mod.ts";
 import {
   DEFAULT_MPLEX_LIMITS,
+  type MplexLimits,
+  MplexSession,
+  type MplexStreamState,
+} from "../../protocols/mplex/session.ts";
+import {
   MAX_PENDING_RESETS,
   MplexFlag,
   type MplexFlagValue,
-  type MplexLimits,
-  MplexProtocolError,
-  MplexSession,
-  type MplexStreamState,
-} from "../../protocols/mplex/mod.ts";
+} from "../../protocols/mplex/constants.ts";
 
 interface Sent {
   id: number;

@@ -19,16 +19,16 @@ import { plaintext } from "../../protocols/plaintext/mod.ts";
 
 const ECHO = "/echo/1.0.0";
 
-function stacks(): Record<string, () => Pick<NodeInit, "security" | "muxers">> {
+function stacks(): Record<string, () => Pick<NodeInit, "connectionEncrypters" | "streamMuxers">> {
   return {
-    "noise+yamux": () => ({ security: [noise], muxers: [yamux()] }),
-    "noise+mplex": () => ({ security: [noise], muxers: [mplex()] }),
-    "plaintext+yamux": () => ({ security: [plaintext], muxers: [yamux()] }),
+    "noise+yamux": () => ({ connectionEncrypters: [noise()], streamMuxers: [yamux()] }),
+    "noise+mplex": () => ({ connectionEncrypters: [noise()], streamMuxers: [mplex()] }),
+    "plaintext+yamux": () => ({ connectionEncrypters: [plaintext()], streamMuxers: [yamux()] }),
   };
 }
 
 async function pair(
-  stack: () => Pick<NodeInit, "security" | "muxers">,
+  stack: () => Pick<NodeInit, "connectionEncrypters" | "streamMuxers">,
   extra: Partial<NodeInit> = {},
 ): Promise<[Libp2pNode, Libp2pNode]> {
   const a = await createNode({ transports: [memory()], ...stack(), ...extra });
@@ -199,8 +199,8 @@ describe("node guarantees", () => {
     await silent.listen(multiaddr("/memory/0"));
     const a = await createNode({
       transports: [transport],
-      security: [noise],
-      muxers: [yamux()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
       upgradeTimeoutMs: 100,
     });
     try {

@@ -30,8 +30,8 @@ for (
 ) {
   describe(`Stream.readInto over ${name}`, () => {
     it("reads every byte on both sides, and locks readable", async () => {
-      const server = await testNode({ muxers: [factory()] });
-      const client = await testNode({ muxers: [factory()], listen: [] });
+      const server = await testNode({ streamMuxers: [factory()] });
+      const client = await testNode({ streamMuxers: [factory()], listen: [] });
       try {
         const payload = Array.from({ length: 5000 }, (_, i) => (i * 13) & 0xff);
         let served: number[] | undefined;
@@ -57,8 +57,8 @@ for (
     });
 
     it("closeRead after readInto ends the read side at the muxer", async () => {
-      const server = await testNode({ muxers: [factory()] });
-      const client = await testNode({ muxers: [factory()], listen: [] });
+      const server = await testNode({ streamMuxers: [factory()] });
+      const client = await testNode({ streamMuxers: [factory()], listen: [] });
       try {
         let remote: Stream | undefined;
         server.handle(PROTOCOL, (s) => {

@@ -31,8 +31,8 @@ type Services = {
 function node(): Promise<Libp2pNode<Services>> {
   return createNode<Services>({
     transports: [tcp()],
-    security: [noise],
-    muxers: [yamux()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
     listen: ["/ip4/127.0.0.1/tcp/0"],
     services: { identify: identify(), ping: ping(), echo: echo(), perf: perf() },
   });
@@ -88,8 +88,8 @@ if (deno !== undefined && !("Bun" in globalThis)) {
     for (const port of ports) {
       const again = await createNode({
         transports: [tcp()],
-        security: [noise],
-        muxers: [yamux()],
+        connectionEncrypters: [noise()],
+        streamMuxers: [yamux()],
         listen: [`/ip4/127.0.0.1/tcp/${port}`],
       });
       await again.stop();

@@ -220,8 +220,12 @@ for (const [name, factory] of muxers) {
       const timers = trackTimers();
       // 400 ms: the active stream must never look idle, even on a starved CI machine (with 100 ms
       // it was reset once under load, its ticks delayed past the deadline).
-      const server = await testNode({ muxers: [factory()], streamIdleTimeoutMs: 400 });
-      const client = await testNode({ muxers: [factory()], listen: [], streamIdleTimeoutMs: 0 });
+      const server = await testNode({ streamMuxers: [factory()], streamIdleTimeoutMs: 400 });
+      const client = await testNode({
+        streamMuxers: [factory()],
+        listen: [],
+        streamIdleTimeoutMs: 0,
+      });
       const held: Stream[] = [];
       const outcomes: Promise<Awaited<ReturnType<typeof outcome>>>[] = [];
       server.handle("/test/idle/1.0.0", (s) => {
@@ -279,8 +283,8 @@ for (const [name, factory] of muxers) {
 
     it("the timer goes with the connection", async () => {
       const timers = trackTimers();
-      const server = await testNode({ muxers: [factory()], streamIdleTimeoutMs: 60_000 });
-      const client = await testNode({ muxers: [factory()], listen: [] });
+      const server = await testNode({ streamMuxers: [factory()], streamIdleTimeoutMs: 60_000 });
+      const client = await testNode({ streamMuxers: [factory()], listen: [] });
       server.handle("/test/idle/1.0.0", () => {}, { maxInboundStreams: 64 });
       try {
         const conn = await client.dial(server.addrs()[0]);

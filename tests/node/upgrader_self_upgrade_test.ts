@@ -19,9 +19,9 @@ import { duplexPair } from "../../src/stream/pair.ts";
 import { generateKeyPair, peerIdFromPrivateKey } from "../../src/keys/mod.ts";
 import { multiaddr } from "../../src/multiaddr/mod.ts";
 import { HandshakeError } from "../../src/errors.ts";
-import { noise } from "../../protocols/noise/mod.ts";
 import { yamux } from "../../protocols/yamux/mod.ts";
 import { select } from "../../src/multistream/mod.ts";
+import { NoiseEncrypter } from "../../protocols/noise/service.ts";
 
 const PROTOCOL = "/test/early/1.0.0";
 
@@ -133,7 +133,7 @@ async function upgrader(handled: string[]): Promise<Upgrader> {
         : undefined,
   };
   return new Upgrader({
-    encrypters: [noise({ privateKey })],
+    encrypters: [new NoiseEncrypter({ privateKey })],
     muxers: [yamux()],
     registry,
     privateKey,

@@ -9,7 +9,9 @@ import assert from "node:assert/strict";
 import { HandshakeError } from "../../src/errors.ts";
 import { peerIdFromPublicKey } from "../../src/keys/mod.ts";
 import { duplexPair } from "../../src/stream/pair.ts";
-import { nobleCrypto, noise, NoiseEncrypter, selectEarlyMuxer } from "../../protocols/noise/mod.ts";
+import { noise } from "../../protocols/noise/mod.ts";
+import { nobleCrypto } from "../../protocols/noise/crypto.ts";
+import { NoiseEncrypter, selectEarlyMuxer } from "../../protocols/noise/service.ts";
 import { cryptoProviders } from "./providers.ts";
 import { key, pattern, readAll, rechunk, recording, relayedPair, writeAll } from "./helpers.ts";
 
@@ -38,8 +40,8 @@ for (const type of ["Ed25519", "secp256k1", "ECDSA", "RSA"] as const) {
       const [a, b] = duplexPair();
       const bobId = peerIdFromPublicKey(bobKey.publicKey);
       const [out, inc] = await Promise.all([
-        noise({ privateKey: aliceKey }).secureOutbound(a, { remotePeer: bobId }),
-        noise({ privateKey: bobKey }).secureInbound(b),
+        new NoiseEncrypter({ privateKey: aliceKey }).secureOutbound(a, { remotePeer: bobId }),
+        new NoiseEncrypter({ privateKey: bobKey }).secureInbound(b),
       ]);
       assert.ok(out.remotePeer.equals(bobId));
       assert.ok(inc.remotePeer.equals(peerIdFromPublicKey(aliceKey.publicKey)));
@@ -64,8 +66,8 @@ for (const c of providers) {
     it("several MiB each way in mixed write sizes, frames split at odd chunk sizes", async () => {
       const [a, b] = relayedPair(rechunk(40_001), rechunk(3_333));
       const [out, inc] = await Promise.all([
-        noise({ privateKey: await key("Ed25519", 0), crypto: c }).secureOutbound(a),
-        noise({ privateKey: await key("Ed25519", 1), crypto: c }).secureInbound(b),
+        new NoiseEncrypter({ privateKey: await key("Ed25519", 0), crypto: c }).secureOutbound(a),
+        new NoiseEncrypter({ privateKey: await key("Ed25519", 1), crypto: c }).secureInbound(b),
       ]);
       const up = pattern(5 * 1024 * 1024 + 3, 3), down = pattern(3 * 1024 * 1024 + 1, 4);
       const [gotUp, gotDown] = await Promise.all([
@@ -82,8 +84,8 @@ for (const c of providers) {
     it("the whole connection survives 1-byte chunks (handshake and transport)", async () => {
       const [a, b] = relayedPair(rechunk(1), rechunk(1));
       const [out, inc] = await Promise.all([
-        noise({ privateKey: await key("Ed25519", 0), crypto: c }).secureOutbound(a),
-        noise({ privateKey: await key("secp256k1", 1), crypto: c }).secureInbound(b),
+        new NoiseEncrypter({ privateKey: await key("Ed25519", 0), crypto: c }).secureOutbound(a),
+        new NoiseEncrypter({ privateKey: await key("secp256k1", 1), crypto: c }).secureInbound(b),
       ]);
       const up = pattern(3000, 5);
       const [got] = await Promise.all([readAll(inc.readable), writeAll(out.writable, up, 700)]);
@@ -96,10 +98,10 @@ describe("noise early muxer negotiation and extensions", () => {
   it("both offer lists: both sides agree on the initiator's first common muxer", async () => {
     const [a, b] = duplexPair();
     const [out, inc] = await Promise.all([
-      noise({ privateKey: await key("Ed25519", 0) }).secureOutbound(a, {
+      new NoiseEncrypter({ privateKey: await key("Ed25519", 0) }).secureOutbound(a, {
         muxers: ["/yamux/1.0.0", "/mplex/6.7.0"],
       }),
-      noise({ privateKey: await key("Ed25519", 1) }).secureInbound(b, {
+      new NoiseEncrypter({ privateKey: await key("Ed25519", 1) }).secureInbound(b, {
         muxers: ["/mplex/6.7.0", "/yamux/1.0.0"],
       }),
     ]);
@@ -114,8 +116,12 @@ describe("noise early muxer negotiation and extensions", () => {
     for (const [im, rm] of [[[], ["/yamux/1.0.0"]], [["/yamux/1.0.0"], []]]) {
       const [a, b] = duplexPair();
       const [out, inc] = await Promise.all([
-        noise({ privateKey: await key("Ed25519", 0) }).secureOutbound(a, { muxers: im }),
-        noise({ privateKey: await key("Ed25519", 1) }).secureInbound(b, { muxers: rm }),
+        new NoiseEncrypter({ privateKey: await key("Ed25519", 0) }).secureOutbound(a, {
+          muxers: im,
+        }),
+        new NoiseEncrypter({ privateKey: await key("Ed25519", 1) }).secureInbound(b, {
+          muxers: rm,
+        }),
       ]);
       assert.equal(out.earlyMuxer, undefined);
       assert.equal(inc.earlyMuxer, undefined);
@@ -125,8 +131,12 @@ describe("noise early muxer negotiation and extensions", () => {
   it("both offer lists without overlap: the handshake fails on both sides", async () => {
     const [a, b] = duplexPair();
     const results = await Promise.allSettled([
-      noise({ privateKey: await key("Ed25519", 0) }).secureOutbound(a, { muxers: ["/a/1"] }),
-      noise({ privateKey: await key("Ed25519", 1) }).secureInbound(b, { muxers: ["/b/1"] }),
+      new NoiseEncrypter({ privateKey: await key("Ed25519", 0) }).secureOutbound(a, {
+        muxers: ["/a/1"],
+      }),
+      new NoiseEncrypter({ privateKey: await key("Ed25519", 1) }).secureInbound(b, {
+        muxers: ["/b/1"],
+      }),
     ]);
     for (const r of results) {
       assert.equal(r.status, "rejected");
@@ -138,8 +148,8 @@ describe("noise early muxer negotiation and extensions", () => {
     const hashes = [pattern(34, 1), pattern(34, 2)];
     const [a, b] = duplexPair();
     const [out, inc] = await Promise.all([
-      noise({ privateKey: await key("Ed25519", 0) }).secureOutbound(a),
-      noise({
+      new NoiseEncrypter({ privateKey: await key("Ed25519", 0) }).secureOutbound(a),
+      new NoiseEncrypter({
         privateKey: await key("Ed25519", 1),
         extensions: { webtransportCerthashes: hashes },
       }).secureInbound(b),
@@ -156,7 +166,7 @@ describe("noise early muxer negotiation and extensions", () => {
     for (let i = 0; i < 2; i++) {
       const [a, b] = duplexPair();
       const [out] = await Promise.all([
-        noise({ privateKey: await key("Ed25519", 0) }).secureOutbound(a),
+        new NoiseEncrypter({ privateKey: await key("Ed25519", 0) }).secureOutbound(a),
         enc.secureInbound(b),
       ]);
       assert.ok(out.remotePeer);
@@ -168,8 +178,8 @@ describe("noise early muxer negotiation and extensions", () => {
     const [a0, b] = duplexPair();
     const a = recording(a0);
     const [out, inc] = await Promise.all([
-      noise({ privateKey: await key("Ed25519", 0) }).secureOutbound(a),
-      noise({ privateKey: await key("Ed25519", 1) }).secureInbound(b),
+      new NoiseEncrypter({ privateKey: await key("Ed25519", 0) }).secureOutbound(a),
+      new NoiseEncrypter({ privateKey: await key("Ed25519", 1) }).secureInbound(b),
     ]);
     const w = out.writable.getWriter();
     const data = pattern(200_000, 8);
@@ -189,8 +199,8 @@ describe("noise secured connection teardown", () => {
     const [a0, b] = duplexPair();
     const a = recording(a0);
     const [out, inc] = await Promise.all([
-      noise({ privateKey: await key("Ed25519", 0) }).secureOutbound(a),
-      noise({ privateKey: await key("Ed25519", 1) }).secureInbound(b),
+      new NoiseEncrypter({ privateKey: await key("Ed25519", 0) }).secureOutbound(a),
+      new NoiseEncrypter({ privateKey: await key("Ed25519", 1) }).secureInbound(b),
     ]);
     const reading = readAll(out.readable);
     const remoteReading = readAll(inc.readable);
@@ -207,8 +217,8 @@ describe("noise secured connection teardown", () => {
   it("the remote half-closing ends our readable while we can still write", async () => {
     const [a, b] = duplexPair();
     const [out, inc] = await Promise.all([
-      noise({ privateKey: await key("Ed25519", 0) }).secureOutbound(a),
-      noise({ privateKey: await key("Ed25519", 1) }).secureInbound(b),
+      new NoiseEncrypter({ privateKey: await key("Ed25519", 0) }).secureOutbound(a),
+      new NoiseEncrypter({ privateKey: await key("Ed25519", 1) }).secureInbound(b),
     ]);
     await writeAll(inc.writable, pattern(10, 1));
     assert.deepEqual(await readAll(out.readable), pattern(10, 1));
@@ -222,10 +232,19 @@ describe("noise secured connection teardown", () => {
 
 describe("noise options", () => {
   it("validates its options once", async () => {
-    assert.throws(() => noise({} as never), TypeError);
+    assert.throws(() => new NoiseEncrypter({} as never), TypeError);
+    assert.throws(() => noise(null as never), TypeError);
+    const privateKey0 = await key("Ed25519", 0);
+    assert.throws(() => noise({ privateKey: privateKey0 } as never), TypeError);
+    assert.throws(() => noise({ handshakeTimeoutMs: -1 }), RangeError);
+    assert.throws(() => noise({ staticNoiseKey: new Uint8Array(31) }), TypeError);
+    assert.equal(noise()({ privateKey: privateKey0 }).protocol, "/noise");
     const privateKey = await key("Ed25519", 0);
-    assert.throws(() => noise({ privateKey, staticNoiseKey: new Uint8Array(31) }), TypeError);
-    assert.throws(() => noise({ privateKey, handshakeTimeoutMs: -1 }), RangeError);
-    assert.equal(noise({ privateKey }).protocol, "/noise");
+    assert.throws(
+      () => new NoiseEncrypter({ privateKey, staticNoiseKey: new Uint8Array(31) }),
+      TypeError,
+    );
+    assert.throws(() => new NoiseEncrypter({ privateKey, handshakeTimeoutMs: -1 }), RangeError);
+    assert.equal(new NoiseEncrypter({ privateKey }).protocol, "/noise");
   });
 });

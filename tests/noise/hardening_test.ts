@@ -32,14 +32,12 @@ import { ProtobufWriter } from "../../src/protobuf.ts";
 import { UnexpectedEOFError } from "../../src/stream/byte_reader.ts";
 import { duplexPair } from "../../src/stream/pair.ts";
 import type { ClosableDuplex } from "../../src/stream/types.ts";
-import {
-  encodeFrame,
-  encodeHandshakePayload,
-  MAX_STREAM_MUXERS,
-  noise,
-  staticKeySignedData,
-} from "../../protocols/noise/mod.ts";
+import { encodeFrame } from "../../protocols/noise/codec.ts";
+import { encodeHandshakePayload } from "../../protocols/noise/payload.ts";
+import { MAX_STREAM_MUXERS } from "../../protocols/noise/constants.ts";
+import { staticKeySignedData } from "../../protocols/noise/identity.ts";
 import { key, manualResponder, pattern, readAll, recording, relayedPair } from "./helpers.ts";
+import { NoiseEncrypter } from "../../protocols/noise/service.ts";
 
 const SHORT = 150; // ms: handshake deadline for the silent-peer rows
 
@@ -113,8 +111,10 @@ describe("noise hardening: identity", () => {
     const a = recording(a0);
     const expected = peerIdFromPublicKey((await key("Ed25519", 2)).publicKey);
     const [out, inc] = await Promise.allSettled([
-      noise({ privateKey: await key("Ed25519", 0) }).secureOutbound(a, { remotePeer: expected }),
-      noise({ privateKey: await key("Ed25519", 1) }).secureInbound(b),
+      new NoiseEncrypter({ privateKey: await key("Ed25519", 0) }).secureOutbound(a, {
+        remotePeer: expected,
+      }),
+      new NoiseEncrypter({ privateKey: await key("Ed25519", 1) }).secureInbound(b),
     ]);
     assert.equal(out.status, "rejected");
     assert.ok((out as PromiseRejectedResult).reason instanceof PeerIdMismatchError);
@@ -127,8 +127,10 @@ describe("noise hardening: identity", () => {
     const [a, b] = duplexPair();
     const other = peerIdFromPublicKey((await key("Ed25519", 2)).publicKey);
     const [, inc] = await Promise.allSettled([
-      noise({ privateKey: await key("Ed25519", 0) }).secureOutbound(a),
-      noise({ privateKey: await key("Ed25519", 1) }).secureInbound(b, { remotePeer: other }),
+      new NoiseEncrypter({ privateKey: await key("Ed25519", 0) }).secureOutbound(a),
+      new NoiseEncrypter({ privateKey: await key("Ed25519", 1) }).secureInbound(b, {
+        remotePeer: other,
+      }),
     ]);
     assert.equal(inc.status, "rejected");
     assert.ok((inc as PromiseRejectedResult).reason instanceof PeerIdMismatchError);
@@ -150,8 +152,8 @@ describe("noise hardening: identity", () => {
         },
       };
       const [a, b] = duplexPair();
-      const good = noise({ privateKey: await key("Ed25519", 0) });
-      const bad = noise({ privateKey: liar });
+      const good = new NoiseEncrypter({ privateKey: await key("Ed25519", 0) });
+      const bad = new NoiseEncrypter({ privateKey: liar });
       const [out, inc] = await Promise.allSettled(
         side === "responder"
           ? [good.secureOutbound(a), bad.secureInbound(b)]
@@ -172,7 +174,9 @@ describe("noise hardening: identity", () => {
         publicKeyToProtobuf(claimed.publicKey),
         await signer.sign(staticKeySignedData(s)),
       )));
-    const err = await rejection(noise({ privateKey: await key("Ed25519", 0) }).secureOutbound(a));
+    const err = await rejection(
+      new NoiseEncrypter({ privateKey: await key("Ed25519", 0) }).secureOutbound(a),
+    );
     assert.ok(err instanceof HandshakeError);
     assert.ok(err.cause instanceof InvalidSignatureError);
     await responder.catch(() => {});
@@ -182,7 +186,9 @@ describe("noise hardening: identity", () => {
     const [a, b] = duplexPair();
     const weird = new ProtobufWriter().uint(1, 9).bytes(2, pattern(32)).finish();
     const responder = manualResponder(b, (hs) => hs.writeMessage(payloadWith(weird, pattern(64))));
-    const err = await rejection(noise({ privateKey: await key("Ed25519", 0) }).secureOutbound(a));
+    const err = await rejection(
+      new NoiseEncrypter({ privateKey: await key("Ed25519", 0) }).secureOutbound(a),
+    );
     assert.ok(err instanceof HandshakeError);
     assert.ok(err.cause instanceof UnsupportedKeyTypeError, String(err.cause));
     await responder.catch(() => {});
@@ -197,7 +203,9 @@ describe("noise hardening: identity", () => {
         b,
         (hs) => hs.writeMessage(payloadWith(fakeRsaKeyProtobuf(bits), pattern(64))),
       );
-      const err = await rejection(noise({ privateKey: await key("Ed25519", 0) }).secureOutbound(a));
+      const err = await rejection(
+        new NoiseEncrypter({ privateKey: await key("Ed25519", 0) }).secureOutbound(a),
+      );
       assert.ok(err instanceof HandshakeError);
       assert.ok(err.cause instanceof LimitExceededError, `${bits}: ${err.cause}`);
       assert.equal(err.cause.limit, limit);
@@ -223,7 +231,9 @@ describe("noise hardening: identity", () => {
     for (const [payload, causeClass] of cases) {
       const [a, b] = duplexPair();
       const responder = manualResponder(b, (hs) => hs.writeMessage(payload));
-      const err = await rejection(noise({ privateKey: await key("Ed25519", 0) }).secureOutbound(a));
+      const err = await rejection(
+        new NoiseEncrypter({ privateKey: await key("Ed25519", 0) }).secureOutbound(a),
+      );
       assert.ok(err instanceof HandshakeError);
       assert.ok(err.cause instanceof causeClass, String(err.cause));
       await responder.catch(() => {});
@@ -237,7 +247,9 @@ describe("noise hardening: malformed handshake messages", () => {
       const [a0, b] = duplexPair();
       const a = recording(a0);
       const responder = manualResponder(b, () => garbage);
-      const err = await rejection(noise({ privateKey: await key("Ed25519", 0) }).secureOutbound(a));
+      const err = await rejection(
+        new NoiseEncrypter({ privateKey: await key("Ed25519", 0) }).secureOutbound(a),
+      );
       assert.ok(err instanceof HandshakeError, String(err));
       if (garbage.byteLength >= 48) assert.ok(err.cause instanceof DecryptError);
       assert.equal(a.aborted.length, 1);
@@ -249,7 +261,9 @@ describe("noise hardening: malformed handshake messages", () => {
     for (const message of [pattern(10), new Uint8Array(32)]) {
       const [a, b] = duplexPair();
       const attacker = send(a, encodeFrame(message));
-      const err = await rejection(noise({ privateKey: await key("Ed25519", 1) }).secureInbound(b));
+      const err = await rejection(
+        new NoiseEncrypter({ privateKey: await key("Ed25519", 1) }).secureInbound(b),
+      );
       assert.ok(err instanceof HandshakeError, String(err));
       await attacker;
     }
@@ -259,7 +273,9 @@ describe("noise hardening: malformed handshake messages", () => {
     for (const bytes of [new Uint8Array([0x00, 0x60, ...pattern(10)]), new Uint8Array([0x00])]) {
       const [a, b] = duplexPair();
       const attacker = send(a, bytes, true);
-      const err = await rejection(noise({ privateKey: await key("Ed25519", 1) }).secureInbound(b));
+      const err = await rejection(
+        new NoiseEncrypter({ privateKey: await key("Ed25519", 1) }).secureInbound(b),
+      );
       assert.ok(err instanceof HandshakeError, String(err));
       assert.ok(err.cause instanceof UnexpectedEOFError, String(err.cause));
       await attacker;
@@ -271,7 +287,8 @@ describe("noise hardening: malformed handshake messages", () => {
     const b = recording(b0);
     await send(a, new Uint8Array([0xff, 0xff, 1, 2, 3]));
     const err = await rejection(
-      noise({ privateKey: await key("Ed25519", 1), handshakeTimeoutMs: SHORT }).secureInbound(b),
+      new NoiseEncrypter({ privateKey: await key("Ed25519", 1), handshakeTimeoutMs: SHORT })
+        .secureInbound(b),
     );
     assert.ok(err instanceof TimeoutError, String(err));
     assert.ok(b.aborted[0] instanceof TimeoutError);
@@ -286,7 +303,8 @@ describe("noise hardening: malformed handshake messages", () => {
       await send(d, new Uint8Array([0xff, 0xff, ...pattern(100)]));
     })();
     const err = await rejection(
-      noise({ privateKey: await key("Ed25519", 0), handshakeTimeoutMs: SHORT }).secureOutbound(c),
+      new NoiseEncrypter({ privateKey: await key("Ed25519", 0), handshakeTimeoutMs: SHORT })
+        .secureOutbound(c),
     );
     assert.ok(err instanceof TimeoutError, String(err));
     await attacker;
@@ -309,8 +327,8 @@ describe("noise hardening: transport", () => {
     const [a, b0] = relayedPair(flip);
     const b = recording(b0);
     const [out, inc] = await Promise.all([
-      noise({ privateKey: await key("Ed25519", 0) }).secureOutbound(a),
-      noise({ privateKey: await key("Ed25519", 1) }).secureInbound(b),
+      new NoiseEncrypter({ privateKey: await key("Ed25519", 0) }).secureOutbound(a),
+      new NoiseEncrypter({ privateKey: await key("Ed25519", 1) }).secureInbound(b),
     ]);
     tamper = true;
     const w = out.writable.getWriter();
@@ -341,7 +359,10 @@ describe("noise hardening: abort and deadlines release everything", () => {
     const [a0, b] = duplexPair();
     const a = recording(a0);
     const left = await pendingTimersAfter(async () => {
-      const pending = noise({ privateKey: await key("Ed25519", 0) }).secureOutbound(a, { signal });
+      const pending = new NoiseEncrypter({ privateKey: await key("Ed25519", 0) }).secureOutbound(
+        a,
+        { signal },
+      );
       // The peer reads message 1 and then stays silent; we abort while waiting for message 2.
       const reader = b.readable.getReader();
       await reader.read();
@@ -360,7 +381,7 @@ describe("noise hardening: abort and deadlines release everything", () => {
     const reason = new Error("stop");
     const left = await pendingTimersAfter(async () => {
       const err = await rejection(
-        noise({ privateKey: await key("Ed25519", 0) }).secureOutbound(a, {
+        new NoiseEncrypter({ privateKey: await key("Ed25519", 0) }).secureOutbound(a, {
           signal: AbortSignal.abort(reason),
         }),
       );
@@ -374,8 +395,8 @@ describe("noise hardening: abort and deadlines release everything", () => {
     const [a, b] = duplexPair();
     const left = await pendingTimersAfter(async () => {
       await Promise.all([
-        noise({ privateKey: await key("Ed25519", 0) }).secureOutbound(a),
-        noise({ privateKey: await key("Ed25519", 1) }).secureInbound(b),
+        new NoiseEncrypter({ privateKey: await key("Ed25519", 0) }).secureOutbound(a),
+        new NoiseEncrypter({ privateKey: await key("Ed25519", 1) }).secureInbound(b),
       ]);
     });
     assert.equal(left, 0);
@@ -401,7 +422,9 @@ if (denoTest !== undefined) {
       const privateKey = await key("Ed25519", 0);
       const [a, b] = duplexPair();
       const controller = new AbortController();
-      const pending = noise({ privateKey }).secureOutbound(a, { signal: controller.signal });
+      const pending = new NoiseEncrypter({ privateKey }).secureOutbound(a, {
+        signal: controller.signal,
+      });
       const reader = b.readable.getReader();
       await reader.read();
       controller.abort();

@@ -6,7 +6,7 @@
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { importNodeCrypto } from "../../protocols/noise/mod.ts";
+import { importNodeCrypto } from "../../protocols/noise/crypto_native.ts";
 
 /** Run `fn` with `globalThis.process` replaced by `value`, then restore it. */
 async function withProcess<T>(value: unknown, fn: () => Promise<T>): Promise<T> {

@@ -5,17 +5,14 @@ import assert from "node:assert/strict";
 import { fromHex, toHex } from "../../src/bytes.ts";
 import { DecodeError, LimitExceededError } from "../../src/errors.ts";
 import { ProtobufWriter } from "../../src/protobuf.ts";
+import { decodeFrameLength, encodeFrame, framedSize } from "../../protocols/noise/codec.ts";
+import { decodeHandshakePayload, encodeHandshakePayload } from "../../protocols/noise/payload.ts";
 import {
-  decodeFrameLength,
-  decodeHandshakePayload,
-  encodeFrame,
-  encodeHandshakePayload,
-  framedSize,
   MAX_CERTHASHES,
   MAX_IDENTITY_KEY_LENGTH,
   MAX_STREAM_MUXERS,
-  staticKeySignedData,
-} from "../../protocols/noise/mod.ts";
+} from "../../protocols/noise/constants.ts";
+import { staticKeySignedData } from "../../protocols/noise/identity.ts";
 
 describe("noise payload codec", () => {
   it("encodes fields 1, 2, 4 in order and omits empty extensions", () => {

@@ -7,13 +7,8 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { Stream } from "../../src/connection.ts";
 import { ProtocolError, ProtocolNegotiationError } from "../../src/errors.ts";
-import {
-  decodePerfHeader,
-  encodePerfHeader,
-  perf,
-  PERF_PROTOCOL_ID,
-  type PerfService,
-} from "../../protocols/perf/mod.ts";
+import { perf, PERF_PROTOCOL_ID, type PerfService } from "../../protocols/perf/mod.ts";
+import { decodePerfHeader, encodePerfHeader } from "../../protocols/perf/codec.ts";
 import { outcome, stopAll, testNode, until } from "../helpers/nodes.ts";
 
 type WithPerf = { perf: PerfService };

@@ -22,13 +22,13 @@ import {
 } from "../../src/keys/mod.ts";
 import type { Duplex } from "../../src/stream/types.ts";
 import { duplexPair } from "../../src/stream/pair.ts";
-import { plaintext } from "../../protocols/plaintext/mod.ts";
 import {
   fromJsStream,
   type JsMessageStreamLike,
   silentLogger,
   toJsStream,
 } from "../interop/js_stream_adapter.ts";
+import { PlaintextEncrypter } from "../../protocols/plaintext/service.ts";
 
 type JsKeyType = "Ed25519" | "secp256k1" | "RSA";
 const TYPES: JsKeyType[] = ["Ed25519", "secp256k1", "RSA"];
@@ -84,7 +84,7 @@ describe("plaintext interop with js-libp2p @libp2p/plaintext", () => {
         const key = await generateKeyPair(ourType);
         const js = await jsSide(jsType);
         const [ours, theirs] = await Promise.all([
-          plaintext({ privateKey: key }).secureOutbound(a, {
+          new PlaintextEncrypter({ privateKey: key }).secureOutbound(a, {
             remotePeer: peerIdFromString(js.id),
           }),
           js.enc.secureInbound(toJsStream(b, { direction: "inbound" })),
@@ -105,7 +105,7 @@ describe("plaintext interop with js-libp2p @libp2p/plaintext", () => {
       const js = await jsSide(type as JsKeyType);
       const [theirs, ours] = await Promise.all([
         js.enc.secureOutbound(toJsStream(a)),
-        plaintext({ privateKey: key }).secureInbound(b),
+        new PlaintextEncrypter({ privateKey: key }).secureInbound(b),
       ]);
       assert.equal(ours.remotePeer.toString(), js.id);
       assert.equal(theirs.remotePeer.toString(), peerIdFromPublicKey(key.publicKey).toString());
@@ -119,7 +119,7 @@ describe("plaintext interop with js-libp2p @libp2p/plaintext", () => {
     const js = await jsSide("Ed25519");
     const other = await generateKeyPair("Ed25519");
     const [ours, theirs] = await Promise.allSettled([
-      plaintext({ privateKey: await generateKeyPair("Ed25519") }).secureOutbound(a, {
+      new PlaintextEncrypter({ privateKey: await generateKeyPair("Ed25519") }).secureOutbound(a, {
         remotePeer: peerIdFromPublicKey(other.publicKey),
       }),
       js.enc.secureInbound(toJsStream(b, { direction: "inbound" })),

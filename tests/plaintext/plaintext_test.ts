@@ -22,15 +22,11 @@ import { channelDuplex, takeChannel, takeOwnChannel } from "../../src/stream/cha
 import { duplexPair } from "../../src/stream/pair.ts";
 import type { ClosableDuplex } from "../../src/stream/types.ts";
 import { encodeUvarint } from "../../src/varint.ts";
-import {
-  createExchange,
-  decodeExchange,
-  encodeExchange,
-  MAX_EXCHANGE_BYTES,
-  plaintext,
-  PLAINTEXT_PROTOCOL_ID,
-  verifyExchange,
-} from "../../protocols/plaintext/mod.ts";
+import { plaintext, PLAINTEXT_PROTOCOL_ID } from "../../protocols/plaintext/mod.ts";
+import { createExchange, verifyExchange } from "../../protocols/plaintext/handshake.ts";
+import { decodeExchange, encodeExchange } from "../../protocols/plaintext/codec.ts";
+import { MAX_EXCHANGE_BYTES } from "../../protocols/plaintext/constants.ts";
+import { PlaintextEncrypter } from "../../protocols/plaintext/service.ts";
 
 const KEY_TYPES: KeyType[] = ["Ed25519", "secp256k1", "ECDSA", "RSA"];
 
@@ -70,7 +66,10 @@ async function againstRaw(
 ): Promise<{ result: Promise<unknown>; raw: ClosableDuplex }> {
   const [ours, raw] = duplexPair();
   const key = await generateKeyPair("Ed25519");
-  const result = plaintext({ privateKey: key, handshakeTimeoutMs: options.timeoutMs ?? 10_000 })
+  const result = new PlaintextEncrypter({
+    privateKey: key,
+    handshakeTimeoutMs: options.timeoutMs ?? 10_000,
+  })
     .secureInbound(ours, { signal: options.signal });
   result.catch(() => {});
   const w = raw.writable.getWriter();
@@ -128,8 +127,8 @@ describe("plaintext handshake", () => {
         generateKeyPair(type),
         generateKeyPair("Ed25519"),
       ]);
-      const alice = plaintext({ privateKey: ka });
-      const bob = plaintext({ privateKey: kb });
+      const alice = new PlaintextEncrypter({ privateKey: ka });
+      const bob = new PlaintextEncrypter({ privateKey: kb });
       assert.equal(alice.protocol, PLAINTEXT_PROTOCOL_ID);
       const bobId = peerIdFromPublicKey(kb.publicKey);
       const [out, inc] = await Promise.all([
@@ -158,7 +157,7 @@ describe("plaintext handshake", () => {
     const [ours, raw] = duplexPair();
     const key = await generateKeyPair("Ed25519");
     const remoteKey = await generateKeyPair("Ed25519");
-    const securing = plaintext({ privateKey: key }).secureInbound(ours);
+    const securing = new PlaintextEncrypter({ privateKey: key }).secureInbound(ours);
     const w = raw.writable.getWriter();
     await w.write(concat([framed(createExchange(remoteKey)), utf8Encode("early data")]));
     const conn = await securing;
@@ -179,10 +178,10 @@ describe("plaintext handshake", () => {
       generateKeyPair("Ed25519"),
     ]);
     const [out, inc] = await Promise.allSettled([
-      plaintext({ privateKey: ka }).secureOutbound(a, {
+      new PlaintextEncrypter({ privateKey: ka }).secureOutbound(a, {
         remotePeer: peerIdFromPublicKey(kc.publicKey),
       }),
-      plaintext({ privateKey: kb }).secureInbound(b),
+      new PlaintextEncrypter({ privateKey: kb }).secureInbound(b),
     ]);
     assert.equal(out.status, "rejected");
     assert.ok((out as PromiseRejectedResult).reason instanceof PeerIdMismatchError);
@@ -250,9 +249,10 @@ describe("plaintext handshake", () => {
   });
 
   it("validates options", async () => {
-    assert.throws(() => plaintext(undefined as never), TypeError);
-    assert.throws(() => plaintext({} as never), TypeError);
+    assert.throws(() => new PlaintextEncrypter(undefined as never), TypeError);
+    assert.throws(() => new PlaintextEncrypter({} as never), TypeError);
+    assert.throws(() => plaintext(null as never), TypeError);
     const privateKey = await generateKeyPair("Ed25519");
-    assert.throws(() => plaintext({ privateKey, handshakeTimeoutMs: -1 }), RangeError);
+    assert.throws(() => new PlaintextEncrypter({ privateKey, handshakeTimeoutMs: -1 }), RangeError);
   });
 });

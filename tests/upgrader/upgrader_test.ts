@@ -15,10 +15,10 @@ import { duplexPair } from "../../src/stream/pair.ts";
 import type { RawConnection } from "../../src/transport.ts";
 import { AbortError, ProtocolNegotiationError, TimeoutError } from "../../src/errors.ts";
 import { Registrar } from "../../src/node/registrar.ts";
-import { noise } from "../../protocols/noise/mod.ts";
-import { plaintext } from "../../protocols/plaintext/mod.ts";
 import { yamux } from "../../protocols/yamux/mod.ts";
 import { mplex } from "../../protocols/mplex/mod.ts";
+import { NoiseEncrypter } from "../../protocols/noise/service.ts";
+import { PlaintextEncrypter } from "../../protocols/plaintext/service.ts";
 
 function rawPair(): [RawConnection, RawConnection] {
   const [a, b] = duplexPair();
@@ -88,7 +88,7 @@ async function echoOver(conn: import("../../src/connection.ts").Connection): Pro
 describe("upgrader", () => {
   it("agrees on the muxer inside the Noise handshake when both sides offer one", async () => {
     const { out, inb, seen, ka, kb } = await upgradePair(
-      (k) => noise({ privateKey: k }),
+      (k) => new NoiseEncrypter({ privateKey: k }),
       [yamux(), mplex()],
       [yamux(), mplex()],
     );
@@ -107,7 +107,7 @@ describe("upgrader", () => {
 
   it("falls back to multistream-select for the muxer (plaintext has no early negotiation)", async () => {
     const { out, inb, seen } = await upgradePair(
-      (k) => plaintext({ privateKey: k }),
+      (k) => new PlaintextEncrypter({ privateKey: k }),
       [mplex(), yamux()],
       [yamux()],
     );
@@ -122,9 +122,12 @@ describe("upgrader", () => {
 
   it("fails both sides when no muxer is shared", async () => {
     const [ka, kb] = await Promise.all([generateKeyPair("Ed25519"), generateKeyPair("Ed25519")]);
-    const dialer = new Upgrader({ encrypters: [plaintext({ privateKey: ka })], muxers: [mplex()] });
+    const dialer = new Upgrader({
+      encrypters: [new PlaintextEncrypter({ privateKey: ka })],
+      muxers: [mplex()],
+    });
     const listener = new Upgrader({
-      encrypters: [plaintext({ privateKey: kb })],
+      encrypters: [new PlaintextEncrypter({ privateKey: kb })],
       muxers: [yamux()],
     });
     const [ra, rb] = rawPair();
@@ -140,7 +143,7 @@ describe("upgrader", () => {
   it("fails at its deadline when the remote never answers, and aborts the socket", async () => {
     const key = await generateKeyPair("Ed25519");
     const upgrader = new Upgrader({
-      encrypters: [noise({ privateKey: key })],
+      encrypters: [new NoiseEncrypter({ privateKey: key })],
       muxers: [yamux()],
       upgradeTimeoutMs: 50,
     });
@@ -155,7 +158,10 @@ describe("upgrader", () => {
 
   it("rejects with AbortError when the caller aborts", async () => {
     const key = await generateKeyPair("Ed25519");
-    const upgrader = new Upgrader({ encrypters: [noise({ privateKey: key })], muxers: [yamux()] });
+    const upgrader = new Upgrader({
+      encrypters: [new NoiseEncrypter({ privateKey: key })],
+      muxers: [yamux()],
+    });
     const [ra, rb] = rawPair();
     const controller = new AbortController();
     const pending = upgrader.upgradeOutbound(ra, { signal: controller.signal });

@@ -1,12 +1,9 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { multiaddr } from "../../src/multiaddr/mod.ts";
-import {
-  parseWebSocketAddr,
-  resolveWebSocketOptions,
-  websocket,
-  webSocketMultiaddr,
-} from "../../transports/websocket/mod.ts";
+import { websocket } from "../../transports/websocket/mod.ts";
+import { parseWebSocketAddr, webSocketMultiaddr } from "../../transports/websocket/address.ts";
+import { resolveWebSocketOptions } from "../../transports/websocket/options.ts";
 
 const PEER = "12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA";
 
@@ -110,9 +107,8 @@ describe("websocket options", () => {
 describe("websocket listener selection", () => {
   it("a runtime without Deno.serve or Bun.serve (a browser) can only dial", async () => {
     const { createListenerFor } = await import("../../transports/websocket/listener.ts");
-    const { WebSocketListenError, webSocketServerKind } = await import(
-      "../../transports/websocket/mod.ts"
-    );
+    const { WebSocketListenError } = await import("../../transports/websocket/mod.ts");
+    const { webSocketServerKind } = await import("../../transports/websocket/runtime.ts");
     assert.equal(webSocketServerKind(), "Bun" in globalThis ? "bun" : "deno");
     const l = createListenerFor("none", { onConnection: () => {} }, resolveWebSocketOptions());
     await assert.rejects(

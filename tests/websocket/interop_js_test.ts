@@ -24,8 +24,8 @@ type Node = Libp2pNode<{ ping: PingService }>;
 function ourNode(listen: string[]): Promise<Node> {
   return createNode({
     transports: [websocket()],
-    security: [noise],
-    muxers: [yamux()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
     listen,
     services: { ping: ping() },
   }) as Promise<Node>;

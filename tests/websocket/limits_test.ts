@@ -12,10 +12,10 @@ import { multiaddr } from "../../src/multiaddr/mod.ts";
 import type { Listener, RawConnection } from "../../src/transport.ts";
 import {
   websocket,
-  type WebSocketConnection,
   WebSocketDialError,
   type WebSocketOptions,
 } from "../../transports/websocket/mod.ts";
+import type { WebSocketConnection } from "../../transports/websocket/connection.ts";
 import { rawClient, rawServer, until } from "./raw_peer.ts";
 
 const HWM = 256 * 1024;

@@ -20,12 +20,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { multiaddr } from "../../src/multiaddr/mod.ts";
 import type { RawConnection } from "../../src/transport.ts";
-import {
-  type BunServerLike,
-  type BunWebSocketHandlers,
-  websocket,
-  WebSocketDialError,
-} from "../../transports/websocket/mod.ts";
+import { websocket, WebSocketDialError } from "../../transports/websocket/mod.ts";
+import type { BunServerLike, BunWebSocketHandlers } from "../../transports/websocket/bun.ts";
 
 const isBun = "Bun" in globalThis;
 const cleanups: (() => unknown)[] = [];

@@ -6,16 +6,15 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { p256 } from "@noble/curves/nist.js";
 import { sha256 } from "@noble/hashes/sha2.js";
+import { CertificateManager } from "../../transports/webtransport/mod.ts";
+import { CertificateSchedule } from "../../transports/webtransport/certificates.ts";
+import { DAY_MS, MAX_CERT_VALIDITY_MS } from "../../transports/webtransport/constants.ts";
 import {
-  CertificateManager,
-  CertificateSchedule,
-  DAY_MS,
   encodeTime,
   generateCertificate,
-  MAX_CERT_VALIDITY_MS,
   parseCertificate,
   toPem,
-} from "../../transports/webtransport/mod.ts";
+} from "../../transports/webtransport/cert.ts";
 import { DecodeError } from "../../src/errors.ts";
 
 const HOUR = 3_600_000;

@@ -7,8 +7,8 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { DecodeError, LimitExceededError } from "../../src/errors.ts";
 import { multiaddr } from "../../src/multiaddr/mod.ts";
+import { CerthashMismatchError } from "../../transports/webtransport/mod.ts";
 import {
-  CerthashMismatchError,
   decodeBidiStreamHeader,
   decodeH3Frame,
   decodeQuicVarint,
@@ -18,12 +18,14 @@ import {
   encodeClientControlStream,
   encodeConnectRequest,
   encodeQuicVarint,
-  parseWebTransportAddr,
   settingsSupportWebTransport,
-  verifyCerthashes,
+} from "../../transports/webtransport/h3.ts";
+import {
+  parseWebTransportAddr,
   webTransportAddr,
   webTransportUrl,
-} from "../../transports/webtransport/mod.ts";
+} from "../../transports/webtransport/address.ts";
+import { verifyCerthashes } from "../../transports/webtransport/handshake.ts";
 
 describe("webtransport HTTP/3 codec", () => {
   it("QUIC varints: RFC 9000 §A.1 examples", () => {

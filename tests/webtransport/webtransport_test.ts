@@ -17,17 +17,17 @@ import { Upgrader } from "../../src/upgrader.ts";
 import type { Connection, StreamHandlerRegistry } from "../../src/connection.ts";
 import type { MuxedStream } from "../../src/muxer.ts";
 import type { RawConnection } from "../../src/transport.ts";
-import { noise } from "../../protocols/noise/mod.ts";
 import { yamux } from "../../protocols/yamux/mod.ts";
 import { PeerIdMismatchError } from "../../src/errors.ts";
 import {
   CerthashMismatchError,
-  denoQuic,
-  generateCertificate,
-  parseWebTransportAddr,
   webTransport,
   WebTransportUnavailableError,
 } from "../../transports/webtransport/mod.ts";
+import { denoQuic } from "../../transports/webtransport/deno.ts";
+import { generateCertificate } from "../../transports/webtransport/cert.ts";
+import { parseWebTransportAddr } from "../../transports/webtransport/address.ts";
+import { NoiseEncrypter } from "../../protocols/noise/service.ts";
 
 const SKIP = "Bun" in globalThis
   ? "Bun 1.4.5 has no WebTransport and no QUIC API"
@@ -83,7 +83,7 @@ async function peer(): Promise<Peer> {
     streams: [],
   };
   p.upgrader = new Upgrader({
-    encrypters: [noise({ privateKey: key })],
+    encrypters: [new NoiseEncrypter({ privateKey: key })],
     muxers: [yamux()],
     privateKey: key,
     registry: echoRegistry,

@@ -2,14 +2,9 @@
 // flags u16 BE, stream id u32 BE, length u32 BE.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import {
-  decodeHeader,
-  encodeHeader,
-  encodeHeaderInto,
-  Flag,
-  FrameType,
-  YamuxProtocolError,
-} from "../../protocols/yamux/mod.ts";
+import { YamuxProtocolError } from "../../protocols/yamux/mod.ts";
+import { decodeHeader, encodeHeader, encodeHeaderInto } from "../../protocols/yamux/codec.ts";
+import { Flag, FrameType } from "../../protocols/yamux/constants.ts";
 import { ProtocolError } from "../../src/errors.ts";
 
 const vectors: { name: string; bytes: number[]; header: Parameters<typeof encodeHeader>[0] }[] = [

@@ -12,15 +12,10 @@ import {
 import type { MuxedStream } from "../../src/muxer.ts";
 import { duplexPair } from "../../src/stream/pair.ts";
 import type { ClosableDuplex } from "../../src/stream/types.ts";
-import {
-  encodeHeader,
-  Flag,
-  FrameType,
-  yamux,
-  type YamuxMuxer,
-  type YamuxOptions,
-  YamuxProtocolError,
-} from "../../protocols/yamux/mod.ts";
+import { yamux, type YamuxOptions, YamuxProtocolError } from "../../protocols/yamux/mod.ts";
+import { encodeHeader } from "../../protocols/yamux/codec.ts";
+import { Flag, FrameType } from "../../protocols/yamux/constants.ts";
+import type { YamuxMuxer } from "../../protocols/yamux/service.ts";
 import { decodeHeader } from "../../protocols/yamux/codec.ts";
 import { type Frame, frame } from "./session_helpers.ts";
 

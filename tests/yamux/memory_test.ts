@@ -8,7 +8,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { LimitExceededError } from "../../src/errors.ts";
 import type { MuxerMemory } from "../../src/muxer.ts";
-import { Flag, FrameType } from "../../protocols/yamux/mod.ts";
+import { Flag, FrameType } from "../../protocols/yamux/constants.ts";
 import { frame, harness } from "./session_helpers.ts";
 
 const KiB = 1024;

@@ -5,15 +5,11 @@ import assert from "node:assert/strict";
 import { concat } from "../../src/bytes.ts";
 import { StreamClosedError } from "../../src/errors.ts";
 import { duplexPair } from "../../src/stream/pair.ts";
-import {
-  decodeHeader,
-  Flag,
-  FrameType,
-  resolveYamuxOptions,
-  yamux,
-  YAMUX_PROTOCOL_ID,
-  type YamuxMuxer,
-} from "../../protocols/yamux/mod.ts";
+import { yamux, YAMUX_PROTOCOL_ID } from "../../protocols/yamux/mod.ts";
+import { decodeHeader } from "../../protocols/yamux/codec.ts";
+import { Flag, FrameType } from "../../protocols/yamux/constants.ts";
+import { resolveYamuxOptions } from "../../protocols/yamux/options.ts";
+import type { YamuxMuxer } from "../../protocols/yamux/service.ts";
 import type { MuxedStream } from "../../src/muxer.ts";
 import { frame, parseFrames } from "./session_helpers.ts";
 

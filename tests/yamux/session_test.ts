@@ -3,7 +3,9 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { concat } from "../../src/bytes.ts";
 import { LimitExceededError, StreamClosedError, TimeoutError } from "../../src/errors.ts";
-import { encodeHeader, Flag, FrameType, YamuxProtocolError } from "../../protocols/yamux/mod.ts";
+import { YamuxProtocolError } from "../../protocols/yamux/mod.ts";
+import { encodeHeader } from "../../protocols/yamux/codec.ts";
+import { Flag, FrameType } from "../../protocols/yamux/constants.ts";
 import { frame, harness } from "./session_helpers.ts";
 import type { YamuxOptions } from "../../protocols/yamux/options.ts";
 

@@ -40,14 +40,6 @@ import { type ResolvedTcpOptions, resolveTcpOptions, type TcpOptions } from "./o
 
 export { TcpDialError, TcpListenError, TcpUnsupportedError } from "./errors.ts";
 export type { TcpOptions } from "./options.ts";
-export {
-  DEFAULT_CLOSE_TIMEOUT_MS,
-  DEFAULT_CONNECT_TIMEOUT_MS,
-  DEFAULT_MAX_CONNECTIONS,
-  DEFAULT_READ_HIGH_WATER_MARK,
-  DEFAULT_WRITE_HIGH_WATER_MARK,
-  MAX_HIGH_WATER_MARK,
-} from "./constants.ts";
 
 function pickBackend(): TcpBackend {
   if (isDeno()) return denoTcp;

@@ -37,31 +37,11 @@ import { createMount, type WebSocketMount } from "./mount.ts";
 import { resolveWebSocketOptions, type WebSocketOptions } from "./options.ts";
 import { webSocketServerKind } from "./runtime.ts";
 
-export {
-  isListenableWebSocketAddr,
-  parseWebSocketAddr,
-  webSocketMultiaddr,
-  type WebSocketTarget,
-} from "./address.ts";
-export {
-  BUN_SOCKET_KEY,
-  type BunServerLike,
-  type BunServerWebSocket,
-  type BunWebSocketHandlers,
-} from "./bun.ts";
-export type { DenoRequestInfo } from "./deno.ts";
-export { type ConnectionLimits, type SocketPort, WebSocketConnection } from "./connection.ts";
-export * from "./constants.ts";
-export { dialWebSocket } from "./dial.ts";
 export { WebSocketDialError, WebSocketListenError } from "./errors.ts";
 export type { WebSocketMount } from "./mount.ts";
-export {
-  type ResolvedWebSocketOptions,
-  resolveWebSocketOptions,
-  type WebSocketOptions,
-  type WebSocketTlsOptions,
-} from "./options.ts";
-export { type WebSocketServerKind, webSocketServerKind } from "./runtime.ts";
+export type { BunServerLike, BunServerWebSocket, BunWebSocketHandlers } from "./bun.ts";
+export type { DenoRequestInfo } from "./deno.ts";
+export type { WebSocketOptions, WebSocketTlsOptions } from "./options.ts";
 
 /**
  * The WebSocket transport. `mount` is set when created with `mount: true`.

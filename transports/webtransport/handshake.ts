@@ -72,9 +72,8 @@ function encrypterFor(
     // Certificates rotate every ~2 weeks: keep only the newest few sets.
     if (byHashes.size >= 4) byHashes.delete(byHashes.keys().next().value!);
     encrypter = noise({
-      privateKey,
       extensions: { webtransportCerthashes: certhashes.map((h) => h.slice()) },
-    });
+    })({ privateKey });
     byHashes.set(key, encrypter);
   }
   return encrypter;
@@ -140,7 +139,7 @@ export interface UpgradeSessionOptions extends SelfUpgradeOptions {
  * @example
  * ```ts
  * import { upgradeSession, type NativeSession } from "@p2p-edge/libp2p/transports/webtransport";
- * import { generateKeyPair } from "@p2p-edge/libp2p/keys";
+ * import { generateKeyPair } from "@p2p-edge/libp2p";
  * declare const session: NativeSession;
  * const privateKey = await generateKeyPair("Ed25519");
  * const { remotePeer } = await upgradeSession(session, {

@@ -56,26 +56,17 @@ import { dialWebApi } from "./web.ts";
 import { multiaddr } from "../../src/multiaddr/mod.ts";
 import { deadlineSignal } from "../../src/abort.ts";
 
-export * from "./address.ts";
-export * from "./cert.ts";
-export * from "./certificates.ts";
-export * from "./constants.ts";
-export { CerthashMismatchError, upgradeSession, verifyCerthashes } from "./handshake.ts";
-export type { UpgradeSessionOptions } from "./handshake.ts";
-export * from "./h3.ts";
-export { denoQuic, type DenoQuicApi, DenoRawSession } from "./deno.ts";
-export { type DenoDialOptions, dialDeno } from "./deno_dial.ts";
-export { DenoWebTransportListener } from "./deno_listener.ts";
-export { WebTransportUnavailableError } from "./errors.ts";
-export { selfUpgradingConnection, type SelfUpgradingInit } from "./raw.ts";
 export {
-  type NativeBidiStream,
-  type NativeSession,
-  WEBTRANSPORT_MUXER,
-  WebTransportMuxer,
-  type WebTransportMuxerOptions,
-} from "./session.ts";
-export { dialWebApi, WebApiSession } from "./web.ts";
+  CertificateManager,
+  type CertificatePlan,
+  type CertificateSchedule,
+  type CertificateScheduleOptions,
+  type CertificateSet,
+  type CertificateWindow,
+} from "./certificates.ts";
+export { CerthashMismatchError } from "./handshake.ts";
+export type { WebTransportCertificate } from "./cert.ts";
+export { WebTransportUnavailableError } from "./errors.ts";
 
 /** Options of {@link webTransport}. */
 export interface WebTransportOptions extends CertificateScheduleOptions {
