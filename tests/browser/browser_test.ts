@@ -23,7 +23,8 @@ import { yamux } from "../../protocols/yamux/mod.ts";
 import { ping, type PingService } from "../../protocols/ping/mod.ts";
 import { echo, type EchoService } from "../../protocols/echo/mod.ts";
 import { websocket } from "../../transports/websocket/mod.ts";
-import { denoQuic, webTransport } from "../../transports/webtransport/mod.ts";
+import { webTransport } from "../../transports/webtransport/mod.ts";
+import { hasDenoQuic } from "../../src/runtime.ts";
 
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const IN_CI = /^(1|true|yes)$/i.test(process.env.CI ?? "");
@@ -46,7 +47,7 @@ const SKIP: string | false = "Bun" in globalThis
   ? `${CHROMIUM} not found (install Debian's chromium; CI=true makes this a failure)`
   : false;
 
-const WT_SKIP: string | false = !("Bun" in globalThis) && denoQuic() === undefined
+const WT_SKIP: string | false = !("Bun" in globalThis) && !hasDenoQuic()
   ? "Deno.QuicEndpoint missing: run deno test with --unstable-net (deno.json has unstable: [net])"
   : false;
 

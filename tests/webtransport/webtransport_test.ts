@@ -22,16 +22,16 @@ import { yamux } from "../../protocols/yamux/mod.ts";
 import { PeerIdMismatchError } from "../../src/errors.ts";
 import {
   CerthashMismatchError,
-  denoQuic,
   generateCertificate,
   parseWebTransportAddr,
   webTransport,
   WebTransportUnavailableError,
 } from "../../transports/webtransport/mod.ts";
+import { hasDenoQuic } from "../../src/runtime.ts";
 
 const SKIP = "Bun" in globalThis
   ? "Bun 1.4.5 has no WebTransport and no QUIC API"
-  : denoQuic() === undefined
+  : !hasDenoQuic()
   ? "Deno.QuicEndpoint missing: run deno test with --unstable-net (or unstable: [net] in deno.json)"
   : false;
 

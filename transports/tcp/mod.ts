@@ -33,8 +33,6 @@ import type { AbortOptions } from "../../src/stream/types.ts";
 import type { Listener, ListenerInit, RawConnection, Transport } from "../../src/transport.ts";
 import { boundAddrs, tcpEndpoint } from "./address.ts";
 import type { TcpBackend, TcpServer } from "./backend.ts";
-import { bunTcp } from "./bun.ts";
-import { denoTcp } from "./deno.ts";
 import { TcpListenError, TcpUnsupportedError } from "./errors.ts";
 import { type ResolvedTcpOptions, resolveTcpOptions, type TcpOptions } from "./options.ts";
 
@@ -49,25 +47,37 @@ export {
   MAX_HIGH_WATER_MARK,
 } from "./constants.ts";
 
-function pickBackend(): TcpBackend {
-  if (isDeno()) return denoTcp;
-  if (isBun()) return bunTcp;
+/**
+ * The runtime's adapter, loaded by dynamic import behind feature detection: a web-only file never
+ * imports an adapter statically (tools/check_web.ts), so bundles for other runtimes leave it out.
+ * Throws TcpUnsupportedError at once on a runtime without TCP sockets.
+ */
+function loadBackend(): Promise<TcpBackend> {
+  let loading: Promise<TcpBackend>;
+  if (isDeno()) loading = import("./deno.ts").then((m) => m.denoTcp);
+  else if (isBun()) loading = import("./bun.ts").then((m) => m.bunTcp);
+  else throw unsupported();
+  loading.catch(() => {}); // reported by the first dial or listen that awaits it
+  return loading;
+}
+
+function unsupported(): TcpUnsupportedError {
   const { name, version } = runtimeInfo();
-  throw new TcpUnsupportedError(
+  return new TcpUnsupportedError(
     `the TCP transport needs Deno or Bun; this runtime is ${name}${version ? " " + version : ""}` +
       " (use the WebSocket or WebTransport transport here)",
   );
 }
 
 class TcpListener implements Listener {
-  readonly #backend: TcpBackend;
+  readonly #backend: Promise<TcpBackend>;
   readonly #options: ResolvedTcpOptions;
   readonly #init: ListenerInit;
   #server: TcpServer | undefined;
   #starting = false;
   #addrs: Multiaddr[] = [];
 
-  constructor(backend: TcpBackend, options: ResolvedTcpOptions, init: ListenerInit) {
+  constructor(backend: Promise<TcpBackend>, options: ResolvedTcpOptions, init: ListenerInit) {
     this.#backend = backend;
     this.#options = options;
     this.#init = init;
@@ -82,7 +92,7 @@ class TcpListener implements Listener {
     this.#starting = true;
     try {
       const init = this.#init;
-      this.#server = await this.#backend.listen(bind, this.#options, {
+      this.#server = await (await this.#backend).listen(bind, this.#options, {
         onConnection: (conn) => init.onConnection(conn),
         onError: (error) => init.onError?.(error),
       });
@@ -122,7 +132,7 @@ class TcpListener implements Listener {
  */
 export function tcp(options: TcpOptions = {}): Transport {
   const resolved = resolveTcpOptions(options);
-  const backend = pickBackend();
+  const backend = loadBackend();
   return {
     name: "tcp",
     async dial(addr: Multiaddr, dialOptions?: AbortOptions): Promise<RawConnection> {
@@ -132,7 +142,7 @@ export function tcp(options: TcpOptions = {}): Transport {
       if (target === undefined) throw new TypeError(`not a TCP dial address: ${addr.toString()}`);
       const deadline = deadlineSignal(resolved.connectTimeoutMs, signal, "TCP connect");
       try {
-        return await backend.connect(target, resolved, deadline.signal);
+        return await (await backend).connect(target, resolved, deadline.signal);
       } finally {
         deadline.clear();
       }

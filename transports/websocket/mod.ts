@@ -48,8 +48,8 @@ export {
   type BunServerLike,
   type BunServerWebSocket,
   type BunWebSocketHandlers,
-} from "./bun.ts";
-export type { DenoRequestInfo } from "./deno.ts";
+  type DenoRequestInfo,
+} from "./upgrade.ts";
 export { type ConnectionLimits, type SocketPort, WebSocketConnection } from "./connection.ts";
 export * from "./constants.ts";
 export { dialWebSocket } from "./dial.ts";

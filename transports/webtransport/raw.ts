@@ -70,3 +70,16 @@ export function selfUpgradingConnection(init: SelfUpgradingInit): RawConnection 
     },
   };
 }
+
+/**
+ * The multiaddr text of a WebTransport peer at a QUIC socket address (no certhash, no `/p2p/`).
+ *
+ * @example
+ * ```ts
+ * quicAddr("::1", 4433); // "/ip6/::1/udp/4433/quic-v1/webtransport"
+ * ```
+ */
+export function quicAddr(hostname: string, port: number): string {
+  const family = hostname.includes(":") ? "ip6" : "ip4";
+  return `/${family}/${hostname}/udp/${port}/quic-v1/webtransport`;
+}
