@@ -32,7 +32,9 @@ import { isBun, isDeno, runtimeInfo } from "../../src/runtime.ts";
 import type { AbortOptions } from "../../src/stream/types.ts";
 import type { Listener, ListenerInit, RawConnection, Transport } from "../../src/transport.ts";
 import { boundAddrs, tcpEndpoint } from "./address.ts";
-import type { TcpBackend, TcpServer } from "./backend.ts";
+import type { TcpPeer, TcpRuntime, TcpServer, TcpSocket, TcpSocketEvents } from "./backend.ts";
+import { TcpChannel } from "./channel.ts";
+import { TcpConnection } from "./connection.ts";
 import { TcpListenError, TcpUnsupportedError } from "./errors.ts";
 import { type ResolvedTcpOptions, resolveTcpOptions, type TcpOptions } from "./options.ts";
 
@@ -52,8 +54,8 @@ export {
  * imports an adapter statically (tools/check_web.ts), so bundles for other runtimes leave it out.
  * Throws TcpUnsupportedError at once on a runtime without TCP sockets.
  */
-function loadBackend(): Promise<TcpBackend> {
-  let loading: Promise<TcpBackend>;
+function loadRuntime(): Promise<TcpRuntime> {
+  let loading: Promise<TcpRuntime>;
   if (isDeno()) loading = import("./deno.ts").then((m) => m.denoTcp);
   else if (isBun()) loading = import("./bun.ts").then((m) => m.bunTcp);
   else throw unsupported();
@@ -69,16 +71,26 @@ function unsupported(): TcpUnsupportedError {
   );
 }
 
+/**
+ * A listener, once for every runtime: the adapter binds and accepts; this counts the open
+ * connections against `maxConnections` (a socket over the cap is reset before anyone sees it),
+ * builds each connection and hands it to the owner.
+ */
 class TcpListener implements Listener {
-  readonly #backend: Promise<TcpBackend>;
+  readonly #runtime: Promise<TcpRuntime>;
   readonly #options: ResolvedTcpOptions;
   readonly #init: ListenerInit;
   #server: TcpServer | undefined;
   #starting = false;
+  #closed = false;
+  #active = 0;
   #addrs: Multiaddr[] = [];
+  readonly #onRelease = (): void => {
+    this.#active--;
+  };
 
-  constructor(backend: Promise<TcpBackend>, options: ResolvedTcpOptions, init: ListenerInit) {
-    this.#backend = backend;
+  constructor(runtime: Promise<TcpRuntime>, options: ResolvedTcpOptions, init: ListenerInit) {
+    this.#runtime = runtime;
     this.#options = options;
     this.#init = init;
   }
@@ -90,16 +102,43 @@ class TcpListener implements Listener {
       throw new TcpListenError("this TCP listener is already listening");
     }
     this.#starting = true;
+    this.#closed = false;
     try {
       const init = this.#init;
-      this.#server = await (await this.#backend).listen(bind, this.#options, {
-        onConnection: (conn) => init.onConnection(conn),
+      this.#server = await (await this.#runtime).listen(bind, {
+        accept: (socket, peer) => this.#accept(socket, peer),
         onError: (error) => init.onError?.(error),
       });
       this.#addrs = boundAddrs(this.#server.host, this.#server.port);
     } finally {
       this.#starting = false;
     }
+  }
+
+  #accept(socket: TcpSocket, peer: TcpPeer): TcpSocketEvents | undefined {
+    if (this.#closed || this.#active >= this.#options.maxConnections) {
+      socket.reset(); // maxConnections: over the cap, closed before anyone sees it
+      return undefined;
+    }
+    this.#active++;
+    const channel = new TcpChannel(this.#options, this.#onRelease);
+    channel.attach(socket);
+    let conn: TcpConnection;
+    try {
+      conn = new TcpConnection(channel, peer, this.#options);
+    } catch (error) {
+      channel.abort(error);
+      this.#init.onError?.(
+        new TcpListenError("could not set up a TCP connection", { cause: error }),
+      );
+      return undefined;
+    }
+    try {
+      this.#init.onConnection(conn);
+    } catch (error) {
+      conn.abort(error);
+    }
+    return channel;
   }
 
   getAddrs(): Multiaddr[] {
@@ -109,6 +148,7 @@ class TcpListener implements Listener {
   async close(): Promise<void> {
     const server = this.#server;
     this.#server = undefined;
+    this.#closed = true;
     this.#addrs = [];
     await server?.close();
   }
@@ -132,7 +172,7 @@ class TcpListener implements Listener {
  */
 export function tcp(options: TcpOptions = {}): Transport {
   const resolved = resolveTcpOptions(options);
-  const backend = loadBackend();
+  const runtime = loadRuntime();
   return {
     name: "tcp",
     async dial(addr: Multiaddr, dialOptions?: AbortOptions): Promise<RawConnection> {
@@ -141,14 +181,16 @@ export function tcp(options: TcpOptions = {}): Transport {
       const target = tcpEndpoint(addr, true);
       if (target === undefined) throw new TypeError(`not a TCP dial address: ${addr.toString()}`);
       const deadline = deadlineSignal(resolved.connectTimeoutMs, signal, "TCP connect");
+      const channel = new TcpChannel(resolved);
       try {
-        return await (await backend).connect(target, resolved, deadline.signal);
+        const peer = await (await runtime).connect(target, deadline.signal, channel);
+        return new TcpConnection(channel, peer, resolved);
       } finally {
         deadline.clear();
       }
     },
     createListener(init: ListenerInit): Listener {
-      return new TcpListener(backend, resolved, init);
+      return new TcpListener(runtime, resolved, init);
     },
     listenFilter(addrs: readonly Multiaddr[]): Multiaddr[] {
       return addrs.filter((a) => tcpEndpoint(a, false) !== undefined);
