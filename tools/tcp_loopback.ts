@@ -10,6 +10,7 @@
  *
  *   deno run -A tools/tcp_loopback.ts transports/tcp_before/mod.ts transports/tcp/mod.ts
  *   bun run tools/tcp_loopback.ts transports/tcp_before/mod.ts transports/tcp/mod.ts
+ *   deno run -A tools/tcp_loopback.ts --factory websocket a/mod.ts transports/websocket/mod.ts
  *
  * @module
  */
@@ -31,7 +32,7 @@ async function transfer(transport: Transport, bytes: number): Promise<[number, n
   let accepted!: (conn: RawConnection) => void;
   const inbound = new Promise<RawConnection>((resolve) => (accepted = resolve));
   const listener = transport.createListener({ onConnection: (conn) => accepted(conn) });
-  await listener.listen(multiaddr("/ip4/127.0.0.1/tcp/0"));
+  await listener.listen(multiaddr(LISTEN));
   const client = await transport.dial(listener.getAddrs()[0]);
   const server = await inbound;
   const tx = takeChannel(client);
@@ -49,7 +50,7 @@ async function transfer(transport: Transport, bytes: number): Promise<[number, n
   const buffers = [0, 1, 2, 3].map((k) => new Uint8Array(CHUNK).fill(k));
   for (let sent = 0, k = 0; sent < bytes; sent += CHUNK, k++) {
     tx.write(buffers[k % 4]);
-    if (k % 4 === 3) await tx.drained();
+    if (k % EVERY === EVERY - 1) await tx.drained();
   }
   await tx.closeWrite();
   const got = await receiving;
@@ -63,6 +64,13 @@ async function transfer(transport: Transport, bytes: number): Promise<[number, n
 }
 
 const process = nodeProcess;
+/** `--factory websocket` compares WebSocket transports (`websocket()` on `/ws`) instead. */
+const FACTORY = process.argv.includes("--factory")
+  ? process.argv[process.argv.indexOf("--factory") + 1]
+  : "tcp";
+/** `--every n`: await drained() after every n-th write (default 4; at most 4 buffers). */
+const EVERY = Math.min(4, Math.max(1, arg("every", 4)));
+const LISTEN = FACTORY === "websocket" ? "/ip4/127.0.0.1/tcp/0/ws" : "/ip4/127.0.0.1/tcp/0";
 const modules = process.argv.slice(2).filter((a, i, all) =>
   !a.startsWith("--") &&
   !(all[i - 1] ?? "").startsWith("--")
@@ -71,10 +79,11 @@ const mib = arg("mib", 256);
 const rounds = arg("rounds", 5);
 const transports: Transport[] = [];
 for (const path of modules) {
-  const mod = await import(new URL(`../${path}`, import.meta.url).href) as {
-    tcp(): Transport;
-  };
-  transports.push(mod.tcp());
+  const mod = await import(new URL(`../${path}`, import.meta.url).href) as Record<
+    string,
+    () => Transport
+  >;
+  transports.push(mod[FACTORY]());
 }
 for (const t of transports) await transfer(t, 32 * 1024 * 1024); // warm-up
 const results: number[][] = transports.map(() => []);
