@@ -3,10 +3,13 @@
  * `Bun.listen`), picked by feature detection. Addresses: `/ip4|ip6|dns|dns4|dns6/<host>/tcp/<port>`,
  * plus a trailing `/p2p/<id>` when dialling.
  *
- * Each connection is one ReadableStream and one WritableStream on the socket, with real
+ * Each connection's bytes are one byte channel on the socket (`conn.channel`), with real
  * backpressure both ways (a reader that stops reading stops the sender through TCP flow control;
- * writes wait for the socket), half-close (closing the writable sends FIN and reading goes on),
- * TCP_NODELAY and keep-alive on by default.
+ * writes wait for the socket), half-close (`closeWrite()` sends FIN and reading goes on),
+ * TCP_NODELAY and keep-alive on by default. `readable`/`writable` web streams are built on the
+ * channel on first access. One core serves both runtimes (channel.ts, connection.ts, the listener
+ * below); deno.ts and bun.ts supply only the socket primitives (backend.ts) and are loaded by
+ * dynamic import on their runtime.
  *
  * @example
  * ```ts
