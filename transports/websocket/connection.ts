@@ -9,7 +9,12 @@
 
 import { ConnectionClosedError } from "../../src/errors.ts";
 import type { Multiaddr } from "../../src/multiaddr/mod.ts";
-import { type ChannelDuplex, channelDuplex, channelKey } from "../../src/stream/channel.ts";
+import {
+  type ByteChannel,
+  type ChannelDuplex,
+  channelDuplex,
+  channelKey,
+} from "../../src/stream/channel.ts";
 import type { RawConnection } from "../../src/transport.ts";
 import { type ConnectionLimits, type SocketPort, WebSocketChannel } from "./channel.ts";
 
@@ -35,7 +40,8 @@ export interface ConnectionAddrs {
  */
 export class WebSocketConnection implements RawConnection {
   /** The connection's bytes (taken by the upgrader). No half-close: see channel.ts. */
-  readonly channel: WebSocketChannel;
+  readonly channel: ByteChannel;
+  readonly #channel: WebSocketChannel;
   /** The peer's address. */
   readonly remoteAddr: Multiaddr;
   /** Our address, when known. */
@@ -44,7 +50,8 @@ export class WebSocketConnection implements RawConnection {
 
   /** Wrap an open socket. */
   constructor(port: SocketPort, limits: ConnectionLimits, addrs: ConnectionAddrs) {
-    this.channel = new WebSocketChannel(port, limits);
+    this.#channel = new WebSocketChannel(port, limits);
+    this.channel = this.#channel;
     this.#limits = limits;
     this.remoteAddr = addrs.remoteAddr;
     if (addrs.localAddr !== undefined) this.localAddr = addrs.localAddr;
@@ -52,27 +59,27 @@ export class WebSocketConnection implements RawConnection {
 
   /** Bytes queued in the socket's send buffer right now (diagnostics, tests). */
   get bufferedAmount(): number {
-    return this.channel.bufferedAmount;
+    return this.#channel.bufferedAmount;
   }
 
   /** Resolves once the socket has closed (either side, any reason). Never rejects. */
   get closed(): Promise<void> {
-    return this.channel.closed;
+    return this.#channel.closed;
   }
 
   /** A message arrived (ArrayBuffer, a byte view, or text, which is taken as UTF-8 bytes). */
   onMessage(data: ArrayBuffer | ArrayBufferView | string): void {
-    this.channel.onMessage(data);
+    this.#channel.onMessage(data);
   }
 
   /** The socket closed (the closing handshake finished, or the TCP connection dropped). */
   onClose(code: number, reason: string, wasClean: boolean): void {
-    this.channel.onClose(code, reason, wasClean);
+    this.#channel.onClose(code, reason, wasClean);
   }
 
   /** The socket's send buffer drained (Bun's `drain`). */
   onDrain(): void {
-    this.channel.onDrain();
+    this.#channel.onDrain();
   }
 
   /**
@@ -93,7 +100,7 @@ export class WebSocketConnection implements RawConnection {
     try {
       await (flush ?? this.channel.closeWrite()).catch(() => {});
       await this.channel.closeWrite().catch(() => {});
-      await this.channel.closed;
+      await this.#channel.closed;
     } finally {
       clearTimeout(timer);
     }
@@ -126,7 +133,7 @@ export class WebSocketConnection implements RawConnection {
   }
 
   /** LEGACY: the channel for takeChannel(), unless the web streams were used. */
-  [channelKey](): WebSocketChannel | undefined {
+  [channelKey](): ByteChannel | undefined {
     return this.#duplex()[channelKey]() === undefined ? undefined : this.channel;
   }
   // --- end LEGACY -----------------------------------------------------------------------------
