@@ -20,7 +20,7 @@ export interface TcpSocket {
    * Pull reading (Deno): read into `buffer`; the byte count, or null at the remote's FIN. Absent
    * when the socket pushes its data to {@link TcpSocketEvents.onData} instead (Bun).
    */
-  readonly read?: (buffer: Uint8Array) => Promise<number | null>;
+  read?(buffer: Uint8Array): Promise<number | null>;
   /** Push reading: stop delivering data until `resume` (TCP flow control slows the sender). */
   pause?(): void;
   /** Push reading: deliver data again. */

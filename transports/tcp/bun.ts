@@ -86,30 +86,57 @@ function eventsOf(socket: BunSocket): TcpSocketEvents | undefined {
   return (socket.data as Wired | undefined)?.events;
 }
 
-function bunSocket(socket: BunSocket): TcpSocket {
-  return {
-    pause: () => socket.pause(),
-    resume: () => socket.resume(),
-    write: (chunk) => socket.write(chunk),
-    closeWrite: () => socket.shutdown(), // FIN; reading goes on
-    close() {
-      try {
-        socket.end();
-      } catch {
-        // Already closed.
-      }
-    },
-    reset() {
-      try {
-        socket.terminate();
-      } catch {
-        // Already closed.
-      }
-    },
-    isClosedError: () => false, // reads are pushed: no read can fail
-    setNoDelay: (on) => void socket.setNoDelay?.(on),
-    setKeepAlive: (on) => void socket.setKeepAlive?.(on),
-  };
+/** The primitives of one Bun socket (methods on the prototype: one small object each). */
+class BunTcpSocket implements TcpSocket {
+  readonly #socket: BunSocket;
+
+  constructor(socket: BunSocket) {
+    this.#socket = socket;
+  }
+
+  pause(): void {
+    this.#socket.pause();
+  }
+
+  resume(): void {
+    this.#socket.resume();
+  }
+
+  write(chunk: Uint8Array): number {
+    return this.#socket.write(chunk);
+  }
+
+  closeWrite(): void {
+    this.#socket.shutdown(); // FIN; reading goes on
+  }
+
+  close(): void {
+    try {
+      this.#socket.end();
+    } catch {
+      // Already closed.
+    }
+  }
+
+  reset(): void {
+    try {
+      this.#socket.terminate();
+    } catch {
+      // Already closed.
+    }
+  }
+
+  isClosedError(): boolean {
+    return false; // reads are pushed: no read can fail
+  }
+
+  setNoDelay(on: boolean): void {
+    this.#socket.setNoDelay?.(on);
+  }
+
+  setKeepAlive(on: boolean): void {
+    this.#socket.setKeepAlive?.(on);
+  }
 }
 
 function peerOf(socket: BunSocket): TcpPeer {
@@ -154,7 +181,7 @@ function attachDialled(socket: BunSocket): void {
   const wiring = socket.data as DialWiring | undefined;
   if (wiring === undefined || wiring.peer !== undefined) return;
   wiring.peer = peerOf(socket);
-  wiring.events.attach(bunSocket(socket));
+  wiring.events.attach(new BunTcpSocket(socket));
 }
 
 const DIAL_HANDLERS: BunSocketHandler = {
@@ -209,7 +236,7 @@ export const bunTcp: TcpRuntime = {
     const socketHandlers: BunSocketHandler = {
       ...COMMON_HANDLERS,
       open(socket) {
-        const primitives = bunSocket(socket);
+        const primitives = new BunTcpSocket(socket);
         if (closed) {
           primitives.reset();
           return;

@@ -41,8 +41,8 @@ export class TcpChannel implements ByteChannel, TcpSocketEvents {
   readonly #options: ResolvedTcpOptions;
   readonly #onRelease: (() => void) | undefined;
   #socket: TcpSocket | undefined;
-  /** The socket's pull read (Deno); undefined: the socket pushes its data (Bun). */
-  #pull: ((buffer: Uint8Array) => Promise<number | null>) | undefined;
+  /** The socket is read on demand (Deno); false: it pushes its data (Bun). */
+  #pulled = false;
 
   // --- reading --------------------------------------------------------------------------------
   /** Remote FIN received, or reading cancelled or ended by close(). */
@@ -56,8 +56,8 @@ export class TcpChannel implements ByteChannel, TcpSocketEvents {
   /** Pushed: received chunks no read took yet, and their bytes. */
   #received: Uint8Array[] = [];
   #receivedBytes = 0;
-  /** Pushed: a read waiting for data. */
-  readonly #reader = new Deferred<Uint8Array | null>();
+  /** Pushed: a read waiting for data (made on first use: pulled sockets never need it). */
+  #reader: Deferred<Uint8Array | null> | undefined;
   #paused = false;
 
   // --- writing --------------------------------------------------------------------------------
@@ -72,8 +72,8 @@ export class TcpChannel implements ByteChannel, TcpSocketEvents {
   #pending: Uint8Array[] = [];
   /** Resolved when the pump finished (everything written so far was taken by the socket). */
   readonly #drained = new Deferred<void>();
-  /** The socket's drain event, awaited after a short synchronous write. */
-  readonly #drainEvent = new Deferred<void>();
+  /** The socket's drain event, awaited after a short synchronous write (made on first use). */
+  #drainEvent: Deferred<void> | undefined;
   #closingWrite: Promise<void> | undefined;
 
   // --- lifecycle ------------------------------------------------------------------------------
@@ -93,7 +93,7 @@ export class TcpChannel implements ByteChannel, TcpSocketEvents {
   attach(socket: TcpSocket): void {
     if (this.#socket !== undefined) return;
     this.#socket = socket;
-    this.#pull = socket.read;
+    this.#pulled = socket.read !== undefined;
     try {
       socket.setNoDelay(this.#options.noDelay);
       if (this.#options.keepAlive) socket.setKeepAlive(true);
@@ -111,8 +111,7 @@ export class TcpChannel implements ByteChannel, TcpSocketEvents {
    */
   read(into?: Uint8Array): Promise<Uint8Array | null> {
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
-    const pull = this.#pull;
-    if (pull === undefined) return this.#readPushed();
+    if (!this.#pulled) return this.#readPushed();
     if (this.#readDone) return READ_END;
     if (this.#target !== undefined) {
       return Promise.reject(new TypeError("TCP connection: one read at a time"));
@@ -121,7 +120,7 @@ export class TcpChannel implements ByteChannel, TcpSocketEvents {
     const target = lent ? into : new Uint8Array(this.#readSize);
     this.#target = target;
     this.#targetLent = lent;
-    return pull(target).then(this.#onRead, this.#onReadError);
+    return this.#socket!.read!(target).then(this.#onRead, this.#onReadError);
   }
 
   readonly #onRead = (n: number | null): Uint8Array | null | Promise<Uint8Array | null> => {
@@ -170,7 +169,7 @@ export class TcpChannel implements ByteChannel, TcpSocketEvents {
       return Promise.resolve(chunk);
     }
     if (this.#readDone) return READ_END;
-    return this.#reader.promise;
+    return (this.#reader ??= new Deferred()).promise;
   }
 
   cancelRead(): void {
@@ -233,7 +232,7 @@ export class TcpChannel implements ByteChannel, TcpSocketEvents {
           if (offset >= chunk.byteLength) break;
           if (sync) {
             // A short synchronous write kept nothing of the rest: wait for the drain event.
-            await this.#drainEvent.promise;
+            await (this.#drainEvent ??= new Deferred()).promise;
             if (this.#failure !== undefined) throw this.#failure;
           }
           taken = socket.write(chunk.subarray(offset));
@@ -303,9 +302,9 @@ export class TcpChannel implements ByteChannel, TcpSocketEvents {
     this.#received = [];
     this.#receivedBytes = 0;
     this.#pending = [];
-    this.#reader.reject(this.#failure);
+    this.#reader?.reject(this.#failure);
     this.#drained.reject(this.#failure);
-    this.#drainEvent.reject(this.#failure);
+    this.#drainEvent?.reject(this.#failure);
     this.#release("reset");
   }
 
@@ -338,7 +337,7 @@ export class TcpChannel implements ByteChannel, TcpSocketEvents {
   /** Pushed sockets: a received chunk. */
   onData(chunk: Uint8Array): void {
     if (this.#readDone) return; // cancelled by the reader: dropped
-    if (this.#reader.waiting) {
+    if (this.#reader?.waiting) {
       this.#reader.resolve(chunk);
       return;
     }
@@ -353,7 +352,7 @@ export class TcpChannel implements ByteChannel, TcpSocketEvents {
 
   /** The socket can take more after a short write. */
   onDrain(): void {
-    this.#drainEvent.resolve();
+    this.#drainEvent?.resolve();
   }
 
   /** Remote FIN: the end of our input; our writing stays usable (half-close). */
@@ -374,7 +373,7 @@ export class TcpChannel implements ByteChannel, TcpSocketEvents {
     if (!this.#writeDone) {
       this.#writeDone = true;
       this.#writeError = new ConnectionClosedError("TCP connection closed by the remote peer");
-      this.#drainEvent.reject(this.#writeError);
+      this.#drainEvent?.reject(this.#writeError);
       if (!this.#pumping) this.#pending = [];
     }
     this.#release("gone");
@@ -391,7 +390,7 @@ export class TcpChannel implements ByteChannel, TcpSocketEvents {
     if (this.#readDone) return;
     this.#readDone = true;
     if (this.#received.length > 0) return; // read() hands out the queue first, then null
-    this.#reader.resolve(null);
+    this.#reader?.resolve(null);
   }
 
   #maybeRelease(): void {

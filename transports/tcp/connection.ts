@@ -52,6 +52,8 @@ export class TcpConnection implements RawConnection {
   // on first access and `[channelKey]` for takeChannel(). Delete from here to the end of the
   // class, and the `#legacy` branch of close(), once RawConnection has no readable/writable.
   #legacy: ChannelDuplex | undefined;
+  /** The channel was handed over through `[channelKey]`: the web streams are refused. */
+  #taken = false;
 
   #duplex(): ChannelDuplex {
     return this.#legacy ??= channelDuplex(this.channel, (flush) => this.channel.close(flush), {
@@ -61,17 +63,30 @@ export class TcpConnection implements RawConnection {
 
   /** LEGACY: bytes from the peer as a web stream (built on the channel on first access). */
   get readable(): ReadableStream<Uint8Array> {
+    this.#checkNotTaken();
     return this.#duplex().readable;
   }
 
   /** LEGACY: bytes to the peer as a web stream; closing it sends FIN (reading goes on). */
   get writable(): WritableStream<Uint8Array> {
+    this.#checkNotTaken();
     return this.#duplex().writable;
   }
 
-  /** LEGACY: the channel for takeChannel(), unless the web streams were used. */
+  /**
+   * LEGACY: the channel for takeChannel(), unless the web streams were used (no stream object is
+   * built for a connection whose channel is taken: the node's path).
+   */
   [channelKey](): TcpChannel | undefined {
-    return this.#duplex()[channelKey]() === undefined ? undefined : this.channel;
+    if (this.#legacy !== undefined || this.#taken) return undefined;
+    this.#taken = true;
+    return this.channel;
+  }
+
+  #checkNotTaken(): void {
+    if (this.#taken) {
+      throw new TypeError("this connection is read and written through its byte channel");
+    }
   }
   // --- end LEGACY -----------------------------------------------------------------------------
 }
