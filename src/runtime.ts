@@ -1,7 +1,7 @@
 /**
- * Runtime feature detection: the one module outside `transports/*\/deno.ts` and
- * `transports/*\/bun.ts` that looks at the `Deno` and `Bun` globals (ARCHITECTURE.md, "Runtime
- * boundaries"). It reads them through `globalThis` with local structural types, so it type-checks
+ * Runtime feature detection: the one module outside the runtime adapters (the list in
+ * tools/check_web.ts) that looks at the `Deno` and `Bun` globals (ARCHITECTURE.md, "Runtime
+ * boundaries"). Transports ask it which adapter to load, then load it by dynamic import. It reads them through `globalThis` with local structural types, so it type-checks
  * without Deno or Bun type declarations and runs unchanged in a browser.
  *
  * @module
@@ -20,8 +20,15 @@ export interface RuntimeInfo {
 
 /** The parts of `globalThis` this module reads; each may be absent. */
 interface RuntimeGlobals {
-  Deno?: { version?: { deno?: unknown } };
-  Bun?: { version?: unknown };
+  Deno?: {
+    version?: { deno?: unknown };
+    serve?: unknown;
+    upgradeWebSocket?: unknown;
+    QuicEndpoint?: unknown;
+    connectQuic?: unknown;
+    upgradeWebTransport?: unknown;
+  };
+  Bun?: { version?: unknown; serve?: unknown };
   process?: { versions?: { node?: unknown; bun?: unknown } };
   window?: unknown;
   document?: unknown;
@@ -80,6 +87,50 @@ export function runtimeInfo(): RuntimeInfo {
     return { name: "browser", version: "" };
   }
   return { name: "unknown", version: "" };
+}
+
+/** Which WebSocket server a runtime offers: see {@link webSocketServerKind}. */
+export type WebSocketServerKind = "deno" | "bun" | "none";
+
+/**
+ * Which WebSocket server this runtime offers: `Deno.serve` + `Deno.upgradeWebSocket` on Deno,
+ * `Bun.serve` on Bun, none elsewhere (browsers, workers: there only dialling works). The
+ * WebSocket transport loads its runtime adapter by this answer.
+ *
+ * @example
+ * ```ts
+ * import { webSocketServerKind } from "@p2p-edge/libp2p/runtime";
+ * if (webSocketServerKind() === "none") console.log("this runtime can only dial WebSockets");
+ * ```
+ */
+export function webSocketServerKind(): WebSocketServerKind {
+  const g = globals();
+  if (isBun() && typeof g.Bun?.serve === "function") return "bun";
+  if (
+    isDeno() && typeof g.Deno?.serve === "function" &&
+    typeof g.Deno.upgradeWebSocket === "function"
+  ) {
+    return "deno";
+  }
+  return "none";
+}
+
+/**
+ * Whether this runtime has Deno's QUIC and WebTransport server API (`Deno.QuicEndpoint`,
+ * `Deno.connectQuic`, `Deno.upgradeWebTransport`: Deno with `--unstable-net`). The WebTransport
+ * transport loads its Deno adapter only then.
+ *
+ * @example
+ * ```ts
+ * import { hasDenoQuic } from "@p2p-edge/libp2p/runtime";
+ * console.log(hasDenoQuic() ? "raw QUIC dialling and listening" : "WebTransport API only");
+ * ```
+ */
+export function hasDenoQuic(): boolean {
+  if (!isDeno() || isBun()) return false;
+  const d = globals().Deno!;
+  return typeof d.QuicEndpoint === "function" && typeof d.connectQuic === "function" &&
+    typeof d.upgradeWebTransport === "function";
 }
 
 /** An interface address as `node:os` `networkInterfaces()` reports it. */

@@ -1,9 +1,11 @@
 /**
  * The default identify agentVersion: library name and version, and the runtime it runs on
- * (found by feature detection on globalThis, no runtime-specific API is called).
+ * (src/runtime.ts finds it by feature detection; no runtime-specific API is called).
  *
  * @module
  */
+
+import { runtimeInfo } from "../../src/runtime.ts";
 
 /** Name and version we announce. */
 export const LIBRARY_AGENT = "p2p-edge-libp2p/0.1.0";
@@ -19,14 +21,9 @@ export const LIBRARY_AGENT = "p2p-edge-libp2p/0.1.0";
  * ```
  */
 export function defaultAgentVersion(): string {
-  const g = globalThis as {
-    Deno?: { version?: { deno?: string } };
-    Bun?: { version?: string };
-  };
-  // Bun first: Bun may expose a Deno shim in the future, not the other way around.
-  if (typeof g.Bun?.version === "string") return `${LIBRARY_AGENT} (bun ${g.Bun.version})`;
-  if (typeof g.Deno?.version?.deno === "string") {
-    return `${LIBRARY_AGENT} (deno ${g.Deno.version.deno})`;
+  const { name, version } = runtimeInfo();
+  if ((name === "deno" || name === "bun") && version !== "") {
+    return `${LIBRARY_AGENT} (${name} ${version})`;
   }
   return LIBRARY_AGENT;
 }

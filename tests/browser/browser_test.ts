@@ -24,7 +24,7 @@ import { ping, type PingService } from "../../protocols/ping/mod.ts";
 import { echo, type EchoService } from "../../protocols/echo/mod.ts";
 import { websocket } from "../../transports/websocket/mod.ts";
 import { webTransport } from "../../transports/webtransport/mod.ts";
-import { denoQuic } from "../../transports/webtransport/deno.ts";
+import { hasDenoQuic } from "../../src/runtime.ts";
 
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const IN_CI = /^(1|true|yes)$/i.test(process.env.CI ?? "");
@@ -47,7 +47,7 @@ const SKIP: string | false = "Bun" in globalThis
   ? `${CHROMIUM} not found (install Debian's chromium; CI=true makes this a failure)`
   : false;
 
-const WT_SKIP: string | false = !("Bun" in globalThis) && denoQuic() === undefined
+const WT_SKIP: string | false = !("Bun" in globalThis) && !hasDenoQuic()
   ? "Deno.QuicEndpoint missing: run deno test with --unstable-net (deno.json has unstable: [net])"
   : false;
 

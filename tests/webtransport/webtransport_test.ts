@@ -24,14 +24,14 @@ import {
   webTransport,
   WebTransportUnavailableError,
 } from "../../transports/webtransport/mod.ts";
-import { denoQuic } from "../../transports/webtransport/deno.ts";
+import { hasDenoQuic } from "../../src/runtime.ts";
 import { generateCertificate } from "../../transports/webtransport/cert.ts";
 import { parseWebTransportAddr } from "../../transports/webtransport/address.ts";
 import { NoiseEncrypter } from "../../protocols/noise/service.ts";
 
 const SKIP = "Bun" in globalThis
   ? "Bun 1.4.5 has no WebTransport and no QUIC API"
-  : denoQuic() === undefined
+  : !hasDenoQuic()
   ? "Deno.QuicEndpoint missing: run deno test with --unstable-net (or unstable: [net] in deno.json)"
   : false;
 

@@ -1,6 +1,7 @@
 /**
- * TCP on Bun: `Bun.connect` / `Bun.listen` and their socket handler callbacks, turned into one
- * byte channel per connection (src/stream/channel.ts; web streams only if someone asks).
+ * TCP on Bun: `Bun.connect` / `Bun.listen` and their socket callbacks, as primitives for the core
+ * (backend.ts): data pushed through callbacks (with pause/resume), a synchronous write that takes
+ * what it can, FIN, end, terminate.
  *
  * Bun facts this relies on (Bun 1.4.5, checked against its reference docs and by experiment):
  * - `socket.write(bytes)` returns how many bytes it took (-1 when closed) and keeps nothing of
@@ -19,19 +20,8 @@
  */
 
 import { abortReason, raceSignal } from "../../src/abort.ts";
-import { ConnectionClosedError, StreamClosedError, TimeoutError } from "../../src/errors.ts";
-import { type ByteChannel, channelDuplex, READ_END, RESOLVED } from "../../src/stream/channel.ts";
-import { Deferred } from "../../src/stream/deferred.ts";
-import type { RawConnection } from "../../src/transport.ts";
-import { localMultiaddr, socketMultiaddr, type TcpEndpoint } from "./address.ts";
-import {
-  settledWithin,
-  type TcpBackend,
-  type TcpServer,
-  type TcpServerHandlers,
-} from "./backend.ts";
-import { osErrorCode, TcpDialError, TcpListenError } from "./errors.ts";
-import type { ResolvedTcpOptions } from "./options.ts";
+import type { TcpPeer, TcpRuntime, TcpServer, TcpSocket, TcpSocketEvents } from "./backend.ts";
+import { dialError, TcpListenError } from "./errors.ts";
 
 /** The part of Bun's TCP socket used here. */
 interface BunSocket {
@@ -87,338 +77,141 @@ function bun(): BunTcpApi {
   return (globalThis as unknown as { Bun: BunTcpApi }).Bun;
 }
 
-/**
- * One Bun socket as a {@link ByteChannel} (the socket's `data` points back here). Received
- * chunks go straight to a pending read, or into a queue that pauses the socket at
- * `readHighWaterMark`; writes go straight to the socket, and what it did not take waits for
- * `drain`, in order.
- */
-class BunConnection implements ByteChannel {
-  readonly raw: RawConnection;
-  #socket: BunSocket | undefined;
-  #options: ResolvedTcpOptions;
-  #onRelease: (() => void) | undefined;
-  #queue: Uint8Array[] = [];
-  #queued = 0;
-  /** A read waiting for data. */
-  readonly #reader = new Deferred<Uint8Array | null>();
-  #paused = false;
-  /** Remote FIN received, or reading cancelled: `read()` returns null once the queue is empty. */
-  #readDone = false;
-  /** closeWrite() (or close()) was called: no more writes are taken. */
-  #writeClosed = false;
-  /** Our direction ended: FIN sent, or the socket is gone. */
-  #writeDone = false;
-  /** Why writes fail after the remote closed the socket cleanly. */
-  #writeError: unknown;
-  /** Bytes the socket did not take yet, in order; written on `drain`. */
-  #unsent: Uint8Array[] = [];
-  readonly #drain = new Deferred<void>();
-  #closingWrite: Promise<void> | undefined;
-  #released = false;
-  #failure: unknown;
+/** Where a socket's events go: the core's channel, kept in `socket.data`. */
+interface Wired {
+  readonly events: TcpSocketEvents;
+}
 
-  constructor(options: ResolvedTcpOptions, onRelease?: () => void) {
-    this.#options = options;
-    this.#onRelease = onRelease;
-    // Addresses are filled in by attach(); until then the object is not handed out.
-    this.raw = Object.assign(
-      channelDuplex(this, (flush) => this.#close(flush), {
-        writableHighWaterMark: options.writeHighWaterMark,
-      }),
-      {
-        remoteAddr: undefined as never,
-        localAddr: undefined,
-      },
-    );
-  }
+function eventsOf(socket: BunSocket): TcpSocketEvents | undefined {
+  return (socket.data as Wired | undefined)?.events;
+}
 
-  /** Bind to the open socket (from the `open` callback or when connect resolved). */
-  attach(socket: BunSocket): void {
-    if (this.#socket !== undefined) return;
+/** The primitives of one Bun socket (methods on the prototype: one small object each). */
+class BunTcpSocket implements TcpSocket {
+  readonly #socket: BunSocket;
+
+  constructor(socket: BunSocket) {
     this.#socket = socket;
-    socket.data = this;
+  }
+
+  pause(): void {
+    this.#socket.pause();
+  }
+
+  resume(): void {
+    this.#socket.resume();
+  }
+
+  write(chunk: Uint8Array): number {
+    return this.#socket.write(chunk);
+  }
+
+  closeWrite(): void {
+    this.#socket.shutdown(); // FIN; reading goes on
+  }
+
+  close(): void {
     try {
-      socket.setNoDelay?.(this.#options.noDelay);
-      if (this.#options.keepAlive) socket.setKeepAlive?.(true);
+      this.#socket.end();
     } catch {
-      // A socket reset during set-up reports that through its callbacks.
-    }
-    const raw = this.raw as { remoteAddr: unknown; localAddr: unknown };
-    raw.remoteAddr = socketMultiaddr(socket.remoteAddress, socket.remotePort ?? 0);
-    if (socket.localAddress !== undefined && socket.localPort !== undefined) {
-      raw.localAddr = localMultiaddr(socket.localAddress, socket.localPort);
+      // Already closed.
     }
   }
 
-  // --- ByteChannel -------------------------------------------------------------------------------
-
-  read(): Promise<Uint8Array | null> {
-    if (this.#failure !== undefined) return Promise.reject(this.#failure);
-    const chunk = this.#queue.shift();
-    if (chunk !== undefined) {
-      this.#queued -= chunk.byteLength;
-      if (this.#paused && this.#queued < this.#options.readHighWaterMark) this.#resume();
-      return Promise.resolve(chunk);
-    }
-    if (this.#readDone) return READ_END;
-    return this.#reader.promise;
-  }
-
-  write(chunk: Uint8Array): void {
-    if (this.#failure !== undefined) throw this.#failure;
-    if (this.#writeError !== undefined) throw this.#writeError;
-    if (this.#writeClosed) throw new StreamClosedError("TCP connection: write after close");
-    if (chunk.byteLength === 0) return;
-    if (this.#unsent.length > 0) {
-      this.#unsent.push(chunk); // behind bytes waiting for drain
-      return;
-    }
-    const socket = this.#socket;
-    if (socket === undefined || this.#released) {
-      throw new ConnectionClosedError("TCP connection closed");
-    }
-    const n = socket.write(chunk);
-    if (n < 0) {
-      const err = new ConnectionClosedError("TCP connection closed");
-      this.destroy(err);
-      throw err;
-    }
-    // Short write: Bun kept nothing of the rest. It goes out on drain.
-    if (n < chunk.byteLength) this.#unsent.push(chunk.subarray(n));
-  }
-
-  /** `socket.write` copies what it takes; the rest waits here until `drained()` resolves. */
-  get copiesWrites(): boolean {
-    return true;
-  }
-
-  drained(): Promise<void> {
-    if (this.#failure !== undefined) return Promise.reject(this.#failure);
-    if (this.#unsent.length === 0) return RESOLVED;
-    if (this.#writeError !== undefined) return Promise.reject(this.#writeError);
-    return this.#drain.promise;
-  }
-
-  closeWrite(): Promise<void> {
-    if (this.#failure !== undefined) return Promise.reject(this.#failure);
-    this.#writeClosed = true;
-    return this.#closingWrite ??= this.#finishWrite();
-  }
-
-  async #finishWrite(): Promise<void> {
-    await this.drained();
-    if (this.#writeDone) return;
-    this.#writeDone = true;
-    if (!this.#released) this.#socket?.shutdown(); // FIN; reading goes on
-    this.#maybeRelease();
-  }
-
-  cancelRead(): void {
-    this.#queue = [];
-    this.#queued = 0;
-    this.#endRead();
-    this.#maybeRelease();
-  }
-
-  abort(reason?: unknown): void {
-    this.destroy(reason);
-  }
-
-  // --- socket callbacks ----------------------------------------------------------------------------
-
-  onData(data: Uint8Array): void {
-    if (this.#readDone) return; // cancelled by the reader: drop
-    // A plain Uint8Array over the same memory (Bun hands a fresh Buffer per callback).
-    const chunk = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    if (this.#reader.waiting) {
-      this.#reader.resolve(chunk);
-      return;
-    }
-    this.#queue.push(chunk);
-    this.#queued += chunk.byteLength;
-    if (this.#queued >= this.#options.readHighWaterMark && !this.#paused) {
-      // The reader is behind: stop reading the socket until it catches up.
-      this.#paused = true;
-      this.#socket?.pause();
+  reset(): void {
+    try {
+      this.#socket.terminate();
+    } catch {
+      // Already closed.
     }
   }
 
-  onDrain(): void {
-    const socket = this.#socket;
-    while (this.#unsent.length > 0 && socket !== undefined && !this.#released) {
-      const chunk = this.#unsent[0];
-      const n = socket.write(chunk);
-      if (n < 0) {
-        this.destroy(new ConnectionClosedError("TCP connection closed"));
-        return;
-      }
-      if (n < chunk.byteLength) {
-        this.#unsent[0] = chunk.subarray(n);
-        return; // the next drain continues
-      }
-      this.#unsent.shift();
-    }
-    this.#drain.resolve();
+  isClosedError(): boolean {
+    return false; // reads are pushed: no read can fail
   }
 
-  /** Remote FIN: the end of our input; our writing stays usable (half-close). */
-  onEnd(): void {
-    this.#endRead();
-    this.#maybeRelease();
+  setNoDelay(on: boolean): void {
+    this.#socket.setNoDelay?.(on);
   }
 
-  onClose(error?: Error): void {
-    if (
-      error !== undefined && this.#failure === undefined && !(this.#readDone && this.#writeDone)
-    ) {
-      this.destroy(new ConnectionClosedError("TCP connection failed", { cause: error }));
-      return;
-    }
-    // A clean close: queued bytes are still delivered, then EOF. Writes fail from now on.
-    this.#endRead();
-    if (!this.#writeDone) {
-      this.#writeDone = true;
-      this.#writeError = new ConnectionClosedError("TCP connection closed by the remote peer");
-      this.#unsent = [];
-      this.#drain.reject(this.#writeError);
-    }
-    this.#release(false);
-  }
-
-  onError(error: Error): void {
-    this.destroy(new ConnectionClosedError("TCP connection failed", { cause: error }));
-  }
-
-  /** Tear down at once: reset the socket, fail pending reads and writes with `reason`. */
-  destroy(reason: unknown): void {
-    if (this.#failure !== undefined) return;
-    this.#failure = reason ?? new ConnectionClosedError("connection aborted");
-    this.#readDone = true;
-    this.#writeDone = true;
-    this.#writeClosed = true;
-    this.#queue = [];
-    this.#queued = 0;
-    this.#unsent = [];
-    this.#reader.reject(this.#failure);
-    this.#drain.reject(this.#failure);
-    if (!this.#released) this.#socket?.terminate();
-    this.#release(false);
-  }
-
-  /**
-   * Flush what is unsent (after `flush`, the closing of a writable stream built on this
-   * channel) and send FIN, within closeTimeoutMs, then close the socket.
-   */
-  async #close(flush: Promise<void> | undefined): Promise<void> {
-    if (this.#released) return;
-    const flushed = flush ?? this.closeWrite();
-    flushed.catch(() => {});
-    const ms = this.#options.closeTimeoutMs;
-    if (!(await settledWithin(flushed, ms))) {
-      this.destroy(new TimeoutError(`TCP close: writes not flushed in ${ms} ms`));
-      return;
-    }
-    if (this.#released) return;
-    this.#writeDone = true;
-    this.#writeClosed = true;
-    this.#endRead();
-    this.#release(true);
-  }
-
-  #resume(): void {
-    this.#paused = false;
-    if (!this.#readDone && !this.#released) this.#socket?.resume();
-  }
-
-  #endRead(): void {
-    if (this.#readDone) return;
-    this.#readDone = true;
-    if (this.#queue.length > 0) return; // read() hands out the queue first, then null
-    this.#reader.resolve(null);
-  }
-
-  #maybeRelease(): void {
-    if (this.#readDone && this.#writeDone) this.#release(true);
-  }
-
-  /** Free the socket once; `end` closes it gracefully (false: it is already closed or reset). */
-  #release(end: boolean): void {
-    if (this.#released) return;
-    this.#released = true;
-    if (end) {
-      try {
-        this.#socket?.end();
-      } catch {
-        // Already closed.
-      }
-    }
-    this.#onRelease?.();
+  setKeepAlive(on: boolean): void {
+    this.#socket.setKeepAlive?.(on);
   }
 }
 
-function connection(socket: BunSocket): BunConnection | undefined {
-  return socket.data instanceof BunConnection ? socket.data : undefined;
+function peerOf(socket: BunSocket): TcpPeer {
+  return {
+    remoteHost: socket.remoteAddress,
+    remotePort: socket.remotePort ?? 0,
+    localHost: socket.localAddress,
+    localPort: socket.localPort,
+  };
 }
 
-/** Callbacks shared by every socket; each finds its connection through `socket.data`. */
+/** Callbacks shared by every socket; each finds its channel through `socket.data`. */
 const COMMON_HANDLERS: BunSocketHandler = {
   data(socket, data) {
-    connection(socket)?.onData(data);
+    // A plain Uint8Array over the same memory (Bun hands a fresh Buffer per callback).
+    eventsOf(socket)?.onData(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   },
   drain(socket) {
-    connection(socket)?.onDrain();
+    eventsOf(socket)?.onDrain();
   },
   end(socket) {
-    connection(socket)?.onEnd();
+    eventsOf(socket)?.onEnd();
   },
   close(socket, error) {
-    connection(socket)?.onClose(error);
+    eventsOf(socket)?.onClose(error);
   },
   error(socket, error) {
-    connection(socket)?.onError(error);
+    eventsOf(socket)?.onError(error);
   },
 };
 
+/**
+ * Dialled sockets carry their wiring from connect(); `open` attaches them and notes the
+ * addresses while the socket has them (a socket the remote resets at once has none by the time
+ * Bun.connect resolves).
+ */
+interface DialWiring extends Wired {
+  peer: TcpPeer | undefined;
+}
+
+function attachDialled(socket: BunSocket): void {
+  const wiring = socket.data as DialWiring | undefined;
+  if (wiring === undefined || wiring.peer !== undefined) return;
+  wiring.peer = peerOf(socket);
+  wiring.events.attach(new BunTcpSocket(socket));
+}
+
 const DIAL_HANDLERS: BunSocketHandler = {
   ...COMMON_HANDLERS,
-  open(socket) {
-    connection(socket)?.attach(socket);
-  },
+  open: attachDialled,
   connectError() {
     // Bun.connect's promise rejects with the same error; the dial reports it there.
   },
 };
 
-function dialError(target: TcpEndpoint, error: unknown): Error {
-  const code = osErrorCode(error);
-  const where = target.family === 6
-    ? `[${target.host}]:${target.port}`
-    : `${target.host}:${target.port}`;
-  const what = code === "ECONNREFUSED" ? "connection refused by" : "could not connect to";
-  return new TcpDialError(`${what} ${where}`, code, { cause: error });
-}
-
 /**
- * The Bun TCP backend. Internal: use `tcp()` from mod.ts, which picks it on Bun.
+ * Bun's TCP primitives. Internal: `tcp()` loads them on Bun.
  *
  * @example
- * ```ts
- * const conn = await bunTcp.connect({ family: 4, host: "127.0.0.1", port: 4001 }, opts, signal);
+ * ```ts ignore
+ * const peer = await bunTcp.connect({ family: 4, host: "127.0.0.1", port: 4001 }, signal, channel);
  * ```
  */
-export const bunTcp: TcpBackend = {
-  runtime: "bun",
+export const bunTcp: TcpRuntime = {
+  name: "bun",
 
-  async connect(target, options, signal): Promise<RawConnection> {
+  async connect(target, signal, events): Promise<TcpPeer> {
     if (signal.aborted) throw abortReason(signal);
-    const conn = new BunConnection(options);
+    const wiring: DialWiring = { events, peer: undefined };
     const pending = bun().connect({
       hostname: target.host,
       port: target.port,
       allowHalfOpen: true,
       socket: DIAL_HANDLERS,
-      data: conn,
+      data: wiring,
     });
     let socket: BunSocket;
     try {
@@ -429,34 +222,27 @@ export const bunTcp: TcpBackend = {
         pending.then((s) => s.terminate(), () => {});
         throw abortReason(signal);
       }
-      throw dialError(target, error);
+      throw dialError(target, error, false);
     }
-    conn.attach(socket);
-    return conn.raw;
+    attachDialled(socket);
+    const peer = wiring.peer!;
+    // Reset before we looked: the address we dialled is the remote one.
+    if (peer.remoteHost === undefined) return { remoteHost: target.host, remotePort: target.port };
+    return peer;
   },
 
-  listen(bind, options, handlers: TcpServerHandlers): Promise<TcpServer> {
-    let active = 0;
+  listen(bind, handlers): Promise<TcpServer> {
     let closed = false;
-    const onRelease = (): void => {
-      active--;
-    };
     const socketHandlers: BunSocketHandler = {
       ...COMMON_HANDLERS,
       open(socket) {
-        if (closed || active >= options.maxConnections) {
-          // maxConnections: over the cap, the socket is reset before anyone sees it.
-          socket.terminate();
+        const primitives = new BunTcpSocket(socket);
+        if (closed) {
+          primitives.reset();
           return;
         }
-        active++;
-        const conn = new BunConnection(options, onRelease);
-        conn.attach(socket);
-        try {
-          handlers.onConnection(conn.raw);
-        } catch (error) {
-          conn.destroy(error);
-        }
+        const events = handlers.accept(primitives, peerOf(socket));
+        if (events !== undefined) socket.data = { events } satisfies Wired;
       },
     };
     let server: BunTcpListener;

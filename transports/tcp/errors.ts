@@ -6,6 +6,7 @@
  */
 
 import { Libp2pError } from "../../src/errors.ts";
+import type { TcpEndpoint } from "./address.ts";
 
 /**
  * A TCP connection could not be opened (refused, unreachable, name not resolved...). The
@@ -65,4 +66,25 @@ export function osErrorCode(error: unknown): string | undefined {
   if (typeof error !== "object" || error === null) return undefined;
   const code = (error as { code?: unknown }).code;
   return typeof code === "string" && code !== "" ? code : undefined;
+}
+
+/**
+ * The TcpDialError of a failed connect to `target`; `refused` when the runtime said the port is
+ * closed (ECONNREFUSED). Internal: used by the runtime adapters.
+ *
+ * @example
+ * ```ts
+ * dialError({ family: 4, host: "127.0.0.1", port: 1 }, new Error("x"), true).message;
+ * // "connection refused by 127.0.0.1:1"
+ * ```
+ */
+export function dialError(target: TcpEndpoint, error: unknown, refused: boolean): TcpDialError {
+  const code = osErrorCode(error);
+  const where = target.family === 6
+    ? `[${target.host}]:${target.port}`
+    : `${target.host}:${target.port}`;
+  const what = refused || code === "ECONNREFUSED"
+    ? "connection refused by"
+    : "could not connect to";
+  return new TcpDialError(`${what} ${where}`, code ?? (error as Error)?.name, { cause: error });
 }

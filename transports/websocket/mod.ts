@@ -39,8 +39,12 @@ import { webSocketServerKind } from "./runtime.ts";
 
 export { WebSocketDialError, WebSocketListenError } from "./errors.ts";
 export type { WebSocketMount } from "./mount.ts";
-export type { BunServerLike, BunServerWebSocket, BunWebSocketHandlers } from "./bun.ts";
-export type { DenoRequestInfo } from "./deno.ts";
+export type {
+  BunServerLike,
+  BunServerWebSocket,
+  BunWebSocketHandlers,
+  DenoRequestInfo,
+} from "./upgrade.ts";
 export type { WebSocketOptions, WebSocketTlsOptions } from "./options.ts";
 
 /**

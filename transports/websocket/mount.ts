@@ -9,13 +9,6 @@
 import type { Multiaddr } from "../../src/multiaddr/mod.ts";
 import type { Listener, ListenerInit } from "../../src/transport.ts";
 import {
-  type BunServerLike,
-  bunUpgrade,
-  type BunWebSocketHandlers,
-  bunWebSocketHandlers,
-} from "./bun.ts";
-import { type DenoRequestInfo, denoUpgrade } from "./deno.ts";
-import {
   type AcceptContext,
   ConnectionTracker,
   type ListenTarget,
@@ -23,7 +16,22 @@ import {
   reportedAddrs,
 } from "./listener_common.ts";
 import type { ResolvedWebSocketOptions } from "./options.ts";
-import { interfaceAddresses } from "./runtime.ts";
+import { interfaceAddresses, webSocketServerKind } from "./runtime.ts";
+import {
+  type BunServerLike,
+  bunUpgrade,
+  type BunWebSocketHandlers,
+  bunWebSocketHandlers,
+  type DenoRequestInfo,
+} from "./upgrade.ts";
+
+/** The Deno adapter's upgrade (deno.ts), loaded by dynamic import (tools/check_web.ts). */
+type DenoUpgrade = (
+  req: Request,
+  info: DenoRequestInfo | undefined,
+  path: string,
+  ctx: AcceptContext,
+) => Response | undefined;
 
 /**
  * The hook an application calls from its own server. Created by `websocket({ mount: true })`
@@ -76,6 +84,16 @@ export function createMount(options: ResolvedWebSocketOptions): {
   createListener(init: ListenerInit): Listener;
 } {
   const registrations: Registration[] = [];
+  // On Deno, handleRequest needs Deno.upgradeWebSocket: the adapter is loaded now, and a
+  // listener registers a path only once it is there, so a request that finds a registration
+  // always finds the upgrade too.
+  let denoUpgrade: DenoUpgrade | undefined;
+  const ready: Promise<void> = webSocketServerKind() === "deno"
+    ? import("./deno.ts").then((m) => {
+      denoUpgrade = m.denoUpgrade;
+    })
+    : Promise.resolve();
+  ready.catch(() => {}); // reported by listen()
   const find = (req: Request): Registration | undefined => {
     let path: string;
     try {
@@ -88,7 +106,8 @@ export function createMount(options: ResolvedWebSocketOptions): {
   const mount: WebSocketMount = {
     handleRequest(req, info) {
       const reg = find(req);
-      return reg === undefined ? undefined : denoUpgrade(req, info, reg.path, reg.ctx);
+      if (reg === undefined || denoUpgrade === undefined) return undefined;
+      return denoUpgrade(req, info, reg.path, reg.ctx);
     },
     upgrade(req, server) {
       const reg = find(req);
@@ -98,7 +117,7 @@ export function createMount(options: ResolvedWebSocketOptions): {
   };
   return {
     mount,
-    createListener: (init) => new MountedListener(init, options, registrations),
+    createListener: (init) => new MountedListener(init, options, registrations, ready),
   };
 }
 
@@ -106,6 +125,7 @@ class MountedListener implements Listener {
   readonly #init: ListenerInit;
   readonly #options: ResolvedWebSocketOptions;
   readonly #registrations: Registration[];
+  readonly #ready: Promise<void>;
   readonly #tracker = new ConnectionTracker();
   #registration: Registration | undefined;
   #addrs: Multiaddr[] = [];
@@ -114,24 +134,25 @@ class MountedListener implements Listener {
     init: ListenerInit,
     options: ResolvedWebSocketOptions,
     registrations: Registration[],
+    ready: Promise<void>,
   ) {
     this.#init = init;
     this.#options = options;
     this.#registrations = registrations;
+    this.#ready = ready;
   }
 
-  listen(addr: Multiaddr): Promise<void> {
+  async listen(addr: Multiaddr): Promise<void> {
     if (this.#registration !== undefined) {
-      return Promise.reject(new TypeError("websocket listener is already listening"));
+      throw new TypeError("websocket listener is already listening");
     }
-    let target: ListenTarget;
-    try {
-      target = parseWebSocketListenAddrForMount(addr);
-    } catch (err) {
-      return Promise.reject(err);
+    const target: ListenTarget = parseWebSocketListenAddrForMount(addr);
+    await this.#ready;
+    if (this.#registration !== undefined) {
+      throw new TypeError("websocket listener is already listening");
     }
     if (this.#registrations.some((r) => r.path === target.path)) {
-      return Promise.reject(new TypeError(`path ${target.path} is already mounted`));
+      throw new TypeError(`path ${target.path} is already mounted`);
     }
     const init = this.#init;
     const tracker = this.#tracker;
@@ -147,7 +168,6 @@ class MountedListener implements Listener {
     this.#registrations.push(registration);
     this.#registration = registration;
     this.#addrs = reportedAddrs(target, target.port, interfaceAddresses);
-    return Promise.resolve();
   }
 
   getAddrs(): Multiaddr[] {

@@ -16,7 +16,7 @@
  * @module
  */
 
-import { abortReason } from "../../src/abort.ts";
+import { hasDenoQuic } from "../../src/runtime.ts";
 import { ConnectionClosedError, DecodeError, TimeoutError } from "../../src/errors.ts";
 import { decodeBidiStreamHeader } from "./h3.ts";
 import type { NativeBidiStream, NativeSession } from "./session.ts";
@@ -36,18 +36,17 @@ export interface DenoQuicApi {
  *
  * @example
  * ```ts
- * import { denoQuic } from "@p2p-edge/libp2p/transports/webtransport";
+ * import { denoQuic } from "./deno.ts";
  * console.log(denoQuic() !== undefined);
  * ```
  */
 export function denoQuic(): DenoQuicApi | undefined {
-  const deno = (globalThis as { Deno?: Record<string, unknown> }).Deno;
-  if (deno === undefined || "Bun" in globalThis) return undefined;
-  if (
-    typeof deno.QuicEndpoint !== "function" || typeof deno.connectQuic !== "function" ||
-    typeof deno.upgradeWebTransport !== "function"
-  ) return undefined;
-  return deno as unknown as DenoQuicApi;
+  if (!hasDenoQuic()) return undefined;
+  return {
+    QuicEndpoint: Deno.QuicEndpoint,
+    connectQuic: Deno.connectQuic,
+    upgradeWebTransport: Deno.upgradeWebTransport,
+  };
 }
 
 /** Longest WebTransport stream header we read (two varints: at most 16 bytes). */
@@ -99,7 +98,8 @@ async function readStreamHeader(
  *
  * @example
  * ```ts
- * import { DenoRawSession, encodeBidiStreamHeader } from "@p2p-edge/libp2p/transports/webtransport";
+ * import { encodeBidiStreamHeader } from "@p2p-edge/libp2p/transports/webtransport";
+ * import { DenoRawSession } from "./deno.ts";
  * declare const conn: Deno.QuicConn;
  * const session = new DenoRawSession(conn, 0, encodeBidiStreamHeader);
  * const stream = await session.openBidi();
@@ -204,41 +204,4 @@ export class DenoRawSession implements NativeSession {
       s.readable.cancel().catch(() => {});
     }
   }
-}
-
-/** Raise when `signal` aborts while `promise` is pending; `onLate` cleans up a late result. */
-export function withSignal<T>(
-  promise: Promise<T>,
-  signal: AbortSignal | undefined,
-  onLate: (value: T) => void,
-): Promise<T> {
-  if (signal === undefined) return promise;
-  if (signal.aborted) {
-    promise.then(onLate, () => {});
-    return Promise.reject(abortReason(signal));
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => {
-      promise.then(onLate, () => {});
-      reject(abortReason(signal));
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener("abort", onAbort);
-        if (signal.aborted) onLate(v);
-        else resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(e);
-      },
-    );
-  });
-}
-
-/** The UDP multiaddr prefix of a Deno address. */
-export function quicAddr(hostname: string, port: number): string {
-  const family = hostname.includes(":") ? "ip6" : "ip4";
-  return `/${family}/${hostname}/udp/${port}/quic-v1/webtransport`;
 }

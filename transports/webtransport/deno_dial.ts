@@ -17,7 +17,8 @@ import {
   WEBTRANSPORT_PATH,
   WEBTRANSPORT_QUERY,
 } from "./constants.ts";
-import { type DenoQuicApi, DenoRawSession, withSignal } from "./deno.ts";
+import { type DenoQuicApi, DenoRawSession } from "./deno.ts";
+import { withSignal } from "./signal.ts";
 import {
   decodeH3Frame,
   decodeQuicVarint,
@@ -118,7 +119,9 @@ function serverSettings(conn: Deno.QuicConn, keep: unknown[]): Promise<Map<numbe
  *
  * @example
  * ```ts
- * import { dialDeno, denoQuic, parseWebTransportAddr } from "@p2p-edge/libp2p/transports/webtransport";
+ * import { parseWebTransportAddr } from "@p2p-edge/libp2p/transports/webtransport";
+ * import { denoQuic } from "./deno.ts";
+ * import { dialDeno } from "./deno_dial.ts";
  * import { multiaddr } from "@p2p-edge/libp2p/multiaddr";
  * const target = parseWebTransportAddr(multiaddr("/ip4/127.0.0.1/udp/4433/quic-v1/webtransport"))!;
  * const session = await dialDeno(denoQuic()!, target, { idleTimeoutMs: 30_000, maxIncomingStreams: 256 });

@@ -17,10 +17,10 @@ import type { Listener, ListenerInit, RawConnection } from "../../src/transport.
 import { parseWebTransportAddr, webTransportAddr } from "./address.ts";
 import type { CertificateManager, CertificateSet } from "./certificates.ts";
 import { ALPN_H3, WEBTRANSPORT_PATH } from "./constants.ts";
-import { type DenoQuicApi, DenoRawSession, quicAddr } from "./deno.ts";
+import { type DenoQuicApi, DenoRawSession } from "./deno.ts";
 import { encodeBidiStreamHeader } from "./h3.ts";
 import { upgradeSession } from "./handshake.ts";
-import { selfUpgradingConnection } from "./raw.ts";
+import { quicAddr, selfUpgradingConnection } from "./raw.ts";
 
 /** Options of the Deno listener. */
 export interface DenoListenerOptions {
@@ -132,7 +132,7 @@ export class DenoWebTransportListener implements Listener {
     }, delay);
     // A rotation timer must not keep the process alive on its own.
     (this.#timer as unknown as { unref?: () => void }).unref?.();
-    if (typeof Deno !== "undefined") Deno.unrefTimer(this.#timer as unknown as number);
+    Deno.unrefTimer(this.#timer as unknown as number);
   }
 
   async #accept(listener: Deno.QuicListener): Promise<void> {

@@ -45,16 +45,14 @@ import {
   DEFAULT_IDLE_TIMEOUT_MS,
   DEFAULT_MAX_INCOMING_STREAMS,
 } from "./constants.ts";
-import { denoQuic, quicAddr } from "./deno.ts";
-import { dialDeno } from "./deno_dial.ts";
-import { DenoWebTransportListener } from "./deno_listener.ts";
 import { WebTransportUnavailableError } from "./errors.ts";
 import { upgradeSession } from "./handshake.ts";
-import { selfUpgradingConnection } from "./raw.ts";
+import { quicAddr, selfUpgradingConnection } from "./raw.ts";
 import type { NativeSession } from "./session.ts";
 import { dialWebApi } from "./web.ts";
 import { multiaddr } from "../../src/multiaddr/mod.ts";
 import { deadlineSignal } from "../../src/abort.ts";
+import { hasDenoQuic } from "../../src/runtime.ts";
 
 export {
   CertificateManager,
@@ -92,6 +90,34 @@ export interface WebTransportOptions extends CertificateScheduleOptions {
 const UNAVAILABLE = "WebTransport is not available on this runtime" +
   " (Deno needs --unstable-net; Bun has no WebTransport or QUIC API)";
 
+/** A listener whose runtime adapter is loaded when it first listens. */
+class LazyListener implements Listener {
+  readonly #load: () => Promise<Listener>;
+  #loading: Promise<Listener> | undefined;
+  #listener: Listener | undefined;
+  #closed = false;
+
+  constructor(load: () => Promise<Listener>) {
+    this.#load = load;
+  }
+
+  async listen(addr: Multiaddr): Promise<void> {
+    if (this.#closed) throw new TypeError("this WebTransport listener is closed");
+    this.#loading ??= this.#load().then((listener) => (this.#listener = listener));
+    await (await this.#loading).listen(addr);
+  }
+
+  getAddrs(): Multiaddr[] {
+    return this.#listener?.getAddrs() ?? [];
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#loading === undefined) return;
+    await (await this.#loading).close();
+  }
+}
+
 class WebTransportTransport implements Transport {
   readonly name = "webtransport";
   readonly #options: WebTransportOptions;
@@ -128,7 +154,7 @@ class WebTransportTransport implements Transport {
     if (target === undefined) throw new TypeError(`not a WebTransport address: ${addr.toString()}`);
     options?.signal?.throwIfAborted();
     const client = this.#options.client ?? "auto";
-    const api = denoQuic();
+    const quic = hasDenoQuic();
     const hasWeb = typeof (globalThis as { WebTransport?: unknown }).WebTransport === "function";
     const deadline = deadlineSignal(
       this.#options.sessionTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS,
@@ -137,8 +163,13 @@ class WebTransportTransport implements Transport {
     );
     let session: NativeSession;
     try {
-      if (api !== undefined && client !== "web") {
-        session = await dialDeno(api, target, {
+      if (quic && client !== "web") {
+        // The Deno adapter is loaded only where Deno's QUIC API exists (tools/check_web.ts).
+        const [{ denoQuic }, { dialDeno }] = await Promise.all([
+          import("./deno.ts"),
+          import("./deno_dial.ts"),
+        ]);
+        session = await dialDeno(denoQuic()!, target, {
           idleTimeoutMs: this.#idle,
           maxIncomingStreams: this.#maxStreams,
           signal: deadline.signal,
@@ -165,8 +196,7 @@ class WebTransportTransport implements Transport {
   }
 
   createListener(init: ListenerInit): Listener {
-    const api = denoQuic();
-    if (api === undefined) {
+    if (!hasDenoQuic()) {
       return {
         listen: () => Promise.reject(new WebTransportUnavailableError(UNAVAILABLE)),
         getAddrs: () => [],
@@ -174,12 +204,20 @@ class WebTransportTransport implements Transport {
       };
     }
     this.#certificates ??= new CertificateManager({ ...this.#options, now: this.#options.now });
-    return new DenoWebTransportListener(api, init, {
+    const options = {
       certificates: this.#certificates,
       idleTimeoutMs: this.#idle,
       maxIncomingStreams: this.#maxStreams,
       maxPendingSessions: this.#options.maxPendingSessions ?? 64,
       sessionTimeoutMs: this.#options.sessionTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS,
+    };
+    // The Deno adapter is loaded on first listen (tools/check_web.ts).
+    return new LazyListener(async () => {
+      const [{ denoQuic }, { DenoWebTransportListener }] = await Promise.all([
+        import("./deno.ts"),
+        import("./deno_listener.ts"),
+      ]);
+      return new DenoWebTransportListener(denoQuic()!, init, options);
     });
   }
 

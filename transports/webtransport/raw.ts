@@ -1,6 +1,6 @@
 /**
  * The RawConnection a WebTransport transport hands out: it carries no byte stream of its own
- * (`readable` is empty, `writable` refuses writes) and upgrades itself through
+ * (its `channel` and `readable` are empty, writes are refused) and upgrades itself through
  * `selfUpgrade` (Noise on the first native stream, native streams as the muxer).
  *
  * @module
@@ -8,6 +8,7 @@
 
 import { ConnectionClosedError } from "../../src/errors.ts";
 import type { Multiaddr } from "../../src/multiaddr/mod.ts";
+import { type ByteChannel, READ_END, RESOLVED } from "../../src/stream/channel.ts";
 import type { RawConnection, SelfUpgradeOptions, SelfUpgradeResult } from "../../src/transport.ts";
 import type { NativeSession } from "./session.ts";
 
@@ -41,9 +42,27 @@ export interface SelfUpgradingInit {
  */
 export function selfUpgradingConnection(init: SelfUpgradingInit): RawConnection {
   let upgraded = false;
-  return {
+  const noBytes = (): ConnectionClosedError =>
+    new ConnectionClosedError("a WebTransport connection carries no raw bytes: use selfUpgrade");
+  // The contract's byte channel (CONTRACT.md): empty, like the streams below; the bytes travel
+  // on the session's native streams after selfUpgrade.
+  const channel: ByteChannel = {
+    read: () => READ_END,
+    write(): void {
+      throw noBytes();
+    },
+    drained: () => RESOLVED,
+    closeWrite: () => RESOLVED,
+    cancelRead(): void {},
+    abort(): void {
+      init.session.close(1, "aborted");
+    },
+  };
+  const conn = {
+    channel,
     remoteAddr: init.remoteAddr,
     localAddr: init.localAddr,
+    // LEGACY: delete `readable` and `writable` once RawConnection has no web streams.
     readable: new ReadableStream<Uint8Array>({
       start(controller) {
         controller.close();
@@ -51,9 +70,7 @@ export function selfUpgradingConnection(init: SelfUpgradingInit): RawConnection 
     }),
     writable: new WritableStream<Uint8Array>({
       write() {
-        throw new ConnectionClosedError(
-          "a WebTransport connection carries no raw bytes: use selfUpgrade",
-        );
+        throw noBytes();
       },
     }),
     selfUpgrade(options: SelfUpgradeOptions): Promise<SelfUpgradeResult> {
@@ -69,4 +86,18 @@ export function selfUpgradingConnection(init: SelfUpgradingInit): RawConnection 
       init.session.close(1, "aborted");
     },
   };
+  return conn;
+}
+
+/**
+ * The multiaddr text of a WebTransport peer at a QUIC socket address (no certhash, no `/p2p/`).
+ *
+ * @example
+ * ```ts
+ * quicAddr("::1", 4433); // "/ip6/::1/udp/4433/quic-v1/webtransport"
+ * ```
+ */
+export function quicAddr(hostname: string, port: number): string {
+  const family = hostname.includes(":") ? "ip6" : "ip4";
+  return `/${family}/${hostname}/udp/${port}/quic-v1/webtransport`;
 }

@@ -11,7 +11,7 @@
 
 import { HandshakeError } from "../../src/errors.ts";
 import { type WebTransportTarget, webTransportUrl } from "./address.ts";
-import { withSignal } from "./deno.ts";
+import { withSignal } from "./signal.ts";
 import type { NativeBidiStream, NativeSession } from "./session.ts";
 
 /**
