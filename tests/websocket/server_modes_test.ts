@@ -21,7 +21,7 @@ import { join } from "node:path";
 import { multiaddr } from "../../src/multiaddr/mod.ts";
 import type { RawConnection } from "../../src/transport.ts";
 import { websocket, WebSocketDialError } from "../../transports/websocket/mod.ts";
-import type { BunServerLike, BunWebSocketHandlers } from "../../transports/websocket/bun.ts";
+import type { BunServerLike, BunWebSocketHandlers } from "../../transports/websocket/upgrade.ts";
 
 const isBun = "Bun" in globalThis;
 const cleanups: (() => unknown)[] = [];
