@@ -21,6 +21,7 @@
 // Node: creation, options, events
 export {
   createNode,
+  defineService,
   type DialOptions,
   type DialProtocolOptions,
   type DialTarget,
@@ -43,7 +44,7 @@ export type {
   PeerUpdate,
 } from "./src/node/peer_store.ts";
 export type { Topology } from "./src/node/topology.ts";
-export { defineService, IDENTIFY_CAPABILITY, ServiceDependencyError } from "./src/node/services.ts";
+export { IDENTIFY_CAPABILITY, ServiceDependencyError } from "./src/node/services.ts";
 export type {
   AddressesOptions,
   AddressManager,

@@ -32,14 +32,64 @@ import { Dialer, type DialerOptions, DialError } from "./dialer.ts";
 import { type ConnectionGater, gate } from "./gater.ts";
 import { type ResourceLimits, ResourceManager, type ResourceStats } from "./resource_manager.ts";
 import { type NodeEventMap, TypedEventTarget } from "./events.ts";
-import { MemoryPeerStore, type PeerStore } from "./peer_store.ts";
+import { MemoryPeerStore } from "./memory_peer_store.ts";
+import type { PeerStore } from "./peer_store.ts";
 import { Registrar, validateProtocolId } from "./registrar.ts";
 import { type AddressesOptions, AddressManager } from "./address_manager.ts";
 import { type ConnectionLimits, LimitedConnectionError } from "./limits.ts";
-import { orderServices, type ServiceFactory, type Startable } from "./services.ts";
+import { orderServices } from "./services.ts";
 import { Topologies, type Topology } from "./topology.ts";
 
-export type { ServiceFactory, Startable } from "./services.ts";
+/**
+ * Builds a service from the node; the service may have start/stop hooks ({@link Startable}).
+ * Optional properties declare what it provides and what it needs.
+ *
+ * @example
+ * ```ts
+ * import { defineService, type ServiceFactory } from "@p2p-edge/libp2p";
+ * const kad: ServiceFactory<{ mode: string }> = defineService(() => ({ mode: "client" }), {
+ *   capabilities: ["@libp2p/kad-dht"],
+ *   dependencies: ["@libp2p/identify"],
+ * });
+ * ```
+ */
+export interface ServiceFactory<T> {
+  /** Build the service (called once, when the node is created). */
+  (node: Libp2pNode): T;
+  /** What the service provides, e.g. "@libp2p/identify". Default none. */
+  readonly serviceCapabilities?: readonly string[];
+  /** Capabilities or service names it needs; the node fails to build without them. */
+  readonly serviceDependencies?: readonly string[];
+}
+
+/** Optional lifecycle hooks of a service. */
+export interface Startable {
+  /** Called by node.start() after the listeners are up, dependencies first. */
+  start?(): void | Promise<void>;
+  /** Called by node.stop() before connections close, dependants first. */
+  stop?(): void | Promise<void>;
+}
+
+/**
+ * Attach capabilities and dependencies to a service factory.
+ *
+ * @example
+ * ```ts
+ * import { defineService } from "@p2p-edge/libp2p";
+ * const hello = defineService(() => ({ hi: () => "hi" }), { dependencies: ["@libp2p/identify"] });
+ * hello.serviceDependencies; // ["@libp2p/identify"]
+ * ```
+ */
+export function defineService<T>(
+  build: (node: Libp2pNode) => T,
+  meta: { capabilities?: readonly string[]; dependencies?: readonly string[] },
+): ServiceFactory<T> {
+  const factory = (node: Libp2pNode): T => build(node);
+  return Object.assign(factory, {
+    serviceCapabilities: Object.freeze([...(meta.capabilities ?? [])]),
+    serviceDependencies: Object.freeze([...(meta.dependencies ?? [])]),
+  });
+}
 
 /**
  * A `connectionEncrypters` entry: a factory that builds the encrypter from the node's private key

@@ -128,11 +128,3 @@ export interface PeerStore {
    */
   setConnected?(id: PeerId, connected: boolean): void;
 }
-
-export {
-  MAX_EVICTION_CANDIDATES,
-  MAX_INTERNED_TEXTS,
-  MAX_TAG_VALUE,
-  MemoryPeerStore,
-  type MemoryPeerStoreOptions,
-} from "./memory_peer_store.ts";

@@ -3,42 +3,20 @@
  * (`serviceCapabilities`, e.g. "@libp2p/identify") and what it needs (`serviceDependencies`,
  * capabilities or service names). The node checks them when it is created, builds and starts
  * services in dependency order and stops them in reverse. The capability strings are
- * js-libp2p's, so a js-libp2p user finds the same names.
+ * js-libp2p's, so a js-libp2p user finds the same names. The factory type and `defineService`
+ * live with the node (src/node/node.ts), which this file must not import (no import cycles).
  *
  * @module
  */
 
 import { Libp2pError } from "../errors.ts";
-import type { Libp2pNode } from "./node.ts";
 
-/**
- * Builds a service from the node; the service may have start/stop hooks ({@link Startable}).
- * Optional properties declare what it provides and what it needs.
- *
- * @example
- * ```ts
- * import { defineService, type ServiceFactory } from "@p2p-edge/libp2p";
- * const kad: ServiceFactory<{ mode: string }> = defineService(() => ({ mode: "client" }), {
- *   capabilities: ["@libp2p/kad-dht"],
- *   dependencies: ["@libp2p/identify"],
- * });
- * ```
- */
-export interface ServiceFactory<T> {
-  /** Build the service (called once, when the node is created). */
-  (node: Libp2pNode): T;
-  /** What the service provides, e.g. "@libp2p/identify". Default none. */
+/** What {@link orderServices} reads of a service factory: what it provides and what it needs. */
+export interface ServiceMeta {
+  /** What the service provides, e.g. "@libp2p/identify". */
   readonly serviceCapabilities?: readonly string[];
-  /** Capabilities or service names it needs; the node fails to build without them. */
+  /** Capabilities or service names it needs. */
   readonly serviceDependencies?: readonly string[];
-}
-
-/** Optional lifecycle hooks of a service. */
-export interface Startable {
-  /** Called by node.start() after the listeners are up, dependencies first. */
-  start?(): void | Promise<void>;
-  /** Called by node.stop() before connections close, dependants first. */
-  stop?(): void | Promise<void>;
 }
 
 /** Capability of the identify service (js-libp2p's name). */
@@ -56,27 +34,6 @@ export const IDENTIFY_CAPABILITY = "@libp2p/identify";
 export class ServiceDependencyError extends Libp2pError {}
 
 /**
- * Attach capabilities and dependencies to a service factory.
- *
- * @example
- * ```ts
- * import { defineService } from "@p2p-edge/libp2p";
- * const hello = defineService(() => ({ hi: () => "hi" }), { dependencies: ["@libp2p/identify"] });
- * hello.serviceDependencies; // ["@libp2p/identify"]
- * ```
- */
-export function defineService<T>(
-  build: (node: Libp2pNode) => T,
-  meta: { capabilities?: readonly string[]; dependencies?: readonly string[] },
-): ServiceFactory<T> {
-  const factory = (node: Libp2pNode): T => build(node);
-  return Object.assign(factory, {
-    serviceCapabilities: Object.freeze([...(meta.capabilities ?? [])]),
-    serviceDependencies: Object.freeze([...(meta.dependencies ?? [])]),
-  });
-}
-
-/**
  * The service names of `factories` in dependency order (each after what it needs; otherwise
  * in declaration order). A dependency is met by a service of that name or one that lists it
  * among its capabilities. Throws {@link ServiceDependencyError} for a missing dependency
@@ -84,14 +41,15 @@ export function defineService<T>(
  *
  * @example
  * ```ts
- * import { defineService, orderServices } from "./services.ts";
+ * import { defineService } from "./node.ts";
+ * import { orderServices } from "./services.ts";
  * const id = defineService(() => ({}), { capabilities: ["@libp2p/identify"] });
  * const kad = defineService(() => ({}), { dependencies: ["@libp2p/identify"] });
  * orderServices({ kad, identify: id }); // ["identify", "kad"]
  * ```
  */
 export function orderServices(
-  factories: Readonly<Record<string, ServiceFactory<unknown>>>,
+  factories: Readonly<Record<string, ServiceMeta & ((...args: never[]) => unknown)>>,
 ): string[] {
   const names = Object.keys(factories);
   const providers = new Map<string, string[]>();

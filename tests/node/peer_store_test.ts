@@ -9,11 +9,8 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { generateKeyPair, peerIdFromPrivateKey } from "../../src/keys/mod.ts";
 import { multiaddr } from "../../src/multiaddr/mod.ts";
-import {
-  DEFAULT_ADDRESS_TTL_MS,
-  MemoryPeerStore,
-  type PeerInfo,
-} from "../../src/node/peer_store.ts";
+import { DEFAULT_ADDRESS_TTL_MS, type PeerInfo } from "../../src/node/peer_store.ts";
+import { MemoryPeerStore } from "../../src/node/memory_peer_store.ts";
 import type { PeerId } from "../../src/peer_id.ts";
 import { identify, type IdentifyService } from "../../protocols/identify/mod.ts";
 import { nextEvent, stopAll, testNode, until } from "../helpers/nodes.ts";

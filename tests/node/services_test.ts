@@ -7,13 +7,11 @@
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import type { Libp2pNode } from "../../src/node/node.ts";
+import { defineService, type Libp2pNode, type ServiceFactory } from "../../src/node/node.ts";
 import {
-  defineService,
   IDENTIFY_CAPABILITY,
   orderServices,
   ServiceDependencyError,
-  type ServiceFactory,
 } from "../../src/node/services.ts";
 import { identify } from "../../protocols/identify/mod.ts";
 import { ping } from "../../protocols/ping/mod.ts";

@@ -12,7 +12,8 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { Connection } from "../../src/connection.ts";
 import type { Libp2pNode } from "../../src/node/node.ts";
-import { MemoryPeerStore, type PeerInfo, type PeerUpdate } from "../../src/node/peer_store.ts";
+import { MemoryPeerStore } from "../../src/node/memory_peer_store.ts";
+import type { PeerInfo, PeerUpdate } from "../../src/node/peer_store.ts";
 import type { PeerId } from "../../src/peer_id.ts";
 import { outcome, stopAll, testNode, until } from "../helpers/nodes.ts";
 
