@@ -99,13 +99,7 @@ export type {
   SelfUpgradeResult,
   Transport,
 } from "./src/transport.ts";
-export type {
-  AbortOptions,
-  ClosableDuplex,
-  Direction,
-  Duplex,
-  Timeline,
-} from "./src/stream/types.ts";
+export type { AbortOptions, Direction, Duplex, Timeline } from "./src/stream/types.ts";
 export {
   abortReason,
   clampDelay,

@@ -1,7 +1,7 @@
 /**
  * The contract between a stream multiplexer (yamux, mplex) and the rest of the node.
  *
- * A muxer takes one secured duplex and turns it into many {@link MuxedStream}s. Streams are
+ * A muxer takes one secured connection's byte channel and turns it into many {@link MuxedStream}s. Streams are
  * backed directly by the session's state through their stream controllers (ARCHITECTURE.md):
  * `readable` is fed by the session as frames arrive and its queue is bounded by the receive
  * window; `writable` frames writes as they come and resolves a write once the session accepted
@@ -10,6 +10,7 @@
  * @module
  */
 
+import type { ChannelConnection } from "./stream/channel.ts";
 import type { AbortOptions, Direction, Duplex, Timeline } from "./stream/types.ts";
 
 /**
@@ -147,9 +148,9 @@ export interface StreamMuxer {
 export interface StreamMuxerFactory {
   /** Protocol id, e.g. "/yamux/1.0.0". */
   readonly protocol: string;
-  /** Start a session over `conn`. The session owns `conn` from now on. */
-  createStreamMuxer(
-    conn: Duplex & { abort?(reason?: unknown): void },
-    init: StreamMuxerInit,
-  ): StreamMuxer;
+  /**
+   * Start a session over `conn` (its channel: the secured connection's, or what follows the
+   * muxer's negotiation). The session owns `conn` from now on.
+   */
+  createStreamMuxer(conn: ChannelConnection, init: StreamMuxerInit): StreamMuxer;
 }

@@ -17,7 +17,12 @@ import type {
   StreamMuxerFactory,
   StreamMuxerInit,
 } from "../../src/muxer.ts";
-import type { AbortOptions, Duplex } from "../../src/stream/types.ts";
+import type { AbortOptions } from "../../src/stream/types.ts";
+import {
+  type ChannelConnection,
+  channelReadable,
+  channelWritable,
+} from "../../src/stream/channel.ts";
 import { decodeHeader } from "./codec.ts";
 import {
   MAX_MESSAGE_SIZE_OPTION,
@@ -154,8 +159,8 @@ export function mplexLimits(options: MplexOptions = {}): MplexLimits {
  * @example
  * ```ts
  * import { mplex } from "@p2p-edge/libp2p/protocols/mplex";
- * import { duplexPair } from "@p2p-edge/libp2p/stream";
- * const [a, b] = duplexPair();
+ * import { channelPair } from "@p2p-edge/libp2p/stream";
+ * const [a, b] = channelPair();
  * const factory = mplex({ maxInboundStreams: 256 });
  * const server = factory.createStreamMuxer(b, {
  *   direction: "inbound",
@@ -181,8 +186,8 @@ export function mplex(options: MplexOptions = {}): StreamMuxerFactory {
  * @example
  * ```ts
  * import { MplexMuxer, mplexLimits } from "@p2p-edge/libp2p/protocols/mplex";
- * import { duplexPair } from "@p2p-edge/libp2p/stream";
- * const [a] = duplexPair();
+ * import { channelPair } from "@p2p-edge/libp2p/stream";
+ * const [a] = channelPair();
  * const m = new MplexMuxer(a, { direction: "outbound" }, mplexLimits());
  * m.abort();
  * ```
@@ -192,7 +197,7 @@ export class MplexMuxer implements StreamMuxer {
   readonly protocol: string = MPLEX_PROTOCOL_ID;
   /** Settles when the session has ended. */
   readonly closed: Promise<void>;
-  #conn: Duplex & { abort?(reason?: unknown): void };
+  #conn: ChannelConnection;
   #init: StreamMuxerInit;
   #session: MplexSession;
   #writer: FrameWriter;
@@ -218,7 +223,7 @@ export class MplexMuxer implements StreamMuxer {
 
   /** Start a session over `conn` (which the session now owns). */
   constructor(
-    conn: Duplex & { abort?(reason?: unknown): void },
+    conn: ChannelConnection,
     init: StreamMuxerInit,
     limits: MplexLimits,
   ) {
@@ -226,7 +231,7 @@ export class MplexMuxer implements StreamMuxer {
     this.#init = init;
     this.closed = this.#closedDeferred.promise;
     this.#writer = new FrameWriter(
-      conn.writable.getWriter(),
+      channelWritable(conn.channel).getWriter(),
       (err) => this.#fail(asConnectionError(err, "mplex connection write failed")),
     );
     this.#session = new MplexSession(limits, {
@@ -234,7 +239,7 @@ export class MplexMuxer implements StreamMuxer {
       onFree: (st) => this.#onFree(st),
       onDrain: () => this.#wakeReader(),
     }, init.direction === "outbound");
-    this.#reader = conn.readable.getReader();
+    this.#reader = channelReadable(conn.channel).getReader();
     this.#readLoop();
   }
 
@@ -520,7 +525,7 @@ export class MplexMuxer implements StreamMuxer {
     this.#writer.abort(error);
     this.#reader.cancel(error).catch(() => {});
     try {
-      this.#conn.abort?.(error);
+      this.#conn.abort(error);
     } catch { /* already torn down */ }
     this.#finish(error);
   }

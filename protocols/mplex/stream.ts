@@ -21,8 +21,8 @@ const noop = (): void => {};
  * @example
  * ```ts
  * import { mplex } from "@p2p-edge/libp2p/protocols/mplex";
- * import { duplexPair } from "@p2p-edge/libp2p/stream";
- * const [a] = duplexPair();
+ * import { channelPair } from "@p2p-edge/libp2p/stream";
+ * const [a] = channelPair();
  * const muxer = mplex().createStreamMuxer(a, { direction: "outbound" });
  * const stream = await muxer.newStream(); // an MplexStream
  * console.log(stream.id); // "i1" (the dialer numbers its streams 1, 3, 5, ...)

@@ -6,11 +6,15 @@
  */
 
 import type { PrivateKey } from "../../src/keys/mod.ts";
-import type { ConnectionEncrypter, SecuredConnection, SecureOptions } from "../../src/security.ts";
+import {
+  type ConnectionEncrypter,
+  type SecuredConnection,
+  securedConnection,
+  type SecureOptions,
+} from "../../src/security.ts";
 import type { ByteReader } from "../../src/stream/byte_reader.ts";
-import { type ByteChannel, channelDuplex, layeredClose } from "../../src/stream/channel.ts";
+import type { ByteChannel, ChannelConnection } from "../../src/stream/channel.ts";
 import { type HandshakeWriter, runHandshake } from "../../src/stream/handshake.ts";
-import type { ClosableDuplex } from "../../src/stream/types.ts";
 import { encodeUvarint } from "../../src/varint.ts";
 import {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
@@ -64,16 +68,16 @@ export class PlaintextEncrypter implements ConnectionEncrypter {
   }
 
   /** Run the exchange as the dialler (checks `options.remotePeer` when given). */
-  secureOutbound(conn: ClosableDuplex, options?: SecureOptions): Promise<SecuredConnection> {
+  secureOutbound(conn: ChannelConnection, options?: SecureOptions): Promise<SecuredConnection> {
     return this.#secure(conn, options);
   }
 
   /** Run the exchange as the listener. */
-  secureInbound(conn: ClosableDuplex, options?: SecureOptions): Promise<SecuredConnection> {
+  secureInbound(conn: ChannelConnection, options?: SecureOptions): Promise<SecuredConnection> {
     return this.#secure(conn, options);
   }
 
-  async #secure(conn: ClosableDuplex, options: SecureOptions = {}): Promise<SecuredConnection> {
+  async #secure(conn: ChannelConnection, options: SecureOptions = {}): Promise<SecuredConnection> {
     const { result, channel } = await runHandshake(
       conn,
       // Spec, "Exchange": terminate abruptly on timeout (the helper aborts the socket).
@@ -109,11 +113,11 @@ export class PlaintextEncrypter implements ConnectionEncrypter {
 
 /** The connection after the exchange: the same channel, replaying the reader's unread rest. */
 function secured(
-  conn: ClosableDuplex,
+  conn: ChannelConnection,
   channel: ByteChannel,
   remote: RemoteIdentity,
 ): SecuredConnection {
-  return Object.assign(channelDuplex(channel, layeredClose(channel, conn)), {
+  return securedConnection(conn, channel, {
     remotePeer: remote.peerId,
     remotePublicKey: remote.publicKey,
   });
@@ -127,8 +131,8 @@ function secured(
  * ```ts
  * import { generateKeyPair } from "@p2p-edge/libp2p/keys";
  * import { plaintext } from "@p2p-edge/libp2p/protocols/plaintext";
- * import { duplexPair } from "@p2p-edge/libp2p/stream";
- * const [a, b] = duplexPair();
+ * import { channelPair } from "@p2p-edge/libp2p/stream";
+ * const [a, b] = channelPair();
  * const alice = plaintext({ privateKey: await generateKeyPair("Ed25519") });
  * const bob = plaintext({ privateKey: await generateKeyPair("Ed25519") });
  * const [out, inc] = await Promise.all([alice.secureOutbound(a), bob.secureInbound(b)]);

@@ -43,8 +43,8 @@ interface ByobRead {
  * @example
  * ```ts
  * import { yamux } from "@p2p-edge/libp2p/protocols/yamux";
- * import { duplexPair } from "@p2p-edge/libp2p/stream";
- * const [a, b] = duplexPair();
+ * import { channelPair } from "@p2p-edge/libp2p/stream";
+ * const [a, b] = channelPair();
  * const client = yamux().createStreamMuxer(a, { direction: "outbound" });
  * yamux().createStreamMuxer(b, { direction: "inbound", onIncomingStream: (s) => s.reset() });
  * const stream = await client.newStream();

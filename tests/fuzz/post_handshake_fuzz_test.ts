@@ -1,5 +1,5 @@
 /**
- * Post-handshake fuzz: two real Noise sessions over duplexPair; the victim side runs a Yamux
+ * Post-handshake fuzz: two real Noise sessions over connPair; the victim side runs a Yamux
  * (or mplex) muxer whose inbound streams go through multistream-select to an echo handler (the way the
  * node wires handlers); the attacker side writes random, partly well-formed Yamux frames as
  * plaintext through its encrypting Noise channel, then half-closes or aborts.
@@ -18,10 +18,14 @@ import fc from "fast-check";
 import { concat } from "../../src/bytes.ts";
 import { Libp2pError } from "../../src/errors.ts";
 import { generateKeyPair, type PrivateKey } from "../../src/keys/mod.ts";
-import { duplexPair } from "../../src/stream/pair.ts";
-import type { SecuredConnection } from "../../src/security.ts";
+import { connPair } from "../helpers/conn.ts";
+import type { SecuredConnection as Secured } from "../../src/security.ts";
+import type { WebConnection } from "../helpers/conn.ts";
+type SecuredConnection = WebConnection<Secured>;
 import type { MuxedStream } from "../../src/muxer.ts";
-import { noise } from "../../protocols/noise/mod.ts";
+import { noise as realNoise, type NoiseInit } from "../../protocols/noise/mod.ts";
+import { type WebEncrypter, webEncrypter } from "../helpers/conn.ts";
+const noise = (init: NoiseInit): WebEncrypter => webEncrypter(realNoise(init));
 import {
   decodeHeader,
   encodeHeader,
@@ -163,7 +167,7 @@ let keyA: PrivateKey;
 let keyB: PrivateKey;
 
 async function securePair(): Promise<[SecuredConnection, SecuredConnection]> {
-  const [a, b] = duplexPair();
+  const [a, b] = connPair();
   return await Promise.all([
     noise({ privateKey: keyA }).secureOutbound(a),
     noise({ privateKey: keyB }).secureInbound(b),
@@ -246,7 +250,7 @@ async function attack(
   } catch {
     // the victim closed the connection under us
   }
-  // Over duplexPair the abort reason reaches the victim's reads unchanged, as a transport's own
+  // Over connPair the abort reason reaches the victim's reads unchanged, as a transport's own
   // error would: it may be the session's close reason (or its cause).
   const gone = new Error("attacker went away");
   if (ending === "abort") attacker.abort(gone);

@@ -1,5 +1,5 @@
 // Interop: our Noise against js-libp2p's @chainsafe/libp2p-noise 17 over an in-memory pipe
-// (duplexPair), js's side wrapped by tests/interop/js_stream_adapter.ts. Both directions, data
+// (connPair), js's side wrapped by tests/interop/js_stream_adapter.ts. Both directions, data
 // both ways (multi-MiB, so frames are split), identity checks and early muxer negotiation.
 //
 // Skipped under Bun: js's Noise needs node:crypto's chacha20-poly1305, which Bun lacks
@@ -17,9 +17,11 @@ import {
   type PrivateKey,
   privateKeyToProtobuf,
 } from "../../src/keys/mod.ts";
-import { duplexPair } from "../../src/stream/pair.ts";
+import { connPair } from "../helpers/conn.ts";
 import type { Duplex } from "../../src/stream/types.ts";
-import { noise } from "../../protocols/noise/mod.ts";
+import { noise as realNoise, type NoiseInit } from "../../protocols/noise/mod.ts";
+import { type WebEncrypter, webEncrypter } from "../helpers/conn.ts";
+const noise = (init: NoiseInit): WebEncrypter => webEncrypter(realNoise(init));
 import { cryptoProviders } from "../noise/providers.ts";
 import {
   fromJsStream,
@@ -105,7 +107,7 @@ const keys = {
 
 describe("noise interop with @chainsafe/libp2p-noise 17", () => {
   it("js initiator -> our responder: identities, data both ways", { skip }, async () => {
-    const [a, b] = duplexPair();
+    const [a, b] = connPair();
     const js = jsNoiseFor(keys.theirs);
     const ourId = peerIdFromPublicKey(keys.ours.publicKey);
     const [theirs, ours] = await Promise.all([
@@ -120,7 +122,7 @@ describe("noise interop with @chainsafe/libp2p-noise 17", () => {
   });
 
   it("our initiator -> js responder: identities, data both ways", { skip }, async () => {
-    const [a, b] = duplexPair();
+    const [a, b] = connPair();
     const js = jsNoiseFor(keys.theirs);
     const theirId = peerIdFromPublicKey(keys.theirs.publicKey);
     const [ours, theirs] = await Promise.all([
@@ -136,7 +138,7 @@ describe("noise interop with @chainsafe/libp2p-noise 17", () => {
   it("every crypto provider of ours talks to js, in both roles", { skip }, async () => {
     for (const crypto of await cryptoProviders()) {
       for (const initiator of ["ours", "js"] as const) {
-        const [a, b] = duplexPair();
+        const [a, b] = connPair();
         const js = jsNoiseFor(keys.theirs);
         const [ours, theirs] = initiator === "ours"
           ? await Promise.all([
@@ -155,7 +157,7 @@ describe("noise interop with @chainsafe/libp2p-noise 17", () => {
 
   it("RSA identity on our side is accepted by js", { skip }, async () => {
     const rsa = await generateKeyPair("RSA");
-    const [a, b] = duplexPair();
+    const [a, b] = connPair();
     const [ours, theirs] = await Promise.all([
       noise({ privateKey: rsa }).secureOutbound(a),
       jsNoiseFor(keys.theirs).secureInbound(toJsStream(b, { direction: "inbound" })),
@@ -171,7 +173,7 @@ describe("noise interop with @chainsafe/libp2p-noise 17", () => {
   // listed in different orders js-as-initiator and a spec-following responder disagree.
   // We follow the spec; js is at fault there.
   it("early muxer: js initiator's list and ours agree on yamux", { skip }, async () => {
-    const [a, b] = duplexPair();
+    const [a, b] = connPair();
     const js = jsNoiseFor(keys.theirs, ["/yamux/1.0.0"]);
     const [theirs, ours] = await Promise.all([
       js.secureOutbound(toJsStream(a)),
@@ -187,7 +189,7 @@ describe("noise interop with @chainsafe/libp2p-noise 17", () => {
   });
 
   it("early muxer: our initiator's preference is what js (responder) picks", { skip }, async () => {
-    const [a, b] = duplexPair();
+    const [a, b] = connPair();
     const js = jsNoiseFor(keys.theirs, ["/mplex/6.7.0", "/yamux/1.0.0"]);
     const [ours, theirs] = await Promise.all([
       noise({ privateKey: keys.ours }).secureOutbound(a, {
@@ -209,7 +211,7 @@ describe("noise interop with @chainsafe/libp2p-noise 17", () => {
     { skip },
     async () => {
       for (const initiator of ["ours", "js"] as const) {
-        const [a, b] = duplexPair();
+        const [a, b] = connPair();
         const js = jsNoiseFor(keys.theirs, ["/yamux/1.0.0"]);
         const [ours, theirs] = initiator === "ours"
           ? await Promise.all([
@@ -232,7 +234,7 @@ describe("noise interop with @chainsafe/libp2p-noise 17", () => {
     "our initiator dials the wrong peer id: PeerIdMismatchError, js gets nothing",
     { skip },
     async () => {
-      const [a, b] = duplexPair();
+      const [a, b] = connPair();
       const wrong = peerIdFromPublicKey(keys.other.publicKey);
       const [ours, theirs] = await Promise.allSettled([
         noise({ privateKey: keys.ours }).secureOutbound(a, { remotePeer: wrong }),
@@ -245,7 +247,7 @@ describe("noise interop with @chainsafe/libp2p-noise 17", () => {
   );
 
   it("js initiator expecting another peer fails; our responder fails too", { skip }, async () => {
-    const [a, b] = duplexPair();
+    const [a, b] = connPair();
     const wrong = jsPeerIdFromString(peerIdFromPublicKey(keys.other.publicKey).toString());
     const jsSide = toJsStream(a);
     const [theirs, ours] = await Promise.allSettled([

@@ -8,8 +8,16 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { HandshakeError } from "../../src/errors.ts";
 import { peerIdFromPublicKey } from "../../src/keys/mod.ts";
-import { duplexPair } from "../../src/stream/pair.ts";
-import { nobleCrypto, noise, NoiseEncrypter, selectEarlyMuxer } from "../../protocols/noise/mod.ts";
+import { connPair } from "../helpers/conn.ts";
+import {
+  nobleCrypto,
+  noise as realNoise,
+  NoiseEncrypter,
+  type NoiseInit,
+  selectEarlyMuxer,
+} from "../../protocols/noise/mod.ts";
+import { type WebEncrypter, webEncrypter } from "../helpers/conn.ts";
+const noise = (init: NoiseInit): WebEncrypter => webEncrypter(realNoise(init));
 import { cryptoProviders } from "./providers.ts";
 import { key, pattern, readAll, rechunk, recording, relayedPair, writeAll } from "./helpers.ts";
 
@@ -35,7 +43,7 @@ for (const type of ["Ed25519", "secp256k1", "ECDSA", "RSA"] as const) {
     it("both sides learn each other's identity; data flows both ways; close ends reads", async () => {
       const aliceKey = await key(type, 0);
       const bobKey = await key(type, 1);
-      const [a, b] = duplexPair();
+      const [a, b] = connPair();
       const bobId = peerIdFromPublicKey(bobKey.publicKey);
       const [out, inc] = await Promise.all([
         noise({ privateKey: aliceKey }).secureOutbound(a, { remotePeer: bobId }),
@@ -94,7 +102,7 @@ for (const c of providers) {
 
 describe("noise early muxer negotiation and extensions", () => {
   it("both offer lists: both sides agree on the initiator's first common muxer", async () => {
-    const [a, b] = duplexPair();
+    const [a, b] = connPair();
     const [out, inc] = await Promise.all([
       noise({ privateKey: await key("Ed25519", 0) }).secureOutbound(a, {
         muxers: ["/yamux/1.0.0", "/mplex/6.7.0"],
@@ -112,7 +120,7 @@ describe("noise early muxer negotiation and extensions", () => {
 
   it("one side offers none: no early muxer on either side", async () => {
     for (const [im, rm] of [[[], ["/yamux/1.0.0"]], [["/yamux/1.0.0"], []]]) {
-      const [a, b] = duplexPair();
+      const [a, b] = connPair();
       const [out, inc] = await Promise.all([
         noise({ privateKey: await key("Ed25519", 0) }).secureOutbound(a, { muxers: im }),
         noise({ privateKey: await key("Ed25519", 1) }).secureInbound(b, { muxers: rm }),
@@ -123,7 +131,7 @@ describe("noise early muxer negotiation and extensions", () => {
   });
 
   it("both offer lists without overlap: the handshake fails on both sides", async () => {
-    const [a, b] = duplexPair();
+    const [a, b] = connPair();
     const results = await Promise.allSettled([
       noise({ privateKey: await key("Ed25519", 0) }).secureOutbound(a, { muxers: ["/a/1"] }),
       noise({ privateKey: await key("Ed25519", 1) }).secureInbound(b, { muxers: ["/b/1"] }),
@@ -136,7 +144,7 @@ describe("noise early muxer negotiation and extensions", () => {
 
   it("webtransport certhashes reach the other side", async () => {
     const hashes = [pattern(34, 1), pattern(34, 2)];
-    const [a, b] = duplexPair();
+    const [a, b] = connPair();
     const [out, inc] = await Promise.all([
       noise({ privateKey: await key("Ed25519", 0) }).secureOutbound(a),
       noise({
@@ -150,22 +158,23 @@ describe("noise early muxer negotiation and extensions", () => {
 
   it("a fixed static key is used and stays the same across connections", async () => {
     const staticNoiseKey = pattern(32, 9);
-    const enc = new NoiseEncrypter({ privateKey: await key("Ed25519", 1), staticNoiseKey });
-    const expected = await enc.staticPublicKey();
+    const rawEnc = new NoiseEncrypter({ privateKey: await key("Ed25519", 1), staticNoiseKey });
+    const enc = webEncrypter(rawEnc);
+    const expected = await rawEnc.staticPublicKey();
     assert.deepEqual(expected, nobleCrypto.x25519PublicKey(staticNoiseKey));
     for (let i = 0; i < 2; i++) {
-      const [a, b] = duplexPair();
+      const [a, b] = connPair();
       const [out] = await Promise.all([
         noise({ privateKey: await key("Ed25519", 0) }).secureOutbound(a),
         enc.secureInbound(b),
       ]);
       assert.ok(out.remotePeer);
     }
-    assert.deepEqual(await enc.staticPublicKey(), expected);
+    assert.deepEqual(await rawEnc.staticPublicKey(), expected);
   });
 
   it("close() flushes pending data, then closes the raw connection", async () => {
-    const [a0, b] = duplexPair();
+    const [a0, b] = connPair();
     const a = recording(a0);
     const [out, inc] = await Promise.all([
       noise({ privateKey: await key("Ed25519", 0) }).secureOutbound(a),
@@ -186,7 +195,7 @@ describe("noise early muxer negotiation and extensions", () => {
 
 describe("noise secured connection teardown", () => {
   it("abort() tears down both directions on both ends", async () => {
-    const [a0, b] = duplexPair();
+    const [a0, b] = connPair();
     const a = recording(a0);
     const [out, inc] = await Promise.all([
       noise({ privateKey: await key("Ed25519", 0) }).secureOutbound(a),
@@ -205,7 +214,7 @@ describe("noise secured connection teardown", () => {
   });
 
   it("the remote half-closing ends our readable while we can still write", async () => {
-    const [a, b] = duplexPair();
+    const [a, b] = connPair();
     const [out, inc] = await Promise.all([
       noise({ privateKey: await key("Ed25519", 0) }).secureOutbound(a),
       noise({ privateKey: await key("Ed25519", 1) }).secureInbound(b),

@@ -21,8 +21,13 @@ import {
   peerIdFromString,
 } from "../../src/keys/mod.ts";
 import type { Duplex } from "../../src/stream/types.ts";
-import { duplexPair } from "../../src/stream/pair.ts";
-import { plaintext } from "../../protocols/plaintext/mod.ts";
+import { connPair } from "../helpers/conn.ts";
+import {
+  plaintext as realPlaintext,
+  type PlaintextOptions,
+} from "../../protocols/plaintext/mod.ts";
+import { type WebEncrypter, webEncrypter } from "../helpers/conn.ts";
+const plaintext = (o: PlaintextOptions): WebEncrypter => webEncrypter(realPlaintext(o));
 import {
   fromJsStream,
   type JsMessageStreamLike,
@@ -80,7 +85,7 @@ describe("plaintext interop with js-libp2p @libp2p/plaintext", () => {
   for (const ourType of TYPES as KeyType[]) {
     for (const jsType of TYPES) {
       it(`we dial (${ourType}) a js listener (${jsType})`, async () => {
-        const [a, b] = duplexPair();
+        const [a, b] = connPair();
         const key = await generateKeyPair(ourType);
         const js = await jsSide(jsType);
         const [ours, theirs] = await Promise.all([
@@ -100,7 +105,7 @@ describe("plaintext interop with js-libp2p @libp2p/plaintext", () => {
 
   for (const type of TYPES as KeyType[]) {
     it(`a js dialler reaches our listener (${type} both sides)`, async () => {
-      const [a, b] = duplexPair();
+      const [a, b] = connPair();
       const key = await generateKeyPair(type);
       const js = await jsSide(type as JsKeyType);
       const [theirs, ours] = await Promise.all([
@@ -115,7 +120,7 @@ describe("plaintext interop with js-libp2p @libp2p/plaintext", () => {
   }
 
   it("dialling js with the wrong expected peer id fails with PeerIdMismatchError", async () => {
-    const [a, b] = duplexPair();
+    const [a, b] = connPair();
     const js = await jsSide("Ed25519");
     const other = await generateKeyPair("Ed25519");
     const [ours, theirs] = await Promise.allSettled([

@@ -18,19 +18,21 @@ import {
   publicKeyToProtobuf,
 } from "../../src/keys/mod.ts";
 import { UnexpectedEOFError } from "../../src/stream/byte_reader.ts";
-import { channelDuplex, takeChannel, takeOwnChannel } from "../../src/stream/channel.ts";
-import { duplexPair } from "../../src/stream/pair.ts";
-import type { ClosableDuplex } from "../../src/stream/types.ts";
+import { connPair } from "../helpers/conn.ts";
+import type { WebConnection } from "../helpers/conn.ts";
 import { encodeUvarint } from "../../src/varint.ts";
 import {
   createExchange,
   decodeExchange,
   encodeExchange,
   MAX_EXCHANGE_BYTES,
-  plaintext,
+  plaintext as realPlaintext,
   PLAINTEXT_PROTOCOL_ID,
+  type PlaintextOptions,
   verifyExchange,
 } from "../../protocols/plaintext/mod.ts";
+import { type WebEncrypter, webEncrypter } from "../helpers/conn.ts";
+const plaintext = (o: PlaintextOptions): WebEncrypter => webEncrypter(realPlaintext(o));
 
 const KEY_TYPES: KeyType[] = ["Ed25519", "secp256k1", "ECDSA", "RSA"];
 
@@ -67,8 +69,8 @@ async function endsInError(readable: ReadableStream<Uint8Array>): Promise<boolea
 async function againstRaw(
   bytes: Uint8Array,
   options: { end?: boolean; timeoutMs?: number; signal?: AbortSignal } = {},
-): Promise<{ result: Promise<unknown>; raw: ClosableDuplex }> {
-  const [ours, raw] = duplexPair();
+): Promise<{ result: Promise<unknown>; raw: WebConnection }> {
+  const [ours, raw] = connPair();
   const key = await generateKeyPair("Ed25519");
   const result = plaintext({ privateKey: key, handshakeTimeoutMs: options.timeoutMs ?? 10_000 })
     .secureInbound(ours, { signal: options.signal });
@@ -120,10 +122,9 @@ describe("plaintext codec", () => {
 describe("plaintext handshake", () => {
   for (const type of KEY_TYPES) {
     it(`round trip with ${type} keys; data flows both ways after the exchange`, async () => {
-      const [a0, b] = duplexPair();
+      const [a, b] = connPair();
       // The connection's own channel, kept to check that no layer is added on top of it.
-      const rawChannel = takeChannel(a0);
-      const a = channelDuplex(rawChannel, () => a0.close());
+      const rawChannel = a.channel;
       const [ka, kb]: PrivateKey[] = await Promise.all([
         generateKeyPair(type),
         generateKeyPair("Ed25519"),
@@ -142,7 +143,7 @@ describe("plaintext handshake", () => {
       assert.ok(inc.remotePublicKey.equals(ka.publicKey));
       // No extra layer: nothing was buffered past the Exchange, so the secured connection's
       // channel is the connection's own.
-      const outChannel = takeOwnChannel(out)!;
+      const outChannel = out.channel;
       assert.equal(outChannel, rawChannel);
       outChannel.write(utf8Encode("hi bob"));
       assert.equal(utf8Decode(await readN(inc.readable, 6)), "hi bob");
@@ -155,7 +156,7 @@ describe("plaintext handshake", () => {
   }
 
   it("bytes that arrive in the same chunk as the Exchange are kept", async () => {
-    const [ours, raw] = duplexPair();
+    const [ours, raw] = connPair();
     const key = await generateKeyPair("Ed25519");
     const remoteKey = await generateKeyPair("Ed25519");
     const securing = plaintext({ privateKey: key }).secureInbound(ours);
@@ -172,7 +173,7 @@ describe("plaintext handshake", () => {
   });
 
   it("a remote that proves another peer than the one dialled: PeerIdMismatchError", async () => {
-    const [a, b] = duplexPair();
+    const [a, b] = connPair();
     const [ka, kb, kc] = await Promise.all([
       generateKeyPair("Ed25519"),
       generateKeyPair("Ed25519"),

@@ -4,7 +4,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { concat } from "../../src/bytes.ts";
 import { StreamClosedError } from "../../src/errors.ts";
-import { duplexPair } from "../../src/stream/pair.ts";
+import { connPair } from "../helpers/conn.ts";
 import {
   decodeHeader,
   Flag,
@@ -27,7 +27,7 @@ function setup(): {
   send: (...f: Uint8Array[]) => Promise<void>;
   reader: ReadableStreamDefaultReader<Uint8Array>;
 } {
-  const [a, b] = duplexPair();
+  const [a, b] = connPair();
   const incoming: MuxedStream[] = [];
   const muxer = yamux({ keepAliveIntervalMs: 0 }).createStreamMuxer(a, {
     direction: "inbound",
@@ -174,7 +174,7 @@ describe("yamux muxer", () => {
   });
 
   it("a write larger than the send window waits for a window update", async () => {
-    const [a, b] = duplexPair();
+    const [a, b] = connPair();
     const muxer = yamux({ keepAliveIntervalMs: 0 }).createStreamMuxer(a, {
       direction: "outbound",
     }) as YamuxMuxer;

@@ -20,7 +20,7 @@
 
 import { abortReason, raceSignal } from "../../src/abort.ts";
 import { ConnectionClosedError, StreamClosedError, TimeoutError } from "../../src/errors.ts";
-import { type ByteChannel, channelDuplex, READ_END, RESOLVED } from "../../src/stream/channel.ts";
+import { type ByteChannel, READ_END, RESOLVED } from "../../src/stream/channel.ts";
 import { Deferred } from "../../src/stream/deferred.ts";
 import type { RawConnection } from "../../src/transport.ts";
 import { localMultiaddr, socketMultiaddr, type TcpEndpoint } from "./address.ts";
@@ -122,15 +122,13 @@ class BunConnection implements ByteChannel {
     this.#options = options;
     this.#onRelease = onRelease;
     // Addresses are filled in by attach(); until then the object is not handed out.
-    this.raw = Object.assign(
-      channelDuplex(this, (flush) => this.#close(flush), {
-        writableHighWaterMark: options.writeHighWaterMark,
-      }),
-      {
-        remoteAddr: undefined as never,
-        localAddr: undefined,
-      },
-    );
+    this.raw = {
+      channel: this,
+      close: () => this.#close(undefined),
+      abort: (reason?: unknown) => this.abort(reason),
+      remoteAddr: undefined as never,
+      localAddr: undefined,
+    };
   }
 
   /** Bind to the open socket (from the `open` callback or when connect resolved). */

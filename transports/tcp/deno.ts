@@ -16,7 +16,7 @@
 
 import { abortReason } from "../../src/abort.ts";
 import { ConnectionClosedError, StreamClosedError, TimeoutError } from "../../src/errors.ts";
-import { type ByteChannel, channelDuplex, READ_END, RESOLVED } from "../../src/stream/channel.ts";
+import { type ByteChannel, READ_END, RESOLVED } from "../../src/stream/channel.ts";
 import { Deferred } from "../../src/stream/deferred.ts";
 import type { RawConnection } from "../../src/transport.ts";
 import { localMultiaddr, socketMultiaddr, type TcpEndpoint } from "./address.ts";
@@ -271,15 +271,13 @@ function wrapConn(
   const channel = new DenoTcpChannel(conn, options, onRelease);
   const local = netAddr(conn.localAddr);
   const remote = netAddr(conn.remoteAddr)!;
-  return Object.assign(
-    channelDuplex(channel, (flush) => channel.close(flush), {
-      writableHighWaterMark: options.writeHighWaterMark,
-    }),
-    {
-      remoteAddr: socketMultiaddr(remote.hostname, remote.port),
-      localAddr: local === undefined ? undefined : localMultiaddr(local.hostname, local.port),
-    },
-  );
+  return {
+    channel,
+    close: () => channel.close(),
+    abort: (reason?: unknown) => channel.abort(reason),
+    remoteAddr: socketMultiaddr(remote.hostname, remote.port),
+    localAddr: local === undefined ? undefined : localMultiaddr(local.hostname, local.port),
+  };
 }
 
 function dialError(target: TcpEndpoint, error: unknown): Error {

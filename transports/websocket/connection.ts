@@ -28,6 +28,7 @@ import { ConnectionClosedError, LimitExceededError } from "../../src/errors.ts";
 import { utf8Encode } from "../../src/bytes.ts";
 import type { Multiaddr } from "../../src/multiaddr/mod.ts";
 import type { RawConnection } from "../../src/transport.ts";
+import { type ByteChannel, streamChannel } from "../../src/stream/channel.ts";
 import {
   BUFFERED_AMOUNT_POLL_MS,
   CLOSE_CODE_ABORTED,
@@ -89,6 +90,7 @@ export class WebSocketConnection implements RawConnection {
   readonly remoteAddr: Multiaddr;
   /** Our address, when known. */
   readonly localAddr?: Multiaddr;
+  #channel: ByteChannel | undefined;
 
   readonly #port: SocketPort;
   readonly #limits: ConnectionLimits;
@@ -141,6 +143,11 @@ export class WebSocketConnection implements RawConnection {
   }
 
   /** Bytes queued in the socket's send buffer right now (diagnostics, tests). */
+  /** The connection's bytes: its web streams converted once (the upgrader takes it). */
+  get channel(): ByteChannel {
+    return this.#channel ??= streamChannel(this);
+  }
+
   get bufferedAmount(): number {
     return this.#port.bufferedAmount();
   }

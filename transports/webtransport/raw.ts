@@ -1,15 +1,30 @@
 /**
  * The RawConnection a WebTransport transport hands out: it carries no byte stream of its own
- * (`readable` is empty, `writable` refuses writes) and upgrades itself through
+ * (its `channel` is at its end and refuses writes) and upgrades itself through
  * `selfUpgrade` (Noise on the first native stream, native streams as the muxer).
  *
  * @module
  */
 
 import { ConnectionClosedError } from "../../src/errors.ts";
+import { type ByteChannel, READ_END, RESOLVED } from "../../src/stream/channel.ts";
 import type { Multiaddr } from "../../src/multiaddr/mod.ts";
 import type { RawConnection, SelfUpgradeOptions, SelfUpgradeResult } from "../../src/transport.ts";
 import type { NativeSession } from "./session.ts";
+
+/** The channel of a self-upgrading connection: it carries no raw bytes. */
+const NO_BYTES: ByteChannel = {
+  read: () => READ_END,
+  write() {
+    throw new ConnectionClosedError(
+      "a WebTransport connection carries no raw bytes: use selfUpgrade",
+    );
+  },
+  drained: () => RESOLVED,
+  closeWrite: () => RESOLVED,
+  cancelRead() {},
+  abort() {},
+};
 
 /** What {@link selfUpgradingConnection} wraps. */
 export interface SelfUpgradingInit {
@@ -44,18 +59,7 @@ export function selfUpgradingConnection(init: SelfUpgradingInit): RawConnection 
   return {
     remoteAddr: init.remoteAddr,
     localAddr: init.localAddr,
-    readable: new ReadableStream<Uint8Array>({
-      start(controller) {
-        controller.close();
-      },
-    }),
-    writable: new WritableStream<Uint8Array>({
-      write() {
-        throw new ConnectionClosedError(
-          "a WebTransport connection carries no raw bytes: use selfUpgrade",
-        );
-      },
-    }),
+    channel: NO_BYTES,
     selfUpgrade(options: SelfUpgradeOptions): Promise<SelfUpgradeResult> {
       if (upgraded) return Promise.reject(new TypeError("already upgraded"));
       upgraded = true;
