@@ -1,16 +1,16 @@
 /**
  * The contract between a stream multiplexer (yamux, mplex) and the rest of the node.
  *
- * A muxer takes one secured connection's byte channel and turns it into many {@link MuxedStream}s. Streams are
- * backed directly by the session's state through their stream controllers (ARCHITECTURE.md):
- * `readable` is fed by the session as frames arrive and its queue is bounded by the receive
- * window; `writable` frames writes as they come and resolves a write once the session accepted
- * it within the send window.
+ * A muxer takes one secured connection's byte channel and turns it into many
+ * {@link MuxedStream}s. Each stream is a byte channel backed directly by the session's state
+ * (the shared glue in src/stream/muxed_stream.ts): payloads go to a waiting read or a queue the
+ * receive window bounds; writes are framed into the session's outbox within the send window.
+ * `readable`/`writable` are web streams built from the channel on first access.
  *
  * @module
  */
 
-import type { ChannelConnection } from "./stream/channel.ts";
+import type { ByteChannel, ChannelConnection } from "./stream/channel.ts";
 import type { AbortOptions, Direction, Duplex, Timeline } from "./stream/types.ts";
 
 /**
@@ -39,6 +39,12 @@ import type { AbortOptions, Direction, Duplex, Timeline } from "./stream/types.t
  * ```
  */
 export interface MuxedStream extends Duplex {
+  /**
+   * The stream's bytes as a byte channel: what the connection negotiates and reads on (the
+   * internal data path). `readable`/`writable` are web streams over it, built on first access;
+   * use one or the other.
+   */
+  readonly channel: ByteChannel;
   /** Stream id, unique within its session (as text, e.g. "3" or "r5"). */
   readonly id: string;
   /** Whether we opened it ("outbound") or the remote did ("inbound"). */

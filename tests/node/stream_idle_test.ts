@@ -13,6 +13,7 @@ import { StreamResetError, TimeoutError } from "../../src/errors.ts";
 import type { MuxedStream, MuxedStreamStatus, StreamMuxerFactory } from "../../src/muxer.ts";
 import type { Stream } from "../../src/connection.ts";
 import { connPair } from "../helpers/conn.ts";
+import { channelPair } from "../../src/stream/pair.ts";
 import { yamux } from "../../protocols/yamux/mod.ts";
 import { mplex } from "../../protocols/mplex/mod.ts";
 import { outcome, stopAll, testNode, until } from "../helpers/nodes.ts";
@@ -30,6 +31,7 @@ function fake(): MuxedStream & { touch(): void; setStatus(s: MuxedStreamStatus):
     timeline: { open: Date.now() },
     readable: new ReadableStream(),
     writable: new WritableStream(),
+    channel: channelPair()[0].channel,
     get status() {
       return status;
     },

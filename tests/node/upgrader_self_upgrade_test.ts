@@ -17,6 +17,7 @@ import type { RawConnection, SelfUpgradeOptions } from "../../src/transport.ts";
 import type { WebConnection } from "../helpers/conn.ts";
 import { connPair } from "../helpers/conn.ts";
 import { channelPair } from "../../src/stream/pair.ts";
+import type { ByteChannel } from "../../src/stream/channel.ts";
 import { generateKeyPair, peerIdFromPrivateKey } from "../../src/keys/mod.ts";
 import { multiaddr } from "../../src/multiaddr/mod.ts";
 import { HandshakeError } from "../../src/errors.ts";
@@ -33,6 +34,7 @@ class FakeStream implements MuxedStream {
   readonly timeline = { open: Date.now() };
   readonly readable: ReadableStream<Uint8Array>;
   readonly writable: WritableStream<Uint8Array>;
+  readonly channel: ByteChannel;
   status: MuxedStreamStatus = "open";
   readonly lastActivity = performance.now();
   readonly closed: Promise<void> = new Promise(() => {});
@@ -44,6 +46,7 @@ class FakeStream implements MuxedStream {
     this.#end = end;
     this.readable = end.readable;
     this.writable = end.writable;
+    this.channel = end.channel;
   }
 
   close(): Promise<void> {

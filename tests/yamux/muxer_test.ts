@@ -155,8 +155,9 @@ describe("yamux muxer", () => {
     const { muxer, incoming, send, reader } = setup();
     await send(...[1, 3, 5].map((id) => frame(WindowUpdate, SYN, id, 0)));
     await readFrames(reader, 3);
-    await new Promise((r) => setTimeout(r, 5));
+    // The writables are built on first access; they start a tick later.
     const writers = incoming.map((s) => s.writable.getWriter());
+    await new Promise((r) => setTimeout(r, 5));
     // Same tick: three writes on three streams and a reset.
     const writes = writers.map((w, i) => w.write(new Uint8Array([i])));
     incoming[2].reset();

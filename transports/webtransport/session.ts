@@ -18,6 +18,7 @@ import type {
   StreamMuxerInit,
 } from "../../src/muxer.ts";
 import type { AbortOptions, Direction, Timeline } from "../../src/stream/types.ts";
+import { type ByteChannel, streamChannel } from "../../src/stream/channel.ts";
 
 /** The protocol name a WebTransport session reports as its "muxer". */
 export const WEBTRANSPORT_MUXER = "/webtransport";
@@ -78,6 +79,7 @@ class WebTransportStream implements MuxedStream {
   /** See {@link MuxedStream.lastActivity}: a plain field write per chunk, nothing more. */
   #active = performance.now();
   #freed = Promise.withResolvers<void>();
+  #channel: ByteChannel | undefined;
 
   constructor(
     native: NativeBidiStream,
@@ -148,6 +150,14 @@ class WebTransportStream implements MuxedStream {
 
   get status(): MuxedStreamStatus {
     return this.#status;
+  }
+
+  /**
+   * The stream's bytes as a byte channel: its web streams converted once (WebTransport streams
+   * are web streams natively); aborting it resets the stream.
+   */
+  get channel(): ByteChannel {
+    return this.#channel ??= streamChannel(this);
   }
 
   /** When data last moved (read, or a write accepted), `performance.now()` ms. */
