@@ -220,7 +220,7 @@ export interface ConnectionInit {
   /** Deadline for protocol negotiation on a stream, ms. */
   negotiationTimeoutMs?: number;
   /** Called with errors a handler throws (the stream is reset either way). */
-  onHandlerError?: (error: unknown, protocol: string) => void;
+  onHandlerError?: (error: unknown, protocol: string, peer: PeerId) => void;
   /** Resource accounting of the connection's streams; closed with the connection. */
   resources?: ConnectionScope;
   /** Default inactivity deadline of protocol streams, ms (0: none). Default 60 s. */
@@ -271,7 +271,7 @@ export class Connection {
   readonly #muxer: StreamMuxer;
   readonly #registry: StreamHandlerRegistry | undefined;
   readonly #negotiationTimeoutMs: number;
-  readonly #onHandlerError: ((error: unknown, protocol: string) => void) | undefined;
+  readonly #onHandlerError: ((error: unknown, protocol: string, peer: PeerId) => void) | undefined;
   // Made with the first protocol stream, so a connection that never opens one holds no table.
   #streams: WeakMap<MuxedStream, Stream> | undefined;
   readonly #resources: ConnectionScope | undefined;
@@ -495,7 +495,11 @@ export class Connection {
       await entry.handler(stream);
     } catch (err) {
       stream.abort(err);
-      this.#onHandlerError?.(err, stream.protocol);
+      try {
+        this.#onHandlerError?.(err, stream.protocol, this.remotePeer);
+      } catch {
+        // A faulty listener must not break dispatch.
+      }
     }
   }
 

@@ -45,8 +45,8 @@ export interface UpgraderInit {
   upgradeTimeoutMs?: number;
   /** Deadline for protocol negotiation on each stream, ms. Default 10 s. */
   negotiationTimeoutMs?: number;
-  /** Called with errors thrown by stream handlers. */
-  onHandlerError?: (error: unknown, protocol: string) => void;
+  /** Called with errors thrown by stream handlers (after their stream was reset). */
+  onHandlerError?: (error: unknown, protocol: string, peer: PeerId) => void;
   /**
    * Called once for each Connection built, before the upgrade returns it (the node keeps every
    * connection it owns, admitted or not, so that stop() can end them all).

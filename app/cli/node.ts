@@ -8,7 +8,11 @@
 
 import { readFile, writeFile } from "node:fs/promises";
 import type { Connection } from "../../src/connection.ts";
-import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from "../../src/keys/mod.ts";
+import {
+  generateKeyPair,
+  privateKeyFromProtobuf,
+  privateKeyToProtobuf,
+} from "../../src/keys/mod.ts";
 import type { PrivateKey } from "../../src/keys/types.ts";
 import { type Multiaddr, multiaddr } from "../../src/multiaddr/mod.ts";
 import { createNode, type Libp2pNode, type ServiceFactory } from "../../src/node/node.ts";
@@ -171,6 +175,10 @@ function attachLogging(node: Libp2pNode<CliServices>, level: LogLevel, output: C
     output.out(`disconnected ${connectionText(e.detail, verbose)}`);
   });
   if (!verbose) return;
+  node.addEventListener("stream:handler:error", (e) => {
+    const { protocol, peer, error } = e.detail;
+    output.err(`handler ${protocol} from ${peer.toString()} failed: ${describeError(error)}`);
+  });
   node.addEventListener("peer:identify", (e) => {
     const { peerId, agentVersion, protocolVersion, protocols, listenAddrs } = e.detail;
     output.out(

@@ -37,6 +37,11 @@ export interface NodeEventMap {
    * uses it to tell connected peers.
    */
   "self:update": { protocols: string[]; addrs: Multiaddr[] };
+  /**
+   * A stream handler threw or rejected; its stream was reset. Without a listener the failure
+   * would leave no trace.
+   */
+  "stream:handler:error": { protocol: string; peer: PeerId; error: unknown };
 }
 
 /**

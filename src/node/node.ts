@@ -171,6 +171,8 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
       registry: this.#registrar,
       upgradeTimeoutMs: init.upgradeTimeoutMs,
       negotiationTimeoutMs: init.negotiationTimeoutMs,
+      onHandlerError: (error, protocol, peer) =>
+        this.dispatch("stream:handler:error", { protocol, peer, error }),
       onConnectionOpen: (conn) => this.#owned.add(conn),
       onConnectionClose: (conn) => {
         this.#owned.delete(conn);
