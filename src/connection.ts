@@ -76,7 +76,11 @@ export class Stream implements Duplex {
 
   /** Bytes from the remote: a fresh web stream over the stream's channel, built on first use. */
   get readable(): ReadableStream<Uint8Array> {
-    return this.#readable ??= channelReadable(this.#channel);
+    // Nothing between the muxed stream and us (no read-ahead, no select to verify): its own
+    // readable, which the muxer feeds directly.
+    return this.#readable ??= this.#channel === this.#muxed.channel
+      ? this.#muxed.readable
+      : channelReadable(this.#channel);
   }
 
   /** Bytes to the remote; closing it half-closes the stream. Built on first use. */

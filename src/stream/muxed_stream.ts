@@ -11,13 +11,7 @@
 
 import { AbortError, StreamClosedError, StreamResetError } from "../errors.ts";
 import type { MuxedStream, MuxedStreamStatus } from "../muxer.ts";
-import {
-  type ByteChannel,
-  channelReadable,
-  channelWritable,
-  READ_END,
-  RESOLVED,
-} from "./channel.ts";
+import { type ByteChannel, channelWritable, READ_END, RESOLVED } from "./channel.ts";
 import { ChannelCopier } from "./read_into.ts";
 import type { AbortOptions, Direction, Timeline } from "./types.ts";
 
@@ -90,6 +84,9 @@ export abstract class BaseMuxedStream implements MuxedStream, ByteChannel {
   #failure: PromiseWithResolvers<never> | undefined;
   // --- web-streams edge, built on first access
   #readable: ReadableStream<Uint8Array> | undefined;
+  /** The readable's controller, and whether its reader waits for a payload. */
+  #controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+  #pulling = false;
   #writable: WritableStream<Uint8Array> | undefined;
   #copier: ChannelCopier | undefined;
 
@@ -144,9 +141,32 @@ export abstract class BaseMuxedStream implements MuxedStream, ByteChannel {
     return (this.#freed ??= Promise.withResolvers<void>()).promise;
   }
 
-  /** Bytes from the remote, as a web stream over the channel (built on first access). */
+  /**
+   * Bytes from the remote, as a web stream (built on first access). It is fed directly: a
+   * payload that arrives while the stream's reader waits is enqueued at once (no promise of the
+   * channel in between), queued payloads are handed out by `pull`.
+   */
   get readable(): ReadableStream<Uint8Array> {
-    return this.#readable ??= channelReadable(this);
+    return this.#readable ??= new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        this.#controller = controller;
+      },
+      pull: (controller) => this.#pull(controller),
+      cancel: (reason) => this.cancelRead(reason),
+    }, { highWaterMark: 0 });
+  }
+
+  /** The readable's reader waits: hand it the next payload, or wait for one (`onData`). */
+  #pull(controller: ReadableStreamDefaultController<Uint8Array>): void {
+    this.#active = performance.now();
+    const queue = this.#queue;
+    if (queue !== undefined && queue.length > 0) {
+      const chunk = queue.shift()!;
+      this.consumed(chunk.byteLength);
+      controller.enqueue(chunk);
+    } else if (this.#error !== undefined) controller.error(this.#error);
+    else if (this.#remoteFin || this.#readCancelled) controller.close();
+    else this.#pulling = true;
   }
 
   /** Bytes to the remote, as a web stream over the channel; closing it half-closes. */
@@ -321,6 +341,12 @@ export abstract class BaseMuxedStream implements MuxedStream, ByteChannel {
       return;
     }
     this.#active = performance.now();
+    if (this.#pulling) {
+      this.#pulling = false;
+      this.consumed(data.byteLength);
+      this.#controller!.enqueue(lent ? data.slice() : data);
+      return;
+    }
     const r = this.#read;
     if (r !== undefined) {
       const into = r.into;
@@ -422,6 +448,17 @@ export abstract class BaseMuxedStream implements MuxedStream, ByteChannel {
 
   /** End a waiting read with `null` (or what it filled) or `error`; stop lending. */
   #endRead(error: unknown): void {
+    const controller = this.#controller;
+    // The readable ends now unless payloads still wait in our queue (pull closes it after them).
+    if (controller !== undefined && (error !== null || !(this.#queue?.length))) {
+      this.#pulling = false;
+      try {
+        if (error !== null) controller.error(error);
+        else controller.close();
+      } catch {
+        // Already closed or errored.
+      }
+    }
     const r = this.#read;
     if (r !== undefined) {
       this.#read = undefined;

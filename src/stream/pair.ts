@@ -183,18 +183,16 @@ class PairEnd implements ChannelConnection {
  */
 export function duplexPair(
   options: { highWaterMark?: number } = {},
-): [WebDuplexEnd, WebDuplexEnd] {
+): [
+  Duplex & { close(): Promise<void>; abort(reason?: unknown): void },
+  Duplex & { close(): Promise<void>; abort(reason?: unknown): void },
+] {
   const [a, b] = channelPair(options);
   return [webEnd(a), webEnd(b)];
 }
 
 /** One end of a {@link duplexPair}: a web duplex that can be closed and aborted. */
-export interface WebDuplexEnd extends Duplex {
-  /** End our writing side (after what the writable queued). */
-  close(): Promise<void>;
-  /** Fail both directions on both ends. */
-  abort(reason?: unknown): void;
-}
+type WebDuplexEnd = Duplex & { close(): Promise<void>; abort(reason?: unknown): void };
 
 function webEnd(end: ChannelConnection): WebDuplexEnd {
   const channel = end.channel;
