@@ -18,11 +18,7 @@ import type {
   StreamMuxerInit,
 } from "../../src/muxer.ts";
 import type { AbortOptions } from "../../src/stream/types.ts";
-import {
-  type ChannelConnection,
-  channelReadable,
-  channelWritable,
-} from "../../src/stream/channel.ts";
+import type { ByteChannel, ChannelConnection } from "../../src/stream/channel.ts";
 import { decodeHeader } from "./codec.ts";
 import {
   MAX_MESSAGE_SIZE_OPTION,
@@ -201,7 +197,8 @@ export class MplexMuxer implements StreamMuxer {
   #init: StreamMuxerInit;
   #session: MplexSession;
   #writer: FrameWriter;
-  #reader: ReadableStreamDefaultReader<Uint8Array>;
+  /** The connection's bytes: read by the reader loop, written by the frame writer. */
+  #channel: ByteChannel;
   #byState = new WeakMap<MplexStreamState, MplexStream>();
   #open = new Set<MplexStream>();
   #ended = false;
@@ -231,7 +228,7 @@ export class MplexMuxer implements StreamMuxer {
     this.#init = init;
     this.closed = this.#closedDeferred.promise;
     this.#writer = new FrameWriter(
-      channelWritable(conn.channel).getWriter(),
+      conn.channel,
       (err) => this.#fail(asConnectionError(err, "mplex connection write failed")),
     );
     this.#session = new MplexSession(limits, {
@@ -239,7 +236,7 @@ export class MplexMuxer implements StreamMuxer {
       onFree: (st) => this.#onFree(st),
       onDrain: () => this.#wakeReader(),
     }, init.direction === "outbound");
-    this.#reader = channelReadable(conn.channel).getReader();
+    this.#channel = conn.channel;
     this.#readLoop();
   }
 
@@ -286,7 +283,7 @@ export class MplexMuxer implements StreamMuxer {
     try {
       await this.#writer.close();
     } catch { /* the connection failed while closing: nothing left to do */ }
-    this.#reader.cancel().catch(() => {});
+    this.#channel.cancelRead();
     this.#finish(undefined);
   }
 
@@ -314,8 +311,8 @@ export class MplexMuxer implements StreamMuxer {
   async #readLoop(): Promise<void> {
     try {
       for (;;) {
-        const { value, done } = await this.#reader.read();
-        if (done) break;
+        const value = await this.#channel.read();
+        if (value === null) break;
         if (this.#ended) return;
         let off = this.#onChunk(value, 0);
         while (off >= 0) {
@@ -523,7 +520,7 @@ export class MplexMuxer implements StreamMuxer {
     this.#drained?.resolve();
     this.#wakeReader();
     this.#writer.abort(error);
-    this.#reader.cancel(error).catch(() => {});
+    this.#channel.cancelRead(error);
     try {
       this.#conn.abort(error);
     } catch { /* already torn down */ }
