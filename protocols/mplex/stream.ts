@@ -42,6 +42,7 @@ export class MplexStream extends BaseMuxedStream {
     this.#st = st;
   }
 
+  /** Frame `chunk` into the session (it copies what it takes). */
   protected sendData(chunk: Uint8Array): number {
     const max = this.#session.limits.maxMessageSize;
     for (let offset = 0; offset < chunk.byteLength; offset += max) {
@@ -51,19 +52,23 @@ export class MplexStream extends BaseMuxedStream {
     return chunk.byteLength;
   }
 
+  /** Queue our FIN. */
   protected sendClose(): void {
     const sent = this.#session.closeWrite(this.#st);
     if (sent !== undefined) this.#track(sent);
   }
 
+  /** Queue a reset. */
   protected sendReset(): void {
     this.#session.reset(this.#st);
   }
 
+  /** Tell the session we read no more. */
   protected readStopped(): void {
     this.#session.closeRead(this.#st);
   }
 
+  /** Credit read bytes back to the session. */
   protected override consumed(n: number): void {
     this.#session.consumed(this.#st, n);
   }
@@ -73,6 +78,7 @@ export class MplexStream extends BaseMuxedStream {
     return false;
   }
 
+  /** The session's outbound backpressure. */
   protected override backpressure(): Promise<void> | undefined {
     const sent = this.#sent;
     if (sent === undefined) return undefined;

@@ -51,34 +51,42 @@ export class YamuxStream extends BaseMuxedStream {
     this.#host = host;
   }
 
+  /** Frame `chunk` into the session (it copies what it takes). */
   protected sendData(chunk: Uint8Array): number {
     return this.#host.session.write(this.#num, chunk);
   }
 
+  /** Queue our FIN. */
   protected sendClose(): void {
     this.#host.session.closeWrite(this.#num);
   }
 
+  /** Queue a reset. */
   protected sendReset(): void {
     this.#host.session.resetStream(this.#num);
   }
 
+  /** Tell the session we read no more. */
   protected readStopped(): void {
     this.#host.session.closeRead(this.#num, this.#host.now());
   }
 
+  /** Credit read bytes back to the session. */
   protected override consumed(n: number): void {
     if (n > 0) this.#host.session.consume(this.#num, n, this.#host.now());
   }
 
+  /** The session's outbound backpressure. */
   protected override backpressure(): Promise<void> | undefined {
     return this.#host.outboxBackpressure();
   }
 
+  /** Count readers that lend their buffers. */
   protected override byobReaders(delta: 1 | -1): void {
     this.#host.byobReaders(delta);
   }
 
+  /** The muxer drops its entry. */
   protected override streamFreed(): void {
     this.#host.streamFreed(this);
   }
