@@ -117,6 +117,13 @@ export abstract class BaseMuxedStream implements MuxedStream, ByteChannel {
   protected byobReaders(_delta: 1 | -1): void {}
   /** The stream was freed (the muxer drops its entry). */
   protected streamFreed(): void {}
+  /**
+   * A reader waits and nothing is queued: a muxer that pulls its payloads (WebTransport reads
+   * its native stream) fetches the next one now; a muxer that pushes ignores this.
+   */
+  protected wantData(): void {}
+  /** Both directions ended cleanly (our FIN sent, the remote's received or reading cancelled). */
+  protected bothEnded(): void {}
 
   // --- MuxedStream --------------------------------------------------------------------------------
 
@@ -166,7 +173,10 @@ export abstract class BaseMuxedStream implements MuxedStream, ByteChannel {
       controller.enqueue(chunk);
     } else if (this.#error !== undefined) controller.error(this.#error);
     else if (this.#remoteFin || this.#readCancelled) controller.close();
-    else this.#pulling = true;
+    else {
+      this.#pulling = true;
+      this.wantData();
+    }
   }
 
   /** Bytes to the remote, as a web stream over the channel; closing it half-closes. */
@@ -255,9 +265,11 @@ export abstract class BaseMuxedStream implements MuxedStream, ByteChannel {
       this.#byobCounted = true;
       this.byobReaders(1);
     }
-    return new Promise((resolve, reject) => {
+    const waiting = new Promise<Uint8Array | null>((resolve, reject) => {
       this.#read = { into, filled: 0, settling: false, resolve, reject };
     });
+    this.wantData();
+    return waiting;
   }
 
   /** Hand `chunk` to the muxer (it copies); what the window does not take waits. */
@@ -487,6 +499,11 @@ export abstract class BaseMuxedStream implements MuxedStream, ByteChannel {
       (this.#remoteFin || this.#readCancelled || this.#writeDone)
     ) {
       this.#status = "closing";
+    }
+    if (
+      this.#status === "closing" && this.#writeDone && (this.#remoteFin || this.#readCancelled)
+    ) {
+      this.bothEnded();
     }
   }
 }
