@@ -19,14 +19,13 @@ import type {
 } from "../../src/muxer.ts";
 import type { AbortOptions } from "../../src/stream/types.ts";
 import type { ByteChannel, ChannelConnection } from "../../src/stream/channel.ts";
-import { decodeHeader } from "./codec.ts";
+import type { MplexMessage } from "./codec.ts";
+import { type DecodeStep, MplexDecoder } from "./decoder.ts";
 import {
   MAX_MESSAGE_SIZE_OPTION,
   MAX_SLOW_READER_TIMEOUT,
-  MAX_VARINT_BYTES,
   MPLEX_PROTOCOL_ID,
   MplexFlag,
-  type MplexFlagValue,
   STARVATION_YIELD_MS,
 } from "./constants.ts";
 import {
@@ -206,11 +205,8 @@ export class MplexMuxer implements StreamMuxer {
   #finished = false;
   #closedDeferred = Promise.withResolvers<void>();
   #drained: PromiseWithResolvers<void> | undefined;
-  // Reader state across chunk boundaries.
-  #partial: Uint8Array | undefined;
-  #bodyId = 0;
-  #bodyFlag: MplexFlagValue = MplexFlag.NewStream;
-  #bodyLeft = 0;
+  /** Messages from the connection's bytes (sans-IO; state across chunk boundaries). */
+  readonly #decoder: MplexDecoder;
   // A data piece the session could not take yet (its stream is over budget): the reader loop
   // pauses until the application reads or the slow-reader timeout resets the stream.
   #stalled: { stream: MplexStreamState; piece: Uint8Array } | undefined;
@@ -237,6 +233,7 @@ export class MplexMuxer implements StreamMuxer {
       onDrain: () => this.#wakeReader(),
     }, init.direction === "outbound");
     this.#channel = conn.channel;
+    this.#decoder = new MplexDecoder(limits.maxMessageSize);
     this.#readLoop();
   }
 
@@ -411,63 +408,19 @@ export class MplexMuxer implements StreamMuxer {
    * header is complete, before any body byte is accepted.
    */
   #onChunk(chunk: Uint8Array, off: number): number {
-    const max = this.#session.limits.maxMessageSize;
-    const len = chunk.byteLength;
-    while (off < len) {
-      if (this.#bodyLeft > 0) {
-        const n = Math.min(len - off, this.#bodyLeft);
-        this.#bodyLeft -= n;
-        const flag = this.#bodyFlag;
-        off += n;
-        if (flag === MplexFlag.MessageInitiator || flag === MplexFlag.MessageReceiver) {
-          const piece = chunk.subarray(off - n, off);
-          const ev = this.#session.receive({ id: this.#bodyId, flag, data: piece });
-          if (ev?.type === "blocked") {
-            this.#stalled = { stream: ev.stream, piece };
-            return off;
-          }
-          if (ev !== undefined) this.#handle(ev);
-          if (this.#ended) return -1;
-        }
-        continue;
-      }
-      let header;
-      const partial = this.#partial;
-      if (partial !== undefined) {
-        const take = Math.min(len - off, 2 * MAX_VARINT_BYTES - partial.byteLength);
-        const joined = new Uint8Array(partial.byteLength + take);
-        joined.set(partial);
-        joined.set(chunk.subarray(off, off + take), partial.byteLength);
-        header = decodeHeader(joined, 0, max);
-        if (header === undefined) {
-          this.#partial = joined;
-          return -1;
-        }
-        this.#partial = undefined;
-        off += header.headerLength - partial.byteLength;
-      } else {
-        header = decodeHeader(chunk, off, max);
-        if (header === undefined) {
-          this.#partial = chunk.slice(off);
-          return -1;
-        }
-        off += header.headerLength;
-      }
-      this.#bodyId = header.id;
-      this.#bodyFlag = header.flag;
-      this.#bodyLeft = header.length;
-      // Control messages act on their header; their body (a stream name, or data a Close or
-      // Reset should not carry) is skipped.
-      if (
-        header.flag !== MplexFlag.MessageInitiator && header.flag !== MplexFlag.MessageReceiver
-      ) {
-        const ev = this.#session.receive({ id: header.id, flag: header.flag, data: EMPTY });
-        if (ev !== undefined) this.#handle(ev);
-        if (this.#ended) return -1;
-      }
-    }
-    return -1;
+    return this.#decoder.push(chunk, off, this.#onMessage);
   }
+
+  /** One decoded message: the session says what it means; a blocked data piece pauses. */
+  readonly #onMessage = (message: MplexMessage): DecodeStep => {
+    const ev = this.#session.receive(message);
+    if (ev?.type === "blocked") {
+      this.#stalled = { stream: ev.stream, piece: message.data! };
+      return "pause";
+    }
+    if (ev !== undefined) this.#handle(ev);
+    return this.#ended ? "stop" : "next";
+  };
 
   #handle(ev: MplexSessionEvent): void {
     switch (ev.type) {
@@ -536,8 +489,6 @@ export class MplexMuxer implements StreamMuxer {
     } catch { /* a throwing callback must not break the session teardown */ }
   }
 }
-
-const EMPTY = new Uint8Array(0);
 
 /**
  * Failures of the underlying connection reach streams as a library error: our own errors pass
