@@ -67,13 +67,7 @@ export type {
   StreamHandler,
   StreamHandlerOptions,
 } from "./src/connection.ts";
-export type {
-  AbortOptions,
-  ClosableDuplex,
-  Direction,
-  Duplex,
-  Timeline,
-} from "./src/stream/types.ts";
+export type { AbortOptions, Direction, Duplex, Timeline } from "./src/stream/types.ts";
 
 // Extension points: what a transport, an encrypter and a muxer implement
 export type {

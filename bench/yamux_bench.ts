@@ -1,13 +1,13 @@
-// Single-stream yamux throughput over an in-memory pipe (duplexPair): ours vs
+// Single-stream yamux throughput over an in-memory pipe (connPair): ours vs
 // @chainsafe/libp2p-yamux 8 measured in the same run. No assertions; prints MB/s and the ratio.
 //
 //   npx -y deno@2.9.6 run -A bench/yamux_bench.ts
 //
 // js's muxer speaks js-libp2p's MessageStream API, so its connection ends are wrapped with the
-// test adapter (tests/interop/js_stream_adapter.ts) over the same duplexPair; that wrapper is a
+// test adapter (tests/interop/js_stream_adapter.ts) over the same connPair; that wrapper is a
 // thin pass-through but is part of js's measured path.
 import { yamux as jsYamux } from "@chainsafe/libp2p-yamux";
-import { duplexPair } from "../src/stream/pair.ts";
+import { connPair } from "../tests/helpers/conn.ts";
 import { yamux } from "../protocols/yamux/mod.ts";
 import { toJsStream } from "../tests/interop/js_stream_adapter.ts";
 
@@ -22,7 +22,7 @@ interface JsMuxer extends EventTarget {
 }
 
 async function ours(total: number, chunkSize: number): Promise<number> {
-  const [a, b] = duplexPair();
+  const [a, b] = connPair();
   let done!: (n: number) => void;
   const received = new Promise<number>((r) => (done = r));
   const client = yamux({ keepAliveIntervalMs: 0 }).createStreamMuxer(a, { direction: "outbound" });
@@ -49,7 +49,7 @@ async function ours(total: number, chunkSize: number): Promise<number> {
 }
 
 async function js(total: number, chunkSize: number): Promise<number> {
-  const [a, b] = duplexPair();
+  const [a, b] = connPair();
   let done!: (n: number) => void;
   const received = new Promise<number>((r) => (done = r));
   const factory = () =>
@@ -88,7 +88,7 @@ const cases: [string, number, number][] = [
   ["1 MiB in 64 B writes", 1 * MiB, 64],
 ];
 const runs = 3;
-console.log(`yamux single-stream throughput over duplexPair (best of ${runs})`);
+console.log(`yamux single-stream throughput over connPair (best of ${runs})`);
 for (const [name, total, chunk] of cases) {
   await ours(total / 8, chunk); // warm-up
   await js(total / 8, chunk);

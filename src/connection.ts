@@ -20,8 +20,9 @@ import type { MuxedStream, MuxedStreamStatus, StreamMuxer } from "./muxer.ts";
 import type { PeerId } from "./peer_id.ts";
 import type { PublicKey } from "./keys/types.ts";
 import type { AbortOptions, Direction, Duplex, Timeline } from "./stream/types.ts";
-import { readIntoFrom } from "./stream/read_into.ts";
-import { handle as handleProtocol, select as selectProtocol } from "./multistream/mod.ts";
+import { ChannelCopier } from "./stream/read_into.ts";
+import { type ByteChannel, channelReadable, channelWritable } from "./stream/channel.ts";
+import { handleChannel, selectChannel } from "./multistream/mod.ts";
 
 /** Default deadline for negotiating a protocol on a new stream (HARDENING.md rule 8). */
 export const DEFAULT_NEGOTIATION_TIMEOUT_MS = 10_000;
@@ -29,10 +30,13 @@ export const DEFAULT_NEGOTIATION_TIMEOUT_MS = 10_000;
 /**
  * A protocol stream: a muxed stream on which a protocol was negotiated.
  *
- * `readable`/`writable` carry the protocol's bytes: they are the muxed stream's own (after
- * multistream-select), not wrappers; the connection enforces the inactivity deadline from the
- * muxed stream's `lastActivity`. `close()` half-closes (we are done writing; reading continues
- * until the remote closes), `reset()` ends both directions at once.
+ * `readable`/`writable` carry the protocol's bytes. They are web streams built on first access
+ * from the stream's byte channel (the muxed stream's, with any bytes read ahead during the
+ * negotiation replayed first), so a handler gets them fresh and undisturbed: `new
+ * Response(stream.readable)`, `pipeThrough`, `pipeTo` and `fetch` bodies work. The connection
+ * enforces the inactivity deadline from the muxed stream's `lastActivity`. `close()` half-closes
+ * (we are done writing; reading continues until the remote closes), `reset()` ends both
+ * directions at once.
  *
  * @example
  * ```ts
@@ -44,47 +48,70 @@ export const DEFAULT_NEGOTIATION_TIMEOUT_MS = 10_000;
  * }
  * ```
  */
+/** Reads a Stream's channel for {@link streamChannelOf}; set by the Stream class (no public member). */
+let channelOfStream: (stream: Stream) => ByteChannel;
+
 export class Stream implements Duplex {
-  /** Bytes from the remote. */
-  readonly readable: ReadableStream<Uint8Array>;
-  /** Bytes to the remote; closing it half-closes the stream. */
-  readonly writable: WritableStream<Uint8Array>;
   /** The negotiated protocol id. */
   readonly protocol: string;
   /** The connection this stream belongs to. */
   readonly connection: Connection;
   readonly #muxed: MuxedStream;
+  /** The protocol's bytes: the muxed stream's channel after negotiation. */
+  readonly #channel: ByteChannel;
   readonly #onReset: (() => void) | undefined;
-  /** The negotiated duplex when it has a readInto of its own (Yamux, maybe via a lazy select). */
-  readonly #direct: Duplex | undefined;
-  #readInto: ((view: Uint8Array) => Promise<number | null>) | undefined;
+  #readable: ReadableStream<Uint8Array> | undefined;
+  #writable: WritableStream<Uint8Array> | undefined;
+  #copier: ChannelCopier | undefined;
 
   /**
-   * Streams are created by Connection.newStream and by inbound dispatch. `onReset` runs when
-   * the stream is reset or aborted locally (the connection releases its accounting then).
+   * Streams are created by Connection.newStream and by inbound dispatch. `channel` is the
+   * negotiated channel; `onReset` runs when the stream is reset or aborted locally (the
+   * connection releases its accounting then).
    */
+  static {
+    channelOfStream = (stream) => {
+      if (stream.#readable !== undefined || stream.#writable !== undefined || stream.#copier) {
+        throw new TypeError("this stream's web streams are in use: its channel cannot be taken");
+      }
+      return stream.#channel;
+    };
+  }
+
   constructor(
     muxed: MuxedStream,
     protocol: string,
-    io: Duplex,
+    channel: ByteChannel,
     connection: Connection,
     onReset?: () => void,
   ) {
     this.#muxed = muxed;
     this.protocol = protocol;
-    this.readable = io.readable;
-    this.writable = io.writable;
+    this.#channel = channel;
     this.connection = connection;
     this.#onReset = onReset;
-    this.#direct = io.readInto !== undefined ? io : undefined;
+  }
+
+  /** Bytes from the remote: a fresh web stream over the stream's channel, built on first use. */
+  get readable(): ReadableStream<Uint8Array> {
+    // Nothing between the muxed stream and us (no read-ahead, no select to verify): its own
+    // readable, which the muxer feeds directly.
+    return this.#readable ??= this.#channel === this.#muxed.channel
+      ? this.#muxed.readable
+      : channelReadable(this.#channel);
+  }
+
+  /** Bytes to the remote; closing it half-closes the stream. Built on first use. */
+  get writable(): WritableStream<Uint8Array> {
+    return this.#writable ??= channelWritable(this.#channel);
   }
 
   /**
    * Read the next bytes into `view`, the caller's buffer: resolves with how many were written to
-   * its start, or `null` at the end of the stream. On Yamux the payload is copied straight from
-   * the connection into `view`, so a receiver that reuses one buffer allocates nothing per chunk
-   * (the fastest way to take in bulk data); on other muxers each chunk of `readable` is copied
-   * in. Locks `readable` from the first call on; one call at a time.
+   * its start, or `null` at the end of the stream. The buffer is lent to the stream's channel:
+   * on Yamux the payload is copied straight from the connection into `view`, so a receiver that
+   * reuses one buffer allocates nothing per chunk (the fastest way to take in bulk data). Do not
+   * mix with `readable`; one call at a time.
    *
    * @example
    * ```ts
@@ -100,21 +127,15 @@ export class Stream implements Duplex {
    * ```
    */
   readInto(view: Uint8Array): Promise<number | null> {
-    if (this.#readInto === undefined) {
-      try {
-        if (this.#direct === undefined) this.#readInto = readIntoFrom(this.readable);
-        else {
-          // `readable` may be a lazy select's wrapper that readInto bypasses: lock it, so that
-          // nobody reads around readInto and closeRead() goes to the muxed stream.
-          if (this.readable !== this.#muxed.readable) this.readable.getReader();
-          const io = this.#direct;
-          this.#readInto = (view) => io.readInto!(view);
-        }
-      } catch (err) {
-        return Promise.reject(err);
+    if (this.#copier === undefined) {
+      if (this.#readable?.locked) {
+        return Promise.reject(new TypeError("readInto: the stream's readable is being read"));
       }
+      // From now on readInto is the stream's reader: lock `readable` so nobody reads around it.
+      this.readable.getReader();
+      this.#copier = new ChannelCopier(this.#channel);
     }
-    return this.#readInto(view);
+    return this.#copier.read(view);
   }
 
   /** Stream id within its connection. */
@@ -145,21 +166,19 @@ export class Stream implements Duplex {
   /** Half-close: flush and signal end of our writes. */
   async close(options?: AbortOptions): Promise<void> {
     // Through our writable when nobody holds it, so that queued writes go out first.
-    if (!this.writable.locked) {
+    const writable = this.#writable;
+    if (writable !== undefined && !writable.locked) {
       options?.signal?.throwIfAborted();
-      await this.writable.close().catch(() => {});
+      await writable.close().catch(() => {});
     }
     return this.#muxed.close(options);
   }
 
   /** Stop reading; further incoming data is discarded. */
   closeRead(): void {
-    // Through our readable when nobody holds it (it may be multistream's lazy reader).
-    if (!this.readable.locked) {
-      this.readable.cancel().catch(() => {});
-    } else {
-      this.#muxed.closeRead();
-    }
+    const readable = this.#readable;
+    if (readable !== undefined && !readable.locked) readable.cancel().catch(() => {});
+    else this.#channel.cancelRead();
   }
 
   /** Reset both directions. */
@@ -173,6 +192,25 @@ export class Stream implements Duplex {
     this.#muxed.abort(reason);
     this.#onReset?.();
   }
+}
+
+/**
+ * The byte channel of a Stream, for layers inside the node that build on a stream's bytes (a
+ * transport that makes a connection from a stream of another connection: circuit relay). Take
+ * it before anything touched `readable`, `writable` or `readInto` (TypeError otherwise); from
+ * then on read and write only the channel. Not part of the public API (ARCHITECTURE.md, "The
+ * types, by role"): users hold web streams.
+ *
+ * @example
+ * ```ts
+ * import { streamChannelOf, type Stream } from "./connection.ts";
+ * declare const stream: Stream;
+ * const channel = streamChannelOf(stream);
+ * channel.write(new Uint8Array([1]));
+ * ```
+ */
+export function streamChannelOf(stream: Stream): ByteChannel {
+  return channelOfStream(stream);
 }
 
 /** A handler for inbound streams of one protocol. Errors it throws reset the stream. */
@@ -228,7 +266,7 @@ export interface ConnectionInit {
   /** Deadline for protocol negotiation on a stream, ms. */
   negotiationTimeoutMs?: number;
   /** Called with errors a handler throws (the stream is reset either way). */
-  onHandlerError?: (error: unknown, protocol: string) => void;
+  onHandlerError?: (error: unknown, protocol: string, peer: PeerId) => void;
   /** Resource accounting of the connection's streams; closed with the connection. */
   resources?: ConnectionScope;
   /** Default inactivity deadline of protocol streams, ms (0: none). Default 60 s. */
@@ -286,7 +324,7 @@ export class Connection {
   readonly #muxer: StreamMuxer;
   readonly #registry: StreamHandlerRegistry | undefined;
   readonly #negotiationTimeoutMs: number;
-  readonly #onHandlerError: ((error: unknown, protocol: string) => void) | undefined;
+  readonly #onHandlerError: ((error: unknown, protocol: string, peer: PeerId) => void) | undefined;
   // Made with the first protocol stream, so a connection that never opens one holds no table.
   #streams: WeakMap<MuxedStream, Stream> | undefined;
   readonly #resources: ConnectionScope | undefined;
@@ -367,14 +405,14 @@ export class Connection {
   }
 
   /**
-   * Build the user-facing Stream over the negotiated `io` (no extra layer): under an
+   * Build the user-facing Stream over the negotiated `channel` (no extra layer): under an
    * inactivity deadline unless `idleMs` is 0, with its resource scope released when the muxer
    * frees it, when it is reset, or when the connection closes.
    */
   #wrap(
     muxed: MuxedStream,
     protocol: string,
-    io: Duplex,
+    channel: ByteChannel,
     idleMs: number,
     scope: StreamScope | undefined,
   ): Stream {
@@ -397,7 +435,7 @@ export class Connection {
     }
     // Freed by the muxer (both sides closed, or reset): release now, not at the next sweep.
     muxed.closed.then(release);
-    const stream = new Stream(muxed, protocol, io, this, release);
+    const stream = new Stream(muxed, protocol, channel, this, release);
     (this.#streams ??= new WeakMap()).set(muxed, stream);
     return stream;
   }
@@ -459,7 +497,7 @@ export class Connection {
       throw err;
     }
     try {
-      const result = await selectProtocol(muxed, list, {
+      const result = await selectChannel(muxed.channel, list, {
         signal: options?.signal,
         timeoutMs: options?.negotiationTimeoutMs ?? this.#negotiationTimeoutMs,
       });
@@ -467,7 +505,7 @@ export class Connection {
       return this.#wrap(
         muxed,
         result.protocol,
-        result.stream,
+        result.channel,
         options?.idleTimeoutMs ?? this.#idleTimeoutMs,
         scope,
       );
@@ -502,9 +540,9 @@ export class Connection {
     scope: StreamScope | undefined,
   ): Promise<void> {
     const deadline = deadlineSignal(this.#negotiationTimeoutMs, undefined, "protocol negotiation");
-    let result: { protocol: string; stream: Duplex };
+    let result: { protocol: string; channel: ByteChannel };
     try {
-      result = await handleProtocol(muxed, this.#offered(registry), {
+      result = await handleChannel(muxed.channel, this.#offered(registry), {
         signal: deadline.signal,
       });
     } catch (err) {
@@ -542,7 +580,7 @@ export class Connection {
     const stream = this.#wrap(
       muxed,
       protocol,
-      result.stream,
+      result.channel,
       entry.options.idleTimeoutMs ?? this.#idleTimeoutMs,
       scope,
     );
@@ -550,7 +588,11 @@ export class Connection {
       await entry.handler(stream);
     } catch (err) {
       stream.abort(err);
-      this.#onHandlerError?.(err, stream.protocol);
+      try {
+        this.#onHandlerError?.(err, stream.protocol, this.remotePeer);
+      } catch {
+        // A faulty listener must not break dispatch.
+      }
     }
   }
 

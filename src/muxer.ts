@@ -1,15 +1,16 @@
 /**
  * The contract between a stream multiplexer (yamux, mplex) and the rest of the node.
  *
- * A muxer takes one secured duplex and turns it into many {@link MuxedStream}s. Streams are
- * backed directly by the session's state through their stream controllers (ARCHITECTURE.md):
- * `readable` is fed by the session as frames arrive and its queue is bounded by the receive
- * window; `writable` frames writes as they come and resolves a write once the session accepted
- * it within the send window.
+ * A muxer takes one secured connection's byte channel and turns it into many
+ * {@link MuxedStream}s. Each stream is a byte channel backed directly by the session's state
+ * (the shared glue in src/stream/muxed_stream.ts): payloads go to a waiting read or a queue the
+ * receive window bounds; writes are framed into the session's outbox within the send window.
+ * `readable`/`writable` are web streams built from the channel on first access.
  *
  * @module
  */
 
+import type { ByteChannel, ChannelConnection } from "./stream/channel.ts";
 import type { AbortOptions, Direction, Duplex, Timeline } from "./stream/types.ts";
 
 /**
@@ -38,6 +39,12 @@ import type { AbortOptions, Direction, Duplex, Timeline } from "./stream/types.t
  * ```
  */
 export interface MuxedStream extends Duplex {
+  /**
+   * The stream's bytes as a byte channel: what the connection negotiates and reads on (the
+   * internal data path). `readable`/`writable` are web streams over it, built on first access;
+   * use one or the other.
+   */
+  readonly channel: ByteChannel;
   /** Stream id, unique within its session (as text, e.g. "3" or "r5"). */
   readonly id: string;
   /** Whether we opened it ("outbound") or the remote did ("inbound"). */
@@ -147,9 +154,9 @@ export interface StreamMuxer {
 export interface StreamMuxerFactory {
   /** Protocol id, e.g. "/yamux/1.0.0". */
   readonly protocol: string;
-  /** Start a session over `conn`. The session owns `conn` from now on. */
-  createStreamMuxer(
-    conn: Duplex & { abort?(reason?: unknown): void },
-    init: StreamMuxerInit,
-  ): StreamMuxer;
+  /**
+   * Start a session over `conn` (its channel: the secured connection's, or what follows the
+   * muxer's negotiation). The session owns `conn` from now on.
+   */
+  createStreamMuxer(conn: ChannelConnection, init: StreamMuxerInit): StreamMuxer;
 }

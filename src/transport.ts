@@ -4,14 +4,20 @@
  * @module
  */
 
+import type { ConnectionLimits } from "./node/limits.ts";
 import type { Multiaddr } from "./multiaddr/mod.ts";
 import type { PrivateKey, PublicKey } from "./keys/types.ts";
 import type { StreamMuxer, StreamMuxerInit } from "./muxer.ts";
 import type { PeerId } from "./peer_id.ts";
-import type { AbortOptions, ClosableDuplex, Direction } from "./stream/types.ts";
+import type { ByteChannel, ChannelConnection } from "./stream/channel.ts";
+import type { AbortOptions, Direction } from "./stream/types.ts";
 
 /**
- * A transport-level connection before security and multiplexing.
+ * A transport-level connection before security and multiplexing: its bytes as a typed
+ * {@link ByteChannel} member (a stream-based transport converts its web streams once, with
+ * `streamChannel`), its addresses and its teardown. The upgrader takes `channel` and never wraps
+ * it; any object of this shape can be upgraded, e.g. one built from a Stream of another
+ * connection (circuit relay).
  *
  * @example
  * ```ts
@@ -19,16 +25,24 @@ import type { AbortOptions, ClosableDuplex, Direction } from "./stream/types.ts"
  * function describe(c: RawConnection): string { return c.remoteAddr.toString(); }
  * ```
  */
-export interface RawConnection extends ClosableDuplex {
+export interface RawConnection extends ChannelConnection {
+  /** The connection's bytes; the upgrader takes it. */
+  readonly channel: ByteChannel;
   /** The remote address as the transport sees it (no `/p2p/` part). */
   readonly remoteAddr: Multiaddr;
   /** The local address, when known. */
   readonly localAddr?: Multiaddr;
   /**
+   * Limits the transport imposes (a relayed connection: circuit relay v2's duration and data
+   * caps). The upgrader copies them to the Connection, which is then limited: only protocols that
+   * opt in with `runOnLimitedConnection` run on it.
+   */
+  readonly limits?: ConnectionLimits;
+  /**
    * Set by transports that secure and multiplex connections themselves (WebTransport: Noise on
    * the first native stream, native streams as the muxer). The upgrader then calls it instead of
    * negotiating a security protocol and a muxer, under the same upgrade deadline; on failure it
-   * aborts the connection as usual. `readable`/`writable` of such a connection are not used.
+   * aborts the connection as usual. `channel` of such a connection is not used.
    */
   readonly selfUpgrade?: (options: SelfUpgradeOptions) => Promise<SelfUpgradeResult>;
 }

@@ -17,21 +17,12 @@ import type { MuxedStream, MuxerMemory, StreamMuxer, StreamMuxerFactory } from "
 import type { PeerId } from "./peer_id.ts";
 import type { PrivateKey } from "./keys/types.ts";
 import type { ConnectionEncrypter, SecuredConnection } from "./security.ts";
-import type { AbortOptions, Direction, Duplex } from "./stream/types.ts";
-import {
-  type ByteChannel,
-  channelDuplex,
-  layeredClose,
-  takeChannel,
-  takeOwnChannel,
-} from "./stream/channel.ts";
+import type { AbortOptions, Direction } from "./stream/types.ts";
+import type { ByteChannel, ChannelConnection } from "./stream/channel.ts";
 import type { RawConnection, SelfUpgradeResult } from "./transport.ts";
 import { type ConnectionGater, gate } from "./node/gater.ts";
 import type { ConnectionScope, ResourceManager } from "./node/resource_manager.ts";
-import {
-  handle as handleProtocol,
-  select as selectProtocol,
-} from "./multistream/mod.ts";
+import { handleChannel, selectChannel } from "./multistream/mod.ts";
 
 /** Default deadline for a whole upgrade (HARDENING.md rule 8). */
 export const DEFAULT_UPGRADE_TIMEOUT_MS = 10_000;
@@ -54,8 +45,8 @@ export interface UpgraderInit {
   upgradeTimeoutMs?: number;
   /** Deadline for protocol negotiation on each stream, ms. Default 10 s. */
   negotiationTimeoutMs?: number;
-  /** Called with errors thrown by stream handlers. */
-  onHandlerError?: (error: unknown, protocol: string) => void;
+  /** Called with errors thrown by stream handlers (after their stream was reset). */
+  onHandlerError?: (error: unknown, protocol: string, peer: PeerId) => void;
   /**
    * Called once for each Connection built, before the upgrade returns it (the node keeps every
    * connection it owns, admitted or not, so that stop() can end them all).
@@ -155,8 +146,8 @@ export class Upgrader {
       signal.throwIfAborted();
       // Noise may already have agreed on a muxer; otherwise negotiate one over the channel.
       const muxed = secured.earlyMuxer !== undefined
-        ? { protocol: secured.earlyMuxer, stream: secured as Duplex }
-        : await this.#negotiate(secured, this.#muxers.map((m) => m.protocol), direction, signal, {
+        ? { protocol: secured.earlyMuxer, channel: secured.channel }
+        : await this.#negotiate(secured.channel, muxerIds, direction, signal, {
           // The muxer's reader starts in the background, so an optimistic select would let the
           // upgrade succeed before a refusal arrives: wait for the answer (go does the same).
           // With Noise the early-muxer path above skips this round trip.
@@ -170,13 +161,11 @@ export class Upgrader {
       // The muxer exists before the Connection that owns it: inbound streams that arrive in
       // between are reset.
       const owner: { connection?: Connection } = {};
-      const muxedChannel = channelOf(muxed.stream, (reason) => secured.abort(reason));
-      const channel = channelDuplex(muxedChannel, layeredClose(muxedChannel, secured));
       // The connection's resource scope exists before its muxer: the muxer reserves the
       // memory it promises to buffer (yamux receive windows) from it, so one node-wide budget
       // bounds every connection.
       const scope = this.#init.resources?.openConnection(secured.remotePeer.toString());
-      const muxer: StreamMuxer = factory.createStreamMuxer(channel, {
+      const muxer: StreamMuxer = factory.createStreamMuxer(above(secured, muxed.channel), {
         direction,
         onIncomingStream: routeInbound(owner),
         memory: scope === undefined ? undefined : new ScopeMuxerMemory(scope),
@@ -212,6 +201,7 @@ export class Upgrader {
       remotePublicKey: upgraded.remotePublicKey,
       remoteAddr: raw.remoteAddr,
       localAddr: raw.localAddr,
+      limits: raw.limits,
       direction,
       encryption: upgraded.encryption,
       muxer: upgraded.muxer,
@@ -295,42 +285,61 @@ export class Upgrader {
     signal: AbortSignal,
   ): Promise<{ secured: SecuredConnection; encryption: string }> {
     const ids = this.#encrypters.map((e) => e.protocol);
-    const negotiated = await this.#negotiate(raw, ids, direction, signal);
+    const negotiated = await this.#negotiate(raw.channel, ids, direction, signal);
     const encrypter = this.#encrypters.find((e) => e.protocol === negotiated.protocol)!;
-    const negotiatedChannel = channelOf(negotiated.stream, (reason) => raw.abort(reason));
-    const channel = channelDuplex(negotiatedChannel, layeredClose(negotiatedChannel, raw));
+    const conn = above(raw, negotiated.channel);
     const secureOptions = { signal, muxers, remotePeer };
     const secured = direction === "outbound"
-      ? await encrypter.secureOutbound(channel, secureOptions)
-      : await encrypter.secureInbound(channel, secureOptions);
+      ? await encrypter.secureOutbound(conn, secureOptions)
+      : await encrypter.secureInbound(conn, secureOptions);
     return { secured, encryption: encrypter.protocol };
   }
 
   /**
-   * multistream-select as dialer (outbound) or listener (inbound). The returned stream is the
-   * one to keep using: when bytes arrived together with the negotiation, its readable replays
-   * them first.
+   * multistream-select as dialer (outbound) or listener (inbound) on a connection's channel. The
+   * returned channel is the one to keep using: the same channel (replaying what arrived with the
+   * negotiation), or a lazy select's thin layer over it.
    */
   #negotiate(
-    channel: Duplex,
+    channel: ByteChannel,
     protocols: readonly string[],
     direction: Direction,
     signal: AbortSignal,
     options: { lazy?: boolean } = {},
-  ): Promise<{ protocol: string; stream: Duplex }> {
+  ): Promise<{ protocol: string; channel: ByteChannel }> {
     return direction === "outbound"
-      ? selectProtocol(channel, protocols, { signal, lazy: options.lazy })
-      : handleProtocol(channel, protocols, { signal });
+      ? selectChannel(channel, protocols, { signal, lazy: options.lazy })
+      : handleChannel(channel, protocols, { signal });
   }
 }
 
 /**
- * The byte channel of a negotiated stream: its own when it has one (then aborting it aborts the
- * layers below), otherwise one over its streams whose abort is `abort`.
+ * `conn` continued on `channel` (what follows a negotiation on `conn.channel`): `conn` itself
+ * when the negotiation handed back the same channel, otherwise the channel with `conn`'s
+ * teardown. No duplex and no stream objects: the next layer takes `channel` as it is.
  */
-function channelOf(stream: Duplex, abort: (reason?: unknown) => void): ByteChannel {
-  return takeOwnChannel(stream) ??
-    takeChannel({ readable: stream.readable, writable: stream.writable, abort });
+function above(conn: ChannelConnection, channel: ByteChannel): ChannelConnection {
+  return channel === conn.channel ? conn : new ContinuedConnection(conn, channel);
+}
+
+/** See {@link above}: one small object per negotiated layer, its methods on the prototype. */
+class ContinuedConnection implements ChannelConnection {
+  readonly channel: ByteChannel;
+  readonly #below: ChannelConnection;
+
+  constructor(below: ChannelConnection, channel: ByteChannel) {
+    this.#below = below;
+    this.channel = channel;
+  }
+
+  close(): Promise<void> {
+    return this.#below.close();
+  }
+
+  abort(reason?: unknown): void {
+    this.channel.abort(reason);
+    this.#below.abort(reason);
+  }
 }
 
 /**

@@ -17,7 +17,6 @@
 
 import nodeProcess from "node:process";
 import { multiaddr } from "../src/multiaddr/mod.ts";
-import { takeChannel } from "../src/stream/channel.ts";
 import type { RawConnection, Transport } from "../src/transport.ts";
 
 const CHUNK = 64 * 1024;
@@ -35,8 +34,8 @@ async function transfer(transport: Transport, bytes: number): Promise<[number, n
   await listener.listen(multiaddr(LISTEN));
   const client = await transport.dial(listener.getAddrs()[0]);
   const server = await inbound;
-  const tx = takeChannel(client);
-  const rx = takeChannel(server);
+  const tx = client.channel;
+  const rx = server.channel;
   const start = performance.now();
   const cpu = nodeProcess.cpuUsage();
   const receiving = (async () => {

@@ -187,6 +187,10 @@ function attachLogging(node: Libp2pNode<CliServices>, level: LogLevel, output: C
   node.addEventListener("self:peer:update", (e) => {
     output.out(`announcing ${e.detail.addresses.map(String).join(",") || "-"}`);
   });
+  node.addEventListener("stream:handler:error", (e) => {
+    const { protocol, peer, error } = e.detail;
+    output.err(`handler ${protocol} from ${peer.toString()} failed: ${describeError(error)}`);
+  });
   node.addEventListener("peer:identify", (e) => {
     const { peerId, agentVersion, protocolVersion, protocols, listenAddrs } = e.detail;
     output.out(

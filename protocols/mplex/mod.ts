@@ -7,8 +7,8 @@
  * @example
  * ```ts
  * import { mplex } from "@p2p-edge/libp2p/protocols/mplex";
- * import { duplexPair } from "@p2p-edge/libp2p/stream";
- * const [a, b] = duplexPair();
+ * import { channelPair } from "@p2p-edge/libp2p/stream";
+ * const [a, b] = channelPair();
  * mplex().createStreamMuxer(b, {
  *   direction: "inbound",
  *   onIncomingStream: (s) => void s.readable.pipeTo(s.writable),

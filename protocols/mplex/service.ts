@@ -17,15 +17,15 @@ import type {
   StreamMuxerFactory,
   StreamMuxerInit,
 } from "../../src/muxer.ts";
-import type { AbortOptions, Duplex } from "../../src/stream/types.ts";
-import { decodeHeader } from "./codec.ts";
+import type { AbortOptions } from "../../src/stream/types.ts";
+import type { ByteChannel, ChannelConnection } from "../../src/stream/channel.ts";
+import type { MplexMessage } from "./codec.ts";
+import { type DecodeStep, MplexDecoder } from "./decoder.ts";
 import {
   MAX_MESSAGE_SIZE_OPTION,
   MAX_SLOW_READER_TIMEOUT,
-  MAX_VARINT_BYTES,
   MPLEX_PROTOCOL_ID,
   MplexFlag,
-  type MplexFlagValue,
   STARVATION_YIELD_MS,
 } from "./constants.ts";
 import {
@@ -154,8 +154,8 @@ export function mplexLimits(options: MplexOptions = {}): MplexLimits {
  * @example
  * ```ts
  * import { mplex } from "@p2p-edge/libp2p/protocols/mplex";
- * import { duplexPair } from "@p2p-edge/libp2p/stream";
- * const [a, b] = duplexPair();
+ * import { channelPair } from "@p2p-edge/libp2p/stream";
+ * const [a, b] = channelPair();
  * const factory = mplex({ maxInboundStreams: 256 });
  * const server = factory.createStreamMuxer(b, {
  *   direction: "inbound",
@@ -181,8 +181,8 @@ export function mplex(options: MplexOptions = {}): StreamMuxerFactory {
  * @example
  * ```ts
  * import { MplexMuxer, mplexLimits } from "@p2p-edge/libp2p/protocols/mplex";
- * import { duplexPair } from "@p2p-edge/libp2p/stream";
- * const [a] = duplexPair();
+ * import { channelPair } from "@p2p-edge/libp2p/stream";
+ * const [a] = channelPair();
  * const m = new MplexMuxer(a, { direction: "outbound" }, mplexLimits());
  * m.abort();
  * ```
@@ -192,11 +192,12 @@ export class MplexMuxer implements StreamMuxer {
   readonly protocol: string = MPLEX_PROTOCOL_ID;
   /** Settles when the session has ended. */
   readonly closed: Promise<void>;
-  #conn: Duplex & { abort?(reason?: unknown): void };
+  #conn: ChannelConnection;
   #init: StreamMuxerInit;
   #session: MplexSession;
   #writer: FrameWriter;
-  #reader: ReadableStreamDefaultReader<Uint8Array>;
+  /** The connection's bytes: read by the reader loop, written by the frame writer. */
+  #channel: ByteChannel;
   #byState = new WeakMap<MplexStreamState, MplexStream>();
   #open = new Set<MplexStream>();
   #ended = false;
@@ -204,11 +205,8 @@ export class MplexMuxer implements StreamMuxer {
   #finished = false;
   #closedDeferred = Promise.withResolvers<void>();
   #drained: PromiseWithResolvers<void> | undefined;
-  // Reader state across chunk boundaries.
-  #partial: Uint8Array | undefined;
-  #bodyId = 0;
-  #bodyFlag: MplexFlagValue = MplexFlag.NewStream;
-  #bodyLeft = 0;
+  /** Messages from the connection's bytes (sans-IO; state across chunk boundaries). */
+  readonly #decoder: MplexDecoder;
   // A data piece the session could not take yet (its stream is over budget): the reader loop
   // pauses until the application reads or the slow-reader timeout resets the stream.
   #stalled: { stream: MplexStreamState; piece: Uint8Array } | undefined;
@@ -218,7 +216,7 @@ export class MplexMuxer implements StreamMuxer {
 
   /** Start a session over `conn` (which the session now owns). */
   constructor(
-    conn: Duplex & { abort?(reason?: unknown): void },
+    conn: ChannelConnection,
     init: StreamMuxerInit,
     limits: MplexLimits,
   ) {
@@ -226,7 +224,7 @@ export class MplexMuxer implements StreamMuxer {
     this.#init = init;
     this.closed = this.#closedDeferred.promise;
     this.#writer = new FrameWriter(
-      conn.writable.getWriter(),
+      conn.channel,
       (err) => this.#fail(asConnectionError(err, "mplex connection write failed")),
     );
     this.#session = new MplexSession(limits, {
@@ -234,7 +232,8 @@ export class MplexMuxer implements StreamMuxer {
       onFree: (st) => this.#onFree(st),
       onDrain: () => this.#wakeReader(),
     }, init.direction === "outbound");
-    this.#reader = conn.readable.getReader();
+    this.#channel = conn.channel;
+    this.#decoder = new MplexDecoder(limits.maxMessageSize);
     this.#readLoop();
   }
 
@@ -281,7 +280,7 @@ export class MplexMuxer implements StreamMuxer {
     try {
       await this.#writer.close();
     } catch { /* the connection failed while closing: nothing left to do */ }
-    this.#reader.cancel().catch(() => {});
+    this.#channel.cancelRead();
     this.#finish(undefined);
   }
 
@@ -309,8 +308,8 @@ export class MplexMuxer implements StreamMuxer {
   async #readLoop(): Promise<void> {
     try {
       for (;;) {
-        const { value, done } = await this.#reader.read();
-        if (done) break;
+        const value = await this.#channel.read();
+        if (value === null) break;
         if (this.#ended) return;
         let off = this.#onChunk(value, 0);
         while (off >= 0) {
@@ -409,63 +408,19 @@ export class MplexMuxer implements StreamMuxer {
    * header is complete, before any body byte is accepted.
    */
   #onChunk(chunk: Uint8Array, off: number): number {
-    const max = this.#session.limits.maxMessageSize;
-    const len = chunk.byteLength;
-    while (off < len) {
-      if (this.#bodyLeft > 0) {
-        const n = Math.min(len - off, this.#bodyLeft);
-        this.#bodyLeft -= n;
-        const flag = this.#bodyFlag;
-        off += n;
-        if (flag === MplexFlag.MessageInitiator || flag === MplexFlag.MessageReceiver) {
-          const piece = chunk.subarray(off - n, off);
-          const ev = this.#session.receive({ id: this.#bodyId, flag, data: piece });
-          if (ev?.type === "blocked") {
-            this.#stalled = { stream: ev.stream, piece };
-            return off;
-          }
-          if (ev !== undefined) this.#handle(ev);
-          if (this.#ended) return -1;
-        }
-        continue;
-      }
-      let header;
-      const partial = this.#partial;
-      if (partial !== undefined) {
-        const take = Math.min(len - off, 2 * MAX_VARINT_BYTES - partial.byteLength);
-        const joined = new Uint8Array(partial.byteLength + take);
-        joined.set(partial);
-        joined.set(chunk.subarray(off, off + take), partial.byteLength);
-        header = decodeHeader(joined, 0, max);
-        if (header === undefined) {
-          this.#partial = joined;
-          return -1;
-        }
-        this.#partial = undefined;
-        off += header.headerLength - partial.byteLength;
-      } else {
-        header = decodeHeader(chunk, off, max);
-        if (header === undefined) {
-          this.#partial = chunk.slice(off);
-          return -1;
-        }
-        off += header.headerLength;
-      }
-      this.#bodyId = header.id;
-      this.#bodyFlag = header.flag;
-      this.#bodyLeft = header.length;
-      // Control messages act on their header; their body (a stream name, or data a Close or
-      // Reset should not carry) is skipped.
-      if (
-        header.flag !== MplexFlag.MessageInitiator && header.flag !== MplexFlag.MessageReceiver
-      ) {
-        const ev = this.#session.receive({ id: header.id, flag: header.flag, data: EMPTY });
-        if (ev !== undefined) this.#handle(ev);
-        if (this.#ended) return -1;
-      }
-    }
-    return -1;
+    return this.#decoder.push(chunk, off, this.#onMessage);
   }
+
+  /** One decoded message: the session says what it means; a blocked data piece pauses. */
+  readonly #onMessage = (message: MplexMessage): DecodeStep => {
+    const ev = this.#session.receive(message);
+    if (ev?.type === "blocked") {
+      this.#stalled = { stream: ev.stream, piece: message.data! };
+      return "pause";
+    }
+    if (ev !== undefined) this.#handle(ev);
+    return this.#ended ? "stop" : "next";
+  };
 
   #handle(ev: MplexSessionEvent): void {
     switch (ev.type) {
@@ -518,9 +473,9 @@ export class MplexMuxer implements StreamMuxer {
     this.#drained?.resolve();
     this.#wakeReader();
     this.#writer.abort(error);
-    this.#reader.cancel(error).catch(() => {});
+    this.#channel.cancelRead(error);
     try {
-      this.#conn.abort?.(error);
+      this.#conn.abort(error);
     } catch { /* already torn down */ }
     this.#finish(error);
   }
@@ -534,8 +489,6 @@ export class MplexMuxer implements StreamMuxer {
     } catch { /* a throwing callback must not break the session teardown */ }
   }
 }
-
-const EMPTY = new Uint8Array(0);
 
 /**
  * Failures of the underlying connection reach streams as a library error: our own errors pass

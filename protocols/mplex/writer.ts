@@ -8,6 +8,7 @@
  * @module
  */
 
+import type { ByteChannel } from "../../src/stream/channel.ts";
 import { encodedLength, encodeMessageInto } from "./codec.ts";
 import { type MplexFlagValue, WRITE_BATCH_BYTES } from "./constants.ts";
 
@@ -32,14 +33,16 @@ function handled<T>(p: Promise<T>): Promise<T> {
  * @example
  * ```ts
  * import { FrameWriter, MplexFlag } from "@p2p-edge/libp2p/protocols/mplex";
- * const chunks: Uint8Array[] = [];
- * const w = new FrameWriter(new WritableStream({ write(c) { chunks.push(c); } }).getWriter());
+ * import { channelPair } from "@p2p-edge/libp2p/stream";
+ * const [a, b] = channelPair();
+ * const w = new FrameWriter(a.channel);
  * w.push(0, MplexFlag.NewStream);
- * await w.push(0, MplexFlag.CloseInitiator); // chunks: [Uint8Array [0, 0, 4, 0]]
+ * await w.push(0, MplexFlag.CloseInitiator);
+ * console.log(await b.channel.read()); // Uint8Array [0, 0, 4, 0]
  * ```
  */
 export class FrameWriter {
-  #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #channel: ByteChannel;
   #onError: (error: unknown) => void;
   #queue: Frame[] = [];
   #pending: PromiseWithResolvers<void> | undefined;
@@ -49,10 +52,10 @@ export class FrameWriter {
 
   /** Write to `writer`; `onError` is called once if a write fails. */
   constructor(
-    writer: WritableStreamDefaultWriter<Uint8Array>,
+    channel: ByteChannel,
     onError: (error: unknown) => void = noop,
   ) {
-    this.#writer = writer;
+    this.#channel = channel;
     this.#onError = onError;
   }
 
@@ -83,13 +86,13 @@ export class FrameWriter {
   /** Flush, then close the connection's writable. */
   async close(): Promise<void> {
     await this.flush();
-    await this.#writer.close();
+    await this.#channel.closeWrite();
   }
 
   /** Fail every queued frame with `reason` and abort the connection's writable. */
   abort(reason: unknown): void {
     this.#fail(reason);
-    this.#writer.abort(reason).catch(noop);
+    this.#channel.abort(reason);
   }
 
   async #loop(): Promise<void> {
@@ -97,8 +100,8 @@ export class FrameWriter {
     await Promise.resolve();
     try {
       while (this.#queue.length > 0 && !this.#failed) {
-        const ds = this.#writer.desiredSize;
-        if (ds === null || ds <= 0) await this.#writer.ready;
+        // What was written before must have left the channel (backpressure).
+        await this.#channel.drained();
         if (this.#failed) break;
         const frames = this.#queue;
         const done = this.#pending;
@@ -131,7 +134,7 @@ export class FrameWriter {
         const f = frames[k];
         offset = encodeMessageInto(buf, offset, f.id, f.flag, f.data);
       }
-      this.#writer.write(buf).catch((err) => this.#fail(err));
+      this.#channel.write(buf);
       i = end;
     }
   }

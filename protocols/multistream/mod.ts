@@ -24,7 +24,6 @@ export {
   type HandleOptions,
   ls,
   type LsOptions,
-  type NegotiatedStream,
   select,
   type SelectOptions,
 } from "../../src/multistream/service.ts";

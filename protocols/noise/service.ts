@@ -10,16 +10,16 @@
 import { HandshakeError, PeerIdMismatchError } from "../../src/errors.ts";
 import type { PrivateKey, PublicKey } from "../../src/keys/types.ts";
 import type { PeerId } from "../../src/peer_id.ts";
-import type {
-  ConnectionEncrypter,
-  ConnectionEncrypterFactory,
-  SecuredConnection,
-  SecureOptions,
+import {
+  type ConnectionEncrypter,
+  type ConnectionEncrypterFactory,
+  type SecuredConnection,
+  securedConnection,
+  type SecureOptions,
 } from "../../src/security.ts";
 import type { ByteReader } from "../../src/stream/byte_reader.ts";
-import { type ByteChannel, channelDuplex, layeredClose } from "../../src/stream/channel.ts";
+import type { ByteChannel, ChannelConnection } from "../../src/stream/channel.ts";
 import { type HandshakeWriter, runHandshake } from "../../src/stream/handshake.ts";
-import type { ClosableDuplex } from "../../src/stream/types.ts";
 import {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DH_LENGTH,
@@ -165,17 +165,17 @@ export class NoiseEncrypter implements ConnectionEncrypter {
   }
 
   /** Run the handshake as initiator. */
-  secureOutbound(conn: ClosableDuplex, options?: SecureOptions): Promise<SecuredConnection> {
+  secureOutbound(conn: ChannelConnection, options?: SecureOptions): Promise<SecuredConnection> {
     return this.#secure(conn, true, options);
   }
 
   /** Run the handshake as responder. */
-  secureInbound(conn: ClosableDuplex, options?: SecureOptions): Promise<SecuredConnection> {
+  secureInbound(conn: ChannelConnection, options?: SecureOptions): Promise<SecuredConnection> {
     return this.#secure(conn, false, options);
   }
 
   async #secure(
-    conn: ClosableDuplex,
+    conn: ChannelConnection,
     initiator: boolean,
     options: SecureOptions = {},
   ): Promise<SecuredConnection> {
@@ -287,19 +287,19 @@ interface HandshakeDone {
 }
 
 /**
- * The secured connection: a {@link NoiseChannel} over the raw connection's channel, with web
- * streams only if someone asks for them (ARCHITECTURE.md: one transform per layer, no stream
- * objects in between; the old TransformStream + pipe pair cost about 19 KiB per idle connection
- * on Deno and a promise hop per chunk).
+ * The secured connection: a {@link NoiseChannel} over the raw connection's channel
+ * (ARCHITECTURE.md: one transform per layer, no stream objects in between; the old
+ * TransformStream + pipe pair cost about 19 KiB per idle connection on Deno and a promise hop
+ * per chunk).
  */
 function secureConnection(
-  conn: ClosableDuplex,
+  conn: ChannelConnection,
   raw: ByteChannel,
   done: HandshakeDone,
 ): SecuredConnection {
   // Sealing is synchronous: nothing waits in this layer, so closing is the layer below's.
   const channel = new NoiseChannel(raw, done.result.send, done.result.receive);
-  return Object.assign(channelDuplex(channel, layeredClose(channel, conn)), {
+  return securedConnection(conn, channel, {
     remotePeer: done.remotePeer,
     remotePublicKey: done.remotePublicKey,
     earlyMuxer: done.earlyMuxer,

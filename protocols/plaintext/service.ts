@@ -6,16 +6,16 @@
  */
 
 import type { PrivateKey } from "../../src/keys/mod.ts";
-import type {
-  ConnectionEncrypter,
-  ConnectionEncrypterFactory,
-  SecuredConnection,
-  SecureOptions,
+import {
+  type ConnectionEncrypter,
+  type ConnectionEncrypterFactory,
+  type SecuredConnection,
+  securedConnection,
+  type SecureOptions,
 } from "../../src/security.ts";
 import type { ByteReader } from "../../src/stream/byte_reader.ts";
-import { type ByteChannel, channelDuplex, layeredClose } from "../../src/stream/channel.ts";
+import type { ByteChannel, ChannelConnection } from "../../src/stream/channel.ts";
 import { type HandshakeWriter, runHandshake } from "../../src/stream/handshake.ts";
-import type { ClosableDuplex } from "../../src/stream/types.ts";
 import { encodeUvarint } from "../../src/varint.ts";
 import {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
@@ -73,16 +73,16 @@ export class PlaintextEncrypter implements ConnectionEncrypter {
   }
 
   /** Run the exchange as the dialler (checks `options.remotePeer` when given). */
-  secureOutbound(conn: ClosableDuplex, options?: SecureOptions): Promise<SecuredConnection> {
+  secureOutbound(conn: ChannelConnection, options?: SecureOptions): Promise<SecuredConnection> {
     return this.#secure(conn, options);
   }
 
   /** Run the exchange as the listener. */
-  secureInbound(conn: ClosableDuplex, options?: SecureOptions): Promise<SecuredConnection> {
+  secureInbound(conn: ChannelConnection, options?: SecureOptions): Promise<SecuredConnection> {
     return this.#secure(conn, options);
   }
 
-  async #secure(conn: ClosableDuplex, options: SecureOptions = {}): Promise<SecuredConnection> {
+  async #secure(conn: ChannelConnection, options: SecureOptions = {}): Promise<SecuredConnection> {
     const { result, channel } = await runHandshake(
       conn,
       // Spec, "Exchange": terminate abruptly on timeout (the helper aborts the socket).
@@ -118,11 +118,11 @@ export class PlaintextEncrypter implements ConnectionEncrypter {
 
 /** The connection after the exchange: the same channel, replaying the reader's unread rest. */
 function secured(
-  conn: ClosableDuplex,
+  conn: ChannelConnection,
   channel: ByteChannel,
   remote: RemoteIdentity,
 ): SecuredConnection {
-  return Object.assign(channelDuplex(channel, layeredClose(channel, conn)), {
+  return securedConnection(conn, channel, {
     remotePeer: remote.peerId,
     remotePublicKey: remote.publicKey,
   });

@@ -5,8 +5,8 @@
  * @example
  * ```ts
  * import { yamux } from "@p2p-edge/libp2p/protocols/yamux";
- * import { duplexPair } from "@p2p-edge/libp2p/stream";
- * const [a, b] = duplexPair();
+ * import { channelPair } from "@p2p-edge/libp2p/stream";
+ * const [a, b] = channelPair();
  * const client = yamux().createStreamMuxer(a, { direction: "outbound" });
  * const server = yamux().createStreamMuxer(b, {
  *   direction: "inbound",

@@ -14,9 +14,9 @@ import type {
   StreamMuxerFactory,
   StreamMuxerInit,
 } from "../../src/muxer.ts";
-import { type ByteChannel, takeChannel } from "../../src/stream/channel.ts";
+import type { ByteChannel, ChannelConnection } from "../../src/stream/channel.ts";
 import { Deadline, type DeadlineTarget, sharedTimerQueue } from "../../src/stream/timer_queue.ts";
-import type { AbortOptions, Duplex } from "../../src/stream/types.ts";
+import type { AbortOptions } from "../../src/stream/types.ts";
 import { GoAwayCode, OUTBOX_HIGH_WATER_MARK, YAMUX_PROTOCOL_ID } from "./constants.ts";
 import { type ResolvedYamuxOptions, resolveYamuxOptions, type YamuxOptions } from "./options.ts";
 import { type SessionEvents, YamuxSession } from "./session.ts";
@@ -29,17 +29,14 @@ import { type StreamHost, YamuxStream } from "./stream.ts";
  */
 const LENT_READ_SIZE = 64 * 1024;
 
-/** The connection a muxer runs over. */
-type MuxedConnection = Duplex & { abort?(reason?: unknown): void };
-
 /**
  * Create a Yamux muxer factory (`/yamux/1.0.0`). Options are validated here, once.
  *
  * @example
  * ```ts
  * import { yamux } from "@p2p-edge/libp2p/protocols/yamux";
- * import { duplexPair } from "@p2p-edge/libp2p/stream";
- * const [a, b] = duplexPair();
+ * import { channelPair } from "@p2p-edge/libp2p/stream";
+ * const [a, b] = channelPair();
  * const factory = yamux({ keepAliveIntervalMs: 10_000 });
  * const client = factory.createStreamMuxer(a, { direction: "outbound" });
  * const server = factory.createStreamMuxer(b, {
@@ -56,7 +53,7 @@ export function yamux(options: YamuxOptions = {}): StreamMuxerFactory {
   const opts = resolveYamuxOptions(options);
   return {
     protocol: YAMUX_PROTOCOL_ID,
-    createStreamMuxer(conn: MuxedConnection, init: StreamMuxerInit): StreamMuxer {
+    createStreamMuxer(conn: ChannelConnection, init: StreamMuxerInit): StreamMuxer {
       return new YamuxMuxer(conn, init, opts);
     },
   };
@@ -68,8 +65,8 @@ export function yamux(options: YamuxOptions = {}): StreamMuxerFactory {
  * @example
  * ```ts
  * import { yamux } from "@p2p-edge/libp2p/protocols/yamux";
- * import { duplexPair } from "@p2p-edge/libp2p/stream";
- * const [a] = duplexPair();
+ * import { channelPair } from "@p2p-edge/libp2p/stream";
+ * const [a] = channelPair();
  * const muxer = yamux().createStreamMuxer(a, { direction: "outbound" });
  * muxer.abort();
  * await muxer.closed;
@@ -88,6 +85,8 @@ export class YamuxMuxer implements StreamMuxer, StreamHost, SessionEvents, Deadl
   #streams: Map<number, YamuxStream> | undefined;
   /** The connection's bytes (its own channel for TCP/Noise: no stream layer below the muxer). */
   readonly #channel: ByteChannel;
+  /** The connection the channel belongs to (aborted with the session). */
+  readonly #conn: ChannelConnection;
   /** Written blocks go back to the outbox after `drained()` (the channel copies its writes). */
   readonly #recycle: boolean;
   #state: "open" | "closing" | "closed" = "open";
@@ -113,11 +112,12 @@ export class YamuxMuxer implements StreamMuxer, StreamHost, SessionEvents, Deadl
   #parsingLent = false;
 
   /** Use {@link yamux}. */
-  constructor(conn: MuxedConnection, init: StreamMuxerInit, opts: ResolvedYamuxOptions) {
+  constructor(conn: ChannelConnection, init: StreamMuxerInit, opts: ResolvedYamuxOptions) {
     this.#init = init;
     this.#opts = opts;
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
-    this.#channel = takeChannel(conn);
+    this.#conn = conn;
+    this.#channel = conn.channel;
     this.#recycle = this.#channel.copiesWrites === true;
     this.session = new YamuxSession(
       init.direction === "outbound",
@@ -490,9 +490,9 @@ export class YamuxMuxer implements StreamMuxer, StreamHost, SessionEvents, Deadl
   #abortConnection(reason: unknown): void {
     const err = reason ?? new ConnectionClosedError("yamux session aborted");
     try {
-      // Reaches the connection's own abort: a channel-backed connection's abort is its channel's,
-      // and the adapter takeChannel builds over streams calls the connection's abort itself.
+      // The channel's abort reaches every layer below it; the connection's closes its resource.
       this.#channel.abort(err);
+      this.#conn.abort(err);
     } catch {
       // A faulty abort must not break teardown.
     }

@@ -1,11 +1,14 @@
 /**
- * multistream-select over streams: the only file here that touches streams and timers.
+ * multistream-select over byte channels: the only file here that touches I/O and timers.
+ *
+ * The node negotiates on channels ({@link selectChannel}, {@link handleChannel}): the result is
+ * the same channel, with the bytes read past the negotiation replayed first (prefixChannel), or,
+ * for a lazy select, one thin channel layer that checks the answer on the first read. The web
+ * duplex functions ({@link select}, {@link handle}, {@link ls}) serve users of
+ * `protocols/multistream` with their own web streams: they convert the duplex to a channel once,
+ * negotiate on it, and hand back fresh web streams over the result.
  *
  * Reads go through {@link ByteReader} (length prefixes checked before any body is buffered).
- * A connection backed by a byte channel (src/stream/channel.ts) is negotiated on its channel and
- * handed back as one; any other duplex through its streams: `rest()` hands back the original
- * readable when nothing is buffered, and writes take the writer only for the write, so the
- * returned `writable` is the caller's original one. Either way the data path gains no layer.
  *
  * Every negotiation has a deadline ({@link DEFAULT_NEGOTIATION_TIMEOUT_MS}) and honours an
  * AbortSignal; timers and listeners are released when it settles. On failure the reader is
@@ -18,13 +21,12 @@ import { concat } from "../bytes.ts";
 import { abortReason, deadlineSignal, raceSignal } from "../abort.ts";
 import { DecodeError, LimitExceededError } from "../errors.ts";
 import { ByteReader, UnexpectedEOFError } from "../stream/byte_reader.ts";
-import { readIntoFrom } from "../stream/read_into.ts";
 import {
   type ByteChannel,
-  channelDuplex,
+  channelReadable,
+  channelWritable,
   ForwardingChannel,
-  layeredClose,
-  takeOwnChannel,
+  streamChannel,
 } from "../stream/channel.ts";
 import type { Duplex } from "../stream/types.ts";
 import { decodeLsResponse, decodeMessagePayload, encodeMessages } from "./codec.ts";
@@ -81,14 +83,6 @@ export interface LsOptions {
   timeoutMs?: number;
 }
 
-/** The result of a negotiation: the agreed protocol and the stream to speak it on. */
-export interface NegotiatedStream {
-  /** The protocol both sides agreed on. */
-  protocol: string;
-  /** The stream positioned after the negotiation; `writable` is the original writable. */
-  stream: Duplex;
-}
-
 function checkTimeout(timeoutMs: number | undefined): number {
   const ms = timeoutMs ?? DEFAULT_NEGOTIATION_TIMEOUT_MS;
   if (typeof ms !== "number" || Number.isNaN(ms) || ms <= 0) {
@@ -131,272 +125,161 @@ async function readText(reader: ByteReader, signal: AbortSignal): Promise<string
   return decodeMessagePayload(await readPayload(reader, signal));
 }
 
-/**
- * How a negotiation reads and writes one stream. Connections backed by a byte channel (TCP and
- * the layers above it) are negotiated on the channel and handed on as one, so the data path
- * gains no stream layer; any other duplex (muxed streams, WebSocket) through its web streams,
- * handing back its original writable.
- */
-interface NegotiationIo {
-  readonly reader: ByteReader;
-  write(bytes: Uint8Array, signal: AbortSignal): Promise<void>;
-  /** The stream positioned after the negotiation (replays what was read past it). */
-  rest(): Duplex;
-  /** Tear down after a failed negotiation: cancel our read side, abort the write side. */
-  fail(err: unknown): void;
+/** Tear down a channel after a failed negotiation (a muxed stream's channel resets it). */
+function fail(channel: ByteChannel, reader: ByteReader, err: unknown): void {
+  channel.abort(err);
+  // Not awaited: the caller's `finally` must release the negotiation deadline now (a pending
+  // cancel kept the 10 s timer alive after a failed negotiation, found by the hardening timer
+  // checks under load).
+  reader.cancel(err).catch(() => {});
+}
+
+function write(channel: ByteChannel, bytes: Uint8Array, signal: AbortSignal): Promise<void> {
+  channel.write(bytes);
+  return raceSignal(channel.drained(), signal);
 }
 
 /**
- * A negotiation asked to run with an already aborted signal: nothing was sent, so tear the stream
- * down the way a failed negotiation would (its `abort` when it has one: a connection or a muxed
- * stream is reset) and return the signal's reason to throw.
- */
-function abortAtStart(stream: Duplex, signal: AbortSignal): unknown {
-  const err = abortReason(signal);
-  const abort = (stream as { abort?: (reason?: unknown) => void }).abort;
-  if (abort !== undefined) {
-    abort.call(stream, err);
-  } else {
-    stream.readable.cancel(err).catch(() => {});
-    stream.writable.abort(err).catch(() => {});
-  }
-  return err;
-}
-
-function negotiationIo(stream: Duplex): NegotiationIo {
-  const channel = takeOwnChannel(stream);
-  return channel !== undefined ? channelIo(stream, channel) : streamIo(stream);
-}
-
-function channelIo(stream: Duplex, channel: ByteChannel): NegotiationIo {
-  const reader = new ByteReader(channel);
-  return {
-    reader,
-    write(bytes, signal) {
-      channel.write(bytes);
-      return raceSignal(channel.drained(), signal);
-    },
-    rest: () => {
-      const rest = reader.restChannel();
-      return channelDuplex(rest, layeredClose(rest, stream));
-    },
-    fail(err) {
-      channel.abort(err);
-      reader.cancel(err).catch(() => {});
-    },
-  };
-}
-
-function streamIo(stream: Duplex): NegotiationIo {
-  const reader = new ByteReader(stream.readable);
-  return {
-    reader,
-    async write(bytes, signal) {
-      const writer = stream.writable.getWriter();
-      try {
-        await raceSignal(writer.write(bytes), signal);
-      } finally {
-        writer.releaseLock();
-      }
-    },
-    rest: () => withReadInto(stream, reader.rest()),
-    fail(err) {
-      // Not awaited: cancelling a muxed stream's reader may wait on the muxer, and the caller's
-      // `finally` must release the negotiation deadline now (a pending cancel kept the 10 s
-      // timer alive after a failed negotiation, found by the hardening timer checks under load).
-      reader.cancel(err).catch(() => {});
-      if (!stream.writable.locked) {
-        stream.writable.abort(err).catch(() => {});
-        return;
-      }
-      // Lazy mode: the application already holds the writer, so the write side cannot be
-      // aborted through it. Reset the whole stream when it can be (muxed streams, connections):
-      // a refused stream must not stay half-open until some deadline.
-      (stream as { abort?: (reason?: unknown) => void }).abort?.(err);
-    },
-  };
-}
-
-/**
- * Dialer side: propose `protocols` in order until the listener accepts one.
+ * Dialer side on a byte channel: propose `protocols` in order until the listener accepts one.
+ * Resolves with the protocol and the channel to speak it on (the same channel, replaying what
+ * arrived after the answer; for a lazy select, one thin layer that checks the answer on the
+ * first read).
  *
  * With one protocol (the default for a single protocol, or `lazy: true`) the header and proposal
- * go out in one write and the stream is returned at once; its first read verifies the listener's
- * header and echo and errors with a ProtocolNegotiationError if the listener answered `na`. The
- * application's first write follows the proposal without waiting for a round trip.
+ * go out in one write and the result comes at once; the first read of its channel verifies the
+ * listener's header and echo and fails with a ProtocolNegotiationError if the listener answered
+ * `na` (the channel is then aborted). The application's first write follows the proposal
+ * without waiting for a round trip.
  *
  * Rejects with ProtocolNotSupportedError when every proposal got `na`, another MultistreamError
- * for a protocol violation, TimeoutError at the deadline, AbortError when `signal` aborts.
+ * for a protocol violation, TimeoutError at the deadline, AbortError when `signal` aborts; the
+ * channel is aborted then.
  *
  * @example
  * ```ts
- * import { duplexPair } from "@p2p-edge/libp2p/stream";
- * import { handle, select } from "@p2p-edge/libp2p/protocols/multistream";
- * const [a, b] = duplexPair();
+ * import { channelPair } from "@p2p-edge/libp2p/stream";
+ * import { handleChannel, selectChannel } from "@p2p-edge/libp2p/protocols/multistream";
+ * const [a, b] = channelPair();
  * const [dialed, handled] = await Promise.all([
- *   select(a, ["/echo/2.0.0", "/echo/1.0.0"]),
- *   handle(b, ["/echo/1.0.0"]),
+ *   selectChannel(a.channel, ["/echo/2.0.0", "/echo/1.0.0"]),
+ *   handleChannel(b.channel, ["/echo/1.0.0"]),
  * ]);
  * console.log(dialed.protocol, handled.protocol); // "/echo/1.0.0" "/echo/1.0.0"
  * ```
  */
-export async function select(
-  stream: Duplex,
+export async function selectChannel(
+  channel: ByteChannel,
   protocols: readonly string[],
   options: SelectOptions = {},
-): Promise<NegotiatedStream> {
-  const dialer = new DialerNegotiation(protocols);
-  const lazy = options.lazy ?? protocols.length === 1;
-  if (lazy && protocols.length !== 1) {
-    throw new RangeError("lazy multistream-select takes exactly one protocol");
+): Promise<{ protocol: string; channel: ByteChannel }> {
+  const { dialer, lazy, timeoutMs } = checkSelect(protocols, options);
+  if (options.signal?.aborted) throw abortAtStart(channel, options.signal);
+  if (lazy) {
+    return {
+      protocol: dialer.proposed,
+      channel: selectLazy(channel, dialer, timeoutMs, options.signal),
+    };
   }
-  const timeoutMs = checkTimeout(options.timeoutMs);
-  if (options.signal?.aborted) throw abortAtStart(stream, options.signal);
-  if (lazy) return selectLazy(stream, dialer, timeoutMs, options.signal);
-
   const deadline = deadlineSignal(timeoutMs, options.signal, "multistream-select");
-  const io = negotiationIo(stream);
+  const reader = new ByteReader(channel);
   try {
-    await io.write(dialer.start(), deadline.signal);
+    await write(channel, dialer.start(), deadline.signal);
     for (;;) {
-      const step = dialer.receive(await readText(io.reader, deadline.signal));
-      if (step.send !== undefined) await io.write(step.send, deadline.signal);
-      if (step.protocol !== undefined) return { protocol: step.protocol, stream: io.rest() };
+      const step = dialer.receive(await readText(reader, deadline.signal));
+      if (step.send !== undefined) await write(channel, step.send, deadline.signal);
+      if (step.protocol !== undefined) {
+        return { protocol: step.protocol, channel: reader.restChannel() };
+      }
     }
   } catch (err) {
-    io.fail(err);
+    fail(channel, reader, err);
     throw err;
   } finally {
     deadline.clear();
   }
 }
 
-function selectLazy(
-  stream: Duplex,
-  dialer: DialerNegotiation,
-  timeoutMs: number,
-  signal: AbortSignal | undefined,
-): NegotiatedStream {
-  const channel = takeOwnChannel(stream);
-  if (channel !== undefined) {
-    return {
-      protocol: dialer.proposed,
-      stream: selectLazyChannel(stream, channel, dialer, timeoutMs, signal),
-    };
+/** Validate a select's arguments (before anything is sent or any stream is locked). */
+function checkSelect(
+  protocols: readonly string[],
+  options: SelectOptions,
+): { dialer: DialerNegotiation; lazy: boolean; timeoutMs: number } {
+  const dialer = new DialerNegotiation(protocols);
+  const lazy = options.lazy ?? protocols.length === 1;
+  if (lazy && protocols.length !== 1) {
+    throw new RangeError("lazy multistream-select takes exactly one protocol");
   }
-  // One write, not awaited: the application's writes queue behind it on the same writable and
-  // a failed write surfaces on the application's own writes and reads.
-  const writer = stream.writable.getWriter();
-  writer.write(dialer.start()).catch(() => {});
-  writer.releaseLock();
-
-  let byteReader: ByteReader | undefined;
-  let inner: ReadableStreamDefaultReader<Uint8Array> | undefined;
-
-  const check = async (): Promise<Duplex> => {
-    const deadline = deadlineSignal(timeoutMs, signal, "multistream-select");
-    const io = streamIo(stream);
-    const reader = byteReader = io.reader;
-    try {
-      for (;;) {
-        const step = dialer.receive(await readText(reader, deadline.signal));
-        if (step.protocol !== undefined) return io.rest();
-      }
-    } catch (err) {
-      io.fail(err);
-      throw err;
-    } finally {
-      deadline.clear();
-    }
-  };
-  let checked: Promise<Duplex> | undefined;
-  const verify = (): Promise<Duplex> => checked ??= check();
-  let rest: ((view: Uint8Array) => Promise<number | null>) | undefined;
-
-  // The listener's answer is checked on the first read; afterwards each read is passed through
-  // (readInto too, straight to the stream's own when nothing followed the answer).
-  const readInto = async (view: Uint8Array): Promise<number | null> => {
-    if (rest === undefined) {
-      const after = await verify();
-      rest ??= after.readInto?.bind(after) ?? readIntoFrom(after.readable);
-    }
-    return rest(view);
-  };
-  const readable = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      if (inner === undefined) inner = (await verify()).readable.getReader();
-      const { value, done } = await inner.read();
-      if (done) controller.close();
-      else controller.enqueue(value);
-    },
-    async cancel(reason) {
-      if (inner !== undefined) await inner.cancel(reason);
-      else if (byteReader !== undefined) await byteReader.cancel(reason);
-      else await stream.readable.cancel(reason).catch(() => {});
-    },
-  }, { highWaterMark: 0 });
-
-  return { protocol: dialer.proposed, stream: { readable, writable: stream.writable, readInto } };
+  return { dialer, lazy, timeoutMs: checkTimeout(options.timeoutMs) };
 }
 
 /**
- * `stream`'s remainder after negotiation, with `stream.readInto` passed on when `readable` is the
- * stream's own (nothing of the protocol's bytes was read ahead).
+ * A web duplex handed to a negotiation: validated arguments first (a bad call locks nothing);
+ * with an already aborted signal the duplex is torn down (its `abort` when it has one, otherwise
+ * its streams) and the signal's reason thrown; otherwise its streams become a channel, once.
  */
-function withReadInto(stream: Duplex, readable: ReadableStream<Uint8Array>): Duplex {
-  const own = readable === stream.readable ? stream.readInto : undefined;
-  return own === undefined
-    ? { readable, writable: stream.writable }
-    : { readable, writable: stream.writable, readInto: (view) => own.call(stream, view) };
+function duplexChannel(
+  stream: Duplex & { abort?(reason?: unknown): void },
+  signal: AbortSignal | undefined,
+): ByteChannel {
+  if (signal?.aborted) {
+    const err = abortReason(signal);
+    if (stream.abort !== undefined) stream.abort(err);
+    else {
+      if (!stream.readable.locked) stream.readable.cancel(err).catch(() => {});
+      if (!stream.writable.locked) stream.writable.abort(err).catch(() => {});
+    }
+    throw err;
+  }
+  return streamChannel(stream);
+}
+
+/** A negotiation asked to run with an already aborted signal: nothing was sent; tear down. */
+function abortAtStart(channel: ByteChannel, signal: AbortSignal): unknown {
+  const err = abortReason(signal);
+  channel.abort(err);
+  return err;
 }
 
 /**
- * Lazy select on a connection's channel: the proposal goes out now, the first read verifies the
- * answer, and every later read goes straight to the channel below (a function call, no layer).
+ * Lazy select: the proposal goes out now, the first read verifies the answer, and every later
+ * read goes straight to the channel below (a function call, no layer and no stream object).
  */
-function selectLazyChannel(
-  stream: Duplex,
+function selectLazy(
   channel: ByteChannel,
   dialer: DialerNegotiation,
   timeoutMs: number,
   signal: AbortSignal | undefined,
-): Duplex {
+): ByteChannel {
   // Not awaited: the caller's writes queue behind it, and a failure shows on its next call.
   channel.write(dialer.start());
-  const reader = new ByteReader(channel);
-  const verify = async (): Promise<ByteChannel> => {
-    const deadline = deadlineSignal(timeoutMs, signal, "multistream-select");
-    try {
-      for (;;) {
-        const step = dialer.receive(await readText(reader, deadline.signal));
-        if (step.protocol !== undefined) break;
-      }
-    } catch (err) {
-      channel.abort(err);
-      throw err;
-    } finally {
-      deadline.clear();
-    }
-    return reader.restChannel();
-  };
-  const lazy = new LazySelectChannel(channel, verify);
-  return channelDuplex(lazy, layeredClose(lazy, stream));
+  return new LazySelectChannel(channel, dialer, timeoutMs, signal);
 }
 
 /**
- * The channel of a lazy select: the first read runs `verify` (reads the answer, hands back the
- * channel with what followed it); later reads go to that channel. Everything else goes to the
- * channel below.
+ * The channel of a lazy select: the first read checks the listener's answer (under the
+ * negotiation deadline, counted from that read) and continues on the channel with what followed
+ * the answer; later reads go to that channel. Everything else goes to the channel below. One
+ * object per outbound stream, its methods on the prototype.
  */
 class LazySelectChannel extends ForwardingChannel {
-  #verify: (() => Promise<ByteChannel>) | undefined;
+  #dialer: DialerNegotiation | undefined;
+  readonly #timeoutMs: number;
+  readonly #signal: AbortSignal | undefined;
   /** The answer check, started by the first read; a failure fails every read after it. */
   #verifying: Promise<ByteChannel> | undefined;
   #verified: ByteChannel | undefined;
+  #reader: ByteReader | undefined;
 
-  constructor(below: ByteChannel, verify: () => Promise<ByteChannel>) {
+  constructor(
+    below: ByteChannel,
+    dialer: DialerNegotiation,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+  ) {
     super(below);
-    this.#verify = verify;
+    this.#dialer = dialer;
+    this.#timeoutMs = timeoutMs;
+    this.#signal = signal;
   }
 
   override read(into?: Uint8Array): Promise<Uint8Array | null> {
@@ -404,46 +287,72 @@ class LazySelectChannel extends ForwardingChannel {
     return this.#verifyThenRead(into);
   }
 
-  async #verifyThenRead(into: Uint8Array | undefined): Promise<Uint8Array | null> {
-    if (this.#verifying === undefined) {
-      this.#verifying = this.#verify!();
-      this.#verify = undefined;
+  override cancelRead(reason?: unknown): void {
+    if (this.#verified === undefined && this.#reader !== undefined) {
+      this.#reader.cancel(reason).catch(() => {});
+    } else {
+      (this.#verified ?? this.below).cancelRead(reason);
     }
+  }
+
+  async #verifyThenRead(into: Uint8Array | undefined): Promise<Uint8Array | null> {
+    this.#verifying ??= this.#verify();
     this.#verified = await this.#verifying;
     this.#verifying = undefined;
     return this.#verified.read(into);
   }
+
+  async #verify(): Promise<ByteChannel> {
+    const dialer = this.#dialer!;
+    this.#dialer = undefined;
+    const deadline = deadlineSignal(this.#timeoutMs, this.#signal, "multistream-select");
+    const reader = this.#reader = new ByteReader(this.below);
+    try {
+      for (;;) {
+        const step = dialer.receive(await readText(reader, deadline.signal));
+        if (step.protocol !== undefined) break;
+      }
+    } catch (err) {
+      fail(this.below, reader, err);
+      throw err;
+    } finally {
+      deadline.clear();
+    }
+    this.#reader = undefined;
+    return reader.restChannel();
+  }
 }
 
 /**
- * Listener side: send our header at once, answer `na` to unsupported proposals and `ls` with our
- * list, and echo the first supported proposal. `protocols` may be a predicate instead of a list.
+ * Listener side on a byte channel: send our header, answer `na` to unsupported proposals and
+ * `ls` with our list, and echo the first supported proposal. `protocols` may be a predicate
+ * instead of a list. Resolves with the protocol and the channel to speak it on (replaying what
+ * arrived after the proposal).
  *
  * Rejects with TooManyAttemptsError past `maxAttempts` unsuccessful proposals, another
  * MultistreamError for a protocol violation, TimeoutError at the deadline, AbortError when
- * `signal` aborts; the caller then resets the stream.
+ * `signal` aborts; the channel is aborted then.
  *
  * @example
  * ```ts
- * import { duplexPair } from "@p2p-edge/libp2p/stream";
- * import { handle, select } from "@p2p-edge/libp2p/protocols/multistream";
- * const [a, b] = duplexPair();
- * const handled = handle(b, (id) => id.startsWith("/echo/"));
- * const dialed = await select(a, ["/echo/1.0.0"]); // lazy: returns at once
+ * import { channelPair } from "@p2p-edge/libp2p/stream";
+ * import { handleChannel, selectChannel } from "@p2p-edge/libp2p/protocols/multistream";
+ * const [a, b] = channelPair();
+ * const handled = handleChannel(b.channel, (id) => id.startsWith("/echo/"));
+ * await selectChannel(a.channel, ["/echo/1.0.0"]); // lazy: returns at once
  * console.log((await handled).protocol); // "/echo/1.0.0"
  * ```
  */
-export async function handle(
-  stream: Duplex,
+export async function handleChannel(
+  channel: ByteChannel,
   protocols: readonly string[] | ((id: string) => boolean),
   options: HandleOptions = {},
-): Promise<NegotiatedStream> {
+): Promise<{ protocol: string; channel: ByteChannel }> {
   const listener = new ListenerNegotiation(protocols, { maxAttempts: options.maxAttempts });
   const timeoutMs = checkTimeout(options.timeoutMs);
-  if (options.signal?.aborted) throw abortAtStart(stream, options.signal);
+  if (options.signal?.aborted) throw abortAtStart(channel, options.signal);
   const deadline = deadlineSignal(timeoutMs, options.signal, "multistream-select");
-  const io = negotiationIo(stream);
-  const reader = io.reader;
+  const reader = new ByteReader(channel);
   try {
     // Our header goes out once the dialer has spoken, coalesced with our first answer when the
     // dialer's proposal came in the same read (one write instead of two, same latency: the
@@ -459,15 +368,88 @@ export async function handle(
         out = out === undefined ? header : concat([header, out]);
         header = undefined;
       }
-      if (out !== undefined) await io.write(out, deadline.signal);
-      if (step.protocol !== undefined) return { protocol: step.protocol, stream: io.rest() };
+      if (out !== undefined) await write(channel, out, deadline.signal);
+      if (step.protocol !== undefined) {
+        return { protocol: step.protocol, channel: reader.restChannel() };
+      }
     }
   } catch (err) {
-    io.fail(err);
+    fail(channel, reader, err);
     throw err;
   } finally {
     deadline.clear();
   }
+}
+
+/**
+ * Fresh web streams over a negotiated channel (the web duplex edge), closable and abortable like
+ * the duplex they came from.
+ */
+function webDuplex(
+  channel: ByteChannel,
+): Duplex & { close(): Promise<void>; abort(reason?: unknown): void } {
+  const writable = channelWritable(channel);
+  return {
+    readable: channelReadable(channel),
+    writable,
+    async close() {
+      if (!writable.locked) await writable.close();
+      else await channel.closeWrite();
+    },
+    abort: (reason) => channel.abort(reason),
+  };
+}
+
+/**
+ * Dialer side over a web duplex (see {@link selectChannel}): the duplex is converted to a byte
+ * channel once (its streams are locked from then on) and the result carries fresh web streams
+ * over the negotiated channel. On failure the duplex's streams are cancelled and aborted (and its
+ * `abort` called when it has one).
+ *
+ * @example
+ * ```ts
+ * import { duplexPair } from "@p2p-edge/libp2p/stream";
+ * import { handle, select } from "@p2p-edge/libp2p/protocols/multistream";
+ * const [a, b] = duplexPair();
+ * const [dialed, handled] = await Promise.all([
+ *   select(a, ["/echo/2.0.0", "/echo/1.0.0"]),
+ *   handle(b, ["/echo/1.0.0"]),
+ * ]);
+ * console.log(dialed.protocol, handled.protocol); // "/echo/1.0.0" "/echo/1.0.0"
+ * ```
+ */
+export async function select(
+  stream: Duplex & { abort?(reason?: unknown): void },
+  protocols: readonly string[],
+  options: SelectOptions = {},
+): Promise<{ protocol: string; stream: Duplex }> {
+  checkSelect(protocols, options);
+  const result = await selectChannel(duplexChannel(stream, options.signal), protocols, options);
+  return { protocol: result.protocol, stream: webDuplex(result.channel) };
+}
+
+/**
+ * Listener side over a web duplex (see {@link handleChannel} and {@link select}).
+ *
+ * @example
+ * ```ts
+ * import { duplexPair } from "@p2p-edge/libp2p/stream";
+ * import { handle, select } from "@p2p-edge/libp2p/protocols/multistream";
+ * const [a, b] = duplexPair();
+ * const handled = handle(b, (id) => id.startsWith("/echo/"));
+ * const dialed = await select(a, ["/echo/1.0.0"]); // lazy: returns at once
+ * console.log((await handled).protocol); // "/echo/1.0.0"
+ * ```
+ */
+export async function handle(
+  stream: Duplex & { abort?(reason?: unknown): void },
+  protocols: readonly string[] | ((id: string) => boolean),
+  options: HandleOptions = {},
+): Promise<{ protocol: string; stream: Duplex }> {
+  new ListenerNegotiation(protocols, { maxAttempts: options.maxAttempts });
+  checkTimeout(options.timeoutMs);
+  const result = await handleChannel(duplexChannel(stream, options.signal), protocols, options);
+  return { protocol: result.protocol, stream: webDuplex(result.channel) };
 }
 
 /**
@@ -483,24 +465,23 @@ export async function handle(
  * console.log(await ls(a)); // ["/a", "/b"]
  * ```
  */
-export async function ls(stream: Duplex, options: LsOptions = {}): Promise<string[]> {
+export async function ls(
+  stream: Duplex & { abort?(reason?: unknown): void },
+  options: LsOptions = {},
+): Promise<string[]> {
   const timeoutMs = checkTimeout(options.timeoutMs);
-  if (options.signal?.aborted) throw abortAtStart(stream, options.signal);
+  const channel = duplexChannel(stream, options.signal);
   const deadline = deadlineSignal(timeoutMs, options.signal, "multistream-select ls");
-  const io = negotiationIo(stream);
-  const reader = io.reader;
+  const reader = new ByteReader(channel);
   try {
-    await io.write(encodeMessages([PROTOCOL_ID, LS]), deadline.signal);
+    await write(channel, encodeMessages([PROTOCOL_ID, LS]), deadline.signal);
     const header = await readText(reader, deadline.signal);
     if (header !== PROTOCOL_ID) {
       throw new InvalidHeaderError(`expected ${PROTOCOL_ID} as the first message`);
     }
-    const list = decodeLsResponse(
-      await readPayload(reader, deadline.signal, MAX_LS_RESPONSE_LENGTH),
-    );
-    return list;
+    return decodeLsResponse(await readPayload(reader, deadline.signal, MAX_LS_RESPONSE_LENGTH));
   } catch (err) {
-    io.fail(err);
+    fail(channel, reader, err);
     throw err;
   } finally {
     deadline.clear();

@@ -11,7 +11,7 @@ import { Libp2pError } from "../errors.ts";
 import type { Multiaddr } from "../multiaddr/mod.ts";
 import type { PeerId } from "../peer_id.ts";
 import type { AbortOptions } from "../stream/types.ts";
-import type { RawConnection, Transport } from "../transport.ts";
+import type { Transport } from "../transport.ts";
 import type { Upgrader } from "../upgrader.ts";
 import { type ConnectionGater, gate } from "./gater.ts";
 
@@ -59,19 +59,13 @@ export class Dialer {
   readonly #concurrency: number;
   readonly #timeoutMs: number;
   readonly #gater: ConnectionGater | undefined;
-  readonly #onRaw: ((raw: RawConnection) => void) | undefined;
 
-  /**
-   * Validate options. `gater.denyDial` is asked before each address is dialled; `onRaw` sees
-   * each raw connection a transport returned, before it is upgraded (the node reads the
-   * limits of relayed connections there).
-   */
+  /** Validate options. `gater.denyDial` is asked before each address is dialled. */
   constructor(
     transports: readonly Transport[],
     upgrader: Upgrader,
     options: DialerOptions = {},
     gater?: ConnectionGater,
-    onRaw?: (raw: RawConnection) => void,
   ) {
     const concurrency = options.addressConcurrency ?? 2;
     if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 16) {
@@ -84,7 +78,6 @@ export class Dialer {
     this.#concurrency = concurrency;
     this.#timeoutMs = timeout;
     this.#gater = gater;
-    this.#onRaw = onRaw;
   }
 
   /** The transport that can dial `addr`, if any. */
@@ -163,7 +156,6 @@ export class Dialer {
     signal.throwIfAborted();
     // Transports accept a trailing /p2p/<id> (circuit addresses need the whole address).
     const raw = await transport.dial(addr, { signal });
-    this.#onRaw?.(raw);
     return await this.#upgrader.upgradeOutbound(raw, { remotePeer, signal });
   }
 }

@@ -48,6 +48,11 @@ export interface NodeEventMap {
   };
   /** A NAT service changed our reachability (`node.addressManager.setReachability`). */
   "self:reachability": { reachability: Reachability };
+  /**
+   * A stream handler threw or rejected; its stream was reset. Without a listener the failure
+   * would leave no trace.
+   */
+  "stream:handler:error": { protocol: string; peer: PeerId; error: unknown };
 }
 
 /**

@@ -36,7 +36,7 @@ import { MemoryPeerStore } from "./memory_peer_store.ts";
 import type { PeerStore } from "./peer_store.ts";
 import { Registrar, validateProtocolId } from "./registrar.ts";
 import { type AddressesOptions, AddressManager } from "./address_manager.ts";
-import { type ConnectionLimits, LimitedConnectionError } from "./limits.ts";
+import { LimitedConnectionError } from "./limits.ts";
 import { orderServices } from "./services.ts";
 import { Topologies, type Topology } from "./topology.ts";
 
@@ -208,12 +208,6 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
   /** What `self:peer:update` last reported, to send it only on a change. */
   #selfSnapshot = "";
   #lastReachability: string = "unknown";
-  /**
-   * Limits of raw connections being upgraded, keyed by their `remoteAddr` object (the upgrader
-   * hands that very object to the Connection): the bridge that marks a connection limited
-   * until the upgrader copies `limits` from the raw connection itself.
-   */
-  readonly #rawLimits = new WeakMap<Multiaddr, ConnectionLimits>();
   readonly #upgrader: Upgrader;
   readonly #dialer: Dialer;
   readonly #transports: readonly Transport[];
@@ -269,14 +263,9 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
       registry: this.#registrar,
       upgradeTimeoutMs: init.upgradeTimeoutMs,
       negotiationTimeoutMs: init.negotiationTimeoutMs,
-      onConnectionOpen: (conn) => {
-        this.#owned.add(conn);
-        const limits = this.#rawLimits.get(conn.remoteAddr);
-        if (limits !== undefined) {
-          this.#rawLimits.delete(conn.remoteAddr);
-          if (!conn.limited) conn.applyLimits(limits);
-        }
-      },
+      onHandlerError: (error, protocol, peer) =>
+        this.dispatch("stream:handler:error", { protocol, peer, error }),
+      onConnectionOpen: (conn) => this.#owned.add(conn),
       onConnectionClose: (conn) => {
         this.#owned.delete(conn);
         this.#untrack(conn);
@@ -291,7 +280,6 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
       this.#upgrader,
       init.dialer,
       init.connectionGater,
-      (raw) => this.#noteLimits(raw),
     );
     this.addEventListener("peer:identify", (e) => {
       const { peerId, protocols } = e.detail;
@@ -307,12 +295,6 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
     for (const name of this.#serviceOrder) {
       services[name] = factories[name](this as unknown as Libp2pNode);
     }
-  }
-
-  /** A raw connection that carries limits (a relayed one): its Connection is marked limited. */
-  #noteLimits(raw: RawConnection): void {
-    const limits = (raw as { limits?: ConnectionLimits }).limits;
-    if (limits !== undefined) this.#rawLimits.set(raw.remoteAddr, limits);
   }
 
   /** "stopped", "starting", "started" or "stopping". */
@@ -332,10 +314,7 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
           throw new TypeError(`no transport can listen on ${addr.toString()}`);
         }
         const listener = transport.createListener({
-          onConnection: (raw) => {
-            this.#noteLimits(raw);
-            this.#accept(raw);
-          },
+          onConnection: (raw) => this.#accept(raw),
         });
         await listener.listen(addr);
         this.#listeners.push(listener);

@@ -5,16 +5,17 @@
  * between, so a chunk costs one promise per layer on its way up and none on its way down, and an
  * idle connection holds no stream objects at all.
  *
- * Web streams stay at the edges: a {@link channelDuplex} builds its `readable`/`writable` on first
- * access, for code that speaks streams, while layers built on channels take the channel itself
- * with {@link takeChannel}. Any other duplex (WebSocket, an in-memory pair, a relayed stream) is
- * adapted by {@link takeChannel} through a reader and a writer.
+ * Web streams stay at the two edges: a stream-based transport (WebSocket, WebTransport) converts
+ * its streams to a channel once ({@link streamChannel}), and the public Stream builds fresh
+ * `readable`/`writable` from its channel on first access ({@link channelReadable},
+ * {@link channelWritable}). Connections carry their channel as a typed member
+ * ({@link ChannelConnection}); no layer wraps a channel into a duplex and back.
  *
  * @module
  */
 
 import { ConnectionClosedError, StreamClosedError } from "../errors.ts";
-import type { ClosableDuplex, Duplex } from "./types.ts";
+import type { Duplex } from "./types.ts";
 
 /**
  * One connection's bytes, both directions, as plain method calls.
@@ -84,55 +85,80 @@ export const RESOLVED: Promise<void> = Promise.resolve();
 export const READ_END: Promise<null> = Promise.resolve(null);
 
 /**
- * The property under which a duplex offers its channel; see {@link takeChannel}.
+ * A connection as the layers inside a node see it: its bytes as a {@link ByteChannel} plus its
+ * teardown. What a transport produces (RawConnection), what a security protocol returns
+ * (SecuredConnection), and what encrypters and muxers are handed.
+ *
+ * @example
+ * ```ts
+ * import type { ChannelConnection } from "@p2p-edge/libp2p/stream";
+ * async function hangUp(c: ChannelConnection): Promise<void> {
+ *   await c.channel.closeWrite();
+ *   await c.close();
+ * }
+ * ```
  */
-export const channelKey: unique symbol = Symbol.for("@p2p-edge/libp2p/byte-channel");
-
-/** A duplex that can hand its {@link ByteChannel} to a layer built on channels. */
-export interface ChannelOwner {
-  /** The channel, once, if the duplex's web streams were not used; `undefined` otherwise. */
-  [channelKey](): ByteChannel | undefined;
+export interface ChannelConnection {
+  /** The connection's bytes. The layer it is handed to owns it from then on. */
+  readonly channel: ByteChannel;
+  /** Close gracefully: flush pending writes, then close the underlying resource. */
+  close(): Promise<void>;
+  /** Tear down at once; pending reads and writes fail with `reason`. Idempotent. */
+  abort(reason?: unknown): void;
 }
 
 /**
- * The channel of `duplex`: its own when it has one whose web streams were never touched (a
- * {@link channelDuplex}), otherwise an adapter reading its `readable` and writing its `writable`
- * (both are locked from then on). `abort` on the adapter calls the duplex's `abort` when it has
+ * The one conversion of a stream-based transport (WebSocket, WebTransport, a web duplex handed
+ * in by a user): a {@link ByteChannel} reading `duplex.readable` and writing `duplex.writable`
+ * (both are locked from then on). `abort` on the channel calls the duplex's `abort` when it has
  * one.
  *
  * @example
  * ```ts
- * import { duplexPair, takeChannel } from "@p2p-edge/libp2p/stream";
- * const [a, b] = duplexPair();
- * const ch = takeChannel(a);
+ * import { streamChannel } from "@p2p-edge/libp2p/stream";
+ * const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+ * const ch = streamChannel({ readable, writable });
  * ch.write(new Uint8Array([1, 2]));
- * console.log(await takeChannel(b).read()); // Uint8Array [1, 2]
+ * console.log(await ch.read()); // Uint8Array [1, 2]
  * ```
  */
-export function takeChannel(duplex: Duplex & { abort?(reason?: unknown): void }): ByteChannel {
-  return takeOwnChannel(duplex) ?? new StreamChannel(duplex);
+export function streamChannel(duplex: Duplex & { abort?(reason?: unknown): void }): ByteChannel {
+  return new StreamChannel(duplex);
 }
 
 /**
- * The duplex's own channel, when it is a {@link ChannelOwner} whose web streams were never
- * touched; `undefined` for any other duplex (which is then left as it is).
+ * A web duplex (a WebSocket's streams, a stream of another connection, a test pair) as a
+ * connection the node's layers can take: its streams converted to a channel once
+ * ({@link streamChannel}); `close` ends the writing side and then calls the duplex's `close` when
+ * it has one, `abort` aborts the channel (and through it the duplex).
  *
  * @example
  * ```ts
- * import { duplexPair, takeOwnChannel } from "@p2p-edge/libp2p/stream";
+ * import { duplexPair, streamConnection } from "@p2p-edge/libp2p/stream";
+ * import { noise } from "@p2p-edge/libp2p/protocols/noise";
+ * import { generateKeyPair } from "@p2p-edge/libp2p/keys";
  * const [a] = duplexPair();
- * console.log(takeOwnChannel(a) !== undefined); // true: a pair end is a channelDuplex
- * const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
- * console.log(takeOwnChannel({ readable, writable })); // undefined: streams only
+ * const encrypter = noise({ privateKey: await generateKeyPair("Ed25519") });
+ * const secured = encrypter.secureOutbound(streamConnection(a));
  * ```
  */
-export function takeOwnChannel(duplex: Duplex): ByteChannel | undefined {
-  return (duplex as Partial<ChannelOwner>)[channelKey]?.call(duplex);
+export function streamConnection(
+  duplex: Duplex & { close?(): Promise<void>; abort?(reason?: unknown): void },
+): ChannelConnection {
+  const channel = streamChannel(duplex);
+  return {
+    channel,
+    async close() {
+      await channel.closeWrite().catch(noop);
+      await duplex.close?.();
+    },
+    abort: (reason) => channel.abort(reason),
+  };
 }
 
 const noop = (): void => {};
 
-/** A {@link ByteChannel} over a duplex's web streams (the adapter {@link takeChannel} builds). */
+/** A {@link ByteChannel} over a duplex's web streams (see {@link streamChannel}). */
 class StreamChannel implements ByteChannel {
   readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
@@ -230,131 +256,15 @@ export function channelWritable(
   }, highWaterMark === undefined ? undefined : new ByteLengthQueuingStrategy({ highWaterMark }));
 }
 
-/** A {@link ClosableDuplex} that can hand over its {@link ByteChannel}: see {@link channelDuplex}. */
-export type ChannelDuplex = ClosableDuplex & ChannelOwner;
-
-/**
- * A {@link ClosableDuplex} backed by a {@link ByteChannel}. Layers built on channels take the
- * channel ({@link takeChannel}); `readable` and `writable` are built on first access for code that
- * speaks web streams. Using both is a programming error: once the channel was taken, the streams
- * throw TypeError, and once a stream exists, the channel is no longer handed out (takeChannel then
- * adapts the streams).
- *
- * The result is a class instance (one small object per layer and connection, its members on the
- * prototype): to change a member, wrap it (`{ readable: conn.readable, writable: mine, close: ()
- * => conn.close(), abort: (r) => conn.abort(r) }`) rather than spreading it, which copies no
- * getters or methods.
- *
- * `close` implements the duplex's `close()`. It gets the closing of the `writable` when that
- * stream exists and nobody holds it (its queued chunks are flushed into the channel, then
- * `closeWrite()` runs), which it must wait for, within its limits, before it closes the channel.
- * `writableHighWaterMark`: bytes the `writable` queues ahead of the channel (default one chunk).
- *
- * @example
- * ```ts
- * import { channelDuplex, takeChannel, type ByteChannel } from "@p2p-edge/libp2p/stream";
- * declare const channel: ByteChannel;
- * const conn = channelDuplex(channel, (flush) => flush ?? channel.closeWrite());
- * const same = takeChannel(conn); // the channel itself: no stream layer in between
- * ```
- */
-export function channelDuplex(
-  channel: ByteChannel,
-  close: (flush: Promise<void> | undefined) => Promise<void>,
-  options: { writableHighWaterMark?: number } = {},
-): ChannelDuplex {
-  return new ChannelBackedDuplex(channel, close, options.writableHighWaterMark);
-}
-
-/** What {@link channelDuplex} builds. */
-class ChannelBackedDuplex implements ChannelDuplex {
-  readonly #channel: ByteChannel;
-  readonly #close: (flush: Promise<void> | undefined) => Promise<void>;
-  #readable: ReadableStream<Uint8Array> | undefined;
-  #writable: WritableStream<Uint8Array> | undefined;
-  #taken = false;
-  readonly #writableHighWaterMark: number | undefined;
-
-  constructor(
-    channel: ByteChannel,
-    close: (flush: Promise<void> | undefined) => Promise<void>,
-    writableHighWaterMark: number | undefined,
-  ) {
-    this.#channel = channel;
-    this.#close = close;
-    this.#writableHighWaterMark = writableHighWaterMark;
-  }
-
-  get readable(): ReadableStream<Uint8Array> {
-    this.#checkNotTaken();
-    return this.#readable ??= channelReadable(this.#channel);
-  }
-
-  get writable(): WritableStream<Uint8Array> {
-    this.#checkNotTaken();
-    return this.#writable ??= channelWritable(this.#channel, this.#writableHighWaterMark);
-  }
-
-  close(): Promise<void> {
-    const writable = this.#writable;
-    return this.#close(writable !== undefined && !writable.locked ? writable.close() : undefined);
-  }
-
-  abort(reason?: unknown): void {
-    this.#channel.abort(reason);
-  }
-
-  [channelKey](): ByteChannel | undefined {
-    if (this.#taken || this.#readable !== undefined || this.#writable !== undefined) {
-      return undefined;
-    }
-    this.#taken = true;
-    return this.#channel;
-  }
-
-  #checkNotTaken(): void {
-    if (this.#taken) {
-      throw new TypeError("this connection is read and written through its byte channel");
-    }
-  }
-}
-
-/**
- * The `close` of a {@link channelDuplex} whose channel queues nothing itself (it seals or passes
- * each write straight down): wait for `flush` when given, otherwise start `channel.closeWrite()`,
- * then close `below`, the connection underneath, whose own close bounds the wait (a TCP socket
- * gives up after its closeTimeoutMs). Without a closable `below`, closing is `closeWrite()`.
- *
- * @example
- * ```ts
- * import { channelDuplex, layeredClose, type ByteChannel } from "@p2p-edge/libp2p/stream";
- * import type { ClosableDuplex } from "@p2p-edge/libp2p";
- * declare const channel: ByteChannel;
- * declare const raw: ClosableDuplex;
- * const secured = channelDuplex(channel, layeredClose(channel, raw));
- * ```
- */
-export function layeredClose(
-  channel: ByteChannel,
-  below: Duplex & { close?(): Promise<void> },
-): (flush: Promise<void> | undefined) => Promise<void> {
-  return async (flush) => {
-    if (below.close === undefined) return await (flush ?? channel.closeWrite());
-    if (flush !== undefined) await flush.catch(() => {});
-    else channel.closeWrite().catch(() => {});
-    await below.close();
-  };
-}
-
 /**
  * `channel` with `prefix` read first: the bytes a handshake reader had buffered beyond its last
  * message. Returns `channel` itself when there is nothing to replay.
  *
  * @example
  * ```ts
- * import { prefixChannel, takeChannel, duplexPair } from "@p2p-edge/libp2p/stream";
- * const [a] = duplexPair();
- * const ch = prefixChannel(takeChannel(a), [new Uint8Array([7])]);
+ * import { channelPair, prefixChannel } from "@p2p-edge/libp2p/stream";
+ * const [a] = channelPair();
+ * const ch = prefixChannel(a.channel, [new Uint8Array([7])]);
  * console.log(await ch.read()); // Uint8Array [7]
  * ```
  */

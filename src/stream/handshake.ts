@@ -10,8 +10,7 @@
 import { abortReason, deadlineSignal, raceSignal } from "../abort.ts";
 import { asHandshakeError } from "../errors.ts";
 import { ByteReader } from "./byte_reader.ts";
-import { type ByteChannel, takeChannel } from "./channel.ts";
-import type { ClosableDuplex } from "./types.ts";
+import type { ByteChannel, ChannelConnection } from "./channel.ts";
 
 /** How a handshake sends: each write resolves once the bytes left for the socket. */
 export interface HandshakeWriter {
@@ -37,9 +36,8 @@ export interface RunHandshakeOptions {
  *
  * @example
  * ```ts
- * import { runHandshake } from "@p2p-edge/libp2p/stream";
- * import { duplexPair } from "@p2p-edge/libp2p/stream";
- * const [a] = duplexPair();
+ * import { channelPair, runHandshake } from "@p2p-edge/libp2p/stream";
+ * const [a] = channelPair();
  * const { result } = await runHandshake(a, { timeoutMs: 1000, what: "demo" }, async (_r, w) => {
  *   await w.write(new Uint8Array([1]));
  *   return "sent";
@@ -47,7 +45,7 @@ export interface RunHandshakeOptions {
  * ```
  */
 export async function runHandshake<T>(
-  conn: ClosableDuplex,
+  conn: ChannelConnection,
   options: RunHandshakeOptions,
   handshake: (reader: ByteReader, writer: HandshakeWriter) => Promise<T>,
 ): Promise<{ result: T; channel: ByteChannel }> {
@@ -58,7 +56,7 @@ export async function runHandshake<T>(
   signal.addEventListener("abort", onAbort, { once: true });
   try {
     signal.throwIfAborted();
-    const channel = takeChannel(conn);
+    const channel = conn.channel;
     reader = new ByteReader(channel);
     const writer: HandshakeWriter = {
       write(bytes: Uint8Array): Promise<void> {

@@ -18,3 +18,4 @@ export * from "./idle.ts";
 export * from "./channel.ts";
 export * from "./timer_queue.ts";
 export * from "./read_into.ts";
+export * from "./muxed_stream.ts";

@@ -1,13 +1,20 @@
 /**
- * In-memory connected duplex pairs, for the memory transport and for tests.
+ * In-memory connected pairs (byte channels, web duplexes), for the memory transport and tests.
  *
  * @module
  */
 
 import { ConnectionClosedError, StreamClosedError } from "../errors.ts";
-import { type ByteChannel, channelDuplex, READ_END, RESOLVED } from "./channel.ts";
+import {
+  type ByteChannel,
+  type ChannelConnection,
+  channelReadable,
+  channelWritable,
+  READ_END,
+  RESOLVED,
+} from "./channel.ts";
 import { Deferred } from "./deferred.ts";
-import type { ClosableDuplex } from "./types.ts";
+import type { Duplex } from "./types.ts";
 
 /**
  * One end of an in-memory pair: writes land in the peer's queue, reads take from ours. A writer
@@ -118,12 +125,52 @@ class PairChannel implements ByteChannel {
 }
 
 /**
- * Two connected duplexes: bytes written to one come out of the other. Each end is a
- * {@link channelDuplex}: layers built on byte channels (Noise, yamux, multistream) use its channel
- * directly, and its `readable`/`writable` are built on first use for everything else. Closing
- * the writing side ends the other side's reading (half-close); `abort` fails both directions on
- * both ends. Each chunk is copied once, as a socket's write would, so the writer may reuse it; a
- * writer waits while the other end holds more than `highWaterMark` unread bytes (default 64 KiB).
+ * Two connected in-memory connections: bytes written to one's channel come out of the other's.
+ * Closing the writing side ends the other side's reading (half-close); `abort` fails both
+ * directions on both ends; `close` ends our writing side. Each chunk is copied once, as a
+ * socket's write would, so the writer may reuse it; a writer waits while the other end holds
+ * more than `highWaterMark` unread bytes (default 64 KiB).
+ *
+ * @example
+ * ```ts
+ * import { channelPair } from "@p2p-edge/libp2p/stream";
+ * const [a, b] = channelPair();
+ * a.channel.write(new Uint8Array([1]));
+ * console.log(await b.channel.read()); // Uint8Array [1]
+ * ```
+ */
+export function channelPair(
+  options: { highWaterMark?: number } = {},
+): [ChannelConnection, ChannelConnection] {
+  const hwm = options.highWaterMark ?? 64 * 1024;
+  const a = new PairChannel(hwm);
+  const b = new PairChannel(hwm);
+  a.peer = b;
+  b.peer = a;
+  return [new PairEnd(a), new PairEnd(b)];
+}
+
+/** One end of a {@link channelPair}. */
+class PairEnd implements ChannelConnection {
+  readonly channel: PairChannel;
+
+  constructor(channel: PairChannel) {
+    this.channel = channel;
+  }
+
+  async close(): Promise<void> {
+    await this.channel.closeWrite().catch(() => {});
+  }
+
+  abort(reason?: unknown): void {
+    this.channel.abort(reason);
+  }
+}
+
+/**
+ * Two connected web duplexes (a {@link channelPair} with web streams at both ends), for code
+ * that speaks web streams: bytes written to one's `writable` come out of the other's `readable`.
+ * `close` ends our writing side, `abort` fails both directions on both ends.
  *
  * @example
  * ```ts
@@ -136,15 +183,28 @@ class PairChannel implements ByteChannel {
  */
 export function duplexPair(
   options: { highWaterMark?: number } = {},
-): [ClosableDuplex, ClosableDuplex] {
-  const hwm = options.highWaterMark ?? 64 * 1024;
-  const a = new PairChannel(hwm);
-  const b = new PairChannel(hwm);
-  a.peer = b;
-  b.peer = a;
-  const end = (channel: PairChannel): ClosableDuplex =>
-    channelDuplex(channel, async (flush) => {
-      await (flush ?? channel.closeWrite()).catch(() => {});
-    });
-  return [end(a), end(b)];
+): [
+  Duplex & { close(): Promise<void>; abort(reason?: unknown): void },
+  Duplex & { close(): Promise<void>; abort(reason?: unknown): void },
+] {
+  const [a, b] = channelPair(options);
+  return [webEnd(a), webEnd(b)];
+}
+
+/** One end of a {@link duplexPair}: a web duplex that can be closed and aborted. */
+type WebDuplexEnd = Duplex & { close(): Promise<void>; abort(reason?: unknown): void };
+
+function webEnd(end: ChannelConnection): WebDuplexEnd {
+  const channel = end.channel;
+  const readable = channelReadable(channel);
+  const writable = channelWritable(channel);
+  return {
+    readable,
+    writable,
+    async close() {
+      if (!writable.locked) await writable.close().catch(() => {});
+      else await channel.closeWrite().catch(() => {});
+    },
+    abort: (reason) => channel.abort(reason),
+  };
 }

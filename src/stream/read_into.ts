@@ -1,9 +1,12 @@
 /**
- * BYOB reads over any byte stream: {@link ChunkCopier} copies a stream's chunks into the caller's
- * buffers, keeping the unread tail of a chunk for the next call.
+ * BYOB reads over any byte stream: {@link ChannelCopier} lends the caller's buffers to a byte
+ * channel (a muxed stream fills them in place), {@link ChunkCopier} copies a web stream's chunks
+ * into them; both keep the unread tail of a chunk for the next call.
  *
  * @module
  */
+
+import type { ByteChannel } from "./channel.ts";
 
 /**
  * Reads of `readable` into caller buffers (it takes a reader on `readable` at once). Layers that
@@ -102,4 +105,62 @@ export function readIntoFrom(
 ): (view: Uint8Array) => Promise<number | null> {
   const copier = new ChunkCopier(readable);
   return (view) => copier.read(view);
+}
+
+/**
+ * BYOB reads over a {@link ByteChannel}: each read lends the caller's `view` to the channel
+ * (`read(view)`); a channel that filled it costs no copy, any other chunk is copied in and its
+ * tail held for the next read. One read at a time.
+ *
+ * @example
+ * ```ts
+ * import { ChannelCopier, channelPair } from "@p2p-edge/libp2p/stream";
+ * const [a, b] = channelPair();
+ * a.channel.write(new Uint8Array([1, 2, 3]));
+ * const copier = new ChannelCopier(b.channel);
+ * const buf = new Uint8Array(2);
+ * console.log(await copier.read(buf), buf); // 2 Uint8Array [1, 2]
+ * ```
+ */
+export class ChannelCopier {
+  readonly #channel: ByteChannel;
+  #leftover: Uint8Array | undefined;
+  #busy = false;
+
+  /** BYOB reads of `channel`. */
+  constructor(channel: ByteChannel) {
+    this.#channel = channel;
+  }
+
+  /** The next bytes into `view`: their count, or `null` at the end. One read at a time. */
+  async read(view: Uint8Array): Promise<number | null> {
+    if (!(view instanceof Uint8Array) || view.byteLength === 0) {
+      throw new TypeError("readInto needs a non-empty Uint8Array");
+    }
+    if (this.#busy) throw new TypeError("one readInto at a time");
+    const leftover = this.#leftover;
+    if (leftover !== undefined) return this.#copy(leftover, view);
+    this.#busy = true;
+    try {
+      for (;;) {
+        const chunk = await this.#channel.read(view);
+        if (chunk === null) return null;
+        if (chunk.byteLength === 0) continue;
+        // Filled in place: the bytes are already where the caller wants them.
+        if (chunk.buffer === view.buffer && chunk.byteOffset === view.byteOffset) {
+          return chunk.byteLength;
+        }
+        return this.#copy(chunk, view);
+      }
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  #copy(chunk: Uint8Array, view: Uint8Array): number {
+    const n = Math.min(chunk.byteLength, view.byteLength);
+    view.set(n === chunk.byteLength ? chunk : chunk.subarray(0, n));
+    this.#leftover = n < chunk.byteLength ? chunk.subarray(n) : undefined;
+    return n;
+  }
 }

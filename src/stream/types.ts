@@ -8,7 +8,9 @@
 export type Direction = "inbound" | "outbound";
 
 /**
- * A duplex byte stream: what a transport, a security session or a muxed stream exposes.
+ * A web duplex byte stream (`{ readable, writable }`): a WebSocket's streams, a WebRTC data
+ * channel, a public Stream. Inside the node bytes move on byte channels instead
+ * (src/stream/channel.ts); this is the shape of the web-streams edge.
  *
  * @example
  * ```ts
@@ -27,22 +29,6 @@ export interface Duplex {
    * `null` at the end. It reads through `readable` (locks it); one call at a time.
    */
   readInto?(view: Uint8Array): Promise<number | null>;
-}
-
-/**
- * A duplex that can be torn down: the raw connection a transport produces, or a secured one.
- *
- * @example
- * ```ts
- * import type { ClosableDuplex } from "@p2p-edge/libp2p";
- * async function hangUp(c: ClosableDuplex): Promise<void> { await c.close(); }
- * ```
- */
-export interface ClosableDuplex extends Duplex {
-  /** Close gracefully: flush pending writes, then close the underlying resource. */
-  close(): Promise<void>;
-  /** Tear down at once; pending reads and writes reject with `reason`. Idempotent. */
-  abort(reason?: unknown): void;
 }
 
 /** Times (ms since the epoch) at which a stream or connection changed state. */

@@ -10,13 +10,12 @@
 
 import type { MuxedStream } from "../muxer.ts";
 import {
-  channelDuplex,
+  type ChannelConnection,
   channelReadable,
   channelWritable,
-  layeredClose,
-  takeChannel,
+  streamConnection,
 } from "../stream/channel.ts";
-import type { ClosableDuplex, Direction, Duplex } from "../stream/types.ts";
+import type { Direction, Duplex } from "../stream/types.ts";
 import type { ClosableWebDuplex, MuxedDuplex } from "./types.ts";
 
 /** A web duplex, optionally with the `close`/`abort` of the resource under it. */
@@ -28,17 +27,16 @@ export type DuplexInput = Duplex & { close?(): Promise<void>; abort?(reason?: un
  * calls `duplex.close()` when the duplex has one; aborting it aborts the streams and calls
  * `duplex.abort()` when it has one.
  */
-export function connectionFromDuplex(duplex: DuplexInput): ClosableDuplex {
-  const channel = takeChannel(duplex);
-  return channelDuplex(channel, layeredClose(channel, duplex));
+export function connectionFromDuplex(duplex: DuplexInput): ChannelConnection {
+  return streamConnection(duplex);
 }
 
 /**
  * The web duplex of a connection a security protocol returned: its byte channel is turned into
  * web streams once here.
  */
-export function duplexFromConnection(conn: ClosableDuplex): ClosableWebDuplex {
-  const channel = takeChannel(conn);
+export function duplexFromConnection(conn: ChannelConnection): ClosableWebDuplex {
+  const channel = conn.channel;
   return {
     readable: channelReadable(channel),
     writable: channelWritable(channel),

@@ -10,8 +10,8 @@ import { Libp2pError, PeerIdMismatchError } from "../../src/errors.ts";
 import { generateKeyPair, peerIdFromPublicKey } from "../../src/keys/mod.ts";
 import type { PrivateKey } from "../../src/keys/types.ts";
 import type { ConnectionEncrypter, SecuredConnection } from "../../src/security.ts";
-import { duplexPair } from "../../src/stream/pair.ts";
-import type { ClosableDuplex } from "../../src/stream/types.ts";
+import { connPair } from "../helpers/conn.ts";
+import { type WebConnection, webEncrypter } from "../helpers/conn.ts";
 
 /** What the suite needs: a factory for the protocol under test. */
 export interface EncrypterSuiteOptions {
@@ -23,9 +23,9 @@ export interface EncrypterSuiteOptions {
  * Connect `a` to `b` through a relay that cuts every chunk into pieces of `cut` bytes (0 = pass
  * through) and lets `tamper` change bytes after `tamperAfter` bytes went from a to b.
  */
-function relayPair(cut: number, tamper?: { after: number }): [ClosableDuplex, ClosableDuplex] {
-  const [a, relayA] = duplexPair();
-  const [relayB, b] = duplexPair();
+function relayPair(cut: number, tamper?: { after: number }): [WebConnection, WebConnection] {
+  const [a, relayA] = connPair();
+  const [relayB, b] = connPair();
   const pump = async (
     from: ReadableStream<Uint8Array>,
     to: WritableStream<Uint8Array>,
@@ -57,7 +57,7 @@ function relayPair(cut: number, tamper?: { after: number }): [ClosableDuplex, Cl
   return [a, b];
 }
 
-async function readExactly(conn: SecuredConnection, n: number): Promise<Uint8Array> {
+async function readExactly(conn: WebConnection<SecuredConnection>, n: number): Promise<Uint8Array> {
   const reader = conn.readable.getReader();
   const out = new Uint8Array(n);
   let have = 0;
@@ -87,9 +87,11 @@ export function runEncrypterSuite(
 ): void {
   describe(`encrypter conformance: ${name}`, () => {
     async function handshake(
-      pair: [ClosableDuplex, ClosableDuplex],
+      pair: [WebConnection, WebConnection],
       expect?: "wrong-peer",
-    ): Promise<[SecuredConnection, SecuredConnection, PrivateKey, PrivateKey]> {
+    ): Promise<
+      [WebConnection<SecuredConnection>, WebConnection<SecuredConnection>, PrivateKey, PrivateKey]
+    > {
       const [ka, kb, other] = await Promise.all([
         generateKeyPair("Ed25519"),
         generateKeyPair("secp256k1"),
@@ -99,14 +101,14 @@ export function runEncrypterSuite(
         expect === "wrong-peer" ? other.publicKey : kb.publicKey,
       );
       const [a, b] = await Promise.all([
-        factory(ka).secureOutbound(pair[0], { remotePeer }),
-        factory(kb).secureInbound(pair[1]),
+        webEncrypter(factory(ka)).secureOutbound(pair[0], { remotePeer }),
+        webEncrypter(factory(kb)).secureInbound(pair[1]),
       ]);
       return [a, b, ka, kb];
     }
 
     it("authenticates both sides and carries bytes both ways", async () => {
-      const [a, b, ka, kb] = await handshake(duplexPair());
+      const [a, b, ka, kb] = await handshake(connPair());
       assert.ok(a.remotePeer.equals(peerIdFromPublicKey(kb.publicKey)));
       assert.ok(b.remotePeer.equals(peerIdFromPublicKey(ka.publicKey)));
       assert.ok(a.remotePublicKey.equals(kb.publicKey));
@@ -140,7 +142,7 @@ export function runEncrypterSuite(
     }
 
     it("fails with PeerIdMismatchError when the responder is not the dialled peer", async () => {
-      const pair = duplexPair();
+      const pair = connPair();
       await assert.rejects(handshake(pair, "wrong-peer"), (err: Error) => {
         return err instanceof PeerIdMismatchError;
       });
@@ -149,7 +151,7 @@ export function runEncrypterSuite(
     });
 
     it("fails cleanly on a handshake cut short by EOF", async () => {
-      const [a, b] = duplexPair();
+      const [a, b] = connPair();
       const key = await generateKeyPair("Ed25519");
       // The remote closes at once: the handshake must fail with a library error, not hang.
       await b.close();
@@ -160,7 +162,7 @@ export function runEncrypterSuite(
     });
 
     it("rejects when its signal aborts mid-handshake", async () => {
-      const [a, b] = duplexPair();
+      const [a, b] = connPair();
       const key = await generateKeyPair("Ed25519");
       const controller = new AbortController();
       const pending = factory(key).secureOutbound(a, { signal: controller.signal });

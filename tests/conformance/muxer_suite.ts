@@ -1,6 +1,6 @@
 /**
  * Stream-muxer conformance suite: written once, run against every muxer (yamux, mplex). Each
- * case connects two sessions over duplexPair() and checks bytes, errors and counters against the
+ * case connects two sessions over connPair() and checks bytes, errors and counters against the
  * stream semantics documented in src/muxer.ts. Muxer-agnostic: only the StreamMuxerFactory
  * contract is used.
  */
@@ -10,8 +10,8 @@ import assert from "node:assert/strict";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { ConnectionClosedError, StreamClosedError, StreamResetError } from "../../src/errors.ts";
 import type { MuxedStream, StreamMuxer, StreamMuxerFactory } from "../../src/muxer.ts";
-import { duplexPair } from "../../src/stream/pair.ts";
-import type { ClosableDuplex } from "../../src/stream/types.ts";
+import { connPair } from "../helpers/conn.ts";
+import type { WebConnection } from "../helpers/conn.ts";
 
 /** Options for {@link runMuxerSuite}. */
 export interface MuxerSuiteOptions {
@@ -30,7 +30,7 @@ interface Pair {
   accept(): Promise<MuxedStream>;
   /** Next stream the client accepted (opened by the server). */
   acceptOnClient(): Promise<MuxedStream>;
-  conns: [ClosableDuplex, ClosableDuplex];
+  conns: [WebConnection, WebConnection];
   clientClose: Promise<Error | undefined>;
   serverClose: Promise<Error | undefined>;
   /** Abort both sessions (test cleanup). */
@@ -58,7 +58,7 @@ function connect(
   factory: StreamMuxerFactory,
   onServerStream?: (s: MuxedStream) => void,
 ): Pair {
-  const conns = duplexPair();
+  const conns = connPair();
   const serverQ = queue<MuxedStream>();
   const clientQ = queue<MuxedStream>();
   let clientDone!: (e: Error | undefined) => void;

@@ -7,7 +7,11 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { Multiaddr } from "../../src/multiaddr/mod.ts";
-import type { RawConnection, Transport } from "../../src/transport.ts";
+import type { RawConnection as Raw, Transport } from "../../src/transport.ts";
+import { web, type WebConnection } from "../helpers/conn.ts";
+
+/** A raw connection with web streams over its channel (test plumbing). */
+type RawConnection = WebConnection<Raw>;
 
 /** What the suite needs from a transport under test. */
 export interface TransportFixture {
@@ -57,7 +61,8 @@ async function withListener(
   const queue: RawConnection[] = [];
   const waiters: ((c: RawConnection) => void)[] = [];
   const listener = transport.createListener({
-    onConnection(conn) {
+    onConnection(raw) {
+      const conn = web(raw);
       const w = waiters.shift();
       if (w !== undefined) w(conn);
       else queue.push(conn);
@@ -127,7 +132,7 @@ export function runTransportSuite(
   describe(`transport conformance: ${name}`, () => {
     it("carries bytes both ways without half-close, then closes", async () => {
       await withListener(fixture, async ({ transport, addr, accepted }) => {
-        const client = await transport.dial(addr);
+        const client = web(await transport.dial(addr));
         const server = await accepted();
         const up = pattern(100_000, 1);
         const down = pattern(70_000, 2);
@@ -150,7 +155,7 @@ export function runTransportSuite(
       skip: halfClose ? false : noHalfClose,
     }, async () => {
       await withListener(fixture, async ({ transport, addr, accepted }) => {
-        const client = await transport.dial(addr);
+        const client = web(await transport.dial(addr));
         const server = await accepted();
         const up = pattern(100_000, 1);
         const down = pattern(70_000, 2);
@@ -171,7 +176,7 @@ export function runTransportSuite(
       skip: halfClose ? false : noHalfClose,
     }, async () => {
       await withListener(fixture, async ({ transport, addr, accepted }) => {
-        const client = await transport.dial(addr);
+        const client = web(await transport.dial(addr));
         const server = await accepted();
         await client.writable.close();
         const request = await readAll(server.readable);
@@ -184,7 +189,7 @@ export function runTransportSuite(
 
     it("transfers 8 MiB intact", async () => {
       await withListener(fixture, async ({ transport, addr, accepted }) => {
-        const client = await transport.dial(addr);
+        const client = web(await transport.dial(addr));
         const server = await accepted();
         const data = pattern(8 * 1024 * 1024, 7);
         const [got] = await Promise.all([
@@ -202,7 +207,7 @@ export function runTransportSuite(
       await withListener(fixture, async ({ transport, addr, accepted }) => {
         const n = 32;
         const clients = await Promise.all(
-          Array.from({ length: n }, () => transport.dial(addr)),
+          Array.from({ length: n }, async () => web(await transport.dial(addr))),
         );
         const servers = await Promise.all(Array.from({ length: n }, () => accepted()));
         // Echo on every server connection.
@@ -227,7 +232,7 @@ export function runTransportSuite(
 
     it("abort on one side errors or ends the other side's reads", async () => {
       await withListener(fixture, async ({ transport, addr, accepted }) => {
-        const client = await transport.dial(addr);
+        const client = web(await transport.dial(addr));
         const server = await accepted();
         client.abort(new Error("test abort"));
         const reader = server.readable.getReader();

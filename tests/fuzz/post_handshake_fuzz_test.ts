@@ -1,5 +1,5 @@
 /**
- * Post-handshake fuzz: two real Noise sessions over duplexPair; the victim side runs a Yamux
+ * Post-handshake fuzz: two real Noise sessions over connPair; the victim side runs a Yamux
  * (or mplex) muxer whose inbound streams go through multistream-select to an echo handler (the way the
  * node wires handlers); the attacker side writes random, partly well-formed Yamux frames as
  * plaintext through its encrypting Noise channel, then half-closes or aborts.
@@ -18,9 +18,14 @@ import fc from "fast-check";
 import { concat } from "../../src/bytes.ts";
 import { Libp2pError } from "../../src/errors.ts";
 import { generateKeyPair, type PrivateKey } from "../../src/keys/mod.ts";
-import { duplexPair } from "../../src/stream/pair.ts";
-import type { SecuredConnection } from "../../src/security.ts";
+import { connPair } from "../helpers/conn.ts";
+import type { SecuredConnection as Secured } from "../../src/security.ts";
+import type { WebConnection } from "../helpers/conn.ts";
+type SecuredConnection = WebConnection<Secured>;
 import type { MuxedStream } from "../../src/muxer.ts";
+import { NoiseEncrypter, type NoiseInit } from "../../protocols/noise/service.ts";
+import { type WebEncrypter, webEncrypter } from "../helpers/conn.ts";
+const noise = (init: NoiseInit): WebEncrypter => webEncrypter(new NoiseEncrypter(init));
 import { yamux, YamuxProtocolError } from "../../protocols/yamux/mod.ts";
 import { decodeHeader, encodeHeader } from "../../protocols/yamux/codec.ts";
 import { Flag, FrameType, HEADER_LENGTH } from "../../protocols/yamux/constants.ts";
@@ -30,7 +35,6 @@ import { encodeMessage as encodeMplex } from "../../protocols/mplex/codec.ts";
 import { MplexFlag } from "../../protocols/mplex/constants.ts";
 import type { StreamMuxerFactory } from "../../src/muxer.ts";
 import { bytes, check, splitAt } from "./fuzz.ts";
-import { NoiseEncrypter } from "../../protocols/noise/service.ts";
 
 const ECHO = "/echo/1.0.0";
 
@@ -159,10 +163,10 @@ let keyA: PrivateKey;
 let keyB: PrivateKey;
 
 async function securePair(): Promise<[SecuredConnection, SecuredConnection]> {
-  const [a, b] = duplexPair();
+  const [a, b] = connPair();
   return await Promise.all([
-    new NoiseEncrypter({ privateKey: keyA }).secureOutbound(a),
-    new NoiseEncrypter({ privateKey: keyB }).secureInbound(b),
+    noise({ privateKey: keyA }).secureOutbound(a),
+    noise({ privateKey: keyB }).secureInbound(b),
   ]);
 }
 
@@ -242,7 +246,7 @@ async function attack(
   } catch {
     // the victim closed the connection under us
   }
-  // Over duplexPair the abort reason reaches the victim's reads unchanged, as a transport's own
+  // Over connPair the abort reason reaches the victim's reads unchanged, as a transport's own
   // error would: it may be the session's close reason (or its cause).
   const gone = new Error("attacker went away");
   if (ending === "abort") attacker.abort(gone);

@@ -16,7 +16,8 @@ import type { Multiaddr } from "../../src/multiaddr/mod.ts";
 import type { RawConnection, Transport } from "../../src/transport.ts";
 import type { ConnectionEncrypter } from "../../src/security.ts";
 import type { PrivateKey } from "../../src/keys/types.ts";
-import type { ClosableDuplex } from "../../src/stream/types.ts";
+import { web } from "../helpers/conn.ts";
+import { type ChannelConnection, streamChannel } from "../../src/stream/channel.ts";
 import { memory } from "../../transports/memory/mod.ts";
 import { noise } from "../../protocols/noise/mod.ts";
 import { yamux } from "../../protocols/yamux/mod.ts";
@@ -27,13 +28,16 @@ import { detectUnhandled } from "./helpers.ts";
 import { NoiseEncrypter } from "../../protocols/noise/service.ts";
 
 /** `conn` with some of its streams replaced (a wrapper: a connection's members are not spreadable). */
-function withStreams<T extends ClosableDuplex & { remoteAddr?: unknown; localAddr?: unknown }>(
+function withStreams<T extends ChannelConnection & { remoteAddr?: unknown; localAddr?: unknown }>(
   conn: T,
   streams: { readable?: ReadableStream<Uint8Array>; writable?: WritableStream<Uint8Array> },
 ): T {
+  const w = web(conn);
   return {
-    readable: streams.readable ?? conn.readable,
-    writable: streams.writable ?? conn.writable,
+    channel: streamChannel({
+      readable: streams.readable ?? w.readable,
+      writable: streams.writable ?? w.writable,
+    }),
     close: () => conn.close(),
     abort: (reason?: unknown) => conn.abort(reason),
     remoteAddr: conn.remoteAddr,
@@ -67,7 +71,7 @@ function recording(onWrite?: (raw: RawConnection, chunk: Uint8Array, n: number) 
         raws.push(raw);
         if (onWrite === undefined) return raw;
         let n = 0;
-        const writer = raw.writable.getWriter();
+        const writer = web(raw).writable.getWriter();
         const writable = new WritableStream<Uint8Array>({
           write(chunk) {
             onWrite(raw, chunk, n++);
@@ -206,7 +210,7 @@ describe("hardening faults", () => {
         inner.createListener({
           ...init,
           onConnection(raw) {
-            const reader = raw.readable.getReader();
+            const reader = web(raw).readable.getReader();
             const readable = new ReadableStream<Uint8Array>({
               async pull(c) {
                 if (freeze) return new Promise<void>(() => {});
@@ -275,7 +279,7 @@ describe("hardening faults", () => {
             secureInbound: (c, o) => inner.secureInbound(c, o),
             // Noise message 1 goes out, then the socket is destroyed mid-handshake.
             secureOutbound: (c, o) => {
-              const writer = c.writable.getWriter();
+              const writer = web(c).writable.getWriter();
               const writable = new WritableStream<Uint8Array>({
                 async write(chunk) {
                   await writer.write(chunk);

@@ -10,9 +10,11 @@ import { type Multiaddr, multiaddr } from "../../src/multiaddr/mod.ts";
 import type { StreamMuxer, StreamMuxerFactory } from "../../src/muxer.ts";
 import type { ConnectionEncrypter } from "../../src/security.ts";
 import type { PrivateKey } from "../../src/keys/types.ts";
-import { duplexPair } from "../../src/stream/pair.ts";
+import { connPair, web } from "../helpers/conn.ts";
 import type { Listener, ListenerInit, RawConnection, Transport } from "../../src/transport.ts";
-import { NoiseEncrypter } from "../../protocols/noise/service.ts";
+import { NoiseEncrypter, type NoiseInit } from "../../protocols/noise/service.ts";
+import { type WebEncrypter, webEncrypter } from "../helpers/conn.ts";
+const noise = (init: NoiseInit): WebEncrypter => webEncrypter(new NoiseEncrypter(init));
 
 const fakeListeners = new Map<string, ListenerInit>();
 let fakeNames = 0;
@@ -37,7 +39,7 @@ export function fakeIp(ip = "198.51.100.1"): FakeIpTransport {
       const name = addr.decapsulateCode(421).toString();
       const init = fakeListeners.get(name);
       if (init === undefined) return Promise.reject(new Error(`nothing on ${name}`));
-      const [ours, theirs] = duplexPair();
+      const [ours, theirs] = connPair();
       const family = source.includes(":") ? "ip6" : "ip4";
       const remote = multiaddr(`/${family}/${source}/tcp/${++fakePorts}`);
       init.onConnection(
@@ -78,7 +80,7 @@ export function countingNoise(): {
   let n = 0;
   return {
     security: (init) => {
-      const inner = new NoiseEncrypter(init);
+      const inner = noise(init);
       return {
         protocol: inner.protocol,
         secureOutbound: (c, o) => inner.secureOutbound(c, o),
@@ -140,7 +142,7 @@ export function detectUnhandled(): { errors: unknown[]; stop: () => void } {
 export function probe(raw: RawConnection): { bytes: () => number; ended: Promise<string> } {
   let n = 0;
   const ended = (async () => {
-    const reader = raw.readable.getReader();
+    const reader = web(raw).readable.getReader();
     try {
       while (true) {
         const { done, value } = await reader.read();

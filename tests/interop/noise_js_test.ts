@@ -1,5 +1,5 @@
 // Interop: our Noise against js-libp2p's @chainsafe/libp2p-noise 17 over an in-memory pipe
-// (duplexPair), js's side wrapped by tests/interop/js_stream_adapter.ts. Both directions, data
+// (connPair), js's side wrapped by tests/interop/js_stream_adapter.ts. Both directions, data
 // both ways (multi-MiB, so frames are split), identity checks and early muxer negotiation.
 //
 // Skipped under Bun: js's Noise needs node:crypto's chacha20-poly1305, which Bun lacks
@@ -17,8 +17,11 @@ import {
   type PrivateKey,
   privateKeyToProtobuf,
 } from "../../src/keys/mod.ts";
-import { duplexPair } from "../../src/stream/pair.ts";
+import { connPair } from "../helpers/conn.ts";
 import type { Duplex } from "../../src/stream/types.ts";
+import { NoiseEncrypter, type NoiseInit } from "../../protocols/noise/service.ts";
+import { type WebEncrypter, webEncrypter } from "../helpers/conn.ts";
+const noise = (init: NoiseInit): WebEncrypter => webEncrypter(new NoiseEncrypter(init));
 import { cryptoProviders } from "../noise/providers.ts";
 import {
   fromJsStream,
@@ -26,7 +29,6 @@ import {
   silentLogger,
   toJsStream,
 } from "./js_stream_adapter.ts";
-import { NoiseEncrypter } from "../../protocols/noise/service.ts";
 
 const skip = "Bun" in globalThis
   ? "js-libp2p noise needs node:crypto chacha20-poly1305, which Bun lacks"
@@ -105,12 +107,12 @@ const keys = {
 
 describe("noise interop with @chainsafe/libp2p-noise 17", () => {
   it("js initiator -> our responder: identities, data both ways", { skip }, async () => {
-    const [a, b] = duplexPair();
+    const [a, b] = connPair();
     const js = jsNoiseFor(keys.theirs);
     const ourId = peerIdFromPublicKey(keys.ours.publicKey);
     const [theirs, ours] = await Promise.all([
       js.secureOutbound(toJsStream(a), { remotePeer: jsPeerIdFromString(ourId.toString()) }),
-      new NoiseEncrypter({ privateKey: keys.ours }).secureInbound(b),
+      noise({ privateKey: keys.ours }).secureInbound(b),
     ]);
     assert.equal(theirs.remotePeer.toString(), ourId.toString());
     assert.ok(ours.remotePeer.equals(peerIdFromPublicKey(keys.theirs.publicKey)));
@@ -120,11 +122,11 @@ describe("noise interop with @chainsafe/libp2p-noise 17", () => {
   });
 
   it("our initiator -> js responder: identities, data both ways", { skip }, async () => {
-    const [a, b] = duplexPair();
+    const [a, b] = connPair();
     const js = jsNoiseFor(keys.theirs);
     const theirId = peerIdFromPublicKey(keys.theirs.publicKey);
     const [ours, theirs] = await Promise.all([
-      new NoiseEncrypter({ privateKey: keys.ours }).secureOutbound(a, { remotePeer: theirId }),
+      noise({ privateKey: keys.ours }).secureOutbound(a, { remotePeer: theirId }),
       js.secureInbound(toJsStream(b, { direction: "inbound" })),
     ]);
     assert.ok(ours.remotePeer.equals(theirId));
@@ -136,16 +138,16 @@ describe("noise interop with @chainsafe/libp2p-noise 17", () => {
   it("every crypto provider of ours talks to js, in both roles", { skip }, async () => {
     for (const crypto of await cryptoProviders()) {
       for (const initiator of ["ours", "js"] as const) {
-        const [a, b] = duplexPair();
+        const [a, b] = connPair();
         const js = jsNoiseFor(keys.theirs);
         const [ours, theirs] = initiator === "ours"
           ? await Promise.all([
-            new NoiseEncrypter({ privateKey: keys.ours, crypto }).secureOutbound(a),
+            noise({ privateKey: keys.ours, crypto }).secureOutbound(a),
             js.secureInbound(toJsStream(b, { direction: "inbound" })),
           ])
           : (await Promise.all([
             js.secureOutbound(toJsStream(a)),
-            new NoiseEncrypter({ privateKey: keys.ours, crypto }).secureInbound(b),
+            noise({ privateKey: keys.ours, crypto }).secureInbound(b),
           ])).reverse();
         await exchange(ours, fromJsStream(theirs.connection as JsMessageStreamLike));
         ours.abort();
@@ -155,9 +157,9 @@ describe("noise interop with @chainsafe/libp2p-noise 17", () => {
 
   it("RSA identity on our side is accepted by js", { skip }, async () => {
     const rsa = await generateKeyPair("RSA");
-    const [a, b] = duplexPair();
+    const [a, b] = connPair();
     const [ours, theirs] = await Promise.all([
-      new NoiseEncrypter({ privateKey: rsa }).secureOutbound(a),
+      noise({ privateKey: rsa }).secureOutbound(a),
       jsNoiseFor(keys.theirs).secureInbound(toJsStream(b, { direction: "inbound" })),
     ]);
     assert.equal(theirs.remotePeer.toString(), peerIdFromPublicKey(rsa.publicKey).toString());
@@ -171,11 +173,11 @@ describe("noise interop with @chainsafe/libp2p-noise 17", () => {
   // listed in different orders js-as-initiator and a spec-following responder disagree.
   // We follow the spec; js is at fault there.
   it("early muxer: js initiator's list and ours agree on yamux", { skip }, async () => {
-    const [a, b] = duplexPair();
+    const [a, b] = connPair();
     const js = jsNoiseFor(keys.theirs, ["/yamux/1.0.0"]);
     const [theirs, ours] = await Promise.all([
       js.secureOutbound(toJsStream(a)),
-      new NoiseEncrypter({ privateKey: keys.ours }).secureInbound(b, {
+      noise({ privateKey: keys.ours }).secureInbound(b, {
         muxers: ["/yamux/1.0.0", "/mplex/6.7.0"],
       }),
     ]);
@@ -187,10 +189,10 @@ describe("noise interop with @chainsafe/libp2p-noise 17", () => {
   });
 
   it("early muxer: our initiator's preference is what js (responder) picks", { skip }, async () => {
-    const [a, b] = duplexPair();
+    const [a, b] = connPair();
     const js = jsNoiseFor(keys.theirs, ["/mplex/6.7.0", "/yamux/1.0.0"]);
     const [ours, theirs] = await Promise.all([
-      new NoiseEncrypter({ privateKey: keys.ours }).secureOutbound(a, {
+      noise({ privateKey: keys.ours }).secureOutbound(a, {
         muxers: ["/yamux/1.0.0", "/mplex/6.7.0"],
       }),
       js.secureInbound(toJsStream(b, { direction: "inbound" })),
@@ -209,16 +211,16 @@ describe("noise interop with @chainsafe/libp2p-noise 17", () => {
     { skip },
     async () => {
       for (const initiator of ["ours", "js"] as const) {
-        const [a, b] = duplexPair();
+        const [a, b] = connPair();
         const js = jsNoiseFor(keys.theirs, ["/yamux/1.0.0"]);
         const [ours, theirs] = initiator === "ours"
           ? await Promise.all([
-            new NoiseEncrypter({ privateKey: keys.ours }).secureOutbound(a, { muxers: [] }),
+            noise({ privateKey: keys.ours }).secureOutbound(a, { muxers: [] }),
             js.secureInbound(toJsStream(b, { direction: "inbound" })),
           ])
           : (await Promise.all([
             js.secureOutbound(toJsStream(a)),
-            new NoiseEncrypter({ privateKey: keys.ours }).secureInbound(b),
+            noise({ privateKey: keys.ours }).secureInbound(b),
           ])).reverse();
         assert.equal(ours.earlyMuxer, undefined, initiator);
         assert.deepEqual(ours.remoteExtensions?.streamMuxers, ["/yamux/1.0.0"]);
@@ -232,10 +234,10 @@ describe("noise interop with @chainsafe/libp2p-noise 17", () => {
     "our initiator dials the wrong peer id: PeerIdMismatchError, js gets nothing",
     { skip },
     async () => {
-      const [a, b] = duplexPair();
+      const [a, b] = connPair();
       const wrong = peerIdFromPublicKey(keys.other.publicKey);
       const [ours, theirs] = await Promise.allSettled([
-        new NoiseEncrypter({ privateKey: keys.ours }).secureOutbound(a, { remotePeer: wrong }),
+        noise({ privateKey: keys.ours }).secureOutbound(a, { remotePeer: wrong }),
         jsNoiseFor(keys.theirs).secureInbound(toJsStream(b, { direction: "inbound" })),
       ]);
       assert.equal(ours.status, "rejected");
@@ -245,7 +247,7 @@ describe("noise interop with @chainsafe/libp2p-noise 17", () => {
   );
 
   it("js initiator expecting another peer fails; our responder fails too", { skip }, async () => {
-    const [a, b] = duplexPair();
+    const [a, b] = connPair();
     const wrong = jsPeerIdFromString(peerIdFromPublicKey(keys.other.publicKey).toString());
     const jsSide = toJsStream(a);
     const [theirs, ours] = await Promise.allSettled([
@@ -253,7 +255,7 @@ describe("noise interop with @chainsafe/libp2p-noise 17", () => {
         jsSide.abort(e);
         throw e;
       }),
-      new NoiseEncrypter({ privateKey: keys.ours, handshakeTimeoutMs: 2000 }).secureInbound(b),
+      noise({ privateKey: keys.ours, handshakeTimeoutMs: 2000 }).secureInbound(b),
     ]);
     assert.equal(theirs.status, "rejected");
     assert.equal(ours.status, "rejected");

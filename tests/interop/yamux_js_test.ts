@@ -1,5 +1,5 @@
 // Interop: our yamux against js-libp2p's @chainsafe/libp2p-yamux 8 over an in-memory pipe
-// (duplexPair), js's side wrapped by tests/interop/js_stream_adapter.ts (connection: toJsStream,
+// (connPair), js's side wrapped by tests/interop/js_stream_adapter.ts (connection: toJsStream,
 // js muxed streams: fromJsStream).
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -7,7 +7,7 @@ import { yamux as jsYamux } from "@chainsafe/libp2p-yamux";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { StreamResetError } from "../../src/errors.ts";
 import type { MuxedStream } from "../../src/muxer.ts";
-import { duplexPair } from "../../src/stream/pair.ts";
+import { connPair } from "../helpers/conn.ts";
 import type { Duplex } from "../../src/stream/types.ts";
 import { yamux } from "../../protocols/yamux/mod.ts";
 import type { YamuxMuxer } from "../../protocols/yamux/service.ts";
@@ -54,7 +54,7 @@ function connect(
   ourDirection: "outbound" | "inbound",
   opts: { ourEcho?: boolean; jsEcho?: boolean } = {},
 ): Peers {
-  const [a, b] = duplexPair();
+  const [a, b] = connPair();
   const ourQ = queue<MuxedStream>();
   const jsQ = queue<Duplex & { raw: JsMessageStreamLike }>();
   const ours = yamux().createStreamMuxer(a, {

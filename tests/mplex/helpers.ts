@@ -1,7 +1,7 @@
 // Shared helpers for the mplex tests: a raw peer that speaks hand-built frames, and readers.
 import { concat } from "../../src/bytes.ts";
-import type { ClosableDuplex } from "../../src/stream/types.ts";
-import { duplexPair } from "../../src/stream/pair.ts";
+import type { WebConnection } from "../helpers/conn.ts";
+import { connPair } from "../helpers/conn.ts";
 import type { StreamMuxer, StreamMuxerInit } from "../../src/muxer.ts";
 import { mplex, type MplexOptions } from "../../protocols/mplex/mod.ts";
 import { decodeMessage, encodeMessage, type MplexMessage } from "../../protocols/mplex/codec.ts";
@@ -58,7 +58,7 @@ export class FrameReader {
 /** One end driven by our mplex muxer, the other by hand. */
 export interface RawSetup {
   muxer: StreamMuxer;
-  raw: ClosableDuplex;
+  raw: WebConnection;
   frames: FrameReader;
   writer: WritableStreamDefaultWriter<Uint8Array>;
   send(id: number, flag: MplexFlagValue, data?: Uint8Array): Promise<void>;
@@ -69,7 +69,7 @@ export function rawSetup(
   options: MplexOptions = {},
   init: Partial<StreamMuxerInit> = {},
 ): RawSetup {
-  const [ours, raw] = duplexPair();
+  const [ours, raw] = connPair();
   const closeError = Promise.withResolvers<Error | undefined>();
   const muxer = mplex(options).createStreamMuxer(ours, {
     direction: "inbound",
@@ -96,8 +96,8 @@ export function pair(
   options: MplexOptions = {},
   onIncomingStream?: StreamMuxerInit["onIncomingStream"],
   onClientIncomingStream?: StreamMuxerInit["onIncomingStream"],
-): { client: StreamMuxer; server: StreamMuxer; a: ClosableDuplex; b: ClosableDuplex } {
-  const [a, b] = duplexPair();
+): { client: StreamMuxer; server: StreamMuxer; a: WebConnection; b: WebConnection } {
+  const [a, b] = connPair();
   const factory = mplex(options);
   const server = factory.createStreamMuxer(b, { direction: "inbound", onIncomingStream });
   const client = factory.createStreamMuxer(a, {

@@ -18,7 +18,7 @@ import { utf8Decode, utf8Encode } from "../../src/bytes.ts";
 import { StreamResetError } from "../../src/errors.ts";
 import type { MuxedStream, StreamMuxer } from "../../src/muxer.ts";
 import type { Duplex } from "../../src/stream/types.ts";
-import { duplexPair } from "../../src/stream/pair.ts";
+import { connPair } from "../helpers/conn.ts";
 import { mplex } from "../../protocols/mplex/mod.ts";
 import {
   fromJsStream,
@@ -51,7 +51,7 @@ function setup(ourDirection: "inbound" | "outbound", onOurStream = ourEcho, onJs
   ours: StreamMuxer;
   js: JsMuxer;
 } {
-  const [a, b] = duplexPair();
+  const [a, b] = connPair();
   const jsConn = toJsStream(a, { direction: ourDirection === "inbound" ? "outbound" : "inbound" });
   const js = jsMplex({ disconnectThreshold: 10_000 })().createStreamMuxer(
     // deno-lint-ignore no-explicit-any

@@ -10,7 +10,7 @@ import {
   StreamResetError,
 } from "../../src/errors.ts";
 import type { MuxedStream } from "../../src/muxer.ts";
-import { duplexPair } from "../../src/stream/pair.ts";
+import { connPair } from "../helpers/conn.ts";
 import { mplex, MPLEX_PROTOCOL_ID } from "../../protocols/mplex/mod.ts";
 import { encodedLength, encodeMessage } from "../../protocols/mplex/codec.ts";
 import { MAX_MESSAGE_SIZE, MplexFlag } from "../../protocols/mplex/constants.ts";
@@ -347,7 +347,7 @@ describe("mplex faults (HARDENING.md, Faults)", () => {
 
   it("muxer.abort() resets every stream and reports the reason", async () => {
     const errors: (Error | undefined)[] = [];
-    const [a, b] = duplexPair();
+    const [a, b] = connPair();
     mplex().createStreamMuxer(b, { direction: "inbound", onIncomingStream: echo });
     const m = mplex().createStreamMuxer(a, {
       direction: "outbound",

@@ -12,7 +12,8 @@ import { StreamIdleWatch } from "../../src/node/stream_guard.ts";
 import { StreamResetError, TimeoutError } from "../../src/errors.ts";
 import type { MuxedStream, MuxedStreamStatus, StreamMuxerFactory } from "../../src/muxer.ts";
 import type { Stream } from "../../src/connection.ts";
-import { duplexPair } from "../../src/stream/mod.ts";
+import { connPair } from "../helpers/conn.ts";
+import { channelPair } from "../../src/stream/pair.ts";
 import { yamux } from "../../protocols/yamux/mod.ts";
 import { mplex } from "../../protocols/mplex/mod.ts";
 import { outcome, stopAll, testNode, until } from "../helpers/nodes.ts";
@@ -30,6 +31,7 @@ function fake(): MuxedStream & { touch(): void; setStatus(s: MuxedStreamStatus):
     timeline: { open: Date.now() },
     readable: new ReadableStream(),
     writable: new WritableStream(),
+    channel: channelPair()[0].channel,
     get status() {
       return status;
     },
@@ -151,7 +153,7 @@ const muxers: [string, () => StreamMuxerFactory][] = [["yamux", () => yamux()], 
 for (const [name, factory] of muxers) {
   describe(`${name}: lastActivity and closed`, () => {
     it("moves on write, on data received and on read; closed resolves when freed", async () => {
-      const [a, b] = duplexPair();
+      const [a, b] = connPair();
       const inbound = Promise.withResolvers<MuxedStream>();
       const client = factory().createStreamMuxer(a, { direction: "outbound" });
       const server = factory().createStreamMuxer(b, {
@@ -197,7 +199,7 @@ for (const [name, factory] of muxers) {
     });
 
     it("closed resolves on reset", async () => {
-      const [a, b] = duplexPair();
+      const [a, b] = connPair();
       const client = factory().createStreamMuxer(a, { direction: "outbound" });
       const server = factory().createStreamMuxer(b, {
         direction: "inbound",

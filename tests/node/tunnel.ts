@@ -14,17 +14,12 @@
  * `limits`, both ends carry them (marked limited).
  */
 
-import type { Connection, Stream } from "../../src/connection.ts";
+import { type Connection, type Stream, streamChannelOf } from "../../src/connection.ts";
 import { CODE_P2P_CIRCUIT, type Multiaddr, multiaddr } from "../../src/multiaddr/mod.ts";
 import type { ConnectionLimits } from "../../src/node/limits.ts";
 import type { Libp2pNode } from "../../src/node/node.ts";
 import { peerIdFromString } from "../../src/peer_id.ts";
-import {
-  type ByteChannel,
-  channelDuplex,
-  prefixChannel,
-  takeChannel,
-} from "../../src/stream/channel.ts";
+import { type ByteChannel, prefixChannel } from "../../src/stream/channel.ts";
 import type { AbortOptions } from "../../src/stream/types.ts";
 import type { Listener, ListenerInit, RawConnection, Transport } from "../../src/transport.ts";
 
@@ -39,26 +34,29 @@ export type StreamRawConnection = RawConnection & {
 
 /**
  * A RawConnection over `channel` (the bytes of a stream): `{ channel, remoteAddr, close, abort }`
- * plus `readable`/`writable` on demand for today's upgrader, carrying `limits` when given.
+ * carrying `limits` when given.
  */
 export function rawFromChannel(
   channel: ByteChannel,
   remoteAddr: Multiaddr,
   limits?: ConnectionLimits,
 ): StreamRawConnection {
-  const duplex = channelDuplex(channel, async (flush) => {
-    await (flush ?? channel.closeWrite());
-  });
-  return Object.assign(duplex, { channel, remoteAddr, limits });
+  return {
+    channel,
+    remoteAddr,
+    limits,
+    close: () => channel.closeWrite(),
+    abort: (reason?: unknown) => channel.abort(reason),
+  };
 }
 
-/** A RawConnection over a Stream's bytes (its web streams, through takeChannel). */
+/** A RawConnection over a Stream's bytes (its byte channel: no web stream in between). */
 export function rawFromStream(
   stream: Stream,
   remoteAddr: Multiaddr,
   limits?: ConnectionLimits,
 ): StreamRawConnection {
-  return rawFromChannel(takeChannel(stream), remoteAddr, limits);
+  return rawFromChannel(streamChannelOf(stream), remoteAddr, limits);
 }
 
 /** The tunnel transport; `bind(node)` once the node exists. */
@@ -76,7 +74,7 @@ export function tunnel(limits?: ConnectionLimits): TunnelTransport {
   const made: RawConnection[] = [];
   const isCircuit = (a: Multiaddr): boolean => a.protoCodes().includes(CODE_P2P_CIRCUIT);
   const serve = async (stream: Stream): Promise<void> => {
-    const channel = takeChannel(stream);
+    const channel = streamChannelOf(stream);
     const { target, rest } = await readHeader(channel);
     if (target === "") {
       // We are the destination.
@@ -137,7 +135,7 @@ async function openTunnel(
     .find((c) => c.status === "open" && !c.limited);
   if (conn === undefined) throw new Error(`no connection to ${via} to tunnel through`);
   const stream = await conn.newStream(TUNNEL_PROTOCOL, { signal, idleTimeoutMs: 0 });
-  const channel = takeChannel(stream);
+  const channel = streamChannelOf(stream);
   const id = new TextEncoder().encode(target);
   channel.write(Uint8Array.of(id.byteLength, ...id));
   await channel.drained();

@@ -14,8 +14,10 @@ import { MAX_EARLY_INBOUND_STREAMS, Upgrader } from "../../src/upgrader.ts";
 import type { StreamHandlerRegistry } from "../../src/connection.ts";
 import type { MuxedStream, MuxedStreamStatus, StreamMuxer } from "../../src/muxer.ts";
 import type { RawConnection, SelfUpgradeOptions } from "../../src/transport.ts";
-import type { ClosableDuplex } from "../../src/stream/types.ts";
-import { duplexPair } from "../../src/stream/pair.ts";
+import type { WebConnection } from "../helpers/conn.ts";
+import { connPair } from "../helpers/conn.ts";
+import { channelPair } from "../../src/stream/pair.ts";
+import type { ByteChannel } from "../../src/stream/channel.ts";
 import { generateKeyPair, peerIdFromPrivateKey } from "../../src/keys/mod.ts";
 import { multiaddr } from "../../src/multiaddr/mod.ts";
 import { HandshakeError } from "../../src/errors.ts";
@@ -32,17 +34,19 @@ class FakeStream implements MuxedStream {
   readonly timeline = { open: Date.now() };
   readonly readable: ReadableStream<Uint8Array>;
   readonly writable: WritableStream<Uint8Array>;
+  readonly channel: ByteChannel;
   status: MuxedStreamStatus = "open";
   readonly lastActivity = performance.now();
   readonly closed: Promise<void> = new Promise(() => {});
   resets = 0;
-  readonly #end: ClosableDuplex;
+  readonly #end: WebConnection;
 
-  constructor(id: number, end: ClosableDuplex) {
+  constructor(id: number, end: WebConnection) {
     this.id = String(id);
     this.#end = end;
     this.readable = end.readable;
     this.writable = end.writable;
+    this.channel = end.channel;
   }
 
   close(): Promise<void> {
@@ -76,7 +80,7 @@ function fakeMuxer(): StreamMuxer {
 
 interface Remote {
   /** The remote ends of the early streams, in order. */
-  ends: ClosableDuplex[];
+  ends: WebConnection[];
   streams: FakeStream[];
 }
 
@@ -88,14 +92,13 @@ async function selfUpgrading(
   const remoteKey = await generateKeyPair("Ed25519");
   const remote: Remote = { ends: [], streams: [] };
   const raw: RawConnection = {
-    readable: new ReadableStream(),
-    writable: new WritableStream(),
+    channel: channelPair()[0].channel,
     remoteAddr: multiaddr("/ip4/127.0.0.1/udp/1/quic-v1/webtransport"),
     close: () => Promise.resolve(),
     abort: () => {},
     selfUpgrade: async (options: SelfUpgradeOptions) => {
       for (let i = 0; i < count; i++) {
-        const [local, far] = duplexPair();
+        const [local, far] = connPair();
         const stream = new FakeStream(i, local);
         remote.ends.push(far);
         remote.streams.push(stream);

@@ -8,10 +8,11 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { HandshakeError } from "../../src/errors.ts";
 import { peerIdFromPublicKey } from "../../src/keys/mod.ts";
-import { duplexPair } from "../../src/stream/pair.ts";
-import { noise } from "../../protocols/noise/mod.ts";
+import { connPair } from "../helpers/conn.ts";
 import { nobleCrypto } from "../../protocols/noise/crypto.ts";
-import { NoiseEncrypter, selectEarlyMuxer } from "../../protocols/noise/service.ts";
+import { NoiseEncrypter, type NoiseInit, selectEarlyMuxer } from "../../protocols/noise/service.ts";
+import { type WebEncrypter, webEncrypter } from "../helpers/conn.ts";
+const noise = (init: NoiseInit): WebEncrypter => webEncrypter(new NoiseEncrypter(init));
 import { cryptoProviders } from "./providers.ts";
 import { key, pattern, readAll, rechunk, recording, relayedPair, writeAll } from "./helpers.ts";
 
@@ -37,11 +38,11 @@ for (const type of ["Ed25519", "secp256k1", "ECDSA", "RSA"] as const) {
     it("both sides learn each other's identity; data flows both ways; close ends reads", async () => {
       const aliceKey = await key(type, 0);
       const bobKey = await key(type, 1);
-      const [a, b] = duplexPair();
+      const [a, b] = connPair();
       const bobId = peerIdFromPublicKey(bobKey.publicKey);
       const [out, inc] = await Promise.all([
-        new NoiseEncrypter({ privateKey: aliceKey }).secureOutbound(a, { remotePeer: bobId }),
-        new NoiseEncrypter({ privateKey: bobKey }).secureInbound(b),
+        noise({ privateKey: aliceKey }).secureOutbound(a, { remotePeer: bobId }),
+        noise({ privateKey: bobKey }).secureInbound(b),
       ]);
       assert.ok(out.remotePeer.equals(bobId));
       assert.ok(inc.remotePeer.equals(peerIdFromPublicKey(aliceKey.publicKey)));
@@ -66,8 +67,8 @@ for (const c of providers) {
     it("several MiB each way in mixed write sizes, frames split at odd chunk sizes", async () => {
       const [a, b] = relayedPair(rechunk(40_001), rechunk(3_333));
       const [out, inc] = await Promise.all([
-        new NoiseEncrypter({ privateKey: await key("Ed25519", 0), crypto: c }).secureOutbound(a),
-        new NoiseEncrypter({ privateKey: await key("Ed25519", 1), crypto: c }).secureInbound(b),
+        noise({ privateKey: await key("Ed25519", 0), crypto: c }).secureOutbound(a),
+        noise({ privateKey: await key("Ed25519", 1), crypto: c }).secureInbound(b),
       ]);
       const up = pattern(5 * 1024 * 1024 + 3, 3), down = pattern(3 * 1024 * 1024 + 1, 4);
       const [gotUp, gotDown] = await Promise.all([
@@ -84,8 +85,8 @@ for (const c of providers) {
     it("the whole connection survives 1-byte chunks (handshake and transport)", async () => {
       const [a, b] = relayedPair(rechunk(1), rechunk(1));
       const [out, inc] = await Promise.all([
-        new NoiseEncrypter({ privateKey: await key("Ed25519", 0), crypto: c }).secureOutbound(a),
-        new NoiseEncrypter({ privateKey: await key("secp256k1", 1), crypto: c }).secureInbound(b),
+        noise({ privateKey: await key("Ed25519", 0), crypto: c }).secureOutbound(a),
+        noise({ privateKey: await key("secp256k1", 1), crypto: c }).secureInbound(b),
       ]);
       const up = pattern(3000, 5);
       const [got] = await Promise.all([readAll(inc.readable), writeAll(out.writable, up, 700)]);
@@ -96,12 +97,12 @@ for (const c of providers) {
 
 describe("noise early muxer negotiation and extensions", () => {
   it("both offer lists: both sides agree on the initiator's first common muxer", async () => {
-    const [a, b] = duplexPair();
+    const [a, b] = connPair();
     const [out, inc] = await Promise.all([
-      new NoiseEncrypter({ privateKey: await key("Ed25519", 0) }).secureOutbound(a, {
+      noise({ privateKey: await key("Ed25519", 0) }).secureOutbound(a, {
         muxers: ["/yamux/1.0.0", "/mplex/6.7.0"],
       }),
-      new NoiseEncrypter({ privateKey: await key("Ed25519", 1) }).secureInbound(b, {
+      noise({ privateKey: await key("Ed25519", 1) }).secureInbound(b, {
         muxers: ["/mplex/6.7.0", "/yamux/1.0.0"],
       }),
     ]);
@@ -114,14 +115,10 @@ describe("noise early muxer negotiation and extensions", () => {
 
   it("one side offers none: no early muxer on either side", async () => {
     for (const [im, rm] of [[[], ["/yamux/1.0.0"]], [["/yamux/1.0.0"], []]]) {
-      const [a, b] = duplexPair();
+      const [a, b] = connPair();
       const [out, inc] = await Promise.all([
-        new NoiseEncrypter({ privateKey: await key("Ed25519", 0) }).secureOutbound(a, {
-          muxers: im,
-        }),
-        new NoiseEncrypter({ privateKey: await key("Ed25519", 1) }).secureInbound(b, {
-          muxers: rm,
-        }),
+        noise({ privateKey: await key("Ed25519", 0) }).secureOutbound(a, { muxers: im }),
+        noise({ privateKey: await key("Ed25519", 1) }).secureInbound(b, { muxers: rm }),
       ]);
       assert.equal(out.earlyMuxer, undefined);
       assert.equal(inc.earlyMuxer, undefined);
@@ -129,14 +126,10 @@ describe("noise early muxer negotiation and extensions", () => {
   });
 
   it("both offer lists without overlap: the handshake fails on both sides", async () => {
-    const [a, b] = duplexPair();
+    const [a, b] = connPair();
     const results = await Promise.allSettled([
-      new NoiseEncrypter({ privateKey: await key("Ed25519", 0) }).secureOutbound(a, {
-        muxers: ["/a/1"],
-      }),
-      new NoiseEncrypter({ privateKey: await key("Ed25519", 1) }).secureInbound(b, {
-        muxers: ["/b/1"],
-      }),
+      noise({ privateKey: await key("Ed25519", 0) }).secureOutbound(a, { muxers: ["/a/1"] }),
+      noise({ privateKey: await key("Ed25519", 1) }).secureInbound(b, { muxers: ["/b/1"] }),
     ]);
     for (const r of results) {
       assert.equal(r.status, "rejected");
@@ -146,10 +139,10 @@ describe("noise early muxer negotiation and extensions", () => {
 
   it("webtransport certhashes reach the other side", async () => {
     const hashes = [pattern(34, 1), pattern(34, 2)];
-    const [a, b] = duplexPair();
+    const [a, b] = connPair();
     const [out, inc] = await Promise.all([
-      new NoiseEncrypter({ privateKey: await key("Ed25519", 0) }).secureOutbound(a),
-      new NoiseEncrypter({
+      noise({ privateKey: await key("Ed25519", 0) }).secureOutbound(a),
+      noise({
         privateKey: await key("Ed25519", 1),
         extensions: { webtransportCerthashes: hashes },
       }).secureInbound(b),
@@ -160,26 +153,27 @@ describe("noise early muxer negotiation and extensions", () => {
 
   it("a fixed static key is used and stays the same across connections", async () => {
     const staticNoiseKey = pattern(32, 9);
-    const enc = new NoiseEncrypter({ privateKey: await key("Ed25519", 1), staticNoiseKey });
-    const expected = await enc.staticPublicKey();
+    const rawEnc = new NoiseEncrypter({ privateKey: await key("Ed25519", 1), staticNoiseKey });
+    const enc = webEncrypter(rawEnc);
+    const expected = await rawEnc.staticPublicKey();
     assert.deepEqual(expected, nobleCrypto.x25519PublicKey(staticNoiseKey));
     for (let i = 0; i < 2; i++) {
-      const [a, b] = duplexPair();
+      const [a, b] = connPair();
       const [out] = await Promise.all([
-        new NoiseEncrypter({ privateKey: await key("Ed25519", 0) }).secureOutbound(a),
+        noise({ privateKey: await key("Ed25519", 0) }).secureOutbound(a),
         enc.secureInbound(b),
       ]);
       assert.ok(out.remotePeer);
     }
-    assert.deepEqual(await enc.staticPublicKey(), expected);
+    assert.deepEqual(await rawEnc.staticPublicKey(), expected);
   });
 
   it("close() flushes pending data, then closes the raw connection", async () => {
-    const [a0, b] = duplexPair();
+    const [a0, b] = connPair();
     const a = recording(a0);
     const [out, inc] = await Promise.all([
-      new NoiseEncrypter({ privateKey: await key("Ed25519", 0) }).secureOutbound(a),
-      new NoiseEncrypter({ privateKey: await key("Ed25519", 1) }).secureInbound(b),
+      noise({ privateKey: await key("Ed25519", 0) }).secureOutbound(a),
+      noise({ privateKey: await key("Ed25519", 1) }).secureInbound(b),
     ]);
     const w = out.writable.getWriter();
     const data = pattern(200_000, 8);
@@ -196,11 +190,11 @@ describe("noise early muxer negotiation and extensions", () => {
 
 describe("noise secured connection teardown", () => {
   it("abort() tears down both directions on both ends", async () => {
-    const [a0, b] = duplexPair();
+    const [a0, b] = connPair();
     const a = recording(a0);
     const [out, inc] = await Promise.all([
-      new NoiseEncrypter({ privateKey: await key("Ed25519", 0) }).secureOutbound(a),
-      new NoiseEncrypter({ privateKey: await key("Ed25519", 1) }).secureInbound(b),
+      noise({ privateKey: await key("Ed25519", 0) }).secureOutbound(a),
+      noise({ privateKey: await key("Ed25519", 1) }).secureInbound(b),
     ]);
     const reading = readAll(out.readable);
     const remoteReading = readAll(inc.readable);
@@ -215,10 +209,10 @@ describe("noise secured connection teardown", () => {
   });
 
   it("the remote half-closing ends our readable while we can still write", async () => {
-    const [a, b] = duplexPair();
+    const [a, b] = connPair();
     const [out, inc] = await Promise.all([
-      new NoiseEncrypter({ privateKey: await key("Ed25519", 0) }).secureOutbound(a),
-      new NoiseEncrypter({ privateKey: await key("Ed25519", 1) }).secureInbound(b),
+      noise({ privateKey: await key("Ed25519", 0) }).secureOutbound(a),
+      noise({ privateKey: await key("Ed25519", 1) }).secureInbound(b),
     ]);
     await writeAll(inc.writable, pattern(10, 1));
     assert.deepEqual(await readAll(out.readable), pattern(10, 1));
@@ -232,19 +226,10 @@ describe("noise secured connection teardown", () => {
 
 describe("noise options", () => {
   it("validates its options once", async () => {
-    assert.throws(() => new NoiseEncrypter({} as never), TypeError);
-    assert.throws(() => noise(null as never), TypeError);
-    const privateKey0 = await key("Ed25519", 0);
-    assert.throws(() => noise({ privateKey: privateKey0 } as never), TypeError);
-    assert.throws(() => noise({ handshakeTimeoutMs: -1 }), RangeError);
-    assert.throws(() => noise({ staticNoiseKey: new Uint8Array(31) }), TypeError);
-    assert.equal(noise()({ privateKey: privateKey0 }).protocol, "/noise");
+    assert.throws(() => noise({} as never), TypeError);
     const privateKey = await key("Ed25519", 0);
-    assert.throws(
-      () => new NoiseEncrypter({ privateKey, staticNoiseKey: new Uint8Array(31) }),
-      TypeError,
-    );
-    assert.throws(() => new NoiseEncrypter({ privateKey, handshakeTimeoutMs: -1 }), RangeError);
-    assert.equal(new NoiseEncrypter({ privateKey }).protocol, "/noise");
+    assert.throws(() => noise({ privateKey, staticNoiseKey: new Uint8Array(31) }), TypeError);
+    assert.throws(() => noise({ privateKey, handshakeTimeoutMs: -1 }), RangeError);
+    assert.equal(noise({ privateKey }).protocol, "/noise");
   });
 });

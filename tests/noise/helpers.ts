@@ -8,8 +8,8 @@
 import { concat } from "../../src/bytes.ts";
 import { generateKeyPair, type PrivateKey } from "../../src/keys/mod.ts";
 import { ByteReader } from "../../src/stream/byte_reader.ts";
-import { duplexPair } from "../../src/stream/pair.ts";
-import type { ClosableDuplex } from "../../src/stream/types.ts";
+import { connPair } from "../helpers/conn.ts";
+import type { WebConnection } from "../helpers/conn.ts";
 import { encodeFrame } from "../../protocols/noise/codec.ts";
 import { nobleCrypto } from "../../protocols/noise/crypto.ts";
 import { XXHandshakeState } from "../../protocols/noise/handshake.ts";
@@ -59,13 +59,18 @@ export async function writeAll(
   await w.close();
 }
 
-/** A ClosableDuplex wrapper that records abort() and close() calls. */
+/** A connection wrapper that records abort() and close() calls. */
 export function recording(
-  conn: ClosableDuplex,
-): ClosableDuplex & { aborted: unknown[]; closed: number } {
+  conn: WebConnection,
+): WebConnection & { aborted: unknown[]; closed: number } {
   const rec = {
-    readable: conn.readable,
-    writable: conn.writable,
+    channel: conn.channel,
+    get readable() {
+      return conn.readable;
+    },
+    get writable() {
+      return conn.writable;
+    },
     aborted: [] as unknown[],
     closed: 0,
     close(): Promise<void> {
@@ -88,9 +93,9 @@ export function recording(
 export function relayedPair(
   aToB: TransformStream<Uint8Array, Uint8Array>,
   bToA: TransformStream<Uint8Array, Uint8Array> = new TransformStream(),
-): [ClosableDuplex, ClosableDuplex] {
-  const [a, m1] = duplexPair();
-  const [m2, b] = duplexPair();
+): [WebConnection, WebConnection] {
+  const [a, m1] = connPair();
+  const [m2, b] = connPair();
   m1.readable.pipeThrough(aToB).pipeTo(m2.writable).catch((e) => m2.abort(e));
   m2.readable.pipeThrough(bToA).pipeTo(m1.writable).catch((e) => m1.abort(e));
   return [a, b];
@@ -113,7 +118,7 @@ export function rechunk(size: number): TransformStream<Uint8Array, Uint8Array> {
  * bytes instead). Returns the handshake state and the reader for further steps.
  */
 export async function manualResponder(
-  conn: ClosableDuplex,
+  conn: WebConnection,
   message2: (hs: XXHandshakeState, staticPublicKey: Uint8Array) => Uint8Array | Promise<Uint8Array>,
 ): Promise<{ hs: XXHandshakeState; reader: ByteReader }> {
   const staticKeyPair = nobleCrypto.generateX25519KeyPair();

@@ -21,14 +21,16 @@ import {
   peerIdFromString,
 } from "../../src/keys/mod.ts";
 import type { Duplex } from "../../src/stream/types.ts";
-import { duplexPair } from "../../src/stream/pair.ts";
+import { connPair } from "../helpers/conn.ts";
+import { PlaintextEncrypter, type PlaintextInit } from "../../protocols/plaintext/service.ts";
+import { type WebEncrypter, webEncrypter } from "../helpers/conn.ts";
+const plaintext = (o: PlaintextInit): WebEncrypter => webEncrypter(new PlaintextEncrypter(o));
 import {
   fromJsStream,
   type JsMessageStreamLike,
   silentLogger,
   toJsStream,
 } from "../interop/js_stream_adapter.ts";
-import { PlaintextEncrypter } from "../../protocols/plaintext/service.ts";
 
 type JsKeyType = "Ed25519" | "secp256k1" | "RSA";
 const TYPES: JsKeyType[] = ["Ed25519", "secp256k1", "RSA"];
@@ -80,11 +82,11 @@ describe("plaintext interop with js-libp2p @libp2p/plaintext", () => {
   for (const ourType of TYPES as KeyType[]) {
     for (const jsType of TYPES) {
       it(`we dial (${ourType}) a js listener (${jsType})`, async () => {
-        const [a, b] = duplexPair();
+        const [a, b] = connPair();
         const key = await generateKeyPair(ourType);
         const js = await jsSide(jsType);
         const [ours, theirs] = await Promise.all([
-          new PlaintextEncrypter({ privateKey: key }).secureOutbound(a, {
+          plaintext({ privateKey: key }).secureOutbound(a, {
             remotePeer: peerIdFromString(js.id),
           }),
           js.enc.secureInbound(toJsStream(b, { direction: "inbound" })),
@@ -100,12 +102,12 @@ describe("plaintext interop with js-libp2p @libp2p/plaintext", () => {
 
   for (const type of TYPES as KeyType[]) {
     it(`a js dialler reaches our listener (${type} both sides)`, async () => {
-      const [a, b] = duplexPair();
+      const [a, b] = connPair();
       const key = await generateKeyPair(type);
       const js = await jsSide(type as JsKeyType);
       const [theirs, ours] = await Promise.all([
         js.enc.secureOutbound(toJsStream(a)),
-        new PlaintextEncrypter({ privateKey: key }).secureInbound(b),
+        plaintext({ privateKey: key }).secureInbound(b),
       ]);
       assert.equal(ours.remotePeer.toString(), js.id);
       assert.equal(theirs.remotePeer.toString(), peerIdFromPublicKey(key.publicKey).toString());
@@ -115,11 +117,11 @@ describe("plaintext interop with js-libp2p @libp2p/plaintext", () => {
   }
 
   it("dialling js with the wrong expected peer id fails with PeerIdMismatchError", async () => {
-    const [a, b] = duplexPair();
+    const [a, b] = connPair();
     const js = await jsSide("Ed25519");
     const other = await generateKeyPair("Ed25519");
     const [ours, theirs] = await Promise.allSettled([
-      new PlaintextEncrypter({ privateKey: await generateKeyPair("Ed25519") }).secureOutbound(a, {
+      plaintext({ privateKey: await generateKeyPair("Ed25519") }).secureOutbound(a, {
         remotePeer: peerIdFromPublicKey(other.publicKey),
       }),
       js.enc.secureInbound(toJsStream(b, { direction: "inbound" })),

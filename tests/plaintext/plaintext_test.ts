@@ -18,15 +18,16 @@ import {
   publicKeyToProtobuf,
 } from "../../src/keys/mod.ts";
 import { UnexpectedEOFError } from "../../src/stream/byte_reader.ts";
-import { channelDuplex, takeChannel, takeOwnChannel } from "../../src/stream/channel.ts";
-import { duplexPair } from "../../src/stream/pair.ts";
-import type { ClosableDuplex } from "../../src/stream/types.ts";
+import { connPair } from "../helpers/conn.ts";
+import type { WebConnection } from "../helpers/conn.ts";
 import { encodeUvarint } from "../../src/varint.ts";
-import { plaintext, PLAINTEXT_PROTOCOL_ID } from "../../protocols/plaintext/mod.ts";
+import { PLAINTEXT_PROTOCOL_ID } from "../../protocols/plaintext/mod.ts";
+import { PlaintextEncrypter, type PlaintextInit } from "../../protocols/plaintext/service.ts";
 import { createExchange, verifyExchange } from "../../protocols/plaintext/handshake.ts";
 import { decodeExchange, encodeExchange } from "../../protocols/plaintext/codec.ts";
 import { MAX_EXCHANGE_BYTES } from "../../protocols/plaintext/constants.ts";
-import { PlaintextEncrypter } from "../../protocols/plaintext/service.ts";
+import { type WebEncrypter, webEncrypter } from "../helpers/conn.ts";
+const plaintext = (o: PlaintextInit): WebEncrypter => webEncrypter(new PlaintextEncrypter(o));
 
 const KEY_TYPES: KeyType[] = ["Ed25519", "secp256k1", "ECDSA", "RSA"];
 
@@ -63,13 +64,10 @@ async function endsInError(readable: ReadableStream<Uint8Array>): Promise<boolea
 async function againstRaw(
   bytes: Uint8Array,
   options: { end?: boolean; timeoutMs?: number; signal?: AbortSignal } = {},
-): Promise<{ result: Promise<unknown>; raw: ClosableDuplex }> {
-  const [ours, raw] = duplexPair();
+): Promise<{ result: Promise<unknown>; raw: WebConnection }> {
+  const [ours, raw] = connPair();
   const key = await generateKeyPair("Ed25519");
-  const result = new PlaintextEncrypter({
-    privateKey: key,
-    handshakeTimeoutMs: options.timeoutMs ?? 10_000,
-  })
+  const result = plaintext({ privateKey: key, handshakeTimeoutMs: options.timeoutMs ?? 10_000 })
     .secureInbound(ours, { signal: options.signal });
   result.catch(() => {});
   const w = raw.writable.getWriter();
@@ -119,16 +117,15 @@ describe("plaintext codec", () => {
 describe("plaintext handshake", () => {
   for (const type of KEY_TYPES) {
     it(`round trip with ${type} keys; data flows both ways after the exchange`, async () => {
-      const [a0, b] = duplexPair();
+      const [a, b] = connPair();
       // The connection's own channel, kept to check that no layer is added on top of it.
-      const rawChannel = takeChannel(a0);
-      const a = channelDuplex(rawChannel, () => a0.close());
+      const rawChannel = a.channel;
       const [ka, kb]: PrivateKey[] = await Promise.all([
         generateKeyPair(type),
         generateKeyPair("Ed25519"),
       ]);
-      const alice = new PlaintextEncrypter({ privateKey: ka });
-      const bob = new PlaintextEncrypter({ privateKey: kb });
+      const alice = plaintext({ privateKey: ka });
+      const bob = plaintext({ privateKey: kb });
       assert.equal(alice.protocol, PLAINTEXT_PROTOCOL_ID);
       const bobId = peerIdFromPublicKey(kb.publicKey);
       const [out, inc] = await Promise.all([
@@ -141,7 +138,7 @@ describe("plaintext handshake", () => {
       assert.ok(inc.remotePublicKey.equals(ka.publicKey));
       // No extra layer: nothing was buffered past the Exchange, so the secured connection's
       // channel is the connection's own.
-      const outChannel = takeOwnChannel(out)!;
+      const outChannel = out.channel;
       assert.equal(outChannel, rawChannel);
       outChannel.write(utf8Encode("hi bob"));
       assert.equal(utf8Decode(await readN(inc.readable, 6)), "hi bob");
@@ -154,10 +151,10 @@ describe("plaintext handshake", () => {
   }
 
   it("bytes that arrive in the same chunk as the Exchange are kept", async () => {
-    const [ours, raw] = duplexPair();
+    const [ours, raw] = connPair();
     const key = await generateKeyPair("Ed25519");
     const remoteKey = await generateKeyPair("Ed25519");
-    const securing = new PlaintextEncrypter({ privateKey: key }).secureInbound(ours);
+    const securing = plaintext({ privateKey: key }).secureInbound(ours);
     const w = raw.writable.getWriter();
     await w.write(concat([framed(createExchange(remoteKey)), utf8Encode("early data")]));
     const conn = await securing;
@@ -171,17 +168,17 @@ describe("plaintext handshake", () => {
   });
 
   it("a remote that proves another peer than the one dialled: PeerIdMismatchError", async () => {
-    const [a, b] = duplexPair();
+    const [a, b] = connPair();
     const [ka, kb, kc] = await Promise.all([
       generateKeyPair("Ed25519"),
       generateKeyPair("Ed25519"),
       generateKeyPair("Ed25519"),
     ]);
     const [out, inc] = await Promise.allSettled([
-      new PlaintextEncrypter({ privateKey: ka }).secureOutbound(a, {
+      plaintext({ privateKey: ka }).secureOutbound(a, {
         remotePeer: peerIdFromPublicKey(kc.publicKey),
       }),
-      new PlaintextEncrypter({ privateKey: kb }).secureInbound(b),
+      plaintext({ privateKey: kb }).secureInbound(b),
     ]);
     assert.equal(out.status, "rejected");
     assert.ok((out as PromiseRejectedResult).reason instanceof PeerIdMismatchError);
@@ -249,10 +246,9 @@ describe("plaintext handshake", () => {
   });
 
   it("validates options", async () => {
-    assert.throws(() => new PlaintextEncrypter(undefined as never), TypeError);
-    assert.throws(() => new PlaintextEncrypter({} as never), TypeError);
-    assert.throws(() => plaintext(null as never), TypeError);
+    assert.throws(() => plaintext(undefined as never), TypeError);
+    assert.throws(() => plaintext({} as never), TypeError);
     const privateKey = await generateKeyPair("Ed25519");
-    assert.throws(() => new PlaintextEncrypter({ privateKey, handshakeTimeoutMs: -1 }), RangeError);
+    assert.throws(() => plaintext({ privateKey, handshakeTimeoutMs: -1 }), RangeError);
   });
 });

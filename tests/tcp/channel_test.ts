@@ -6,7 +6,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { ByteChannel } from "../../src/stream/channel.ts";
-import { takeChannel } from "../../src/stream/channel.ts";
 import { tcp } from "../../transports/tcp/mod.ts";
 import { listenQueued, pattern, sameBytes } from "./helpers.ts";
 
@@ -35,8 +34,8 @@ describe("tcp: the connection's channel", () => {
       const s = (server as unknown as { channel: ByteChannel }).channel;
       assert.ok(c !== undefined && s !== undefined, "a TCP connection carries `channel`");
       assert.equal(c.copiesWrites, true);
-      // takeChannel (the upgrader's hand-over today) yields the same channel: no adapter layer.
-      assert.equal(takeChannel(client), c);
+      // The upgrader takes `channel` itself: no adapter layer in between.
+      assert.equal(client.channel, c);
       const request = pattern(300_000, 1);
       c.write(request);
       await c.closeWrite(); // FIN; the client keeps reading
@@ -58,7 +57,7 @@ describe("tcp: the connection's channel", () => {
     try {
       const client = await transport.dial(listener.getAddrs()[0]);
       const server = await accepted();
-      const s = takeChannel(server);
+      const s = server.channel;
       const reading = s.read();
       client.abort(new Error("gone"));
       const end = await reading.then((c) => (c === null ? "eof" : "data"), () => "error");

@@ -10,6 +10,7 @@
 
 import { it } from "node:test";
 import assert from "node:assert/strict";
+import { web } from "../helpers/conn.ts";
 import { TimeoutError } from "../../src/errors.ts";
 import { multiaddr } from "../../src/multiaddr/mod.ts";
 import { tcp } from "../../transports/tcp/mod.ts";
@@ -46,8 +47,8 @@ function leakTest(name: string, fn: () => Promise<void>): void {
 leakTest("half-closed both ways without close() releases both sockets", async () => {
   const transport = tcp();
   const { listener, accepted } = await listenQueued(transport, "/ip4/127.0.0.1/tcp/0");
-  const client = await transport.dial(listener.getAddrs()[0]);
-  const server = await accepted();
+  const client = web(await transport.dial(listener.getAddrs()[0]));
+  const server = web(await accepted());
   const up = pattern(300_000, 1);
   const down = pattern(200_000, 2);
   const [gotUp, gotDown] = await Promise.all([
@@ -63,8 +64,8 @@ leakTest("half-closed both ways without close() releases both sockets", async ()
 leakTest("close() on both ends with unread data and a pending read", async () => {
   const transport = tcp();
   const { listener, accepted } = await listenQueued(transport, "/ip4/127.0.0.1/tcp/0");
-  const client = await transport.dial(listener.getAddrs()[0]);
-  const server = await accepted();
+  const client = web(await transport.dial(listener.getAddrs()[0]));
+  const server = web(await accepted());
   const w = client.writable.getWriter();
   await w.write(pattern(100_000, 3));
   w.releaseLock();
@@ -80,8 +81,8 @@ leakTest("close() on both ends with unread data and a pending read", async () =>
 leakTest("abort() on one end, the other reads to the end and aborts", async () => {
   const transport = tcp();
   const { listener, accepted } = await listenQueued(transport, "/ip4/127.0.0.1/tcp/0");
-  const client = await transport.dial(listener.getAddrs()[0]);
-  const server = await accepted();
+  const client = web(await transport.dial(listener.getAddrs()[0]));
+  const server = web(await accepted());
   const pending = server.readable.getReader().read();
   client.abort(new Error("gone"));
   await pending.catch(() => {});
@@ -92,8 +93,8 @@ leakTest("abort() on one end, the other reads to the end and aborts", async () =
 leakTest("a cancelled readable plus a closed writable releases the socket", async () => {
   const transport = tcp();
   const { listener, accepted } = await listenQueued(transport, "/ip4/127.0.0.1/tcp/0");
-  const client = await transport.dial(listener.getAddrs()[0]);
-  const server = await accepted();
+  const client = web(await transport.dial(listener.getAddrs()[0]));
+  const server = web(await accepted());
   await client.readable.cancel();
   await client.writable.close();
   assert.equal((await readAll(server.readable)).byteLength, 0);
@@ -116,9 +117,9 @@ leakTest("maxConnections rejects and listener close with an idle accept loop", a
   const transport = tcp({ maxConnections: 1 });
   const { listener, accepted } = await listenQueued(transport, "/ip4/127.0.0.1/tcp/0");
   const addr = listener.getAddrs()[0];
-  const a = await transport.dial(addr);
-  const sa = await accepted();
-  const b = await transport.dial(addr); // over the cap: closed by the listener at once
+  const a = web(await transport.dial(addr));
+  const sa = web(await accepted());
+  const b = web(await transport.dial(addr)); // over the cap: closed by the listener at once
   await readAll(b.readable).catch(() => {});
   b.abort();
   a.abort();

@@ -6,6 +6,7 @@
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { web } from "../helpers/conn.ts";
 import { AbortError, ConnectionClosedError, TimeoutError } from "../../src/errors.ts";
 import { multiaddr } from "../../src/multiaddr/mod.ts";
 import { isBun, isDeno, runtimeInfo } from "../../src/runtime.ts";
@@ -63,8 +64,8 @@ describe("tcp: addresses", () => {
       assert.match(addr.toString(), /^\/ip4\/127\.0\.0\.1\/tcp\/\d+$/);
       const port = portOf(addr);
       assert.ok(port > 0 && port < 65536, `real port, got ${port}`);
-      const client = await transport.dial(addr);
-      const server = await accepted();
+      const client = web(await transport.dial(addr));
+      const server = web(await accepted());
       assert.equal(client.remoteAddr.toString(), addr.toString());
       assert.equal(server.localAddr?.toString(), addr.toString());
       assert.ok(client.localAddr !== undefined);
@@ -82,8 +83,8 @@ describe("tcp: addresses", () => {
     const { listener, accepted } = await listenQueued(transport, "/ip4/127.0.0.1/tcp/0");
     try {
       const [addr] = listener.getAddrs();
-      const clients = [await transport.dial(addr), await transport.dial(addr)];
-      const servers = [await accepted(), await accepted()];
+      const clients = [web(await transport.dial(addr)), web(await transport.dial(addr))];
+      const servers = [web(await accepted()), web(await accepted())];
       assert.ok(servers[0].localAddr !== undefined);
       assert.equal(servers[0].localAddr, servers[1].localAddr, "one object, not two copies");
       assert.notEqual(clients[0].localAddr?.toString(), clients[1].localAddr?.toString());
@@ -99,8 +100,8 @@ describe("tcp: addresses", () => {
     try {
       const [addr] = listener.getAddrs();
       assert.match(addr.toString(), /^\/ip6\/::1\/tcp\/[1-9]\d*$/);
-      const client = await transport.dial(addr);
-      const server = await accepted();
+      const client = web(await transport.dial(addr));
+      const server = web(await accepted());
       assert.equal(client.remoteAddr.toString(), addr.toString());
       assert.match(server.remoteAddr.toString(), /^\/ip6\/::1\/tcp\/[1-9]\d*$/);
       assert.equal(server.remoteAddr.toString(), client.localAddr?.toString());
@@ -116,8 +117,8 @@ describe("tcp: addresses", () => {
     const { listener, accepted } = await listenQueued(transport, "/ip4/127.0.0.1/tcp/0");
     try {
       const id = "12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA";
-      const client = await transport.dial(listener.getAddrs()[0].encapsulate(`/p2p/${id}`));
-      const server = await accepted();
+      const client = web(await transport.dial(listener.getAddrs()[0].encapsulate(`/p2p/${id}`)));
+      const server = web(await accepted());
       assert.equal(client.remoteAddr.toString(), listener.getAddrs()[0].toString());
       client.abort();
       server.abort();
@@ -259,8 +260,8 @@ describe("tcp: dial failures", () => {
         assert.equal(result.message, "late abort");
       } else {
         // Loopback connected before the abort was seen: a usable connection.
-        const server = await accepted();
-        const w = result.writable.getWriter();
+        const server = web(await accepted());
+        const w = web(result).writable.getWriter();
         await w.write(new Uint8Array([7]));
         const { value } = await server.readable.getReader().read();
         assert.deepEqual(value, new Uint8Array([7]));
@@ -278,8 +279,8 @@ describe("tcp: connections", () => {
     const transport = tcp();
     const { listener, accepted } = await listenQueued(transport, "/ip4/127.0.0.1/tcp/0");
     try {
-      const client = await transport.dial(listener.getAddrs()[0]);
-      const server = await accepted(); // never read until the writer stalled
+      const client = web(await transport.dial(listener.getAddrs()[0]));
+      const server = web(await accepted()); // never read until the writer stalled
       const total = 64 * MiB;
       const chunk = 64 * 1024;
       const data = pattern(total, 3);
@@ -323,8 +324,8 @@ describe("tcp: connections", () => {
     const transport = tcp();
     const { listener, accepted } = await listenQueued(transport, "/ip4/127.0.0.1/tcp/0");
     try {
-      const client = await transport.dial(listener.getAddrs()[0]);
-      const server = await accepted();
+      const client = web(await transport.dial(listener.getAddrs()[0]));
+      const server = web(await accepted());
       const up = pattern(16 * MiB, 11);
       const down = pattern(16 * MiB, 12);
       const [gotUp, gotDown] = await Promise.all([
@@ -346,21 +347,17 @@ describe("tcp: connections", () => {
     const transport = tcp({ writeHighWaterMark: 4 * MiB });
     const { listener, accepted } = await listenQueued(transport, "/ip4/127.0.0.1/tcp/0");
     try {
-      const client = await transport.dial(listener.getAddrs()[0]);
-      const server = await accepted();
+      const client = web(await transport.dial(listener.getAddrs()[0]));
+      const server = web(await accepted());
       const data = pattern(3 * MiB, 5);
-      const w = client.writable.getWriter();
-      // Queue everything without waiting, then hand the writable back and close.
-      const writes = [];
+      // Queue everything on the channel without waiting, then close.
       for (let i = 0; i < data.byteLength; i += 32 * 1024) {
-        writes.push(w.write(data.subarray(i, i + 32 * 1024)));
+        client.channel.write(data.subarray(i, i + 32 * 1024));
       }
-      w.releaseLock();
       const reading = readAll(server.readable);
       await client.close();
       const got = await reading;
       assert.ok(sameBytes(got, data), `got ${got.byteLength} of ${data.byteLength} bytes`);
-      await Promise.all(writes);
       await server.close();
     } finally {
       await listener.close();
@@ -371,19 +368,12 @@ describe("tcp: connections", () => {
     const transport = tcp({ closeTimeoutMs: 200, writeHighWaterMark: 32 * MiB });
     const { listener, accepted } = await listenQueued(transport, "/ip4/127.0.0.1/tcp/0");
     try {
-      const client = await transport.dial(listener.getAddrs()[0]);
-      const server = await accepted(); // never reads: kernel buffers (a few MiB) fill up
-      const w = client.writable.getWriter();
-      const writes: Promise<void>[] = [];
-      for (let i = 0; i < 24; i++) writes.push(w.write(new Uint8Array(MiB)));
-      w.releaseLock();
+      const client = web(await transport.dial(listener.getAddrs()[0]));
+      const server = web(await accepted()); // never reads: kernel buffers (a few MiB) fill up
+      for (let i = 0; i < 24; i++) client.channel.write(new Uint8Array(MiB));
       await client.close(); // resolves once the bound passed
-      const results = await Promise.allSettled(writes);
-      const failed = results.filter((r) => r.status === "rejected");
-      assert.ok(failed.length > 0, "unflushed writes were dropped");
-      for (const r of failed) {
-        assert.ok((r as PromiseRejectedResult).reason instanceof TimeoutError);
-      }
+      // The unflushed writes were dropped: the channel failed with the close's TimeoutError.
+      await assert.rejects(client.channel.drained(), TimeoutError);
       server.abort();
     } finally {
       await listener.close();
@@ -394,8 +384,8 @@ describe("tcp: connections", () => {
     const transport = tcp();
     const { listener, accepted } = await listenQueued(transport, "/ip4/127.0.0.1/tcp/0");
     try {
-      const client = await transport.dial(listener.getAddrs()[0]);
-      const server = await accepted();
+      const client = web(await transport.dial(listener.getAddrs()[0]));
+      const server = web(await accepted());
       const w = client.writable.getWriter();
       await w.write(new Uint8Array([1, 2, 3]));
       await w.close();
@@ -412,8 +402,8 @@ describe("tcp: connections", () => {
     const transport = tcp();
     const { listener, accepted } = await listenQueued(transport, "/ip4/127.0.0.1/tcp/0");
     try {
-      const client = await transport.dial(listener.getAddrs()[0]);
-      const server = await accepted();
+      const client = web(await transport.dial(listener.getAddrs()[0]));
+      const server = web(await accepted());
       const reader = client.readable.getReader();
       const pendingRead = reader.read();
       const writer = client.writable.getWriter();
@@ -455,16 +445,16 @@ describe("tcp: listener", () => {
     const transport = tcp();
     const first = await listenQueued(transport, "/ip4/127.0.0.1/tcp/0");
     const addr = first.listener.getAddrs()[0];
-    const client = await transport.dial(addr);
-    const server = await first.accepted();
+    const client = web(await transport.dial(addr));
+    const server = web(await first.accepted());
     await first.listener.close();
     assert.deepEqual(first.listener.getAddrs(), []);
     // The connection accepted before close stays open and usable.
     const second = await listenQueued(transport, addr.toString());
     try {
       assert.equal(second.listener.getAddrs()[0].toString(), addr.toString());
-      const again = await transport.dial(addr);
-      const againServer = await second.accepted();
+      const again = web(await transport.dial(addr));
+      const againServer = web(await second.accepted());
       const [got] = await Promise.all([
         readAll(againServer.readable),
         writeAll(again.writable, new Uint8Array([4, 2])),
@@ -502,22 +492,22 @@ describe("tcp: listener", () => {
     let handed = 0;
     try {
       const addr = listener.getAddrs()[0];
-      const a = await transport.dial(addr);
-      const sa = await accepted();
+      const a = web(await transport.dial(addr));
+      const sa = web(await accepted());
       handed++;
-      const b = await transport.dial(addr);
-      const sb = await accepted();
+      const b = web(await transport.dial(addr));
+      const sb = web(await accepted());
       handed++;
       // The third socket connects at the TCP level, then the listener closes it unseen.
-      const c = await transport.dial(addr);
+      const c = web(await transport.dial(addr));
       const cEnd = await readAll(c.readable).then(() => "eof", () => "reset");
       assert.ok(cEnd === "eof" || cEnd === "reset");
       c.abort();
       // Free one slot (closing our side releases the socket), then a new dial gets in.
       await sa.close();
       a.abort();
-      const d = await transport.dial(addr);
-      const sd = await accepted();
+      const d = web(await transport.dial(addr));
+      const sd = web(await accepted());
       handed++;
       const [got] = await Promise.all([
         readAll(sd.readable),

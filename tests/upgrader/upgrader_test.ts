@@ -11,7 +11,7 @@ import type { PrivateKey } from "../../src/keys/types.ts";
 import { multiaddr } from "../../src/multiaddr/mod.ts";
 import type { ConnectionEncrypter, SecuredConnection } from "../../src/security.ts";
 import type { StreamMuxerFactory } from "../../src/muxer.ts";
-import { duplexPair } from "../../src/stream/pair.ts";
+import { connPair, web } from "../helpers/conn.ts";
 import type { RawConnection } from "../../src/transport.ts";
 import { AbortError, ProtocolNegotiationError, TimeoutError } from "../../src/errors.ts";
 import { Registrar } from "../../src/node/registrar.ts";
@@ -21,7 +21,7 @@ import { NoiseEncrypter } from "../../protocols/noise/service.ts";
 import { PlaintextEncrypter } from "../../protocols/plaintext/service.ts";
 
 function rawPair(): [RawConnection, RawConnection] {
-  const [a, b] = duplexPair();
+  const [a, b] = connPair();
   return [
     Object.assign(a, { remoteAddr: multiaddr("/memory/b") }),
     Object.assign(b, { remoteAddr: multiaddr("/memory/a") }),
@@ -150,7 +150,7 @@ describe("upgrader", () => {
     const [ra, rb] = rawPair();
     await assert.rejects(upgrader.upgradeOutbound(ra), TimeoutError);
     // Our side was aborted: the silent peer's reads end.
-    const reader = rb.readable.getReader();
+    const reader = web(rb).readable.getReader();
     await assert.rejects(async () => {
       for (;;) if ((await reader.read()).done) throw new Error("ended");
     });

@@ -7,6 +7,7 @@
 
 import { afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { web } from "../helpers/conn.ts";
 import { ConnectionClosedError, LimitExceededError, TimeoutError } from "../../src/errors.ts";
 import { multiaddr } from "../../src/multiaddr/mod.ts";
 import type { Listener, RawConnection } from "../../src/transport.ts";
@@ -61,7 +62,7 @@ function writeLoop(conn: RawConnection): {
 } {
   const state = { accepted: 0, pending: false };
   const chunk = new Uint8Array(CHUNK).fill(7);
-  const writer = conn.writable.getWriter();
+  const writer = web(conn).writable.getWriter();
   const done = (async () => {
     for (let i = 0; i < TOTAL; i += CHUNK) {
       state.pending = true;
@@ -135,18 +136,18 @@ describe("websocket backpressure and limits", () => {
     const { addr, accepted } = await listen({ maxBufferedIncoming: cap });
     const client = await websocket().dial(addr);
     const server = await accepted();
-    const writer = client.writable.getWriter();
+    const writer = web(client).writable.getWriter();
     const writing = (async () => {
       for (let i = 0; i < 4 * cap; i += CHUNK) await writer.write(new Uint8Array(CHUNK));
     })().catch(() => {});
     await server.closed;
     await assert.rejects(
-      server.readable.getReader().read(),
+      web(server).readable.getReader().read(),
       (e: unknown) => e instanceof LimitExceededError && e.limit === "maxBufferedIncoming",
     );
     // The dialler sees a ConnectionClosedError: code 4001 when the Close frame reaches it, or
     // an abnormal close when the server's runtime drops the TCP connection under the flood.
-    await assert.rejects(client.readable.getReader().read(), ConnectionClosedError);
+    await assert.rejects(web(client).readable.getReader().read(), ConnectionClosedError);
     await writing;
   });
 
@@ -155,9 +156,9 @@ describe("websocket backpressure and limits", () => {
     const { addr, accepted } = await listen({ maxPayloadLength: max });
     const client = await websocket().dial(addr);
     const server = await accepted();
-    const writer = client.writable.getWriter();
+    const writer = web(client).writable.getWriter();
     await writer.write(new Uint8Array(max).fill(1));
-    const reader = server.readable.getReader();
+    const reader = web(server).readable.getReader();
     let got = 0;
     while (got < max) got += (await reader.read()).value!.byteLength;
     assert.equal(got, max);
@@ -168,7 +169,7 @@ describe("websocket backpressure and limits", () => {
       isBun ? e instanceof ConnectionClosedError : (
         e instanceof LimitExceededError && e.limit === "maxPayloadLength"
       ));
-    await assert.rejects(client.readable.getReader().read(), ConnectionClosedError);
+    await assert.rejects(web(client).readable.getReader().read(), ConnectionClosedError);
   });
 
   it("times out, aborts and reports refused dials", async () => {

@@ -14,6 +14,7 @@
 
 import { afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { web } from "../helpers/conn.ts";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -31,10 +32,10 @@ afterEach(async () => {
 
 async function echoOnce(conn: RawConnection, size: number): Promise<Uint8Array> {
   const msg = new Uint8Array(size).map((_, i) => (i * 13) & 0xff);
-  const writer = conn.writable.getWriter();
+  const writer = web(conn).writable.getWriter();
   await writer.write(msg);
   writer.releaseLock();
-  const reader = conn.readable.getReader();
+  const reader = web(conn).readable.getReader();
   const out = new Uint8Array(size);
   let o = 0;
   while (o < size) {
@@ -95,7 +96,7 @@ describe("websocket listener modes", () => {
     const listener = transport.createListener({
       onConnection(c) {
         accepted.push(c);
-        c.readable.pipeTo(c.writable).catch(() => {});
+        web(c).readable.pipeTo(web(c).writable).catch(() => {});
       },
     });
     await listener.listen(
@@ -199,7 +200,7 @@ describe("websocket listener modes", () => {
     for (const form of ["/ip4/127.0.0.1/tcp/0/tls/ws", "/ip4/127.0.0.1/tcp/0/wss"]) {
       const server = websocket({ tls: { cert, key } });
       const listener = server.createListener({
-        onConnection: (c) => void c.readable.pipeTo(c.writable).catch(() => {}),
+        onConnection: (c) => void web(c).readable.pipeTo(web(c).writable).catch(() => {}),
       });
       await listener.listen(multiaddr(form));
       cleanups.push(() => listener.close());

@@ -9,8 +9,8 @@
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import type { Duplex } from "../../src/stream/types.ts";
-import { duplexPair } from "../../src/stream/pair.ts";
+import { type ChannelConnection, streamConnection } from "../../src/stream/channel.ts";
+import { connPair } from "../helpers/conn.ts";
 import { tcp } from "../../transports/tcp/mod.ts";
 import { yamux } from "../../protocols/yamux/mod.ts";
 import type { MuxedStream } from "../../src/muxer.ts";
@@ -43,7 +43,7 @@ async function receiveAndCheck(stream: MuxedStream): Promise<void> {
   assert.equal(offset, CHUNK * CHUNKS);
 }
 
-async function run(a: Duplex, b: Duplex): Promise<void> {
+async function run(a: ChannelConnection, b: ChannelConnection): Promise<void> {
   let accepted!: (s: MuxedStream) => void;
   const incoming = new Promise<MuxedStream>((resolve) => (accepted = resolve));
   const client = yamux().createStreamMuxer(a, { direction: "outbound" });
@@ -59,7 +59,7 @@ async function run(a: Duplex, b: Duplex): Promise<void> {
 
 describe("yamux: a writer may reuse its chunk once the write completed", () => {
   it("over an in-memory pair", async () => {
-    const [a, b] = duplexPair();
+    const [a, b] = connPair();
     await run(a, b);
   });
 
@@ -70,8 +70,8 @@ describe("yamux: a writer may reuse its chunk once the write completed", () => {
     const aToB = new TransformStream<Uint8Array, Uint8Array>();
     const bToA = new TransformStream<Uint8Array, Uint8Array>();
     await run(
-      { readable: bToA.readable, writable: aToB.writable },
-      { readable: aToB.readable, writable: bToA.writable },
+      streamConnection({ readable: bToA.readable, writable: aToB.writable }),
+      streamConnection({ readable: aToB.readable, writable: bToA.writable }),
     );
   });
 

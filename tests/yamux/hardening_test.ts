@@ -10,8 +10,8 @@ import {
   TimeoutError,
 } from "../../src/errors.ts";
 import type { MuxedStream } from "../../src/muxer.ts";
-import { duplexPair } from "../../src/stream/pair.ts";
-import type { ClosableDuplex } from "../../src/stream/types.ts";
+import { connPair } from "../helpers/conn.ts";
+import type { WebConnection } from "../helpers/conn.ts";
 import { yamux, type YamuxOptions, YamuxProtocolError } from "../../protocols/yamux/mod.ts";
 import { encodeHeader } from "../../protocols/yamux/codec.ts";
 import { Flag, FrameType } from "../../protocols/yamux/constants.ts";
@@ -25,11 +25,11 @@ const KiB = 1024;
 
 /** The far end of the pipe, driven by hand. */
 class RawPeer {
-  readonly conn: ClosableDuplex;
+  readonly conn: WebConnection;
   readonly #w: WritableStreamDefaultWriter<Uint8Array>;
   readonly #r: ReadableStreamDefaultReader<Uint8Array>;
   #buf: Uint8Array = new Uint8Array(0);
-  constructor(conn: ClosableDuplex) {
+  constructor(conn: WebConnection) {
     this.conn = conn;
     this.#w = conn.writable.getWriter();
     this.#r = conn.readable.getReader();
@@ -84,7 +84,7 @@ interface Setup {
 
 /** Our muxer on one end (server unless `client`), a raw peer on the other. */
 function setup(options: YamuxOptions = {}, client = false): Setup {
-  const [a, b] = duplexPair();
+  const [a, b] = connPair();
   const incoming: MuxedStream[] = [];
   let done!: (e: Error | undefined) => void;
   const closeError = new Promise<Error | undefined>((r) => (done = r));
@@ -194,7 +194,7 @@ describe("yamux hardening: limits", () => {
   });
 
   it("many streams filling their windows against a non-reading app: senders block", async () => {
-    const [a, b] = duplexPair();
+    const [a, b] = connPair();
     const accepted: MuxedStream[] = [];
     const client = yamux({ keepAliveIntervalMs: 0 }).createStreamMuxer(a, {
       direction: "outbound",
@@ -265,7 +265,7 @@ describe("yamux hardening: limits", () => {
   });
 
   it("an incoming-stream handler that throws gets its stream reset, nothing leaks", async () => {
-    const [a, b] = duplexPair();
+    const [a, b] = connPair();
     const muxer = yamux({ keepAliveIntervalMs: 0 }).createStreamMuxer(a, {
       direction: "inbound",
       onIncomingStream: () => {

@@ -4,7 +4,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { concat } from "../../src/bytes.ts";
 import { StreamClosedError } from "../../src/errors.ts";
-import { duplexPair } from "../../src/stream/pair.ts";
+import { connPair } from "../helpers/conn.ts";
 import { yamux, YAMUX_PROTOCOL_ID } from "../../protocols/yamux/mod.ts";
 import { decodeHeader } from "../../protocols/yamux/codec.ts";
 import { Flag, FrameType } from "../../protocols/yamux/constants.ts";
@@ -23,7 +23,7 @@ function setup(): {
   send: (...f: Uint8Array[]) => Promise<void>;
   reader: ReadableStreamDefaultReader<Uint8Array>;
 } {
-  const [a, b] = duplexPair();
+  const [a, b] = connPair();
   const incoming: MuxedStream[] = [];
   const muxer = yamux({ keepAliveIntervalMs: 0 }).createStreamMuxer(a, {
     direction: "inbound",
@@ -151,8 +151,9 @@ describe("yamux muxer", () => {
     const { muxer, incoming, send, reader } = setup();
     await send(...[1, 3, 5].map((id) => frame(WindowUpdate, SYN, id, 0)));
     await readFrames(reader, 3);
-    await new Promise((r) => setTimeout(r, 5));
+    // The writables are built on first access; they start a tick later.
     const writers = incoming.map((s) => s.writable.getWriter());
+    await new Promise((r) => setTimeout(r, 5));
     // Same tick: three writes on three streams and a reset.
     const writes = writers.map((w, i) => w.write(new Uint8Array([i])));
     incoming[2].reset();
@@ -170,7 +171,7 @@ describe("yamux muxer", () => {
   });
 
   it("a write larger than the send window waits for a window update", async () => {
-    const [a, b] = duplexPair();
+    const [a, b] = connPair();
     const muxer = yamux({ keepAliveIntervalMs: 0 }).createStreamMuxer(a, {
       direction: "outbound",
     }) as YamuxMuxer;

@@ -9,10 +9,9 @@ import assert from "node:assert/strict";
 import { concat } from "../../src/bytes.ts";
 import { StreamResetError } from "../../src/errors.ts";
 import type { MuxedStream, StreamMuxer } from "../../src/muxer.ts";
-import { channelDuplex, ForwardingChannel, takeChannel } from "../../src/stream/channel.ts";
-import { duplexPair } from "../../src/stream/pair.ts";
+import { ForwardingChannel } from "../../src/stream/channel.ts";
+import { connPair } from "../helpers/conn.ts";
 import { readIntoFrom } from "../../src/stream/read_into.ts";
-import type { Duplex } from "../../src/stream/types.ts";
 import { yamux } from "../../protocols/yamux/mod.ts";
 import { tcp } from "../../transports/tcp/mod.ts";
 import { listenQueued } from "../tcp/helpers.ts";
@@ -63,12 +62,12 @@ interface Pair {
 
 /** A yamux pair whose client reads through a {@link LendingChannel}. */
 function lendingPair(): Pair {
-  const [a, b] = duplexPair();
-  const lending = new LendingChannel(takeChannel(a));
+  const [a, b] = connPair();
+  const lending = new LendingChannel(a.channel);
   const incoming: MuxedStream[] = [];
   const waiting: ((s: MuxedStream) => void)[] = [];
   const client = yamux().createStreamMuxer(
-    channelDuplex(lending, () => lending.closeWrite()),
+    { channel: lending, close: () => lending.closeWrite(), abort: (r) => lending.abort(r) },
     { direction: "outbound" },
   );
   const server = yamux().createStreamMuxer(b, {
@@ -211,7 +210,7 @@ describe("yamux: readInto (BYOB reads)", () => {
     let client: StreamMuxer | undefined;
     let server: StreamMuxer | undefined;
     try {
-      const dialed: Duplex = await transport.dial(listener.getAddrs()[0]);
+      const dialed = await transport.dial(listener.getAddrs()[0]);
       let onStream!: (s: MuxedStream) => void;
       const incoming = new Promise<MuxedStream>((r) => (onStream = r));
       client = yamux().createStreamMuxer(dialed, { direction: "outbound" });

@@ -20,8 +20,9 @@
 import { abortReason } from "../../src/abort.ts";
 import { Libp2pError } from "../../src/errors.ts";
 import { type Multiaddr, multiaddr } from "../../src/multiaddr/mod.ts";
-import { duplexPair } from "../../src/stream/pair.ts";
+import { channelPair } from "../../src/stream/pair.ts";
 import type { AbortOptions } from "../../src/stream/types.ts";
+import type { ChannelConnection } from "../../src/stream/channel.ts";
 import type { Listener, ListenerInit, RawConnection, Transport } from "../../src/transport.ts";
 
 /** Multiaddr code of `/memory`. */
@@ -90,12 +91,26 @@ class MemoryListener implements Listener {
   }
 
   accept(dialer: Multiaddr): RawConnection {
-    const [ours, theirs] = duplexPair({ highWaterMark: this.#options.highWaterMark });
+    const [ours, theirs] = channelPair({ highWaterMark: this.#options.highWaterMark });
     const local = this.getAddrs()[0];
-    // Object.assign keeps the ends' prototypes (their lazy streams and byte channels).
-    this.#init.onConnection(Object.assign(theirs, { remoteAddr: dialer, localAddr: local }));
-    return Object.assign(ours, { remoteAddr: local, localAddr: dialer });
+    this.#init.onConnection(memoryConnection(theirs, dialer, local));
+    return memoryConnection(ours, local, dialer);
   }
+}
+
+/** One end of an in-memory pair as a RawConnection. */
+function memoryConnection(
+  end: ChannelConnection,
+  remoteAddr: Multiaddr,
+  localAddr: Multiaddr,
+): RawConnection {
+  return {
+    channel: end.channel,
+    remoteAddr,
+    localAddr,
+    close: () => end.close(),
+    abort: (reason?: unknown) => end.abort(reason),
+  };
 }
 
 /**

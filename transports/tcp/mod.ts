@@ -120,7 +120,7 @@ class TcpListener implements Listener {
     channel.attach(socket);
     let conn: TcpConnection;
     try {
-      conn = new TcpConnection(channel, peer, this.#options);
+      conn = new TcpConnection(channel, peer);
     } catch (error) {
       channel.abort(error);
       this.#init.onError?.(
@@ -179,7 +179,7 @@ export function tcp(options: TcpOptions = {}): Transport {
       const channel = new TcpChannel(resolved);
       try {
         const peer = await (await runtime).connect(target, deadline.signal, channel);
-        return new TcpConnection(channel, peer, resolved);
+        return new TcpConnection(channel, peer);
       } finally {
         deadline.clear();
       }

@@ -9,12 +9,7 @@
 
 import { ConnectionClosedError } from "../../src/errors.ts";
 import type { Multiaddr } from "../../src/multiaddr/mod.ts";
-import {
-  type ByteChannel,
-  type ChannelDuplex,
-  channelDuplex,
-  channelKey,
-} from "../../src/stream/channel.ts";
+import type { ByteChannel } from "../../src/stream/channel.ts";
 import type { RawConnection } from "../../src/transport.ts";
 import { type ConnectionLimits, type SocketPort, WebSocketChannel } from "./channel.ts";
 
@@ -87,18 +82,15 @@ export class WebSocketConnection implements RawConnection {
    * wait for the peer's Close, all within `closeTimeoutMs` (then abort).
    */
   close(): Promise<void> {
-    // LEGACY (see below): a writable stream built on the channel is flushed first.
-    if (this.#legacy !== undefined) return this.#legacy.close();
-    return this.#close(undefined);
+    return this.#close();
   }
 
-  async #close(flush: Promise<void> | undefined): Promise<void> {
+  async #close(): Promise<void> {
     const timer = setTimeout(
       () => this.abort(new ConnectionClosedError("websocket close timed out")),
       this.#limits.closeTimeoutMs,
     );
     try {
-      await (flush ?? this.channel.closeWrite()).catch(() => {});
       await this.channel.closeWrite().catch(() => {});
       await this.#channel.closed;
     } finally {
@@ -110,48 +102,6 @@ export class WebSocketConnection implements RawConnection {
   abort(reason?: unknown): void {
     this.channel.abort(reason);
   }
-
-  // --- LEGACY: web streams on the connection and the channelKey hand-over. --------------------
-  // RawConnection carries `channel` after issue 16 (CONTRACT.md); until the upgrader and its
-  // tests take `conn.channel`, the old surface stays: `readable`/`writable` built on the channel
-  // on first access and `[channelKey]` for takeChannel(). Delete from here to the end of the
-  // class, and the `#legacy` branch of close(), once RawConnection has no readable/writable.
-  #legacy: ChannelDuplex | undefined;
-  /** The channel was handed over through `[channelKey]`: the web streams are refused. */
-  #taken = false;
-
-  #duplex(): ChannelDuplex {
-    return this.#legacy ??= channelDuplex(this.channel, (flush) => this.#close(flush));
-  }
-
-  /** LEGACY: bytes from the peer as a web stream (built on the channel on first access). */
-  get readable(): ReadableStream<Uint8Array> {
-    this.#checkNotTaken();
-    return this.#duplex().readable;
-  }
-
-  /** LEGACY: bytes to the peer; closing it closes the whole WebSocket (no half-close). */
-  get writable(): WritableStream<Uint8Array> {
-    this.#checkNotTaken();
-    return this.#duplex().writable;
-  }
-
-  /**
-   * LEGACY: the channel for takeChannel(), unless the web streams were used (no stream object is
-   * built for a connection whose channel is taken: the node's path).
-   */
-  [channelKey](): ByteChannel | undefined {
-    if (this.#legacy !== undefined || this.#taken) return undefined;
-    this.#taken = true;
-    return this.channel;
-  }
-
-  #checkNotTaken(): void {
-    if (this.#taken) {
-      throw new TypeError("this connection is read and written through its byte channel");
-    }
-  }
-  // --- end LEGACY -----------------------------------------------------------------------------
 }
 
 /**

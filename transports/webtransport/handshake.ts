@@ -14,7 +14,7 @@ import { HandshakeError, LimitExceededError } from "../../src/errors.ts";
 import type { PrivateKey } from "../../src/keys/types.ts";
 import type { PeerId } from "../../src/peer_id.ts";
 import type { ConnectionEncrypter, SecuredConnection } from "../../src/security.ts";
-import type { ClosableDuplex } from "../../src/stream/types.ts";
+import { type ChannelConnection, prefixChannel, streamChannel } from "../../src/stream/channel.ts";
 import type { SelfUpgradeOptions, SelfUpgradeResult } from "../../src/transport.ts";
 import { noise } from "../../protocols/noise/mod.ts";
 import { MAX_REMOTE_CERTHASHES } from "./constants.ts";
@@ -79,46 +79,27 @@ function encrypterFor(
   return encrypter;
 }
 
-function streamDuplex(native: NativeBidiStream, session: NativeSession): ClosableDuplex {
-  let readable = native.readable;
-  if (native.prefix !== undefined && native.prefix.byteLength > 0) {
-    const prefix = native.prefix;
-    const reader = native.readable.getReader();
-    let sent = false;
-    readable = new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        if (!sent) {
-          sent = true;
-          controller.enqueue(prefix);
-          return;
-        }
-        const { value, done } = await reader.read();
-        if (done) controller.close();
-        else controller.enqueue(value);
-      },
-      cancel(reason) {
-        return reader.cancel(reason);
-      },
-    }, { highWaterMark: 0 });
-  }
-  return {
-    readable,
+/**
+ * The first bidirectional stream as the connection Noise runs over: its web streams converted to
+ * a byte channel once, replaying the bytes the session read ahead (`prefix`).
+ */
+function handshakeConnection(native: NativeBidiStream, session: NativeSession): ChannelConnection {
+  const channel = streamChannel({
+    readable: native.readable,
     writable: native.writable,
-    close: async () => {
-      await native.writable.close().catch(() => {});
-    },
-    abort: (reason?: unknown) => {
-      native.writable.abort(reason).catch(() => {});
-      readable.cancel(reason).catch(() => {});
-      session.close(1, "handshake aborted");
-    },
+    abort: () => session.close(1, "handshake aborted"),
+  });
+  return {
+    channel: native.prefix === undefined ? channel : prefixChannel(channel, [native.prefix]),
+    close: () => channel.closeWrite().catch(() => {}),
+    abort: (reason?: unknown) => channel.abort(reason),
   };
 }
 
 /** Close the handshake stream in both directions once Noise is done with it. */
 async function closeHandshakeStream(secured: SecuredConnection): Promise<void> {
   await secured.close().catch(() => {});
-  await secured.readable.cancel().catch(() => {});
+  secured.channel.cancelRead();
 }
 
 /** Options of {@link upgradeSession}. */
@@ -161,7 +142,7 @@ export async function upgradeSession(
     if (options.direction === "outbound") {
       const encrypter = encrypterFor(options.privateKey, []);
       const first = await session.openBidi();
-      secured = await encrypter.secureOutbound(streamDuplex(first, session), {
+      secured = await encrypter.secureOutbound(handshakeConnection(first, session), {
         signal,
         remotePeer: options.remotePeer,
       });
@@ -174,7 +155,7 @@ export async function upgradeSession(
       const encrypter = encrypterFor(options.privateKey, options.serverCerthashes ?? []);
       const first = await session.acceptBidi();
       if (first === undefined) throw new HandshakeError("the session ended before the handshake");
-      secured = await encrypter.secureInbound(streamDuplex(first, session), { signal });
+      secured = await encrypter.secureInbound(handshakeConnection(first, session), { signal });
       remotePeer = secured.remotePeer;
     }
     closeHandshakeStream(secured);

@@ -1,16 +1,30 @@
 /**
  * The RawConnection a WebTransport transport hands out: it carries no byte stream of its own
- * (its `channel` and `readable` are empty, writes are refused) and upgrades itself through
+ * (its `channel` is at its end and refuses writes) and upgrades itself through
  * `selfUpgrade` (Noise on the first native stream, native streams as the muxer).
  *
  * @module
  */
 
 import { ConnectionClosedError } from "../../src/errors.ts";
-import type { Multiaddr } from "../../src/multiaddr/mod.ts";
 import { type ByteChannel, READ_END, RESOLVED } from "../../src/stream/channel.ts";
+import type { Multiaddr } from "../../src/multiaddr/mod.ts";
 import type { RawConnection, SelfUpgradeOptions, SelfUpgradeResult } from "../../src/transport.ts";
 import type { NativeSession } from "./session.ts";
+
+/** The channel of a self-upgrading connection: it carries no raw bytes. */
+const NO_BYTES: ByteChannel = {
+  read: () => READ_END,
+  write() {
+    throw new ConnectionClosedError(
+      "a WebTransport connection carries no raw bytes: use selfUpgrade",
+    );
+  },
+  drained: () => RESOLVED,
+  closeWrite: () => RESOLVED,
+  cancelRead() {},
+  abort() {},
+};
 
 /** What {@link selfUpgradingConnection} wraps. */
 export interface SelfUpgradingInit {
@@ -42,37 +56,10 @@ export interface SelfUpgradingInit {
  */
 export function selfUpgradingConnection(init: SelfUpgradingInit): RawConnection {
   let upgraded = false;
-  const noBytes = (): ConnectionClosedError =>
-    new ConnectionClosedError("a WebTransport connection carries no raw bytes: use selfUpgrade");
-  // The contract's byte channel (CONTRACT.md): empty, like the streams below; the bytes travel
-  // on the session's native streams after selfUpgrade.
-  const channel: ByteChannel = {
-    read: () => READ_END,
-    write(): void {
-      throw noBytes();
-    },
-    drained: () => RESOLVED,
-    closeWrite: () => RESOLVED,
-    cancelRead(): void {},
-    abort(): void {
-      init.session.close(1, "aborted");
-    },
-  };
-  const conn = {
-    channel,
+  return {
     remoteAddr: init.remoteAddr,
     localAddr: init.localAddr,
-    // LEGACY: delete `readable` and `writable` once RawConnection has no web streams.
-    readable: new ReadableStream<Uint8Array>({
-      start(controller) {
-        controller.close();
-      },
-    }),
-    writable: new WritableStream<Uint8Array>({
-      write() {
-        throw noBytes();
-      },
-    }),
+    channel: NO_BYTES,
     selfUpgrade(options: SelfUpgradeOptions): Promise<SelfUpgradeResult> {
       if (upgraded) return Promise.reject(new TypeError("already upgraded"));
       upgraded = true;
@@ -86,7 +73,6 @@ export function selfUpgradingConnection(init: SelfUpgradingInit): RawConnection 
       init.session.close(1, "aborted");
     },
   };
-  return conn;
 }
 
 /**

@@ -10,14 +10,10 @@
  * @module
  */
 
-import { ConnectionClosedError, StreamClosedError, StreamResetError } from "../../src/errors.ts";
-import type {
-  MuxedStream,
-  MuxedStreamStatus,
-  StreamMuxer,
-  StreamMuxerInit,
-} from "../../src/muxer.ts";
-import type { AbortOptions, Direction, Timeline } from "../../src/stream/types.ts";
+import { ConnectionClosedError, StreamResetError } from "../../src/errors.ts";
+import type { MuxedStream, StreamMuxer, StreamMuxerInit } from "../../src/muxer.ts";
+import type { AbortOptions, Direction } from "../../src/stream/types.ts";
+import { BaseMuxedStream } from "../../src/stream/muxed_stream.ts";
 
 /** The protocol name a WebTransport session reports as its "muxer". */
 export const WEBTRANSPORT_MUXER = "/webtransport";
@@ -59,181 +55,116 @@ export interface NativeSession {
 
 let streamCounter = 0;
 
-/** One libp2p stream = one native WebTransport bidirectional stream. */
-class WebTransportStream implements MuxedStream {
-  readonly id: string;
-  readonly direction: Direction;
-  readonly timeline: Timeline;
-  readonly readable: ReadableStream<Uint8Array>;
-  readonly writable: WritableStream<Uint8Array>;
-  #status: MuxedStreamStatus = "open";
-  #readDone = false;
-  #writeDone = false;
-  #reader: ReadableStreamDefaultReader<Uint8Array>;
-  #writer: WritableStreamDefaultWriter<Uint8Array>;
-  #readController!: ReadableStreamDefaultController<Uint8Array>;
-  #writeController!: WritableStreamDefaultController;
-  #closing: Promise<void> | undefined;
-  #onFree: (s: WebTransportStream) => void;
-  /** See {@link MuxedStream.lastActivity}: a plain field write per chunk, nothing more. */
-  #active = performance.now();
-  #freed = Promise.withResolvers<void>();
+/**
+ * One native bidirectional stream as a muxed stream: the shared glue
+ * (src/stream/muxed_stream.ts) over the native web streams. Reads pull one native chunk per
+ * waiting read (the native stream's flow control stays in charge); writes go to the native
+ * writer, which keeps each chunk until written (`drained()` waits for that).
+ */
+class WebTransportStream extends BaseMuxedStream {
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #onFree: (s: WebTransportStream) => void;
+  #reading = false;
+  #sent: Promise<void> | undefined;
 
   constructor(
     native: NativeBidiStream,
     direction: Direction,
     onFree: (s: WebTransportStream) => void,
   ) {
-    this.id = `${direction === "outbound" ? "o" : "i"}${++streamCounter}`;
-    this.direction = direction;
-    this.timeline = { open: Date.now() };
+    super(`${direction === "outbound" ? "o" : "i"}${++streamCounter}`, direction);
     this.#onFree = onFree;
     this.#reader = native.readable.getReader();
     this.#writer = native.writable.getWriter();
     // The native writer's closed promise also reports a remote STOP_SENDING.
     this.#writer.closed.catch(() => {});
-    let prefix = native.prefix !== undefined && native.prefix.byteLength > 0
-      ? native.prefix
-      : undefined;
-    this.readable = new ReadableStream<Uint8Array>({
-      start: (controller) => {
-        this.#readController = controller;
-      },
-      pull: async (controller) => {
-        if (prefix !== undefined) {
-          controller.enqueue(prefix);
-          prefix = undefined;
-          return;
-        }
-        try {
-          const { value, done } = await this.#reader.read();
-          this.#active = performance.now();
-          if (done) {
-            controller.close();
-            this.#readEnded();
-          } else if (value.byteLength > 0) {
-            controller.enqueue(value);
-          }
-        } catch (cause) {
-          this.#fail(new StreamResetError("stream reset by the remote", { cause }), false);
-        }
-      },
-      cancel: (reason) => {
-        // STOP_SENDING: the remote's writes fail from now on.
-        this.#reader.cancel(reason).catch(() => {});
-        this.#readEnded();
-      },
-    }, { highWaterMark: 0 });
-    this.writable = new WritableStream<Uint8Array>({
-      start: (controller) => {
-        this.#writeController = controller;
-      },
-      write: async (chunk) => {
-        if (this.#writeDone) throw new StreamClosedError("stream closed for writing");
-        this.#active = performance.now();
-        try {
-          await this.#writer.write(chunk);
-        } catch (cause) {
-          const err = new StreamResetError("stream reset while writing", { cause });
-          this.#fail(err, false);
-          throw err;
-        }
-      },
-      close: () => this.#finish(),
-      abort: (reason) => {
-        this.abort(reason);
-      },
+    if (native.prefix !== undefined && native.prefix.byteLength > 0) this.onData(native.prefix);
+  }
+
+  /** One native read for the waiting reader. */
+  protected override wantData(): void {
+    if (this.#reading) return;
+    this.#reading = true;
+    this.#reader.read().then(({ value, done }) => {
+      this.#reading = false;
+      if (done) this.onFin();
+      else if (value.byteLength > 0) this.onData(value);
+      else this.wantData();
+    }, (cause) => {
+      this.#reading = false;
+      this.#failed(new StreamResetError("stream reset by the remote", { cause }));
     });
   }
 
-  get status(): MuxedStreamStatus {
-    return this.#status;
+  /** Hand `chunk` to the native writer (it keeps it until written). */
+  protected sendData(chunk: Uint8Array): number {
+    const sent = this.#writer.write(chunk);
+    sent.catch((cause) =>
+      this.#failed(new StreamResetError("stream reset while writing", { cause }))
+    );
+    this.#sent = sent;
+    return chunk.byteLength;
   }
 
-  /** When data last moved (read, or a write accepted), `performance.now()` ms. */
-  get lastActivity(): number {
-    return this.#active;
+  /** FIN. */
+  protected sendClose(): void {
+    this.#writer.close().catch(() => {});
   }
 
-  /** Resolves once the stream was freed (both sides closed, or reset). */
-  get closed(): Promise<void> {
-    return this.#freed.promise;
+  /** RESET_STREAM and STOP_SENDING (browsers); Deno's raw streams can only FIN. */
+  protected sendReset(): void {
+    const reason = new StreamResetError("stream reset locally");
+    this.#writer.abort(reason).catch(() => {});
+    this.#reader.cancel(reason).catch(() => {});
   }
 
-  /** Half-close: FIN after pending writes. */
-  close(_options?: AbortOptions): Promise<void> {
-    if (this.#status === "reset") return Promise.resolve();
-    if (!this.writable.locked) {
-      return this.writable.close().catch(() => {});
-    }
-    return this.#finish();
-  }
-
-  closeRead(): void {
-    if (this.#readDone) return;
+  /** STOP_SENDING: the remote's writes fail from now on. */
+  protected readStopped(): void {
     this.#reader.cancel().catch(() => {});
-    try {
-      this.#readController.close();
-    } catch { /* already closed */ }
-    this.#readEnded();
   }
 
-  reset(): void {
-    this.abort(new StreamResetError("stream reset locally"));
+  /** The native writer keeps chunks until written. */
+  override get copiesWrites(): boolean {
+    return false;
   }
 
-  abort(reason?: unknown): void {
-    this.#fail(reason ?? new StreamResetError("stream aborted"), true);
+  /** The last native write, until it settled. */
+  protected override backpressure(): Promise<void> | undefined {
+    const sent = this.#sent;
+    if (sent === undefined) return undefined;
+    return sent.then(() => {
+      if (this.#sent === sent) this.#sent = undefined;
+    });
   }
 
-  #finish(): Promise<void> {
-    this.#closing ??= (async () => {
-      this.#writeDone = true;
-      try {
-        await this.#writer.close();
-      } catch { /* the remote stopped reading or the session ended */ }
-      if (this.#status !== "reset") {
-        this.#status = this.#readDone ? "closed" : "closing";
-        if (this.#readDone) this.#free();
-      }
-    })();
-    return this.#closing;
+  /** Both directions ended: the stream is done. */
+  protected override bothEnded(): void {
+    this.#free();
   }
 
-  #readEnded(): void {
-    if (this.#readDone) return;
-    this.#readDone = true;
-    if (this.#status === "reset") return;
-    this.#status = this.#writeDone ? "closed" : "closing";
-    if (this.#writeDone) this.#free();
+  /** Reset locally: the native stream is torn down and the stream freed. */
+  override abort(reason?: unknown): void {
+    super.abort(reason);
+    this.#free();
   }
 
-  #fail(reason: unknown, local: boolean): void {
-    if (this.#status === "reset" || this.#status === "closed") return;
-    this.#status = "reset";
-    this.#readDone = true;
-    this.#writeDone = true;
-    if (local) {
-      // RESET_STREAM and STOP_SENDING (browsers); Deno's raw streams can only FIN.
-      this.#writer.abort(reason).catch(() => {});
-      this.#reader.cancel(reason).catch(() => {});
-    } else {
-      this.#reader.cancel(reason).catch(() => {});
-      this.#writer.abort(reason).catch(() => {});
-    }
-    try {
-      this.#readController.error(reason);
-    } catch { /* already closed */ }
-    try {
-      this.#writeController.error(reason);
-    } catch { /* already closed */ }
+  #failed(error: Error): void {
+    if (this.status === "reset" || this.status === "closed") return;
+    this.#reader.cancel(error).catch(() => {});
+    this.#writer.abort(error).catch(() => {});
+    this.onReset(error);
     this.#free();
   }
 
   #free(): void {
-    this.timeline.close ??= Date.now();
+    if (this.status !== "reset" && this.status !== "closing") return;
+    this.onFreed();
+  }
+
+  /** @internal The glue's freed notification: the muxer drops the stream. */
+  protected override streamFreed(): void {
     this.#onFree(this);
-    this.#freed.resolve();
   }
 }
 
