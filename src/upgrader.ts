@@ -28,10 +28,7 @@ import {
 import type { RawConnection, SelfUpgradeResult } from "./transport.ts";
 import { type ConnectionGater, gate } from "./node/gater.ts";
 import type { ConnectionScope, ResourceManager } from "./node/resource_manager.ts";
-import {
-  handle as handleProtocol,
-  select as selectProtocol,
-} from "./multistream/mod.ts";
+import { handle as handleProtocol, select as selectProtocol } from "./multistream/mod.ts";
 
 /** Default deadline for a whole upgrade (HARDENING.md rule 8). */
 export const DEFAULT_UPGRADE_TIMEOUT_MS = 10_000;
@@ -82,6 +79,15 @@ export interface UpgradeOutboundOptions extends AbortOptions {
   remotePeer?: PeerId;
 }
 
+/** Options of one inbound upgrade. */
+export interface UpgradeInboundOptions extends AbortOptions {
+  /**
+   * Called once the remote has negotiated a security protocol: its first handshake bytes
+   * arrived and made sense. The node's admission stops treating the socket as silent.
+   */
+  onSecurityNegotiated?: () => void;
+}
+
 let connectionCounter = 0;
 const connectionIdPrefix = Math.random().toString(36).slice(2, 8);
 
@@ -120,14 +126,14 @@ export class Upgrader {
   }
 
   /** Upgrade a connection we accepted. On failure the raw connection is aborted. */
-  upgradeInbound(raw: RawConnection, options?: AbortOptions): Promise<Connection> {
+  upgradeInbound(raw: RawConnection, options?: UpgradeInboundOptions): Promise<Connection> {
     return this.#upgrade(raw, "inbound", options);
   }
 
   async #upgrade(
     raw: RawConnection,
     direction: Direction,
-    options?: UpgradeOutboundOptions,
+    options?: UpgradeOutboundOptions & UpgradeInboundOptions,
   ): Promise<Connection> {
     const open = Date.now();
     const deadline = deadlineSignal(
@@ -150,6 +156,7 @@ export class Upgrader {
         muxerIds,
         options?.remotePeer,
         signal,
+        options?.onSecurityNegotiated,
       );
       await this.#gateEncrypted(direction, secured.remotePeer, raw);
       signal.throwIfAborted();
@@ -293,9 +300,11 @@ export class Upgrader {
     muxers: string[],
     remotePeer: PeerId | undefined,
     signal: AbortSignal,
+    onNegotiated?: () => void,
   ): Promise<{ secured: SecuredConnection; encryption: string }> {
     const ids = this.#encrypters.map((e) => e.protocol);
     const negotiated = await this.#negotiate(raw, ids, direction, signal);
+    onNegotiated?.();
     const encrypter = this.#encrypters.find((e) => e.protocol === negotiated.protocol)!;
     const negotiatedChannel = channelOf(negotiated.stream, (reason) => raw.abort(reason));
     const channel = channelDuplex(negotiatedChannel, layeredClose(negotiatedChannel, raw));
