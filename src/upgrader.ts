@@ -79,15 +79,6 @@ export interface UpgradeOutboundOptions extends AbortOptions {
   remotePeer?: PeerId;
 }
 
-/** Options of one inbound upgrade. */
-export interface UpgradeInboundOptions extends AbortOptions {
-  /**
-   * Called once the remote has negotiated a security protocol: its first handshake bytes
-   * arrived and made sense. The node's admission stops treating the socket as silent.
-   */
-  onSecurityNegotiated?: () => void;
-}
-
 let connectionCounter = 0;
 const connectionIdPrefix = Math.random().toString(36).slice(2, 8);
 
@@ -125,15 +116,22 @@ export class Upgrader {
     return this.#upgrade(raw, "outbound", options);
   }
 
-  /** Upgrade a connection we accepted. On failure the raw connection is aborted. */
-  upgradeInbound(raw: RawConnection, options?: UpgradeInboundOptions): Promise<Connection> {
+  /**
+   * Upgrade a connection we accepted. On failure the raw connection is aborted.
+   * `onSecurityNegotiated` is called once the remote has negotiated a security protocol (its
+   * first handshake bytes arrived and made sense): the node then stops treating it as silent.
+   */
+  upgradeInbound(
+    raw: RawConnection,
+    options?: AbortOptions & { onSecurityNegotiated?: () => void },
+  ): Promise<Connection> {
     return this.#upgrade(raw, "inbound", options);
   }
 
   async #upgrade(
     raw: RawConnection,
     direction: Direction,
-    options?: UpgradeOutboundOptions & UpgradeInboundOptions,
+    options?: UpgradeOutboundOptions & { onSecurityNegotiated?: () => void },
   ): Promise<Connection> {
     const open = Date.now();
     const deadline = deadlineSignal(

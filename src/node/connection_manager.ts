@@ -187,16 +187,6 @@ export function resolveConnectionManagerOptions(
 /** An answer of the manager: allowed, or refused with the name of the limit. */
 export type Admission = { ok: true } | { ok: false; limit: string; reason: string };
 
-/**
- * The answer to an inbound socket. Admitted: `ticket` names its pending slot (pass it to
- * {@link ConnectionManager.inboundProgressed}, {@link ConnectionManager.inboundFailed} and
- * {@link ConnectionManager.addConnection}); `evict`, when set, is the ticket of a silent socket
- * whose slot the newcomer took: the caller closes that socket.
- */
-export type InboundAdmission =
-  | { ok: true; ticket: number; evict?: number }
-  | { ok: false; limit: string; reason: string };
-
 /** What the manager knows of an open connection. */
 export interface ManagedConnection {
   /** Connection id (unique within the node). */
@@ -296,12 +286,16 @@ export class ConnectionManager {
   }
 
   /**
-   * An inbound socket from `addr` arrived at `now` (ms). Allowed: a pending slot is taken
-   * (release it with {@link inboundFailed} or {@link addConnection}), possibly the slot of the
-   * silent socket named by `evict`. Refused: nothing is taken. The per-IP limits are checked
-   * before eviction, so a socket they refuse never costs another its slot.
+   * An inbound socket from `addr` arrived at `now` (ms). Allowed: a pending slot is taken,
+   * named by `ticket` (pass it to {@link inboundProgressed}, {@link inboundFailed} and
+   * {@link addConnection}); `evict`, when set, is the ticket of the silent socket whose slot
+   * the newcomer took: the caller closes that socket. Refused: nothing is taken. The per-IP
+   * limits are checked before eviction, so a socket they refuse never costs another its slot.
    */
-  admitInbound(addr: Multiaddr, now: number): InboundAdmission {
+  admitInbound(
+    addr: Multiaddr,
+    now: number,
+  ): { ok: true; ticket: number; evict?: number } | { ok: false; limit: string; reason: string } {
     const o = this.options;
     // Forget a couple of idle IPs per call, so the map shrinks without a timer.
     this.#expire(now, 2);
