@@ -110,10 +110,15 @@ async function perfScenario(): Promise<Record<string, unknown>> {
   // side, which a loaded machine's scheduling does not change as much as the rate.
   const upCpu: number[] = [];
   const downCpu: number[] = [];
+  // `--directions down` (or up): only one direction, for profiling a receiver or a sender.
+  const directions = flag("directions", "up,down")!;
   for (let i = 0; i < transfers; i++) {
     let cpu = process.cpuUsage();
-    up.push(mbps(bytes, await measure(conn, bytes, 0)));
-    upCpu.push(cpuPerMiB(process.cpuUsage(cpu), bytes));
+    if (directions.includes("up")) {
+      up.push(mbps(bytes, await measure(conn, bytes, 0)));
+      upCpu.push(cpuPerMiB(process.cpuUsage(cpu), bytes));
+    }
+    if (!directions.includes("down")) continue;
     cpu = process.cpuUsage();
     down.push(mbps(bytes, await measure(conn, 0, bytes)));
     downCpu.push(cpuPerMiB(process.cpuUsage(cpu), bytes));
