@@ -162,6 +162,8 @@ describe("hardening: idle-socket flood from many loopback addresses (TCP)", () =
         await js.stop();
       }
       assert.ok(attack.opened() > SOURCES * PER_SOURCE, "the flood re-opened sockets");
+      // Newcomers took the slots of silent sockets (connection_manager.ts admitInbound).
+      assert.ok((b.stats().manager.evictedInbound ?? 0) > 0, "silent sockets were evicted");
       assert.equal(attack.received(), 0, "no silent socket got a byte");
       await attack.stop();
       await until(() => b.stats().pendingUpgrades === 0, 15_000);
