@@ -11,7 +11,10 @@
  *   deno run -A bench/run.ts [--quick] [--only <scenario>[,<scenario>...]] [--reps N]
  *       [--no-pin] [--no-write] [--prof <dir>]
  *
- * Scenarios: noise-perf, plain-perf, parallel, upgrades, streams, rtt (both processes on core 0),
+ * Scenarios: noise-perf, plain-perf, mixed-perf (the noise-perf transfers between our node and
+ * js-libp2p: a js client with our server and our client with a js server, on Deno and, for our
+ * side, on Bun, next to the js-js pair measured in the same repetition and reported as ratios to
+ * it), parallel, upgrades, streams, rtt (both processes on core 0),
  * rtt-2cores (server core 0, client core 1; skipped with --no-pin), memory; limits: raw-tcp
  * (loopback throughput, the floor under plain-perf), raw-rtt (32-byte TCP ping-pong in both
  * placements, the floor under rtt; `--only rtt` or `--only rtt-2cores` runs it too), cipher. js-libp2p runs under Deno only (its Noise needs
@@ -247,6 +250,30 @@ const scenarios: Scenario[] = [
     metrics: [mbit("uploadMbps", "upload"), mbit("downloadMbps", "download")],
   },
   {
+    id: "mixed-perf",
+    title: `2b. single stream, TCP + Noise + yamux, our node and js-libp2p mixed, ${perfTransfers}`,
+    security: "noise",
+    clientArgs: ["--scenario", "perf", "--bytes", String(sizes.bytes)],
+    metrics: [
+      mbit("uploadMbps", "upload"),
+      mbit("downloadMbps", "download"),
+      // The client process's CPU per MiB: on this shared machine a steadier view of what the
+      // receiving (download) or sending (upload) client pays than the rate itself.
+      {
+        key: "uploadCpuUsPerMiB",
+        label: "upload, client CPU",
+        unit: "µs/MiB",
+        higherIsBetter: false,
+      },
+      {
+        key: "downloadCpuUsPerMiB",
+        label: "download, client CPU",
+        unit: "µs/MiB",
+        higherIsBetter: false,
+      },
+    ],
+  },
+  {
     id: "parallel",
     title: `3. 10 parallel streams on one connection (Noise), ${sizes.bytes / MiB} MiB upload`,
     security: "noise",
@@ -322,6 +349,7 @@ async function runOnce(
   s: Scenario,
   impl: Impl,
   runtime: Runtime,
+  clientSide: { impl: Impl; runtime: Runtime } = { impl, runtime },
 ): Promise<Record<string, number>> {
   const at = s.placement ?? "two-cores";
   const server = serverWorker(impl, runtime, s.security, at);
@@ -330,7 +358,9 @@ async function runOnce(
     const listening = await server.next("listening", 60_000);
     const addr = (listening.addrs as string[])[0];
     const args = ["--addr", addr, "--security", s.security, ...s.clientArgs];
-    client = clientWorker(impl, runtime, args, at);
+    // Our client against a js-libp2p server: see ours_client.ts --peer-js.
+    if (clientSide.impl === "ours" && impl === "js") args.push("--peer-js");
+    client = clientWorker(clientSide.impl, clientSide.runtime, args, at);
     if (s.id === "memory") {
       // Two batches of connections. The first pays one-time costs too (code optimised under load,
       // the allocator arenas of the runtime's background threads growing); the second batch's
@@ -481,6 +511,35 @@ const combos: { impl: Impl; runtime: Runtime }[] = [
   { impl: "js", runtime: "deno" },
 ];
 
+/**
+ * The pairs of the mixed-perf scenario: client and server, each an implementation on a runtime.
+ * js-libp2p runs on Deno only. `key` names the pair in the samples (`mixed-perf|<key>|...`).
+ */
+interface Pair {
+  key: string;
+  label: string;
+  client: { impl: Impl; runtime: Runtime };
+  server: { impl: Impl; runtime: Runtime };
+}
+const jsDeno = { impl: "js" as Impl, runtime: "deno" as Runtime };
+const mixedPairs: Pair[] = [
+  { key: "js-js", label: "js client, js server", client: jsDeno, server: jsDeno },
+  ...(["deno", "bun"] as Runtime[]).flatMap((runtime): Pair[] => [
+    {
+      key: `js-ours-${runtime}`,
+      label: `js client, our server (${runtime === "deno" ? "Deno" : "Bun"})`,
+      client: jsDeno,
+      server: { impl: "ours", runtime },
+    },
+    {
+      key: `ours-${runtime}-js`,
+      label: `our client (${runtime === "deno" ? "Deno" : "Bun"}), js server`,
+      client: { impl: "ours", runtime },
+      server: jsDeno,
+    },
+  ]),
+];
+
 interface Limits {
   rawTcp: number[];
   /** Raw ping-pong p50 and p99 per placement. */
@@ -541,6 +600,26 @@ for (const runtime of ["deno", "bun"] as Runtime[]) {
 for (const s of scenarios) {
   if (!runs(s)) continue;
   for (let r = 0; r < reps; r++) {
+    if (s.id === "mixed-perf") {
+      // Every pair in each repetition, the js-js reference among them.
+      for (const pair of mixedPairs) {
+        const label = `${s.id} ${pair.key} #${r + 1}`;
+        try {
+          const result = await runOnce(s, pair.server.impl, pair.server.runtime, pair.client);
+          for (const m of s.metrics) {
+            const key = `${s.id}|${pair.key}|${m.key}`;
+            const list = samples.get(key) ?? [];
+            list.push(result[m.key]);
+            samples.set(key, list);
+          }
+          log(`${label}: ${s.metrics.map((m) => `${m.label} ${fmt(result[m.key])}`).join(", ")}`);
+        } catch (err) {
+          failures.push(`${label}: ${(err as Error).message.slice(0, 500)}`);
+          log(`${label}: FAILED ${(err as Error).message.slice(0, 300)}`);
+        }
+      }
+      continue;
+    }
     // Interleave implementations within a repetition so drift hits both alike.
     for (const { impl, runtime } of combos) {
       const label = `${s.id} ${impl}/${runtime} #${r + 1}`;
@@ -633,8 +712,33 @@ function target(
 
 const rows: string[][] = [];
 const verdicts: { row: string; pass: boolean }[] = [];
+const mixedRows: string[][] = [];
 for (const s of scenarios) {
   if (!runs(s)) continue;
+  if (s.id === "mixed-perf") {
+    // Direction as the client sees it: "download" is the server sending.
+    for (const m of s.metrics) {
+      const ref = median(samples.get(`${s.id}|js-js|${m.key}`) ?? []);
+      for (const pair of mixedPairs) {
+        const v = median(samples.get(`${s.id}|${pair.key}|${m.key}`) ?? []);
+        const ratio = v / ref;
+        const judged = pair.key !== "js-js" && m.unit === "Mbit/s";
+        const pass = judged && !Number.isNaN(v) && !Number.isNaN(ref) ? ratio >= 1 : undefined;
+        if (pass !== undefined) {
+          verdicts.push({ row: `mixed-perf ${m.label} (${pair.label})`, pass });
+        }
+        mixedRows.push([
+          `mixed-perf ${m.label}`,
+          pair.label,
+          `${fmt(v)} ${m.unit}`,
+          `${fmt(ratio)}x`,
+          judged ? ">= 1.0x js-js" : pair.key === "js-js" ? "(reference)" : "(none)",
+          pass === undefined ? "" : pass ? "PASS" : "MISS",
+        ]);
+      }
+    }
+    continue;
+  }
   for (const m of s.metrics) {
     const theirs = med(s.id, "js", "deno", m.key);
     for (const runtime of ["deno", "bun"] as Runtime[]) {
@@ -717,6 +821,15 @@ const generated = [
   "",
   mainTable,
   "",
+  ...(mixedRows.length > 0
+    ? [
+      "Mixed pairs (TCP + Noise + yamux, one stream; upload: client to server, download: server",
+      "to client; js-libp2p on Deno; ratios to the js-js pair measured in the same repetitions):",
+      "",
+      table(["scenario", "pair", "median", "/ js-js", "target", ""], mixedRows),
+      "",
+    ]
+    : []),
   "¹ js-libp2p's Noise fails under Bun (Bun's node:crypto has no chacha20-poly1305), so js-libp2p",
   "runs on Deno only; Bun rows are compared with js-libp2p on Deno.",
   "",

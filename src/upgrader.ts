@@ -110,15 +110,22 @@ export class Upgrader {
     return this.#upgrade(raw, "outbound", options);
   }
 
-  /** Upgrade a connection we accepted. On failure the raw connection is aborted. */
-  upgradeInbound(raw: RawConnection, options?: AbortOptions): Promise<Connection> {
+  /**
+   * Upgrade a connection we accepted. On failure the raw connection is aborted.
+   * `onSecurityNegotiated` is called once the remote has negotiated a security protocol (its
+   * first handshake bytes arrived and made sense): the node then stops treating it as silent.
+   */
+  upgradeInbound(
+    raw: RawConnection,
+    options?: AbortOptions & { onSecurityNegotiated?: () => void },
+  ): Promise<Connection> {
     return this.#upgrade(raw, "inbound", options);
   }
 
   async #upgrade(
     raw: RawConnection,
     direction: Direction,
-    options?: UpgradeOutboundOptions,
+    options?: UpgradeOutboundOptions & { onSecurityNegotiated?: () => void },
   ): Promise<Connection> {
     const open = Date.now();
     const deadline = deadlineSignal(
@@ -141,6 +148,7 @@ export class Upgrader {
         muxerIds,
         options?.remotePeer,
         signal,
+        options?.onSecurityNegotiated,
       );
       await this.#gateEncrypted(direction, secured.remotePeer, raw);
       signal.throwIfAborted();
@@ -283,9 +291,11 @@ export class Upgrader {
     muxers: string[],
     remotePeer: PeerId | undefined,
     signal: AbortSignal,
+    onNegotiated?: () => void,
   ): Promise<{ secured: SecuredConnection; encryption: string }> {
     const ids = this.#encrypters.map((e) => e.protocol);
     const negotiated = await this.#negotiate(raw.channel, ids, direction, signal);
+    onNegotiated?.();
     const encrypter = this.#encrypters.find((e) => e.protocol === negotiated.protocol)!;
     const conn = above(raw, negotiated.channel);
     const secureOptions = { signal, muxers, remotePeer };

@@ -92,6 +92,11 @@ async function measure(conn: JsConnection, upload: number, download: number): Pr
   return performance.now() - t0;
 }
 
+/** CPU µs (user + system) per MiB of `bytes`, from a process.cpuUsage() difference. */
+function cpuPerMiB(used: { user: number; system: number }, bytes: number): number {
+  return (used.user + used.system) / (bytes / (1024 * 1024));
+}
+
 async function perfScenario(): Promise<Record<string, unknown>> {
   const bytes = numFlag("bytes", 256 * 1024 * 1024);
   const transfers = numFlag("transfers", 5);
@@ -101,12 +106,32 @@ async function perfScenario(): Promise<Record<string, unknown>> {
   await measure(conn, warm, warm);
   const up: number[] = [];
   const down: number[] = [];
+  // This process's CPU time per MiB moved (user + system, µs): what a transfer costs this
+  // side, which a loaded machine's scheduling does not change as much as the rate.
+  const upCpu: number[] = [];
+  const downCpu: number[] = [];
+  // `--directions down` (or up): only one direction, for profiling a receiver or a sender.
+  const directions = flag("directions", "up,down")!;
   for (let i = 0; i < transfers; i++) {
-    up.push(mbps(bytes, await measure(conn, bytes, 0)));
+    let cpu = process.cpuUsage();
+    if (directions.includes("up")) {
+      up.push(mbps(bytes, await measure(conn, bytes, 0)));
+      upCpu.push(cpuPerMiB(process.cpuUsage(cpu), bytes));
+    }
+    if (!directions.includes("down")) continue;
+    cpu = process.cpuUsage();
     down.push(mbps(bytes, await measure(conn, 0, bytes)));
+    downCpu.push(cpuPerMiB(process.cpuUsage(cpu), bytes));
   }
   await node.stop();
-  return { uploadMbps: quantile(up, 0.5), downloadMbps: quantile(down, 0.5), bytes, transfers };
+  return {
+    uploadMbps: quantile(up, 0.5),
+    downloadMbps: quantile(down, 0.5),
+    uploadCpuUsPerMiB: quantile(upCpu, 0.5),
+    downloadCpuUsPerMiB: quantile(downCpu, 0.5),
+    bytes,
+    transfers,
+  };
 }
 
 async function parallelScenario(): Promise<Record<string, unknown>> {

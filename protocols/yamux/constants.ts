@@ -89,8 +89,15 @@ export const DEFAULT_KEEP_ALIVE_INTERVAL_MS = 30_000;
 /** Default time a keep-alive ping may go unanswered before the session fails. */
 export const DEFAULT_PING_TIMEOUT_MS = 15_000;
 
-/** Default largest payload of one outgoing Data frame; larger writes are split. */
-export const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024;
+/**
+ * Default largest payload of one outgoing Data frame; larger writes are split, and consecutive
+ * writes of a stream queued together are joined up to it. 256 KiB, the initial window (the
+ * largest frame a fresh stream may receive), rather than go-yamux's 64 KiB: a js-libp2p
+ * receiver answers every Data frame with a WindowUpdate, and its downloads from us ran at
+ * 0.65-0.86x of js-js with 64 KiB frames (bench/RESULTS.md, "mixed pairs"). rust-yamux refuses
+ * frames above 1 MiB.
+ */
+export const DEFAULT_MAX_MESSAGE_SIZE = 256 * 1024;
 
 /** Default number of ping replies that may wait for the connection to accept them. */
 export const DEFAULT_MAX_PENDING_PING_REPLIES = 16;

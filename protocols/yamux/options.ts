@@ -62,7 +62,10 @@ export interface YamuxOptions {
    * Default 256.
    */
   maxAckBacklog?: number;
-  /** Largest payload of one outgoing Data frame; writes are split. Default 64 KiB. */
+  /**
+   * Largest payload of one outgoing Data frame; writes are split, and writes of one stream
+   * queued together are joined up to it. At most the initial window. Default 256 KiB.
+   */
   maxMessageSize?: number;
   /**
    * Ping replies that may wait for the connection to accept them; pings beyond it are not

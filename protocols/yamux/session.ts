@@ -422,15 +422,16 @@ export class YamuxSession {
   }
 
   /**
-   * Queue as much of `data` as the send window allows, split into Data frames of at most
-   * `maxMessageSize`; returns the number of bytes queued (0 when the window is empty).
+   * Queue as much of `data` as the send window allows, in Data frames of at most
+   * `maxMessageSize` (a write queued right after one of the same stream extends its frame, see
+   * Outbox.data); returns the number of bytes queued (0 when the window is empty).
    */
   write(id: number, data: Uint8Array): number {
     const s = this.#writable(id);
     const n = Math.min(data.byteLength, s.sendWindow);
     const max = this.#opts.maxMessageSize;
     for (let off = 0; off < n; off += max) {
-      this.outbox.data(0, id, data.subarray(off, Math.min(n, off + max)));
+      this.outbox.data(0, id, data.subarray(off, Math.min(n, off + max)), max);
     }
     s.sendWindow -= n;
     return n;

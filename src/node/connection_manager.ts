@@ -3,8 +3,15 @@
  * about sockets, upgrades and closes, with the current time, and answers allow/refuse; it never
  * reads a clock, a socket or a timer itself (ARCHITECTURE.md, sans-IO).
  *
- * Limits (HARDENING.md rules 4, 7 and the "transport" rows):
- * - at most `maxPendingInbound` inbound connections in upgrade; more are refused at once;
+ * Limits (HARDENING.md rules 4, 7, 8 and the "transport" rows):
+ * - at most `maxPendingInbound` inbound connections in upgrade. A pending socket is "silent"
+ *   until the node reports (with {@link ConnectionManager.inboundProgressed}) that it started
+ *   its security handshake; when every slot is taken, a newcomer evicts the oldest silent
+ *   socket instead of being refused, and is refused only when none is silent. A socket that
+ *   has progressed is never evicted by a newcomer. So idle sockets from many addresses cannot
+ *   keep an honest peer out: an honest peer speaks within a round trip of connecting, and
+ *   only `maxPendingInbound` newer silent sockets arriving within that round trip can push it
+ *   out; the node also closes a silent socket after `silentInboundTimeoutMs`;
  * - per remote IP (IPv6: per /64): at most `maxInboundPerIp` inbound connections (pending or
  *   open) and `inboundRatePerIp` new ones per second (token bucket of `inboundBurstPerIp`),
  *   refused before any handshake byte is read;
@@ -27,6 +34,12 @@ import { ipKey, IpList } from "./ip_list.ts";
 export const DEFAULT_MAX_CONNECTIONS = 1024;
 /** Default cap of inbound connections being upgraded at once. */
 export const DEFAULT_MAX_PENDING_INBOUND = 64;
+/**
+ * Default time an inbound socket may stay silent (not start its security handshake) before it
+ * is closed, ms: an honest dialer sends multistream-select and its proposal at once, so this
+ * is many round trips; the whole upgrade keeps its own, longer deadline (HARDENING.md rule 8).
+ */
+export const DEFAULT_SILENT_INBOUND_TIMEOUT_MS = 3_000;
 /** Default cap of inbound connections (pending or open) from one IP (IPv6: one /64). */
 export const DEFAULT_MAX_INBOUND_PER_IP = 16;
 /** Default refill rate of an IP's inbound token bucket, connections per second. */
@@ -52,8 +65,17 @@ export interface ConnectionManagerOptions {
   maxInbound?: number;
   /** Cap of open outbound connections. Default `maxConnections`. */
   maxOutbound?: number;
-  /** Inbound connections in upgrade at once; more are refused at once. Default 64. */
+  /**
+   * Inbound connections in upgrade at once. When all are taken, a new socket evicts the
+   * oldest one that has not started its security handshake, or is refused at once when every
+   * pending one has. Default 64.
+   */
   maxPendingInbound?: number;
+  /**
+   * An inbound socket that has not started its security handshake this long is closed, ms
+   * (applied by the node; the upgrade deadline still bounds the whole upgrade). Default 3000.
+   */
+  silentInboundTimeoutMs?: number;
   /** Inbound connections (pending or open) from one IP (IPv6: one /64). Default 16. */
   maxInboundPerIp?: number;
   /** New inbound connections per second from one IP (token bucket refill). Default 10. */
@@ -131,6 +153,13 @@ export function resolveConnectionManagerOptions(
       1,
       big,
     ),
+    silentInboundTimeoutMs: int(
+      "silentInboundTimeoutMs",
+      o.silentInboundTimeoutMs,
+      DEFAULT_SILENT_INBOUND_TIMEOUT_MS,
+      1,
+      big,
+    ),
     maxInboundPerIp: int(
       "maxInboundPerIp",
       o.maxInboundPerIp,
@@ -182,6 +211,10 @@ export interface ConnectionManagerStats {
   outbound: number;
   /** Inbound connections in upgrade. */
   pendingInbound: number;
+  /** Inbound connections in upgrade that have not started their security handshake. */
+  silentInbound: number;
+  /** Silent inbound sockets evicted by newcomers since the manager was created. */
+  evictedInbound: number;
   /** IPs in the per-IP map. */
   trackedIps: number;
   /** Peers with tags or protection. */
@@ -193,6 +226,13 @@ interface IpState {
   active: number;
   tokens: number;
   last: number;
+}
+
+/** A pending inbound socket; map order is arrival order. */
+interface Pending {
+  readonly ip: string | undefined;
+  readonly allowed: boolean;
+  progressed: boolean;
 }
 
 interface Entry extends ManagedConnection {
@@ -216,9 +256,9 @@ interface PeerTags {
  * import { ConnectionManager } from "@p2p-edge/libp2p";
  * import { multiaddr } from "@p2p-edge/libp2p/multiaddr";
  * const cm = new ConnectionManager({ maxPendingInbound: 1 });
- * const addr = multiaddr("/ip4/192.0.2.1/tcp/4001");
- * cm.admitInbound(addr, 0); // { ok: true }
- * cm.admitInbound(addr, 0).ok; // false: one upgrade is already pending
+ * const first = cm.admitInbound(multiaddr("/ip4/192.0.2.1/tcp/4001"), 0); // { ok: true, ticket: 1 }
+ * if (first.ok) cm.inboundProgressed(first.ticket); // it started its handshake
+ * cm.admitInbound(multiaddr("/ip4/192.0.2.2/tcp/4001"), 0).ok; // false: the slot is in use
  * ```
  */
 export class ConnectionManager {
@@ -227,7 +267,11 @@ export class ConnectionManager {
   readonly #conns = new Map<string, Entry>();
   readonly #ips = new Map<string, IpState>();
   readonly #tags = new Map<string, PeerTags>();
-  #pending = 0;
+  /** Pending inbound sockets by ticket, oldest first. */
+  readonly #pending = new Map<number, Pending>();
+  #silent = 0;
+  #tickets = 0;
+  #evicted = 0;
   #inbound = 0;
   #outbound = 0;
 
@@ -242,29 +286,23 @@ export class ConnectionManager {
   }
 
   /**
-   * An inbound socket from `addr` arrived at `now` (ms). Allowed: a pending slot is taken
-   * (release it with {@link inboundFailed} or {@link addConnection}). Refused: nothing is taken.
+   * An inbound socket from `addr` arrived at `now` (ms). Allowed: a pending slot is taken,
+   * named by `ticket` (pass it to {@link inboundProgressed}, {@link inboundFailed} and
+   * {@link addConnection}); `evict`, when set, is the ticket of the silent socket whose slot
+   * the newcomer took: the caller closes that socket. Refused: nothing is taken. The per-IP
+   * limits are checked before eviction, so a socket they refuse never costs another its slot.
    */
-  admitInbound(addr: Multiaddr, now: number): Admission {
+  admitInbound(
+    addr: Multiaddr,
+    now: number,
+  ): { ok: true; ticket: number; evict?: number } | { ok: false; limit: string; reason: string } {
     const o = this.options;
     // Forget a couple of idle IPs per call, so the map shrinks without a timer.
     this.#expire(now, 2);
-    if (this.isAllowed(addr)) {
-      this.#pending++;
-      return { ok: true };
-    }
-    if (this.#pending >= o.maxPendingInbound) {
-      return refuse("maxPendingInbound", `${o.maxPendingInbound} inbound upgrades pending`);
-    }
-    if (this.#inbound + this.#pending >= o.maxInbound) {
-      return refuse("maxInbound", `${o.maxInbound} inbound connections`);
-    }
-    if (this.#conns.size + this.#pending >= o.maxConnections) {
-      return refuse("maxConnections", `${o.maxConnections} connections`);
-    }
+    if (this.isAllowed(addr)) return { ok: true, ticket: this.#addPending(undefined, true) };
     const key = ipKey(addr);
+    const state = key === undefined ? undefined : this.#ipState(key, now);
     if (key !== undefined) {
-      const state = this.#ipState(key, now);
       if (state === undefined) {
         return refuse("maxTrackedIps", `${o.maxTrackedIps} remote IPs tracked`);
       }
@@ -277,17 +315,57 @@ export class ConnectionManager {
           `more than ${o.inboundRatePerIp} new connections per second from ${key}`,
         );
       }
+    }
+    let evict: number | undefined;
+    if (this.#pending.size >= o.maxPendingInbound) {
+      evict = this.#oldestSilent();
+      if (evict === undefined) {
+        return refuse(
+          "maxPendingInbound",
+          `${o.maxPendingInbound} inbound upgrades pending, all past their first bytes`,
+        );
+      }
+    }
+    const pending = this.#pending.size - (evict === undefined ? 0 : 1);
+    if (this.#inbound + pending >= o.maxInbound) {
+      return refuse("maxInbound", `${o.maxInbound} inbound connections`);
+    }
+    if (this.#conns.size + pending >= o.maxConnections) {
+      return refuse("maxConnections", `${o.maxConnections} connections`);
+    }
+    if (evict !== undefined) {
+      this.#evicted++;
+      this.inboundFailed(evict, now);
+    }
+    if (state !== undefined) {
       state.tokens -= 1;
       state.active++;
     }
-    this.#pending++;
-    return { ok: true };
+    const ticket = this.#addPending(key, false);
+    return evict === undefined ? { ok: true, ticket } : { ok: true, ticket, evict };
   }
 
-  /** An admitted inbound socket did not become a connection (upgrade failed or refused). */
-  inboundFailed(addr: Multiaddr, now: number): void {
-    if (this.#pending > 0) this.#pending--;
-    if (!this.isAllowed(addr)) this.#ipLeft(ipKey(addr), now);
+  /**
+   * The pending socket `ticket` started its security handshake: it is no longer silent and no
+   * newcomer can evict it. False when the ticket is not pending (evicted or ended).
+   */
+  inboundProgressed(ticket: number): boolean {
+    const entry = this.#pending.get(ticket);
+    if (entry === undefined) return false;
+    if (!entry.progressed) {
+      entry.progressed = true;
+      this.#silent--;
+    }
+    return true;
+  }
+
+  /**
+   * An admitted inbound socket did not become a connection (upgrade failed or refused, or it
+   * was evicted). A no-op for a ticket that is not pending, so it may be called twice.
+   */
+  inboundFailed(ticket: number, now: number): void {
+    const entry = this.#releasePending(ticket);
+    if (entry !== undefined && !entry.allowed) this.#ipLeft(entry.ip, now);
   }
 
   /**
@@ -299,27 +377,32 @@ export class ConnectionManager {
     if (this.#outbound >= o.maxOutbound) {
       return refuse("maxOutbound", `${o.maxOutbound} outbound connections`);
     }
-    if (this.#conns.size + this.#pending >= o.maxConnections) {
+    if (this.#conns.size + this.#pending.size >= o.maxConnections) {
       return refuse("maxConnections", `${o.maxConnections} connections`);
     }
     return { ok: true };
   }
 
   /**
-   * An upgraded connection opens. For an inbound one its pending slot becomes the connection's.
+   * An upgraded connection opens. For an inbound one admitted as `ticket`, its pending slot
+   * becomes the connection's (an inbound connection without a ticket counts against no IP).
    * Refused (the caller closes the connection): the inbound slot is released as well.
    */
-  addConnection(conn: Omit<ManagedConnection, "opened">, now: number): Admission {
+  addConnection(conn: Omit<ManagedConnection, "opened">, now: number, ticket?: number): Admission {
     const o = this.options;
     const allowed = this.isAllowed(conn.remoteAddr);
-    const ip = conn.direction === "inbound" && !allowed ? ipKey(conn.remoteAddr) : undefined;
-    if (conn.direction === "inbound" && this.#pending > 0) this.#pending--;
+    let ip: string | undefined;
+    if (conn.direction === "inbound" && ticket !== undefined) {
+      const entry = this.#releasePending(ticket);
+      if (entry === undefined) return refuse("maxPendingInbound", "the pending slot was taken");
+      ip = entry.allowed ? undefined : entry.ip;
+    }
     if (this.#conns.has(conn.id)) return { ok: true };
     if (!allowed) {
       const refusal = conn.direction === "outbound"
         ? (this.#outbound >= o.maxOutbound ? "maxOutbound" : undefined)
         : (this.#inbound >= o.maxInbound ? "maxInbound" : undefined);
-      const total = this.#conns.size + this.#pending >= o.maxConnections;
+      const total = this.#conns.size + this.#pending.size >= o.maxConnections;
       if (refusal !== undefined || total) {
         this.#ipLeft(ip, now);
         const limit = refusal ?? "maxConnections";
@@ -420,10 +503,35 @@ export class ConnectionManager {
       connections: this.#conns.size,
       inbound: this.#inbound,
       outbound: this.#outbound,
-      pendingInbound: this.#pending,
+      pendingInbound: this.#pending.size,
+      silentInbound: this.#silent,
+      evictedInbound: this.#evicted,
       trackedIps: this.#ips.size,
       taggedPeers: this.#tags.size,
     };
+  }
+
+  #addPending(ip: string | undefined, allowed: boolean): number {
+    const ticket = ++this.#tickets;
+    // Allow-listed sockets are trusted: never silent, never evicted.
+    this.#pending.set(ticket, { ip, allowed, progressed: allowed });
+    if (!allowed) this.#silent++;
+    return ticket;
+  }
+
+  #releasePending(ticket: number): Pending | undefined {
+    const entry = this.#pending.get(ticket);
+    if (entry === undefined) return undefined;
+    this.#pending.delete(ticket);
+    if (!entry.progressed) this.#silent--;
+    return entry;
+  }
+
+  /** The ticket of the oldest pending socket that has not started its handshake. */
+  #oldestSilent(): number | undefined {
+    if (this.#silent === 0) return undefined;
+    for (const [ticket, entry] of this.#pending) if (!entry.progressed) return ticket;
+    return undefined;
   }
 
   #tagsOf(peer: string): PeerTags {
@@ -511,6 +619,6 @@ export class ConnectionManager {
   }
 }
 
-function refuse(limit: string, reason: string): Admission {
+function refuse(limit: string, reason: string): { ok: false; limit: string; reason: string } {
   return { ok: false, limit, reason };
 }

@@ -13,7 +13,7 @@ import type {
   StreamHandler,
   StreamHandlerOptions,
 } from "../connection.ts";
-import { ConnectionClosedError, Libp2pError, LimitExceededError } from "../errors.ts";
+import { ConnectionClosedError, Libp2pError, LimitExceededError, TimeoutError } from "../errors.ts";
 import { generateKeyPair, peerIdFromPrivateKey } from "../keys/mod.ts";
 import type { PrivateKey } from "../keys/types.ts";
 import { CODE_P2P_CIRCUIT, isMultiaddr, type Multiaddr, multiaddr } from "../multiaddr/mod.ts";
@@ -217,6 +217,8 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
   readonly #byId = new Map<string, Connection>();
   /** Inbound raw connections between accept and the end of their upgrade. */
   readonly #pendingRaw = new Set<RawConnection>();
+  /** The same, by the connection manager's ticket (to close an evicted silent socket). */
+  readonly #pendingByTicket = new Map<number, RawConnection>();
   /**
    * Every Connection our upgrader built that has not closed, tracked or not (in admission, or
    * refused and closing): stop() ends all of them, so none outlives the node.
@@ -641,7 +643,9 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
   /**
    * An accepted socket: the connection manager's limits (pending upgrades, per-IP concurrency
    * and rate, totals) and the gater decide before any byte is read from it, so a refused
-   * socket costs no handshake (HARDENING.md "transport" rows).
+   * socket costs no handshake (HARDENING.md "transport" rows). Until it negotiates a security
+   * protocol the socket is silent: closed after `silentInboundTimeoutMs`, and evicted when
+   * the pending slots are full and it is the oldest silent one (connection_manager.ts).
    */
   #accept(raw: RawConnection): void {
     if (this.#status !== "started" && this.#status !== "starting") {
@@ -653,22 +657,52 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
       raw.abort(new LimitExceededError(admission.reason, admission.limit));
       return;
     }
+    const { ticket, evict } = admission;
+    if (evict !== undefined) {
+      this.#pendingByTicket.get(evict)?.abort(
+        new LimitExceededError(
+          "evicted by a newer socket: silent while slots were full",
+          "maxPendingInbound",
+        ),
+      );
+    }
     this.#pendingRaw.add(raw);
-    this.#upgradeInbound(raw).then(
+    this.#pendingByTicket.set(ticket, raw);
+    // A self-upgrading connection (WebTransport) finished its transport handshake already.
+    const silentMs = this.#manager.options.silentInboundTimeoutMs;
+    let silent: ReturnType<typeof setTimeout> | undefined = raw.selfUpgrade !== undefined
+      ? undefined
+      : setTimeout(() => raw.abort(new TimeoutError(`silent for ${silentMs} ms`)), silentMs);
+    if (silent === undefined) this.#manager.inboundProgressed(ticket);
+    const progressed = (): void => {
+      clearTimeout(silent);
+      silent = undefined;
+      this.#manager.inboundProgressed(ticket);
+    };
+    const done = (): void => {
+      clearTimeout(silent);
+      this.#pendingRaw.delete(raw);
+      this.#pendingByTicket.delete(ticket);
+    };
+    this.#upgradeInbound(raw, ticket, progressed).then(
       (conn) => {
-        this.#pendingRaw.delete(raw);
+        done();
         if (conn === undefined) return;
         this.#track(conn);
       },
       () => {
-        this.#pendingRaw.delete(raw);
-        this.#manager.inboundFailed(raw.remoteAddr, Date.now());
+        done();
+        this.#manager.inboundFailed(ticket, Date.now());
       },
     );
   }
 
   /** Gate, upgrade and admit an inbound connection; undefined when it was refused. */
-  async #upgradeInbound(raw: RawConnection): Promise<Connection | undefined> {
+  async #upgradeInbound(
+    raw: RawConnection,
+    ticket: number,
+    onSecurityNegotiated: () => void,
+  ): Promise<Connection | undefined> {
     const denied = await gate(this.#gater, "denyInboundSocket", raw.remoteAddr);
     if (denied !== undefined) {
       raw.abort(denied);
@@ -679,13 +713,13 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
       raw.abort(err);
       throw err;
     }
-    const conn = await this.#upgrader.upgradeInbound(raw);
+    const conn = await this.#upgrader.upgradeInbound(raw, { onSecurityNegotiated });
     if (this.#status !== "started") {
       conn.abort(new ConnectionClosedError("the node stopped"));
-      this.#manager.inboundFailed(raw.remoteAddr, Date.now());
+      this.#manager.inboundFailed(ticket, Date.now());
       return undefined;
     }
-    const refusal = await this.#admitUpgraded(conn);
+    const refusal = await this.#admitUpgraded(conn, ticket);
     if (refusal !== undefined) {
       conn.abort(refusal);
       return undefined;
@@ -698,7 +732,7 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
    * manager counts it (its inbound pending slot becomes the connection's). Refused: the
    * manager has released everything; the caller aborts the connection.
    */
-  async #admitUpgraded(conn: Connection): Promise<Error | undefined> {
+  async #admitUpgraded(conn: Connection, ticket?: number): Promise<Error | undefined> {
     const now = Date.now();
     const info = {
       id: conn.id,
@@ -718,10 +752,10 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
       refusal = new ConnectionClosedError("the connection closed during admission");
     }
     if (refusal !== undefined) {
-      if (conn.direction === "inbound") this.#manager.inboundFailed(conn.remoteAddr, Date.now());
+      if (ticket !== undefined) this.#manager.inboundFailed(ticket, Date.now());
       return refusal;
     }
-    const admission = this.#manager.addConnection(info, now);
+    const admission = this.#manager.addConnection(info, now, ticket);
     if (!admission.ok) return new LimitExceededError(admission.reason, admission.limit);
     return undefined;
   }

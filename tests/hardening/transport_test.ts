@@ -2,7 +2,9 @@
  * HARDENING.md "transport" rows, over an in-memory transport with fake remote IPs and over
  * real TCP on loopback:
  * - many sockets that connect and send nothing: at most maxPendingInbound in upgrade, each
- *   closed at the upgrade deadline, extra refused at once, an honest peer still gets in;
+ *   closed at the upgrade deadline; with every slot taken a newcomer evicts the oldest silent
+ *   socket, and is refused at once only when every pending socket is mid-handshake; an honest
+ *   peer still gets in (the many-address flood is in flood_test.ts);
  * - many new connections per second from one IP: refused before the Noise handshake starts;
  *   other IPs (and allow-listed ones) unaffected.
  */
@@ -59,7 +61,7 @@ function zeroed(node: Libp2pNode): void {
 }
 
 describe("hardening: silent sockets (memory, fake IPs)", () => {
-  it("caps pending upgrades, closes each at the deadline, refuses extras at once", async () => {
+  it("caps pending upgrades, evicts the oldest silent ones, closes each at the deadline", async () => {
     const unhandled = detectUnhandled();
     const net = fakeIp();
     const { node: b, handshakes } = await listener(net, "/memory/0", {
@@ -79,11 +81,15 @@ describe("hardening: silent sockets (memory, fake IPs)", () => {
         const raw = await net.from(`192.0.2.${100 + i}`).dial(addr);
         extra.push({ raw, p: probe(raw) });
       }
-      // Extras are refused at once: their sockets end while the silent ones still wait.
-      const extraEnds = await Promise.all(extra.map((e) => e.p.ended));
-      assert.ok(extraEnds.every((e) => e !== "pending"));
-      assert.deepEqual(extra.map((e) => e.p.bytes()), [0, 0, 0, 0]);
-      assert.equal(b.stats().pendingUpgrades, 8, "silent sockets still in upgrade");
+      // Extras take the slots of the four oldest silent sockets, which end at once without a
+      // byte; the newer silent ones and the extras still wait.
+      const evictedEnds = await Promise.all(silent.slice(0, 4).map((e) => e.p.ended));
+      assert.ok(evictedEnds.every((e) => e !== "pending"));
+      assert.deepEqual(silent.slice(0, 4).map((e) => e.p.bytes()), [0, 0, 0, 0]);
+      assert.equal(b.stats().manager.pendingInbound, 8, "silent sockets still in upgrade");
+      await until(() => b.stats().pendingUpgrades === 8);
+      assert.equal(b.stats().manager.evictedInbound, 4);
+      silent.push(...extra.splice(0));
 
       // An allow-listed peer gets in even now.
       const a = await createNode({
@@ -100,7 +106,7 @@ describe("hardening: silent sockets (memory, fake IPs)", () => {
 
       // Each silent socket is closed at the upgrade deadline.
       const ends = await Promise.all(silent.map((s) => s.p.ended));
-      assert.equal(ends.length, 8);
+      assert.equal(ends.length, 12);
       await until(() => b.stats().pendingUpgrades === 0);
       assert.equal(handshakes(), 1, "only the allow-listed peer reached Noise");
 
@@ -121,6 +127,66 @@ describe("hardening: silent sockets (memory, fake IPs)", () => {
     } finally {
       unhandled.stop();
       for (const s of [...silent, ...extra]) s.raw.abort();
+      await b.stop();
+    }
+  });
+});
+
+describe("hardening: sockets mid-handshake (memory, fake IPs)", () => {
+  it("are never evicted: with every slot mid-handshake a newcomer is refused at once", async () => {
+    const net = fakeIp();
+    const { node: b } = await listener(net, "/memory/0", {
+      connectionManager: { maxPendingInbound: 4 },
+    });
+    const addr = b.addrs()[0];
+    const raws: RawConnection[] = [];
+    try {
+      // multistream-select header and a /noise proposal, then silence: each has progressed.
+      const hello = new Uint8Array([
+        19,
+        ...new TextEncoder().encode("/multistream/1.0.0\n"),
+        7,
+        ...new TextEncoder().encode("/noise\n"),
+      ]);
+      const started = [];
+      for (let i = 0; i < 4; i++) {
+        const raw = await net.from(`192.0.2.${i + 1}`).dial(addr);
+        raws.push(raw);
+        started.push(probe(raw));
+        raw.channel.write(hello);
+        await raw.channel.drained();
+      }
+      await until(() => b.stats().manager.silentInbound === 0);
+      assert.equal(b.stats().manager.pendingInbound, 4);
+      const late = await net.from("192.0.2.50").dial(addr);
+      raws.push(late);
+      const lateProbe = probe(late);
+      assert.notEqual(await lateProbe.ended, "pending");
+      assert.equal(lateProbe.bytes(), 0, "refused before any byte");
+      assert.equal(b.stats().manager.evictedInbound, 0);
+      assert.equal(b.stats().manager.pendingInbound, 4, "nobody mid-handshake was evicted");
+      await Promise.all(started.map((p) => p.ended)); // the upgrade deadline ends them
+    } finally {
+      for (const r of raws) r.abort();
+      await settled(b);
+      await b.stop();
+    }
+  });
+
+  it("closes a silent socket at silentInboundTimeoutMs, before the upgrade deadline", async () => {
+    const net = fakeIp();
+    const { node: b } = await listener(net, "/memory/0", {
+      upgradeTimeoutMs: 60_000,
+      connectionManager: { silentInboundTimeoutMs: 100 },
+    });
+    const raw = await net.from("192.0.2.1").dial(b.addrs()[0]);
+    try {
+      const p = probe(raw);
+      assert.equal(b.stats().manager.silentInbound, 1);
+      assert.notEqual(await p.ended, "pending");
+      await settled(b);
+    } finally {
+      raw.abort();
       await b.stop();
     }
   });
@@ -200,7 +266,7 @@ describe("hardening: connection rate per IP (memory, fake IPs)", () => {
 });
 
 describe("hardening: silent sockets and rate over TCP loopback", () => {
-  it("caps pending upgrades, closes each at the deadline, an honest peer gets in", async () => {
+  it("caps pending upgrades, evicts the oldest silent, closes each at the deadline", async () => {
     const unhandled = detectUnhandled();
     const transport = tcp();
     const { node: b, handshakes } = await listener(transport, "/ip4/127.0.0.1/tcp/0", {
@@ -227,10 +293,12 @@ describe("hardening: silent sockets and rate over TCP loopback", () => {
         raws.push(raw);
         extras.push(probe(raw));
       }
-      await Promise.all(extras.map((p) => p.ended));
-      assert.deepEqual(extras.map((p) => p.bytes()), [0, 0, 0, 0]);
-      assert.equal(b.stats().pendingUpgrades, 8);
-      await Promise.all(probes.map((p) => p.ended));
+      // The four oldest silent sockets make room for the extras and end without a byte.
+      await Promise.all(probes.slice(0, 4).map((p) => p.ended));
+      assert.deepEqual(probes.slice(0, 4).map((p) => p.bytes()), [0, 0, 0, 0]);
+      await until(() => b.stats().manager.evictedInbound === 4);
+      assert.equal(b.stats().manager.pendingInbound, 8);
+      await Promise.all([...probes, ...extras].map((p) => p.ended));
       await until(() => b.stats().pendingUpgrades === 0);
       assert.equal(handshakes(), 0);
 

@@ -13,15 +13,76 @@ import { multiaddr } from "../../src/multiaddr/mod.ts";
 
 const ip = (a: string) => multiaddr(a.includes(":") ? `/ip6/${a}/tcp/1` : `/ip4/${a}/tcp/1`);
 
+/** Admit and return the ticket; fails the test when refused. */
+function admit(cm: ConnectionManager, a: string, now = 0): number {
+  const r = cm.admitInbound(ip(a), now);
+  assert.ok(r.ok, r.ok ? "" : r.reason);
+  return r.ticket;
+}
+
 describe("ConnectionManager", () => {
-  it("caps pending inbound and releases slots", () => {
+  it("caps pending inbound once every pending socket has progressed; releases slots", () => {
     const cm = new ConnectionManager({ maxPendingInbound: 2 });
-    assert.ok(cm.admitInbound(ip("192.0.2.1"), 0).ok);
-    assert.ok(cm.admitInbound(ip("192.0.2.2"), 0).ok);
+    const t1 = admit(cm, "192.0.2.1");
+    const t2 = admit(cm, "192.0.2.2");
+    assert.ok(cm.inboundProgressed(t1));
+    assert.ok(cm.inboundProgressed(t2));
     const third = cm.admitInbound(ip("192.0.2.3"), 0);
     assert.deepEqual(third.ok ? "" : third.limit, "maxPendingInbound");
-    cm.inboundFailed(ip("192.0.2.1"), 0);
-    assert.ok(cm.admitInbound(ip("192.0.2.3"), 0).ok);
+    cm.inboundFailed(t1, 0);
+    cm.inboundFailed(t1, 0); // twice is a no-op
+    assert.equal(cm.stats().pendingInbound, 1);
+    admit(cm, "192.0.2.3");
+  });
+
+  it("a newcomer evicts the oldest silent socket, never one that has progressed", () => {
+    const cm = new ConnectionManager({ maxPendingInbound: 3 });
+    const t1 = admit(cm, "192.0.2.1");
+    const t2 = admit(cm, "192.0.2.2");
+    const t3 = admit(cm, "192.0.2.3");
+    cm.inboundProgressed(t1); // mid-handshake: protected
+    assert.deepEqual(cm.stats().silentInbound, 2);
+    const a = cm.admitInbound(ip("192.0.2.4"), 0);
+    assert.ok(a.ok && a.evict === t2, "the oldest silent one goes");
+    assert.equal(cm.inboundProgressed(t2), false, "an evicted ticket is gone");
+    const b = cm.admitInbound(ip("192.0.2.5"), 0);
+    assert.ok(b.ok && b.evict === t3);
+    cm.inboundProgressed(a.ticket);
+    cm.inboundProgressed(b.ticket);
+    const c = cm.admitInbound(ip("192.0.2.6"), 0);
+    assert.equal(c.ok ? "" : c.limit, "maxPendingInbound", "nobody silent: refused");
+    const s = cm.stats(0);
+    assert.equal(s.pendingInbound, 3);
+    assert.equal(s.silentInbound, 0);
+    assert.equal(s.evictedInbound, 2);
+    // The evicted IPs' slots were released: only the three pending ones are tracked.
+    assert.equal(s.trackedIps, 5, "evicted IPs keep their drained bucket only");
+    assert.ok(
+      cm.addConnection(
+        { id: "c1", peer: "p1", direction: "inbound", remoteAddr: ip("192.0.2.1") },
+        0,
+        t1,
+      ).ok,
+    );
+    assert.equal(cm.stats().pendingInbound, 2);
+  });
+
+  it("a socket refused by its per-IP limits evicts nobody", () => {
+    const cm = new ConnectionManager({ maxPendingInbound: 2, maxInboundPerIp: 1 });
+    const t1 = admit(cm, "192.0.2.1");
+    admit(cm, "192.0.2.2");
+    const r = cm.admitInbound(ip("192.0.2.1"), 0);
+    assert.equal(r.ok ? "" : r.limit, "maxInboundPerIp");
+    assert.equal(cm.stats().evictedInbound, 0);
+    assert.ok(cm.inboundProgressed(t1), "still pending");
+  });
+
+  it("allow-listed pending sockets are never evicted", () => {
+    const cm = new ConnectionManager({ maxPendingInbound: 1, allowList: ["10.0.0.0/8"] });
+    const t = admit(cm, "10.0.0.1");
+    const r = cm.admitInbound(ip("192.0.2.1"), 0);
+    assert.equal(r.ok ? "" : r.limit, "maxPendingInbound");
+    assert.ok(cm.inboundProgressed(t));
   });
 
   it("limits concurrency and rate per IP; the bucket refills with time", () => {
@@ -31,14 +92,14 @@ describe("ConnectionManager", () => {
       inboundBurstPerIp: 3,
     });
     const a = ip("192.0.2.1");
-    assert.ok(cm.admitInbound(a, 0).ok);
-    assert.ok(cm.admitInbound(a, 0).ok);
+    const t1 = admit(cm, "192.0.2.1");
+    const t2 = admit(cm, "192.0.2.1");
     const c = cm.admitInbound(a, 0);
     assert.equal(c.ok ? "" : c.limit, "maxInboundPerIp");
-    cm.inboundFailed(a, 0);
-    cm.inboundFailed(a, 0);
-    assert.ok(cm.admitInbound(a, 0).ok); // third token
-    cm.inboundFailed(a, 0);
+    cm.inboundFailed(t1, 0);
+    cm.inboundFailed(t2, 0);
+    const t3 = admit(cm, "192.0.2.1"); // third token
+    cm.inboundFailed(t3, 0);
     const d = cm.admitInbound(a, 0);
     assert.equal(d.ok ? "" : d.limit, "inboundRatePerIp");
     assert.ok(cm.admitInbound(ip("192.0.2.9"), 0).ok, "other IPs unaffected");
@@ -54,13 +115,12 @@ describe("ConnectionManager", () => {
 
   it("the per-IP map is capped and shrinks when IPs leave and refill", () => {
     const cm = new ConnectionManager({ maxTrackedIps: 3, inboundBurstPerIp: 1 });
-    for (let i = 1; i <= 3; i++) assert.ok(cm.admitInbound(ip(`192.0.2.${i}`), 0).ok);
+    const tickets = [1, 2, 3].map((i) => admit(cm, `192.0.2.${i}`));
     const full = cm.admitInbound(ip("192.0.2.4"), 0);
     assert.equal(full.ok ? "" : full.limit, "maxTrackedIps", "all tracked IPs have connections");
-    for (let i = 1; i <= 3; i++) cm.inboundFailed(ip(`192.0.2.${i}`), 0);
+    for (const t of tickets) cm.inboundFailed(t, 0);
     assert.equal(cm.stats().trackedIps, 3, "drained buckets are remembered");
-    assert.ok(cm.admitInbound(ip("192.0.2.4"), 10).ok, "an idle entry makes room");
-    cm.inboundFailed(ip("192.0.2.4"), 10);
+    cm.inboundFailed(admit(cm, "192.0.2.4", 10), 10); // an idle entry makes room
     assert.equal(cm.stats(1_000_000).trackedIps, 0);
   });
 
@@ -73,11 +133,12 @@ describe("ConnectionManager", () => {
       pruneGraceMs: 0,
       allowList: ["10.0.0.0/8"],
     });
-    for (let i = 0; i < 5; i++) assert.ok(cm.admitInbound(ip(`10.1.2.${i}`), 0).ok);
+    const tickets = [0, 1, 2, 3, 4].map((i) => admit(cm, `10.1.2.${i}`));
     for (let i = 0; i < 5; i++) {
       const r = cm.addConnection(
         { id: `c${i}`, peer: `p${i}`, direction: "inbound", remoteAddr: ip(`10.1.2.${i}`) },
         0,
+        tickets[i],
       );
       assert.ok(r.ok);
     }

@@ -78,7 +78,7 @@ describe("yamux options", () => {
     assert.equal(o.keepAliveIntervalMs, 30_000);
     assert.equal(o.pingTimeoutMs, 15_000);
     assert.equal(o.maxAckBacklog, 256);
-    assert.equal(o.maxMessageSize, 64 * KiB);
+    assert.equal(o.maxMessageSize, 256 * KiB);
     assert.equal(o.maxPendingPingReplies, 16);
     assert.equal(o.goAwayTimeoutMs, 10_000);
     assert.equal(yamux().protocol, YAMUX_PROTOCOL_ID);
@@ -181,8 +181,9 @@ describe("yamux muxer", () => {
     let resolved = false;
     const big = new Uint8Array(300 * KiB).fill(9);
     const p = s.writable.getWriter().write(big).then(() => (resolved = true));
-    const first = await readFrames(reader, 5); // SYN + 4 × 64 KiB data
-    assert.equal(first.frames.filter((f) => f.type === Data).length, 4);
+    const first = await readFrames(reader, 2); // SYN + the window's 256 KiB in one frame
+    const data = first.frames.filter((f) => f.type === Data);
+    assert.deepEqual(data.map((f) => f.length), [256 * KiB]);
     await new Promise((r) => setTimeout(r, 10));
     assert.equal(resolved, false);
     await w.write(frame(WindowUpdate, ACK, 1, 64 * KiB));

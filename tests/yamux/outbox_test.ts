@@ -8,7 +8,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { concat, randomBytes } from "../../src/bytes.ts";
-import { Outbox } from "../../protocols/yamux/outbox.ts";
+import { BULK_BLOCK, Outbox } from "../../protocols/yamux/outbox.ts";
 import { parseFrames } from "./session_helpers.ts";
 
 describe("yamux outbox", () => {
@@ -70,7 +70,8 @@ describe("yamux outbox", () => {
     const payload = new Uint8Array(64 * 1024).fill(3);
     box.data(0, 1, payload);
     const first = box.take()!;
-    assert.equal(first.length, 1);
+    // Full blocks of BULK_BLOCK bytes (one Noise message each), the rest in a second one.
+    assert.deepEqual(first.map((b) => b.byteLength), [BULK_BLOCK, 12 + 64 * 1024 - BULK_BLOCK]);
     const block = first[0].buffer;
     box.recycle(first);
     // A slab-carved batch (a fresh outbox's small frame) given back is not pooled.
@@ -84,6 +85,54 @@ describe("yamux outbox", () => {
     assert.notEqual(second[0].buffer, small[0].buffer);
     const frames = parseFrames(concat(second));
     assert.equal(frames.length, 1);
-    assert.deepEqual(frames[0].payload, payload, "the frame is whole in the reused block");
+    assert.deepEqual(frames[0].payload, payload, "the frame is whole across the blocks");
+  });
+
+  it("fills blocks to BULK_BLOCK and never emits a larger one", () => {
+    const box = new Outbox({ onOutput: () => {} });
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 20; i++) box.data(0, 1 + (i % 3) * 2, randomBytes(1 + i * 9000));
+      box.frame(1, 0, 1, 5);
+      const chunks = box.take()!;
+      assert.ok(chunks.every((c) => c.byteLength <= BULK_BLOCK));
+      assert.equal(parseFrames(concat(chunks)).length, 21);
+      // Once the outbox has seen bulk traffic, every block but the last is full.
+      if (round === 1) assert.ok(chunks.slice(0, -1).every((c) => c.byteLength > BULK_BLOCK - 12));
+    }
+  });
+
+  it("extends the last Data frame of a stream up to maxFrame; any other frame ends it", () => {
+    const box = new Outbox({ onOutput: () => {} });
+    const max = 100;
+    box.data(0, 1, new Uint8Array(40).fill(1), max);
+    box.data(0, 1, new Uint8Array(40).fill(2), max); // joins: 80
+    box.data(0, 1, new Uint8Array(40).fill(3), max); // 120 > max: a new frame
+    box.data(0, 3, new Uint8Array(10).fill(4), max); // another stream: a new frame
+    box.data(0, 3, new Uint8Array(10).fill(5), max); // joins
+    box.frame(1, 0, 3, 7); // a WindowUpdate ends the run
+    box.data(0, 3, new Uint8Array(1).fill(6), max);
+    box.data(4, 3, new Uint8Array(1).fill(7), max); // flags (FIN): never joined
+    box.data(0, 3, new Uint8Array(1).fill(8), max); // after a flagged frame: new
+    const frames = parseFrames(concat(box.take()!));
+    assert.deepEqual(frames.map((f) => [f.type, f.streamId, f.flags, f.length]), [
+      [0, 1, 0, 80],
+      [0, 1, 0, 40],
+      [0, 3, 0, 20],
+      [1, 3, 0, 7],
+      [0, 3, 0, 1],
+      [0, 3, 4, 1],
+      [0, 3, 0, 1],
+    ]);
+    assert.deepEqual(
+      frames[0].payload,
+      Uint8Array.from([...new Uint8Array(40).fill(1), ...new Uint8Array(40).fill(2)]),
+    );
+    // Nothing joins across a take: what was taken is never patched.
+    box.data(0, 5, new Uint8Array(2), max);
+    const taken = box.take()!;
+    const copy = concat(taken);
+    box.data(0, 5, new Uint8Array(2), max);
+    assert.deepEqual(concat(taken), copy);
+    assert.deepEqual(parseFrames(concat(box.take()!)).map((f) => f.length), [2]);
   });
 });
