@@ -44,6 +44,8 @@ const node = await createLibp2p({
   transports: [tcp()],
   connectionEncrypters: [noise()],
   streamMuxers: [yamux()],
+  // Every peer connects from 127.0.0.1: js's per-host inbound threshold (5/s) is lifted.
+  connectionManager: { inboundConnectionThreshold: 10_000, maxIncomingPendingConnections: 256 },
   services: {
     identify: identify(),
     ping: ping(),
