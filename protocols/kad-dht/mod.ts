@@ -39,18 +39,7 @@ export type { KeyType, PublicKey } from "../../src/keys/types.ts";
 export * from "./handlers.ts";
 export * from "./rpc.ts";
 export * from "./lookup.ts";
-export {
-  DEFAULT_QUERY_TIMEOUT_MS,
-  DEFAULT_REFRESH_INTERVAL_MS,
-  DEFAULT_REPROVIDE_INTERVAL_MS,
-  DEFAULT_SWEEP_INTERVAL_MS,
-  type KadDHTOptions,
-  type KadDHTStats,
-  KadNotFoundError,
-  type KadPeerInfo,
-  MAX_CONCURRENT_CHECKS,
-  MAX_INBOUND_STREAMS,
-  MAX_PROVIDED_KEYS,
-  MAX_QUEUED_CHECKS,
-} from "./service.ts";
+export * from "./service_types.ts";
+export { KadDHTCore } from "./service.ts";
+
 export * from "./operations.ts";

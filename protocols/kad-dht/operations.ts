@@ -18,16 +18,13 @@ import { type KadMessage, type KadPeer, MessageType } from "./codec.ts";
 import { MAX_PROVIDERS_PER_KEY } from "./constants.ts";
 import type { QueryPeer } from "./query.ts";
 import { RecordValidationError, selectRecord, validateRecord } from "./records.ts";
+import { coreFactory, findNode, KadDHTCore, provideKey } from "./service.ts";
 import {
-  coreFactory,
-  findNode,
-  KadDHTCore,
   type KadDHTOptions,
   KadNotFoundError,
   type KadPeerInfo,
   MAX_PROVIDED_KEYS,
-  provideKey,
-} from "./service.ts";
+} from "./service_types.ts";
 
 /** `{ signal }` of every operation. */
 export interface KadAbortOptions {
@@ -44,10 +41,9 @@ export type KadQueryEvent =
   | { name: "QUERY_ERROR"; from: PeerId; error: unknown }
   | { name: "FINAL_PEER"; peer: KadPeerInfo };
 
-/** Default quorum of {@link KadDHT.get}: most of the k = 20 closest peers. */
+/** Default quorum of {@link KadDHT.get}: js-libp2p's GET_MANY_RECORD_COUNT (16). */
 export const DEFAULT_GET_QUORUM = 16;
 
-/** Keep a value worse than this many of its copies from being returned as-is. */
 const hex = toHex;
 
 /**

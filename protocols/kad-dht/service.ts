@@ -11,7 +11,7 @@
 
 import { randomBytes, toHex } from "../../src/bytes.ts";
 import type { Connection } from "../../src/connection.ts";
-import { Libp2pError, TimeoutError } from "../../src/errors.ts";
+import { LimitExceededError, Libp2pError, TimeoutError } from "../../src/errors.ts";
 import { multiaddr, type Multiaddr } from "../../src/multiaddr/mod.ts";
 import type { Libp2pNode } from "../../src/node/node.ts";
 import { IDENTIFY_CAPABILITY } from "../../src/node/services.ts";
@@ -37,124 +37,18 @@ import {
   STREAM_IDLE_TIMEOUT_MS,
 } from "./rpc.ts";
 import { MemoryValueStore, type ValueStore } from "./values.ts";
-
-/** Table refresh and self-lookup period (js 5 min, go 10 min; research §1.3). */
-export const DEFAULT_REFRESH_INTERVAL_MS = 5 * 60_000;
-
-/** Provider records we announced are announced again this often (go 22 h, research §1.3). */
-export const DEFAULT_REPROVIDE_INTERVAL_MS = 22 * 60 * 60_000;
-
-/** Expired provider and value records are swept this often (js: hourly). */
-export const DEFAULT_SWEEP_INTERVAL_MS = 60 * 60_000;
-
-/** Lookup checks (and bucket pings) in progress at once (go: 256; HARDENING.md rule 4). */
-export const MAX_CONCURRENT_CHECKS = 32;
-
-/** Checks waiting for a slot; further candidates are dropped (js queue 100; rule 4). */
-export const MAX_QUEUED_CHECKS = 128;
-
-/** Inbound DHT streams per connection (js: 32; CVE-2022-23486 class; rule 4). */
-export const MAX_INBOUND_STREAMS = 32;
-
-/** Keys we announce as provider, reprovided periodically (bounded: HARDENING.md rule 4). */
-export const MAX_PROVIDED_KEYS = 100_000;
-
-/** Whole-lookup deadline (go's refresh query 10 s is too short on slow links; js 180 s). */
-export const DEFAULT_QUERY_TIMEOUT_MS = 60_000;
-
-/** Options of {@link kadDHT}, each with its default. */
-export interface KadDHTOptions {
-  /**
-   * `true`: client forever (does not serve the protocol). `false`: server now. Unset: server
-   * while the address manager's reachability is "public", client otherwise.
-   */
-  clientMode?: boolean;
-  /** Protocol id. Default `/ipfs/kad/1.0.0`. */
-  protocol?: string;
-  /** Bucket size and result size k. Default 20. */
-  kBucketSize?: number;
-  /** Requests in flight per lookup path. Default 10. */
-  alpha?: number;
-  /** Disjoint lookup paths. Default 1. */
-  disjointPaths?: number;
-  /**
-   * Keep, send and store private and loopback addresses too. Default false: the public DHT
-   * must not learn them. Loopback tests set it to true.
-   */
-  allowPrivateAddresses?: boolean;
-  /** Peers to connect to at start, as multiaddrs with `/p2p/`. Default none. */
-  bootstrapPeers?: readonly (string | Multiaddr)[];
-  /** Table refresh and self-lookup period, ms; 0 disables. Default 5 min. */
-  refreshIntervalMs?: number;
-  /** Reprovide period, ms; 0 disables. Default 22 h. */
-  reprovideIntervalMs?: number;
-  /** Store sweep period, ms; 0 disables. Default 1 h. */
-  sweepIntervalMs?: number;
-  /** Per-request deadline, ms. Default 10 s. */
-  requestTimeoutMs?: number;
-  /** Whole-lookup deadline, ms. Default 60 s. */
-  queryTimeoutMs?: number;
-  /** Record validators by namespace. Default `/pk` and `/ipns`. */
-  validators?: Validators;
-  /** Provider records. Default a {@link MemoryProviderStore}. */
-  providers?: ProviderStore;
-  /** Value records. Default a {@link MemoryValueStore}. */
-  values?: ValueStore;
-  /** Per-peer limits of inbound requests (server mode). */
-  requestLimits?: PeerRequestLimiterOptions;
-  /** Deadline of an inbound message once started, ms. Default 10 s. */
-  messageTimeoutMs?: number;
-  /** Inbound stream idle deadline, ms. Default 60 s. */
-  streamIdleTimeoutMs?: number;
-}
-
-/** A peer and its addresses. */
-export interface KadPeerInfo {
-  /** The peer. */
-  id: PeerId;
-  /** Its addresses (without `/p2p/`). */
-  multiaddrs: Multiaddr[];
-}
-
-/** Counters of the service. */
-export interface KadDHTStats {
-  /** Inbound requests answered (or accepted, for ADD_PROVIDER). */
-  served: number;
-  /** Inbound requests refused by the per-peer limits. */
-  refused: number;
-  /** Inbound streams reset for a malformed, oversized or late message. */
-  badStreams: number;
-  /** Requests we sent. */
-  sent: number;
-}
-
-/** Peer not found, no record, or no provider: the lookup ended without what was asked. */
-export class KadNotFoundError extends Libp2pError {}
-
-/** Internal state the operations module uses. */
-export interface KadCore {
-  readonly node: Libp2pNode;
-  readonly protocol: string;
-  readonly k: number;
-  readonly validators: Validators;
-  readonly providers: ProviderStore;
-  readonly values: ValueStore;
-  readonly table: RoutingTable;
-  readonly provided: Map<string, Uint8Array>;
-  shareable(addrs: readonly Uint8Array[]): Uint8Array[];
-  selfAddrs(): Uint8Array[];
-  lookup(
-    key: Uint8Array,
-    message: (key: Uint8Array) => KadMessage,
-    signal?: AbortSignal,
-  ): AsyncGenerator<LookupEvent, LookupResult, undefined>;
-  send(
-    peer: QueryPeer,
-    message: KadMessage,
-    options: { signal?: AbortSignal; expectReply?: boolean },
-  ): Promise<KadMessage | undefined>;
-  learn(peers: readonly KadPeer[]): void;
-}
+import {
+  DEFAULT_QUERY_TIMEOUT_MS,
+  DEFAULT_REFRESH_INTERVAL_MS,
+  DEFAULT_REPROVIDE_INTERVAL_MS,
+  DEFAULT_SWEEP_INTERVAL_MS,
+  type KadCore,
+  type KadDHTOptions,
+  type KadDHTStats,
+  MAX_CONCURRENT_CHECKS,
+  MAX_INBOUND_STREAMS,
+  MAX_QUEUED_CHECKS,
+} from "./service_types.ts";
 
 const hex = toHex;
 
@@ -168,12 +62,19 @@ const hex = toHex;
  * ```
  */
 export class KadDHTCore implements KadCore, Startable {
+  /** The node the service runs on. */
   readonly node: Libp2pNode;
+  /** The protocol id served and dialled. */
   readonly protocol: string;
+  /** Bucket and result size. */
   readonly k: number;
+  /** Record validators by namespace. */
   readonly validators: Validators;
+  /** Provider records. */
   readonly providers: ProviderStore;
+  /** Value records. */
   readonly values: ValueStore;
+  /** The routing table. */
   readonly table: RoutingTable;
   /** Keys we provide (binary multihash by hex), reprovided periodically. */
   readonly provided = new Map<string, Uint8Array>();
@@ -192,6 +93,7 @@ export class KadDHTCore implements KadCore, Startable {
   #started = false;
   readonly #stats: KadDHTStats = { served: 0, refused: 0, badStreams: 0, sent: 0 };
 
+  /** Prefer {@link kadDHT}, which builds it as a node service. */
   constructor(node: Libp2pNode, options: KadDHTOptions) {
     this.node = node;
     this.#options = options;
@@ -231,6 +133,7 @@ export class KadDHTCore implements KadCore, Startable {
     return { ...this.#stats, refused: this.#limiter.refused };
   }
 
+  /** Register the topology, apply the mode, arm the upkeep timers, bootstrap once listening. */
   start(): void {
     if (this.#started) return;
     this.#started = true;
@@ -258,6 +161,7 @@ export class KadDHTCore implements KadCore, Startable {
     if (this.#started) this.bootstrap().catch(() => {});
   };
 
+  /** Stop serving, release timers, abort lookups and checks in progress. */
   stop(): void {
     if (!this.#started) return;
     this.#started = false;
@@ -308,6 +212,7 @@ export class KadDHTCore implements KadCore, Startable {
     for await (const _ of it) { /* peers that answer are admitted by lookup() */ }
   }
 
+  /** The addresses of `addrs` that may be sent and stored under the address policy. */
   shareable(addrs: readonly Uint8Array[]): Uint8Array[] {
     const list = this.#options.allowPrivateAddresses === true
       ? [...addrs]
@@ -315,6 +220,7 @@ export class KadDHTCore implements KadCore, Startable {
     return list.slice(0, MAX_ADDRS_PER_PEER);
   }
 
+  /** Our own shareable addresses (binary, without `/p2p/`). */
   selfAddrs(): Uint8Array[] {
     return this.shareable(this.node.addressManager.getAddresses().map((a) => withoutP2p(a).bytes));
   }
@@ -332,6 +238,10 @@ export class KadDHTCore implements KadCore, Startable {
     }
   }
 
+  /**
+   * A lookup of `key` seeded from the table, sending `message(key)` to each peer asked; peers
+   * that answer are offered to the table (answering proves they serve the protocol).
+   */
   lookup(
     key: Uint8Array,
     message: (key: Uint8Array) => KadMessage,
@@ -376,6 +286,7 @@ export class KadDHTCore implements KadCore, Startable {
     });
   }
 
+  /** Send one request to a peer (dialling it, on a fresh stream); resolves with its answer. */
   async send(
     peer: QueryPeer,
     message: KadMessage,
@@ -474,7 +385,7 @@ export class KadDHTCore implements KadCore, Startable {
       writer.releaseLock();
       await stream.close().catch(() => {});
     } catch (err) {
-      if (!(err instanceof Libp2pError && err.message.includes("over the limit"))) {
+      if (!(err instanceof LimitExceededError && err.limit === "PEER_REQUESTS")) {
         this.#stats.badStreams++;
       }
       stream.abort(err);

@@ -135,6 +135,6 @@ process.stdin.on("data", (d: Uint8Array) => {
   }
 });
 process.stdin.on("end", async () => {
-  await node.stop().catch(() => {});
+  await Promise.resolve(node.stop()).catch(() => {});
   process.exit(0);
 });
