@@ -345,7 +345,9 @@ export async function dhtLookups(
   const dht = node.services.dht;
   if (dht === undefined) return 0;
   let misses = 0;
-  await dht.bootstrap().catch((err) => output.err(errorLine("dht bootstrap: ", err, level === "verbose")));
+  await dht.bootstrap().catch((err) =>
+    output.err(errorLine("dht bootstrap: ", err, level === "verbose"))
+  );
   for (const id of options.findPeer) {
     try {
       const found = await dht.findPeer(id);
@@ -360,7 +362,9 @@ export async function dhtLookups(
       let n = 0;
       for await (const p of dht.findProviders(cid)) {
         n++;
-        output.out(`provider ${cid} ${p.id.toString()} ${p.multiaddrs.map(String).join(",") || "-"}`);
+        output.out(
+          `provider ${cid} ${p.id.toString()} ${p.multiaddrs.map(String).join(",") || "-"}`,
+        );
       }
       if (n === 0) throw new Error("no provider found");
     } catch (err) {

@@ -8,7 +8,7 @@
  */
 
 import { equals, toHex } from "../../src/bytes.ts";
-import { multiaddr, type Multiaddr } from "../../src/multiaddr/mod.ts";
+import { multiaddr } from "../../src/multiaddr/mod.ts";
 import { CID } from "../../src/multiformats/cid.ts";
 import { multibaseDecode } from "../../src/multiformats/multibase.ts";
 import type { Libp2pNode } from "../../src/node/node.ts";
@@ -100,14 +100,21 @@ export class KadDHT extends KadDHTCore {
     while (!r.done) {
       const ev = r.value;
       if (ev.kind === "response") {
-        yield { name: "PEER_RESPONSE", from: peerId(ev.peer), closer: infos(this, ev.message.closerPeers) };
+        yield {
+          name: "PEER_RESPONSE",
+          from: peerId(ev.peer),
+          closer: infos(this, ev.message.closerPeers),
+        };
       } else {
         yield { name: "QUERY_ERROR", from: peerId(ev.peer), error: ev.error };
       }
       r = await lookup.next();
     }
     for (const p of r.value.closest) {
-      yield { name: "FINAL_PEER", peer: { id: peerId(p), multiaddrs: (p.addrs ?? []).map((a) => multiaddr(a)) } };
+      yield {
+        name: "FINAL_PEER",
+        peer: { id: peerId(p), multiaddrs: (p.addrs ?? []).map((a) => multiaddr(a)) },
+      };
     }
   }
 
@@ -317,12 +324,13 @@ function infos(core: KadDHTCore, peers: readonly KadPeer[]): KadPeerInfo[] {
   const out: KadPeerInfo[] = [];
   for (const p of peers) {
     try {
-      out.push({ id: peerIdFromBytes(p.id), multiaddrs: core.shareable(p.addrs).map((a) => multiaddr(a)) });
+      out.push({
+        id: peerIdFromBytes(p.id),
+        multiaddrs: core.shareable(p.addrs).map((a) => multiaddr(a)),
+      });
     } catch {
       // An id that is not a peer id: skipped.
     }
   }
   return out;
 }
-
-

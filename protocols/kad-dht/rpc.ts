@@ -69,7 +69,9 @@ export class MessageReader {
    * The next message. `firstByteMs` bounds the wait for a new message to start (the idle
    * deadline), `messageMs` the time from its first byte to its last.
    */
-  async next(timeouts: { firstByteMs: number; messageMs: number }): Promise<KadMessage | undefined> {
+  async next(
+    timeouts: { firstByteMs: number; messageMs: number },
+  ): Promise<KadMessage | undefined> {
     let body = this.#decoder.next();
     let deadline = performance.now() +
       (this.#decoder.buffered > 0 ? timeouts.messageMs : timeouts.firstByteMs);

@@ -11,11 +11,11 @@
 
 import { randomBytes, toHex } from "../../src/bytes.ts";
 import type { Connection } from "../../src/connection.ts";
-import { LimitExceededError, Libp2pError, TimeoutError } from "../../src/errors.ts";
-import { multiaddr, type Multiaddr } from "../../src/multiaddr/mod.ts";
+import { Libp2pError, LimitExceededError, TimeoutError } from "../../src/errors.ts";
+import { type Multiaddr, multiaddr } from "../../src/multiaddr/mod.ts";
 import type { Libp2pNode } from "../../src/node/node.ts";
 import { IDENTIFY_CAPABILITY } from "../../src/node/services.ts";
-import { type ServiceFactory, type Startable } from "../../src/node/services.ts";
+import type { ServiceFactory, Startable } from "../../src/node/services.ts";
 import { type PeerId, peerIdFromBytes } from "../../src/peer_id.ts";
 import { encodeFrame, type KadMessage, type KadPeer, MessageType } from "./codec.ts";
 import { ALPHA, K_BUCKET_SIZE, KAD_PROTOCOL_ID, MAX_ADDRS_PER_PEER } from "./constants.ts";
@@ -31,7 +31,6 @@ import {
   MESSAGE_TIMEOUT_MS,
   MessageReader,
   PeerRequestLimiter,
-  type PeerRequestLimiterOptions,
   refusedError,
   request,
   STREAM_IDLE_TIMEOUT_MS,
@@ -77,7 +76,7 @@ export class KadDHTCore implements KadCore, Startable {
   /** The routing table. */
   readonly table: RoutingTable;
   /** Keys we provide (binary multihash by hex), reprovided periodically. */
-  readonly provided = new Map<string, Uint8Array>();
+  readonly provided: Map<string, Uint8Array> = new Map();
   readonly #options: KadDHTOptions;
   readonly #alpha: number;
   readonly #limiter: PeerRequestLimiter;
@@ -149,7 +148,11 @@ export class KadDHTCore implements KadCore, Startable {
       if (period > 0) this.#timers.push(setInterval(() => run().catch(() => {}), period));
     };
     every(this.#options.refreshIntervalMs, DEFAULT_REFRESH_INTERVAL_MS, () => this.refresh());
-    every(this.#options.reprovideIntervalMs, DEFAULT_REPROVIDE_INTERVAL_MS, () => this.#reprovide());
+    every(
+      this.#options.reprovideIntervalMs,
+      DEFAULT_REPROVIDE_INTERVAL_MS,
+      () => this.#reprovide(),
+    );
     every(this.#options.sweepIntervalMs, DEFAULT_SWEEP_INTERVAL_MS, () => this.#sweep());
     if ((this.#options.bootstrapPeers ?? []).length > 0) {
       // Services start before the node accepts dials: bootstrap once it is listening.
@@ -523,7 +526,11 @@ export function coreFactory<T>(
   options: KadDHTOptions,
 ): ServiceFactory<T> {
   return Object.assign((node: Libp2pNode) => build(node, { ...options }), {
-    serviceCapabilities: Object.freeze(["@libp2p/kad-dht", "@libp2p/peer-routing", "@libp2p/content-routing"]),
+    serviceCapabilities: Object.freeze([
+      "@libp2p/kad-dht",
+      "@libp2p/peer-routing",
+      "@libp2p/content-routing",
+    ]),
     serviceDependencies: Object.freeze([IDENTIFY_CAPABILITY]),
   });
 }

@@ -147,4 +147,3 @@ export interface KadCore {
   /** Remember the shareable addresses of peers listed in an answer. */
   learn(peers: readonly KadPeer[]): void;
 }
-

@@ -29,7 +29,11 @@ function ourNode(bootstrap: string[]): Promise<Libp2pNode<S>> {
   return testTcpNode<S>({
     // Every peer of this network connects from 127.0.0.1: the per-IP inbound limits, meant for
     // distinct hosts, are lifted.
-    connectionManager: { maxInboundPerIp: 1024, inboundRatePerIp: Infinity, inboundBurstPerIp: 1024 },
+    connectionManager: {
+      maxInboundPerIp: 1024,
+      inboundRatePerIp: Infinity,
+      inboundBurstPerIp: 1024,
+    },
     services: {
       identify: identify(),
       // js's routing table pings new contacts with /ipfs/ping/1.0.0 before admitting them.
@@ -54,7 +58,7 @@ function cidV0(text: string): string {
 
 describe(`kad-dht interop with js-libp2p over TCP (${TOTAL} nodes, half js)`, () => {
   let js: KadJsPeer[] = [];
-  let ours: Libp2pNode<S>[] = [];
+  const ours: Libp2pNode<S>[] = [];
 
   before(async () => {
     js = await Promise.all(Array.from({ length: HALF }, () => startKadJsPeer()));
@@ -111,8 +115,12 @@ describe(`kad-dht interop with js-libp2p over TCP (${TOTAL} nodes, half js)`, ()
       }
     }
     console.log(
-      `kad interop: ${lookups} findPeer lookups; ours ${(oursMs / (HALF * (TOTAL - 1))).toFixed(1)} ms ` +
-        `avg, js ${((performance.now() - t1) / (HALF * (TOTAL - 1))).toFixed(1)} ms avg (incl. IPC)`,
+      `kad interop: ${lookups} findPeer lookups; ours ${
+        (oursMs / (HALF * (TOTAL - 1))).toFixed(1)
+      } ms ` +
+        `avg, js ${
+          ((performance.now() - t1) / (HALF * (TOTAL - 1))).toFixed(1)
+        } ms avg (incl. IPC)`,
     );
   });
 
@@ -120,7 +128,11 @@ describe(`kad-dht interop with js-libp2p over TCP (${TOTAL} nodes, half js)`, ()
     const before = ours.map((n) => n.services.dht.stats().served);
     const key = utf8Encode(`interop key ${Math.random()}`);
     // js asks: its closest-peers lookup for a random key reaches our servers.
-    await js[1 % HALF].call("findProviders", { cid: cidV0(toHex(key)), limit: 1, timeoutMs: 30_000 })
+    await js[1 % HALF].call("findProviders", {
+      cid: cidV0(toHex(key)),
+      limit: 1,
+      timeoutMs: 30_000,
+    })
       .catch(() => {});
     const served = ours.reduce((sum, n, i) => sum + n.services.dht.stats().served - before[i], 0);
     assert.ok(served > 0, "no js request reached our servers");
@@ -138,7 +150,9 @@ describe(`kad-dht interop with js-libp2p over TCP (${TOTAL} nodes, half js)`, ()
     await js[0].call("provide", { cid });
     for (const n of [ours[0], ours[ours.length - 1]]) {
       const found: string[] = [];
-      for await (const p of n.services.dht.findProviders(cid, { limit: 1 })) found.push(p.id.toString());
+      for await (const p of n.services.dht.findProviders(cid, { limit: 1 })) {
+        found.push(p.id.toString());
+      }
       assert.deepEqual(found, [js[0].peerId]);
     }
   });

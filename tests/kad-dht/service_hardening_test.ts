@@ -9,7 +9,6 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { utf8Encode } from "../../src/bytes.ts";
 import { TimeoutError } from "../../src/errors.ts";
-import type { Libp2pNode } from "../../src/node/node.ts";
 import { identify, type IdentifyService } from "../../protocols/identify/service.ts";
 import {
   encodeFrame,
@@ -35,7 +34,8 @@ const QUIET: KadDHTOptions = {
 
 const dhtNode = (options: KadDHTOptions = {}) =>
   testNode<S>({ services: { identify: identify(), dht: kadDHT({ ...QUIET, ...options }) } });
-const rawNode = () => testNode<{ identify: IdentifyService }>({ services: { identify: identify() } });
+const rawNode = () =>
+  testNode<{ identify: IdentifyService }>({ services: { identify: identify() } });
 
 const findNode = (key: Uint8Array): KadMessage => ({
   type: MessageType.FIND_NODE,
@@ -56,7 +56,10 @@ describe("kad-dht service hardening", () => {
       await Promise.all(Array.from({ length: STREAMS }, async () => {
         const s = await attacker.dialProtocol(server.addrs()[0], KAD_PROTOCOL_ID);
         const w = s.writable.getWriter();
-        const frames = Array.from({ length: PER_STREAM }, () => encodeFrame(findNode(attacker.peerId.toBytes())));
+        const frames = Array.from(
+          { length: PER_STREAM },
+          () => encodeFrame(findNode(attacker.peerId.toBytes())),
+        );
         w.write(new Uint8Array(frames.flatMap((f) => [...f]))).catch(() => {});
         const r = new MessageReader(s.readable);
         try {
@@ -65,7 +68,10 @@ describe("kad-dht service hardening", () => {
           // Reset by the server once over the limit.
         }
       }));
-      assert.ok(answered < STREAMS * PER_STREAM / 4, `answered ${answered} of ${STREAMS * PER_STREAM}`);
+      assert.ok(
+        answered < STREAMS * PER_STREAM / 4,
+        `answered ${answered} of ${STREAMS * PER_STREAM}`,
+      );
       assert.ok(server.services.dht.stats().refused > 0);
       // The honest node is not limited by the attacker's budget.
       await honest.services.dht.bootstrap();
@@ -108,7 +114,10 @@ describe("kad-dht service hardening", () => {
       const ok = await peer.dialProtocol(server.addrs()[0], KAD_PROTOCOL_ID);
       const w = ok.writable.getWriter();
       await w.write(frame);
-      const answer = await new MessageReader(ok.readable).next({ firstByteMs: 5000, messageMs: 5000 });
+      const answer = await new MessageReader(ok.readable).next({
+        firstByteMs: 5000,
+        messageMs: 5000,
+      });
       assert.equal(answer?.type, MessageType.FIND_NODE);
     } finally {
       await stopAll(peer, server);
@@ -135,7 +144,9 @@ describe("kad-dht service hardening", () => {
       await asker.services.dht.bootstrap();
       assert.ok(asker.services.dht.table.has(silent.peerId.toBytes()), "admitted after its check");
       const events = [];
-      for await (const ev of asker.services.dht.getClosestPeers(utf8Encode("anyone?"))) events.push(ev);
+      for await (const ev of asker.services.dht.getClosestPeers(utf8Encode("anyone?"))) {
+        events.push(ev);
+      }
       const failure = events.find((e) => e.name === "QUERY_ERROR");
       assert.ok(failure !== undefined && failure.name === "QUERY_ERROR");
       assert.ok(failure.from.equals(silent.peerId));

@@ -59,7 +59,9 @@ describe("kad-dht service: a 20-node network of ours", () => {
   after(() => stopAll(...nodes));
 
   it("every node's routing table holds the others it checked", () => {
-    for (const n of nodes) assert.ok(n.services.dht.table.size >= 5, `table ${n.services.dht.table.size}`);
+    for (const n of nodes) {
+      assert.ok(n.services.dht.table.size >= 5, `table ${n.services.dht.table.size}`);
+    }
   });
 
   it("every node finds every other by id", async () => {
@@ -124,10 +126,13 @@ describe("kad-dht service: a 20-node network of ours", () => {
       /caller gave up/,
     );
     const late = new AbortController();
-    const it = nodes[4].services.dht.findProviders("QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N", {
-      signal: late.signal,
-      limit: 100,
-    });
+    const it = nodes[4].services.dht.findProviders(
+      "QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N",
+      {
+        signal: late.signal,
+        limit: 100,
+      },
+    );
     late.abort(new Error("stop now"));
     await assert.rejects(async () => {
       for await (const _ of it) { /* own record first, then the abort */ }
