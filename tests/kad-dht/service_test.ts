@@ -19,6 +19,7 @@ import {
   KadNotFoundError,
 } from "../../protocols/kad-dht/mod.ts";
 import { stopAll, testNode, until } from "../helpers/nodes.ts";
+import { ipnsKey, makeRecord } from "./ipns_fixture.ts";
 
 type S = { identify: IdentifyService; dht: KadDHT };
 
@@ -99,6 +100,36 @@ describe("kad-dht service: a 20-node network of ours", () => {
     assert.ok(stored >= 3, `stored on ${stored} peers`);
     const got = await nodes[15].services.dht.get(key, { quorum: 3 });
     assert.deepEqual(got, value);
+  });
+
+  it("/ipns: get selects the newest record and corrects peers holding an older one", async () => {
+    const key = await generateKeyPair("Ed25519");
+    const name = ipnsKey(peerIdFromPublicKey(key.publicKey).toBytes());
+    const far = "2100-01-01T00:00:00Z";
+    const older = await makeRecord(key, { value: "/ipfs/old", validity: far, sequence: 1, ttl: 1 });
+    const newer = await makeRecord(key, { value: "/ipfs/new", validity: far, sequence: 2, ttl: 1 });
+    assert.ok(await nodes[0].services.dht.put(name, older) >= 3);
+    const holders = async (value: Uint8Array) => {
+      let n = 0;
+      for (const node of nodes) {
+        const v = await node.services.dht.values.get(name, Date.now());
+        if (
+          v !== undefined && v.value.length === value.length &&
+          v.value.every((b, i) => b === value[i])
+        ) n++;
+      }
+      return n;
+    };
+    const olderHolders = await holders(older);
+    // One node learns the newer record by itself only.
+    await nodes[6].services.dht.values.put(name, newer, Date.now());
+    assert.deepEqual(await nodes[6].services.dht.get(name, { quorum: 20 }), newer);
+    // Entry correction: peers that answered with the older record now hold the newer one (the
+    // put's and the get's closest sets may differ by a peer or two, so not every holder is hit).
+    const left = await holders(older);
+    assert.ok(left < olderHolders - 2, `${left} of ${olderHolders} still hold the older record`);
+    assert.ok(await holders(newer) >= olderHolders - left);
+    assert.deepEqual(await nodes[13].services.dht.get(name, { quorum: 20 }), newer);
   });
 
   it("getClosestPeers streams answers, then the closest peers", async () => {
