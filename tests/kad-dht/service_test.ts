@@ -10,13 +10,16 @@ import assert from "node:assert/strict";
 import { concat, utf8Encode } from "../../src/bytes.ts";
 import { generateKeyPair, peerIdFromPublicKey, publicKeyToProtobuf } from "../../src/keys/mod.ts";
 import type { Libp2pNode } from "../../src/node/node.ts";
+import type { PrivateKey } from "../../src/keys/types.ts";
 import { identify, type IdentifyService } from "../../protocols/identify/service.ts";
 import {
   KAD_PROTOCOL_ID,
   type KadDHT,
   kadDHT,
   type KadDHTOptions,
+  kadId,
   KadNotFoundError,
+  RoutingTable,
 } from "../../protocols/kad-dht/mod.ts";
 import { stopAll, testNode, until } from "../helpers/nodes.ts";
 import { ipnsKey, makeRecord } from "./ipns_fixture.ts";
@@ -211,6 +214,65 @@ describe("kad-dht service: modes", () => {
       assert.ok(node.getProtocols().includes(KAD_PROTOCOL_ID));
     } finally {
       await stopAll(node);
+    }
+  });
+});
+
+describe("kad-dht service: a full bucket", () => {
+  /** Keys whose peers all land in one bucket of `table` (bucket 0 or 1: likely). */
+  async function sameBucket(table: RoutingTable, n: number): Promise<PrivateKey[]> {
+    const out: PrivateKey[] = [];
+    let bucket = -1;
+    while (out.length < n) {
+      const k = await generateKeyPair("Ed25519");
+      const b = table.bucketIndex(kadId(peerIdFromPublicKey(k.publicKey).toBytes()));
+      if (bucket === -1) bucket = b;
+      if (b === bucket) out.push(k);
+    }
+    return out;
+  }
+
+  it("pings its least recently seen contact: kept when alive, replaced when gone", async () => {
+    const a = await dhtNode({ kBucketSize: 1 });
+    const table = a.services.dht.table;
+    const [kb, kc, kd] = await sameBucket(table, 3);
+    const boot = [a.addrs()[0].toString()];
+    const b = await testNode<S>({
+      privateKey: kb,
+      services: {
+        identify: identify(),
+        dht: kadDHT({ ...QUIET, clientMode: false, bootstrapPeers: boot }),
+      },
+    });
+    const c = await testNode<S>({
+      privateKey: kc,
+      services: {
+        identify: identify(),
+        dht: kadDHT({ ...QUIET, clientMode: false, bootstrapPeers: boot }),
+      },
+    });
+    let d: Libp2pNode<S> | undefined;
+    try {
+      await until(() => table.has(b.peerId.toBytes()));
+      await c.services.dht.bootstrap();
+      // c answered a's check, but the bucket is full: b was pinged, answered, and stays.
+      await until(() => table.pendingChecks === 0 && c.services.dht.table.has(a.peerId.toBytes()));
+      await new Promise((r) => setTimeout(r, 50));
+      assert.ok(table.has(b.peerId.toBytes()));
+      assert.equal(table.has(c.peerId.toBytes()), false);
+      // b goes away: the next newcomer's admission pings b, which fails, and takes its place.
+      await b.stop();
+      d = await testNode<S>({
+        privateKey: kd,
+        services: {
+          identify: identify(),
+          dht: kadDHT({ ...QUIET, clientMode: false, bootstrapPeers: boot }),
+        },
+      });
+      await until(() => table.has(d!.peerId.toBytes()), 10_000);
+      assert.equal(table.has(b.peerId.toBytes()), false);
+    } finally {
+      await stopAll(...[a, b, c, d].filter((n) => n !== undefined));
     }
   });
 });
