@@ -11,6 +11,7 @@
  *   {"id":6,"op":"get","key":"<hex>"}                               -> {"id":6,"ok":true,"result":"<hex>"}
  *   {"id":7,"op":"table"}                                           -> {"id":7,"ok":true,"result":n}
  *   {"id":8,"op":"refresh"}                                         -> {"id":8,"ok":true}
+ *   {"id":9,"op":"inTable","peers":["12D3…"]}                       -> {"id":9,"ok":true,"result":["12D3…"]}
  *
  * Failures answer {"id":…,"ok":false,"error":"…"}. The first line is
  * {"event":"listening","peerId":"…","addrs":[…]}. It exits when stdin closes.
@@ -103,6 +104,15 @@ async function run(cmd: Record<string, unknown>): Promise<unknown> {
       // deno-lint-ignore no-explicit-any
       const dht = node.services.dht as any;
       return dht.routingTable?.size ?? dht.wan?.routingTable?.size ?? -1;
+    }
+    case "inTable": {
+      // deno-lint-ignore no-explicit-any
+      const table = (node.services.dht as any).routingTable;
+      const out: string[] = [];
+      for (const id of cmd.peers as string[]) {
+        if (await table.find(peerIdFromString(id)) !== undefined) out.push(id);
+      }
+      return out;
     }
     case "refresh":
       await node.services.dht.refreshRoutingTable({ signal });

@@ -85,9 +85,14 @@ describe(`kad-dht interop with js-libp2p over TCP (${TOTAL} nodes, half js)`, ()
       const jsIn = js.filter((p) => n.services.dht.table.has(peerIdFromString(p.peerId).toBytes()));
       assert.ok(jsIn.length > 0, `our ${n.peerId} has no js peer in its table`);
     }
+    // js admits a peer after its own checks (identify lists the protocol, a ping answers):
+    // our servers pass them.
+    const ourIds = ours.map((n) => n.peerId.toString());
     for (const p of js) {
       const size = Number(await p.call("table"));
       assert.ok(size >= 2, `js ${p.peerId} table ${size}`);
+      const admitted = await p.call("inTable", { peers: ourIds }) as string[];
+      assert.ok(admitted.length > 0, `js ${p.peerId} admitted none of ours`);
     }
   });
 

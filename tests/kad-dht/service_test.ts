@@ -19,7 +19,7 @@ import {
   type KadDHTOptions,
   kadId,
   KadNotFoundError,
-  RoutingTable,
+  type RoutingTable,
 } from "../../protocols/kad-dht/mod.ts";
 import { stopAll, testNode, until } from "../helpers/nodes.ts";
 import { ipnsKey, makeRecord } from "./ipns_fixture.ts";
