@@ -150,7 +150,8 @@ export async function request(
     if (answer === undefined) throw new StreamClosedError("DHT peer closed without answering");
     writer.releaseLock();
     reader.release();
-    await stream.close?.().catch(() => {});
+    // Not awaited: the answer is in, and a remote that is slow to close must not hold us.
+    stream.close?.().catch(() => {});
     return answer;
   } catch (err) {
     stream.abort(err);
