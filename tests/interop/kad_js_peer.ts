@@ -78,7 +78,12 @@ async function run(cmd: Record<string, unknown>): Promise<unknown> {
       await node.dial(multiaddr(String(cmd.addr)), { signal });
       return null;
     case "findPeer": {
-      const info = await node.peerRouting.findPeer(peerIdFromString(String(cmd.peer)), { signal });
+      // useCache: false makes js ask the network. Its local shortcut (findPeerLocal) answers
+      // from the peer store even when the entry has no address, which proves nothing (js side).
+      const info = await node.peerRouting.findPeer(peerIdFromString(String(cmd.peer)), {
+        signal,
+        useCache: false,
+      });
       return info.multiaddrs.map((a) => a.toString());
     }
     case "provide":
