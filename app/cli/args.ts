@@ -40,6 +40,14 @@ export interface CliOptions {
   echo: boolean;
   /** Output level. */
   logLevel: LogLevel;
+  /** DHT mode: off, client (`--dht`) or server (`--dht-server`). */
+  dht: "off" | "client" | "server";
+  /** Keep private and loopback addresses in the DHT (`--dht-private-addrs`; local networks). */
+  dhtPrivateAddrs: boolean;
+  /** Peer ids to look up in the DHT (`--find-peer`). */
+  findPeer: string[];
+  /** CIDs whose providers to look up in the DHT (`--find-providers`). */
+  findProviders: string[];
 }
 
 /** The parse result: options to run with, or a request for the usage text. */
@@ -69,6 +77,15 @@ Options:
                         "ping <peer id> <rtt> ms"; repeatable; the node keeps serving
   --exit-after-dial     stop after the dials (exit code 1 when one failed); without
                         --listen the node then listens nowhere
+  --dht                 join the Kademlia DHT (/ipfs/kad/1.0.0) as a client; the --dial
+                        peers are its bootstrap peers
+  --dht-server          join the DHT as a server (answer other peers' queries)
+  --dht-private-addrs   keep private and loopback addresses in the DHT (local networks)
+  --find-peer <peer id> look the peer up in the DHT (implies --dht) and print
+                        "peer <peer id> <multiaddr>,..."; repeatable
+  --find-providers <cid>
+                        look up providers of the CID (implies --dht), one line each:
+                        "provider <cid> <peer id> <multiaddr>,..."; repeatable
   --echo                also serve /echo/1.0.0
   --perf                also serve /perf/1.0.0
   --quiet               print only the listening lines, ping results and errors
@@ -90,11 +107,16 @@ const VALUE_FLAGS = new Set([
   "--announce",
   "--append-announce",
   "--no-announce",
+  "--find-peer",
+  "--find-providers",
 ]);
 const BOOLEAN_FLAGS = new Set([
   "--exit-after-dial",
   "--echo",
   "--perf",
+  "--dht",
+  "--dht-server",
+  "--dht-private-addrs",
   "--quiet",
   "--verbose",
   "--help",
@@ -120,12 +142,16 @@ export function parseCliArgs(args: readonly string[]): CliCommand {
   const announce: string[] = [];
   const appendAnnounce: string[] = [];
   const noAnnounce: string[] = [];
+  const findPeer: string[] = [];
+  const findProviders: string[] = [];
   const lists: Record<string, string[]> = {
     "--listen": listen,
     "--dial": dial,
     "--announce": announce,
     "--append-announce": appendAnnounce,
     "--no-announce": noAnnounce,
+    "--find-peer": findPeer,
+    "--find-providers": findProviders,
   };
   let keyFile: string | undefined;
   const seen = new Set<string>();
@@ -140,6 +166,10 @@ export function parseCliArgs(args: readonly string[]): CliCommand {
     perf: false,
     echo: false,
     logLevel: "normal",
+    dht: "off",
+    dhtPrivateAddrs: false,
+    findPeer,
+    findProviders,
   };
   let help = false;
   for (let i = 0; i < args.length; i++) {
@@ -188,6 +218,15 @@ export function parseCliArgs(args: readonly string[]): CliCommand {
         case "--perf":
           options.perf = true;
           break;
+        case "--dht":
+          if (options.dht === "off") options.dht = "client";
+          break;
+        case "--dht-server":
+          options.dht = "server";
+          break;
+        case "--dht-private-addrs":
+          options.dhtPrivateAddrs = true;
+          break;
         case "--quiet":
           options.logLevel = "quiet";
           break;
@@ -203,6 +242,9 @@ export function parseCliArgs(args: readonly string[]): CliCommand {
   if (help) return { kind: "help" };
   if (seen.has("--quiet") && seen.has("--verbose")) {
     throw new SyntaxError("--quiet and --verbose exclude each other");
+  }
+  if (options.dht === "off" && (findPeer.length > 0 || findProviders.length > 0)) {
+    options.dht = "client";
   }
   if (options.exitAfterDial && dial.length === 0) {
     throw new SyntaxError("--exit-after-dial needs at least one --dial");

@@ -11,6 +11,7 @@ import { parseCliArgs, USAGE } from "./args.ts";
 import {
   type CliOutput,
   type CliServices,
+  dhtLookups,
   dialAndPing,
   type DialOutcome,
   errorLine,
@@ -141,7 +142,13 @@ export async function runCli(args: readonly string[], proc: CliProcess): Promise
           outcomes.push(await dialAndPing(n, addr, proc, options.logLevel));
         }
         return outcomes;
-      })();
+      })().then(async (outcomes) => {
+        if (first === undefined && node !== undefined) {
+          const misses = await dhtLookups(n, options, proc, options.logLevel);
+          if (misses > 0) outcomes.push({ addr: "dht", error: new Error("lookups failed") });
+        }
+        return outcomes;
+      });
       if (options.exitAfterDial) {
         const outcomes = await Promise.race([dials, stopRequested.then(() => undefined)]);
         if (outcomes !== undefined && outcomes.some((o) => o.error !== undefined)) {

@@ -18,6 +18,7 @@ import { type Multiaddr, multiaddr } from "../../src/multiaddr/mod.ts";
 import { createNode, type Libp2pNode, type ServiceFactory } from "../../src/node/node.ts";
 import { echo } from "../../protocols/echo/mod.ts";
 import { identify, type IdentifyService } from "../../protocols/identify/mod.ts";
+import { type KadDHT, kadDHT } from "../../protocols/kad-dht/mod.ts";
 import { mplex } from "../../protocols/mplex/mod.ts";
 import { noise } from "../../protocols/noise/mod.ts";
 import { perf } from "../../protocols/perf/mod.ts";
@@ -56,6 +57,8 @@ export interface CliServices extends Record<string, unknown> {
   identify: IdentifyService;
   /** ping. */
   ping: PingService;
+  /** The Kademlia DHT, with `--dht` or `--dht-server`. */
+  dht?: KadDHT;
 }
 
 /** Largest key file read, bytes (an RSA-4096 protobuf key is about 2.4 KB). */
@@ -138,7 +141,12 @@ export function parseAddr(flag: string, text: string): Multiaddr {
 export async function startCliNode(
   options:
     & Pick<CliOptions, "listen" | "echo" | "perf" | "logLevel">
-    & Partial<Pick<CliOptions, "announce" | "appendAnnounce" | "noAnnounce">>,
+    & Partial<
+      Pick<
+        CliOptions,
+        "announce" | "appendAnnounce" | "noAnnounce" | "dht" | "dhtPrivateAddrs" | "dial"
+      >
+    >,
   privateKey: PrivateKey,
   output: CliOutput,
 ): Promise<Libp2pNode<CliServices>> {
@@ -157,6 +165,14 @@ export async function startCliNode(
   };
   if (options.echo) services.echo = echo();
   if (options.perf) services.perf = perf();
+  if (options.dht !== undefined && options.dht !== "off") {
+    services.dht = kadDHT({
+      clientMode: options.dht === "client",
+      allowPrivateAddresses: options.dhtPrivateAddrs === true,
+      // The --dial peers, with /p2p/, are the bootstrap peers (runCli bootstraps after dials).
+      bootstrapPeers: (options.dial ?? []).filter((a) => a.includes("/p2p/")),
+    });
+  }
   const node = await createNode<CliServices>({
     privateKey,
     // Most specific first: a listen address goes to the first transport that takes it.
@@ -311,4 +327,54 @@ function diagnostic(message: string, error: unknown): string {
   return error === undefined
     ? `identify: ${message}`
     : `identify: ${message}: ${describeError(error)}`;
+}
+
+/**
+ * Look peers and providers up in the DHT after bootstrapping off the dialled peers, printing
+ * one line per result: `peer <id> <addr>,...` and `provider <cid> <id> <addr>,...`. Resolves
+ * with the number of lookups that found nothing (each reported on stderr).
+ *
+ * @example
+ * ```ts
+ * import { dhtLookups } from "./node.ts";
+ * // const misses = await dhtLookups(node, { findPeer: ["12D3Koo…"], findProviders: [] }, output, "normal");
+ * ```
+ */
+export async function dhtLookups(
+  node: Libp2pNode<CliServices>,
+  options: Pick<CliOptions, "findPeer" | "findProviders">,
+  output: CliOutput,
+  level: LogLevel,
+): Promise<number> {
+  const dht = node.services.dht;
+  if (dht === undefined) return 0;
+  let misses = 0;
+  await dht.bootstrap().catch((err) =>
+    output.err(errorLine("dht bootstrap: ", err, level === "verbose"))
+  );
+  for (const id of options.findPeer) {
+    try {
+      const found = await dht.findPeer(id);
+      output.out(`peer ${found.id.toString()} ${found.multiaddrs.map(String).join(",") || "-"}`);
+    } catch (err) {
+      misses++;
+      output.err(errorLine(`find-peer ${id}: `, err, level === "verbose"));
+    }
+  }
+  for (const cid of options.findProviders) {
+    try {
+      let n = 0;
+      for await (const p of dht.findProviders(cid)) {
+        n++;
+        output.out(
+          `provider ${cid} ${p.id.toString()} ${p.multiaddrs.map(String).join(",") || "-"}`,
+        );
+      }
+      if (n === 0) throw new Error("no provider found");
+    } catch (err) {
+      misses++;
+      output.err(errorLine(`find-providers ${cid}: `, err, level === "verbose"));
+    }
+  }
+  return misses;
 }

@@ -37,3 +37,9 @@ export * from "./values.ts";
 export { Libp2pError } from "../../src/errors.ts";
 export type { KeyType, PublicKey } from "../../src/keys/types.ts";
 export * from "./handlers.ts";
+export * from "./rpc.ts";
+export * from "./lookup.ts";
+export * from "./service_types.ts";
+export { KadDHTCore } from "./service.ts";
+
+export * from "./operations.ts";

@@ -31,6 +31,10 @@ describe("parseCliArgs", () => {
       perf: false,
       echo: false,
       logLevel: "normal",
+      dht: "off",
+      dhtPrivateAddrs: false,
+      findPeer: [],
+      findProviders: [],
     });
     assert.equal(DEFAULT_LISTEN, "/ip4/0.0.0.0/tcp/4001");
     assert.equal(DEFAULT_KEY_FILE, "./node.key");

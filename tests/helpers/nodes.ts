@@ -6,6 +6,7 @@
 import { createNode, type Libp2pNode, type NodeInit } from "../../src/node/node.ts";
 import type { NodeEventMap } from "../../src/node/events.ts";
 import { memory } from "../../transports/memory/mod.ts";
+import { tcp } from "../../transports/tcp/mod.ts";
 import { noise } from "../../protocols/noise/mod.ts";
 import { yamux } from "../../protocols/yamux/mod.ts";
 
@@ -18,6 +19,19 @@ export function testNode<S extends Record<string, unknown> = Record<string, unkn
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     listen: ["/memory/0"],
+    ...init,
+  } as NodeInit<S>);
+}
+
+/** A started node over TCP on loopback (an ephemeral port), for interop with other stacks. */
+export function testTcpNode<S extends Record<string, unknown> = Record<string, unknown>>(
+  init: Partial<NodeInit<S>> = {},
+): Promise<Libp2pNode<S>> {
+  return createNode<S>({
+    transports: [tcp()],
+    security: [noise],
+    muxers: [yamux()],
+    listen: ["/ip4/127.0.0.1/tcp/0"],
     ...init,
   } as NodeInit<S>);
 }
