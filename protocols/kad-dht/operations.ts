@@ -12,7 +12,7 @@ import { multiaddr } from "../../src/multiaddr/mod.ts";
 import { CID } from "../../src/multiformats/cid.ts";
 import { multibaseDecode } from "../../src/multiformats/multibase.ts";
 import type { Libp2pNode } from "../../src/node/node.ts";
-import type { ServiceFactory } from "../../src/node/services.ts";
+import type { ServiceFactory } from "../../src/node/node.ts";
 import { type PeerId, peerIdFromBytes, peerIdFromString } from "../../src/peer_id.ts";
 import { type KadMessage, type KadPeer, MessageType } from "./codec.ts";
 import { MAX_PROVIDERS_PER_KEY } from "./constants.ts";
