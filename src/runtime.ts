@@ -1,7 +1,7 @@
 /**
  * Runtime feature detection: the one module outside the runtime adapters (the list in
- * tools/check_web.ts) that looks at the `Deno` and `Bun` globals (ARCHITECTURE.md, "Runtime
- * boundaries"). Transports ask it which adapter to load, then load it by dynamic import. It reads them through `globalThis` with local structural types, so it type-checks
+ * tools/check_web.ts) that looks at the `Deno` and `Bun` globals (ARCHITECTURE.md,
+ * "Layers"). Transports ask it which adapter to load, then load it by dynamic import. It reads them through `globalThis` with local structural types, so it type-checks
  * without Deno or Bun type declarations and runs unchanged in a browser.
  *
  * @module

@@ -1,5 +1,5 @@
 /**
- * The web-only check (ARCHITECTURE.md, "Runtime boundaries"): everything but the runtime adapters
+ * The web-only check (ARCHITECTURE.md, "Layers"): everything but the runtime adapters
  * runs on web APIs alone. Run: `deno task check:web` (also in .ci/run). Fails (exit 1, one line per
  * violation: `file:line  what  [rule]`) when a web-only file
  * 1. names the `Deno` or `Bun` global in code (comments and strings do not count), except

@@ -1,7 +1,7 @@
 /**
  * The single writer of an mplex connection: frames queued in the same tick are encoded into one
- * buffer and written with one call (ARCHITECTURE.md: "Small frames written in one tick are
- * coalesced into one write"). While the connection is full (`desiredSize <= 0`) frames wait and
+ * buffer and written with one call (ARCHITECTURE.md, "Conventions": small frames written in one
+ * tick are coalesced into one write). While the connection is full (`desiredSize <= 0`) frames wait and
  * coalesce further; a frame's promise settles once the connection has taken it, which is what
  * makes a stream's write wait for the connection (backpressure).
  *

@@ -1,6 +1,6 @@
 /**
  * Byte channels: the internal data path between transport, security and muxer, without web
- * streams (ARCHITECTURE.md, "The layers"). Each layer is one object whose `read()` pulls from the
+ * streams (ARCHITECTURE.md, "A byte's path, socket to handler"). Each layer is one object whose `read()` pulls from the
  * layer below and whose `write()` pushes into it: no stream controllers, queues or pipes in
  * between, so a chunk costs one promise per layer on its way up and none on its way down, and an
  * idle connection holds no stream objects at all.

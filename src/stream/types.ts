@@ -1,5 +1,5 @@
 /**
- * The byte-stream shapes every layer hands to the next (see ARCHITECTURE.md, "The layers").
+ * The byte-stream shapes every layer hands to the next (see ARCHITECTURE.md, "The types, by role").
  *
  * @module
  */

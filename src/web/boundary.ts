@@ -1,6 +1,6 @@
 /**
  * The one place where the composable web-stream surface meets the internal data path
- * (ARCHITECTURE.md, "The layers"): a web duplex becomes the connection object a security
+ * (ARCHITECTURE.md, "A byte's path, socket to handler"): a web duplex becomes the connection object a security
  * protocol or a muxer takes, and what they return becomes a web duplex again. Each direction is
  * one conversion (web streams to a byte channel, a byte channel to web streams); when the
  * internal connection contract changes, only these functions change.
