@@ -68,6 +68,7 @@ export type {
   StreamHandlerOptions,
 } from "./src/connection.ts";
 export type { AbortOptions, Direction, Duplex, Timeline } from "./src/stream/types.ts";
+export type { ByteChannel, ChannelConnection } from "./src/stream/channel.ts";
 
 // Extension points: what a transport, an encrypter and a muxer implement
 export type {

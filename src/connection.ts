@@ -27,6 +27,9 @@ import { handleChannel, selectChannel } from "./multistream/mod.ts";
 /** Default deadline for negotiating a protocol on a new stream (HARDENING.md rule 8). */
 export const DEFAULT_NEGOTIATION_TIMEOUT_MS = 10_000;
 
+/** Reads a Stream's channel for {@link streamChannelOf}; set by the Stream class (no public member). */
+let channelOfStream: (stream: Stream) => ByteChannel;
+
 /**
  * A protocol stream: a muxed stream on which a protocol was negotiated.
  *
@@ -48,9 +51,6 @@ export const DEFAULT_NEGOTIATION_TIMEOUT_MS = 10_000;
  * }
  * ```
  */
-/** Reads a Stream's channel for {@link streamChannelOf}; set by the Stream class (no public member). */
-let channelOfStream: (stream: Stream) => ByteChannel;
-
 export class Stream implements Duplex {
   /** The negotiated protocol id. */
   readonly protocol: string;
@@ -64,11 +64,7 @@ export class Stream implements Duplex {
   #writable: WritableStream<Uint8Array> | undefined;
   #copier: ChannelCopier | undefined;
 
-  /**
-   * Streams are created by Connection.newStream and by inbound dispatch. `channel` is the
-   * negotiated channel; `onReset` runs when the stream is reset or aborted locally (the
-   * connection releases its accounting then).
-   */
+  /** Gives {@link streamChannelOf} the channel without a public member. */
   static {
     channelOfStream = (stream) => {
       if (stream.#readable !== undefined || stream.#writable !== undefined || stream.#copier) {
@@ -78,6 +74,11 @@ export class Stream implements Duplex {
     };
   }
 
+  /**
+   * Streams are created by Connection.newStream and by inbound dispatch. `channel` is the
+   * negotiated channel; `onReset` runs when the stream is reset or aborted locally (the
+   * connection releases its accounting then).
+   */
   constructor(
     muxed: MuxedStream,
     protocol: string,

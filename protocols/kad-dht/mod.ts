@@ -1,45 +1,57 @@
 /**
  * Kademlia DHT (`/ipfs/kad/1.0.0`, the IPFS Amino network): libp2p/specs kad-dht/README.md.
  *
- * This module holds the parts that do no I/O and read no clock: the wire codec, the keyspace,
- * the routing table, the iterative lookup machine, record validators (`/pk`, `/ipns`) and the
- * provider and value stores. The network service that drives them is wired separately.
+ * `kadDHT(options)` is the service: register it as `services.dht` (it needs identify) for peer
+ * routing (`findPeer`, `getClosestPeers`) and content routing (`provide`, `findProviders`,
+ * `put`, `get`). Its sans-IO parts (codec, routing table, lookup machine, records, stores) live
+ * in this folder's other files and are not public API.
  *
  * @example
  * ```ts
- * import { kadId, Query, RoutingTable } from "@p2p-edge/libp2p/protocols/kad-dht";
- * const table = new RoutingTable({ selfId: new Uint8Array([0, 1, 0]) });
- * const target = kadId(new TextEncoder().encode("key"));
- * const query = new Query({
- *   target,
- *   seeds: table.closest(target, 20),
- *   now: 0,
- *   selfId: table.selfId,
+ * import { createNode } from "@p2p-edge/libp2p";
+ * import { tcp } from "@p2p-edge/libp2p/transports/tcp";
+ * import { noise } from "@p2p-edge/libp2p/protocols/noise";
+ * import { yamux } from "@p2p-edge/libp2p/protocols/yamux";
+ * import { identify } from "@p2p-edge/libp2p/protocols/identify";
+ * import { kadDHT } from "@p2p-edge/libp2p/protocols/kad-dht";
+ * const node = await createNode({
+ *   transports: [tcp()],
+ *   connectionEncrypters: [noise()],
+ *   streamMuxers: [yamux()],
+ *   services: { identify: identify(), dht: kadDHT({ clientMode: true }) },
  * });
- * query.state; // "done": an empty table has nobody to ask
+ * for await (const provider of node.services.dht.findProviders("bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi", { limit: 5 })) {
+ *   console.log(provider.id.toString());
+ * }
+ * await node.stop();
  * ```
  *
  * @module
  */
 
-export * from "./constants.ts";
-export * from "./codec.ts";
-export * from "./keyspace.ts";
-export * from "./ip_group.ts";
-export * from "./routing_table.ts";
-export * from "./query.ts";
-export * from "./cbor.ts";
-export * from "./ipns.ts";
-export * from "./records.ts";
-export * from "./providers.ts";
-export * from "./values.ts";
-// Types the exports above refer to.
-export { Libp2pError } from "../../src/errors.ts";
-export type { KeyType, PublicKey } from "../../src/keys/types.ts";
-export * from "./handlers.ts";
-export * from "./rpc.ts";
-export * from "./lookup.ts";
-export * from "./service_types.ts";
-export { KadDHTCore } from "./service.ts";
-
-export * from "./operations.ts";
+export {
+  type CIDLike,
+  DEFAULT_GET_QUORUM,
+  type KadAbortOptions,
+  kadDHT,
+  type KadDHTService,
+  type KadQueryEvent,
+} from "./operations.ts";
+export {
+  type KadDHTOptions,
+  type KadDHTStats,
+  KadNotFoundError,
+  type KadPeerInfo,
+} from "./service_types.ts";
+export { KAD_LAN_PROTOCOL_ID, KAD_PROTOCOL_ID } from "./constants.ts";
+export type { AddProviderResult, ProviderRecord, ProviderStore } from "./providers.ts";
+export type { PutValueResult, StoredValue, ValueStore } from "./values.ts";
+export type { PeerRequestLimiterOptions } from "./rpc.ts";
+export {
+  DEFAULT_VALIDATORS,
+  ipnsValidator,
+  pkValidator,
+  type RecordValidator,
+  type Validators,
+} from "./records.ts";
+export { RecordValidationError } from "./ipns.ts";

@@ -21,6 +21,7 @@ import { RecordValidationError, selectRecord, validateRecord } from "./records.t
 import { coreFactory, findNode, KadDHTCore, provideKey } from "./service.ts";
 import {
   type KadDHTOptions,
+  type KadDHTStats,
   KadNotFoundError,
   type KadPeerInfo,
   MAX_PROVIDED_KEYS,
@@ -47,6 +48,48 @@ export const DEFAULT_GET_QUORUM = 16;
 const hex = toHex;
 
 /**
+ * The DHT service users hold (`node.services.dht`): peer routing, content routing and records.
+ * Names as in js-libp2p's kad-dht; every call takes `{ signal }`.
+ *
+ * @example
+ * ```ts
+ * import type { KadDHTService } from "@p2p-edge/libp2p/protocols/kad-dht";
+ * async function whereIs(dht: KadDHTService, id: string): Promise<string[]> {
+ *   const info = await dht.findPeer(id);
+ *   return info.multiaddrs.map(String);
+ * }
+ * ```
+ */
+export interface KadDHTService {
+  /** Whether we serve the protocol now (server mode). */
+  readonly serverMode: boolean;
+  /** Counts for monitoring: table size, stores, requests. */
+  stats(): KadDHTStats;
+  /** Switch between server and client mode (identify push follows). */
+  setMode(mode: "server" | "client"): void;
+  /** Find a peer's addresses by its id; rejects with KadNotFoundError. */
+  findPeer(id: PeerId | string, options?: KadAbortOptions): Promise<KadPeerInfo>;
+  /** A lookup of any key bytes: each answer as it arrives, then the k closest peers. */
+  getClosestPeers(
+    key: Uint8Array,
+    options?: KadAbortOptions,
+  ): AsyncGenerator<KadQueryEvent, void, undefined>;
+  /** Announce that we provide `cid` to the k closest peers; resolves with how many took it. */
+  provide(cid: CIDLike, options?: KadAbortOptions): Promise<number>;
+  /** Stop reproviding `cid`. */
+  cancelReprovide(cid: CIDLike): void;
+  /** Providers of `cid` as they are found, each once, up to `limit`. */
+  findProviders(
+    cid: CIDLike,
+    options?: KadAbortOptions & { limit?: number },
+  ): AsyncGenerator<KadPeerInfo, void, undefined>;
+  /** Store a record at the k closest peers; resolves with how many stored it. */
+  put(key: Uint8Array, value: Uint8Array, options?: KadAbortOptions): Promise<number>;
+  /** The best valid record for `key` (quorum, selection, entry correction). */
+  get(key: Uint8Array, options?: KadAbortOptions & { quorum?: number }): Promise<Uint8Array>;
+}
+
+/**
  * The DHT service as `node.services.dht`.
  *
  * @example
@@ -67,7 +110,7 @@ const hex = toHex;
  * await node.stop();
  * ```
  */
-export class KadDHT extends KadDHTCore {
+export class KadDHT extends KadDHTCore implements KadDHTService {
   /** Find a peer's addresses by its id (text or PeerId). Rejects with KadNotFoundError. */
   async findPeer(id: PeerId | string, options: KadAbortOptions = {}): Promise<KadPeerInfo> {
     const target = typeof id === "string" ? peerIdFromString(id) : id;
@@ -288,7 +331,21 @@ export class KadDHT extends KadDHTCore {
  * const dht = kadDHT({ clientMode: false, allowPrivateAddresses: true });
  * ```
  */
-export function kadDHT(options: KadDHTOptions = {}): ServiceFactory<KadDHT> {
+export function kadDHT(options: KadDHTOptions = {}): ServiceFactory<KadDHTService> {
+  return kadDHTWithInternals(options);
+}
+
+/**
+ * {@link kadDHT} typed with the whole service class (routing table, stores, lookups): for this
+ * package's tests and node-internal code, not part of the public API.
+ *
+ * @example
+ * ```ts
+ * import { kadDHTWithInternals } from "./operations.ts";
+ * const factory = kadDHTWithInternals({ allowPrivateAddresses: true });
+ * ```
+ */
+export function kadDHTWithInternals(options: KadDHTOptions = {}): ServiceFactory<KadDHT> {
   if (options.kBucketSize !== undefined && !(options.kBucketSize >= 1)) {
     throw new RangeError("kBucketSize must be >= 1");
   }

@@ -13,7 +13,8 @@ import { parseCliArgs } from "../../app/cli/args.ts";
 import { type CliProcess, runCli } from "../../app/cli/main.ts";
 import type { Libp2pNode } from "../../src/node/node.ts";
 import { identify, type IdentifyService } from "../../protocols/identify/mod.ts";
-import { type KadDHT, kadDHT } from "../../protocols/kad-dht/mod.ts";
+import { kadDHTWithInternals as kadDHT } from "../../protocols/kad-dht/operations.ts";
+import type { KadDHT } from "../../protocols/kad-dht/operations.ts";
 import { ping, type PingService } from "../../protocols/ping/mod.ts";
 import { stopAll, testTcpNode } from "../helpers/nodes.ts";
 

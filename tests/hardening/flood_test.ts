@@ -107,7 +107,11 @@ async function burst(port: number, source: string, count: number): Promise<{
 }
 
 async function honestNode(): Promise<Libp2pNode> {
-  return await createNode({ transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] });
+  return await createNode({
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+  });
 }
 
 describe("hardening: idle-socket flood from many loopback addresses (TCP)", () => {

@@ -10,16 +10,11 @@ import assert from "node:assert/strict";
 import { utf8Encode } from "../../src/bytes.ts";
 import { TimeoutError } from "../../src/errors.ts";
 import { identify, type IdentifyService } from "../../protocols/identify/service.ts";
-import {
-  encodeFrame,
-  KAD_PROTOCOL_ID,
-  type KadDHT,
-  kadDHT,
-  type KadDHTOptions,
-  type KadMessage,
-  MessageReader,
-  MessageType,
-} from "../../protocols/kad-dht/mod.ts";
+import { KAD_PROTOCOL_ID, type KadDHTOptions } from "../../protocols/kad-dht/mod.ts";
+import { kadDHTWithInternals as kadDHT } from "../../protocols/kad-dht/operations.ts";
+import { encodeFrame, type KadMessage, MessageType } from "../../protocols/kad-dht/codec.ts";
+import type { KadDHT } from "../../protocols/kad-dht/operations.ts";
+import { MessageReader } from "../../protocols/kad-dht/rpc.ts";
 import { outcome, stopAll, testNode } from "../helpers/nodes.ts";
 
 type S = { identify: IdentifyService; dht: KadDHT };

@@ -14,13 +14,12 @@ import type { PrivateKey } from "../../src/keys/types.ts";
 import { identify, type IdentifyService } from "../../protocols/identify/service.ts";
 import {
   KAD_PROTOCOL_ID,
-  type KadDHT,
-  kadDHT,
   type KadDHTOptions,
-  kadId,
   KadNotFoundError,
-  type RoutingTable,
 } from "../../protocols/kad-dht/mod.ts";
+import { type KadDHT, kadDHTWithInternals as kadDHT } from "../../protocols/kad-dht/operations.ts";
+import { kadId } from "../../protocols/kad-dht/keyspace.ts";
+import type { RoutingTable } from "../../protocols/kad-dht/routing_table.ts";
 import { stopAll, testNode, until } from "../helpers/nodes.ts";
 import { ipnsKey, makeRecord } from "./ipns_fixture.ts";
 
