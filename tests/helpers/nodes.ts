@@ -29,8 +29,8 @@ export function testTcpNode<S extends Record<string, unknown> = Record<string, u
 ): Promise<Libp2pNode<S>> {
   return createNode<S>({
     transports: [tcp()],
-    security: [noise],
-    muxers: [yamux()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
     listen: ["/ip4/127.0.0.1/tcp/0"],
     ...init,
   } as NodeInit<S>);
