@@ -15,6 +15,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
 import { createNode, type Libp2pNode } from "../../src/node/node.ts";
+import type { Connection } from "../../src/connection.ts";
 import { yamux } from "../../protocols/yamux/mod.ts";
 import { noise } from "../../protocols/noise/mod.ts";
 import { ping } from "../../protocols/ping/mod.ts";
@@ -37,6 +38,8 @@ const MAX_FLOOD_SOCKETS = 20_000;
 const MAX_FLOOD_MS = 60_000;
 /** Honest dials from our node made while the flood holds every slot. */
 const HONEST_DIALS = 5;
+/** Dials each honest peer may make (a reset dialer dials again). */
+const HONEST_ATTEMPTS = 3;
 const TIMEOUT = { timeout: 120_000 };
 
 /** A flood of silent sockets from `sources` loopback addresses, kept up until `stop()`. */
@@ -151,7 +154,18 @@ describe("hardening: idle-socket flood from many loopback addresses (TCP)", () =
         await until(() => b.stats().pendingUpgrades >= SLOTS, 10_000);
         const a = await honestNode();
         honest.push(a);
-        const conn = await a.dial(b.addrs()[0]);
+        // An honest socket is safe from eviction until (SLOTS - 1) newer flood sockets arrived:
+        // at the flood's admitted rate (10/s per source x 40 sources) about 50 ms to negotiate
+        // its security protocol. A loaded machine can miss that, and a dialer that is reset
+        // dials again, as real dialers do: each honest peer gets in within HONEST_ATTEMPTS.
+        let conn: Connection | undefined;
+        for (let attempt = 1; conn === undefined; attempt++) {
+          try {
+            conn = await a.dial(b.addrs()[0]);
+          } catch (err) {
+            if (attempt >= HONEST_ATTEMPTS) throw err;
+          }
+        }
         assert.equal(conn.status, "open", `honest dial ${i} during the flood`);
         await a.stop();
       }
