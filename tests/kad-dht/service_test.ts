@@ -252,10 +252,15 @@ describe("kad-dht service: a full bucket", () => {
     });
     let d: Libp2pNode<S> | undefined;
     try {
-      await until(() => table.has(b.peerId.toBytes()));
+      // Bounds, not timings: admission waits for identify and a lookup check, slower on a
+      // loaded machine.
+      await until(() => table.has(b.peerId.toBytes()), 15_000);
       await c.services.dht.bootstrap();
       // c answered a's check, but the bucket is full: b was pinged, answered, and stays.
-      await until(() => table.pendingChecks === 0 && c.services.dht.table.has(a.peerId.toBytes()));
+      await until(
+        () => table.pendingChecks === 0 && c.services.dht.table.has(a.peerId.toBytes()),
+        15_000,
+      );
       await new Promise((r) => setTimeout(r, 50));
       assert.ok(table.has(b.peerId.toBytes()));
       assert.equal(table.has(c.peerId.toBytes()), false);
@@ -268,7 +273,7 @@ describe("kad-dht service: a full bucket", () => {
           dht: kadDHT({ ...QUIET, clientMode: false, bootstrapPeers: boot }),
         },
       });
-      await until(() => table.has(d!.peerId.toBytes()), 10_000);
+      await until(() => table.has(d!.peerId.toBytes()), 15_000);
       assert.equal(table.has(b.peerId.toBytes()), false);
     } finally {
       await stopAll(...[a, b, c, d].filter((n) => n !== undefined));
