@@ -7,6 +7,7 @@
 
 import { type ChildProcess, spawn } from "node:child_process";
 import process from "node:process";
+import { onJsonLines } from "./json_lines.ts";
 
 const JS_PEER = new URL("./js_peer.ts", import.meta.url).pathname;
 /** Set DEBUG_JS=1 to echo every report of the js peer to stderr. */
@@ -41,20 +42,10 @@ export function startJsPeer(args: string[]): JsPeer {
     stderr = (stderr + decoder.decode(d)).slice(-8000);
     if (DEBUG) console.error("js stderr>", decoder.decode(d).trim().slice(0, 500));
   });
-  let buf = "";
-  child.stdout!.on("data", (d: Uint8Array) => {
-    buf += decoder.decode(d);
-    let i: number;
-    while ((i = buf.indexOf("\n")) >= 0) {
-      const line = buf.slice(0, i).trim();
-      buf = buf.slice(i + 1);
-      if (!line.startsWith("{")) continue;
-      const obj = JSON.parse(line) as Record<string, unknown>;
-      if (DEBUG) console.error("js peer>", line.slice(0, 300));
-      const w = waiters.findIndex((x) => x.event === obj.event || obj.event === "error");
-      if (w >= 0) waiters.splice(w, 1)[0].resolve(obj);
-      else lines.push(obj);
-    }
+  onJsonLines(child, "js peer>", (obj) => {
+    const w = waiters.findIndex((x) => x.event === obj.event || obj.event === "error");
+    if (w >= 0) waiters.splice(w, 1)[0].resolve(obj);
+    else lines.push(obj);
   });
   const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
   exited.then(() => {

@@ -6,6 +6,7 @@
 
 import { type ChildProcess, spawn } from "node:child_process";
 import process from "node:process";
+import { onJsonLines } from "./json_lines.ts";
 
 const KAD_JS_PEER = new URL("./kad_js_peer.ts", import.meta.url).pathname;
 const DEBUG = process.env.DEBUG_JS !== undefined;
@@ -44,26 +45,16 @@ export async function startKadJsPeer(): Promise<KadJsPeer> {
     listening = resolve;
     failed = reject;
   });
-  let buf = "";
-  child.stdout!.on("data", (d: Uint8Array) => {
-    buf += decoder.decode(d);
-    let i: number;
-    while ((i = buf.indexOf("\n")) >= 0) {
-      const line = buf.slice(0, i).trim();
-      buf = buf.slice(i + 1);
-      if (!line.startsWith("{")) continue;
-      if (DEBUG) console.error("kad js>", line.slice(0, 300));
-      const obj = JSON.parse(line) as Record<string, unknown>;
-      if (obj.event === "listening") {
-        listening({ peerId: String(obj.peerId), addrs: obj.addrs as string[] });
-        continue;
-      }
-      const waiter = calls.get(Number(obj.id));
-      if (waiter === undefined) continue;
-      calls.delete(Number(obj.id));
-      if (obj.ok === true) waiter.resolve(obj.result);
-      else waiter.reject(new Error(`js: ${String(obj.error)}`));
+  onJsonLines(child, "kad js>", (obj) => {
+    if (obj.event === "listening") {
+      listening({ peerId: String(obj.peerId), addrs: obj.addrs as string[] });
+      return;
     }
+    const waiter = calls.get(Number(obj.id));
+    if (waiter === undefined) return;
+    calls.delete(Number(obj.id));
+    if (obj.ok === true) waiter.resolve(obj.result);
+    else waiter.reject(new Error(`js: ${String(obj.error)}`));
   });
   const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
   exited.then(() => {
