@@ -1,6 +1,6 @@
 ;; ChaCha20-Poly1305 AEAD (RFC 8439 §2.8) for the Noise transport, written for this project from
 ;; RFC 8439. ChaCha20 computes four blocks at once with 128-bit SIMD (one block per lane);
-;; Poly1305 uses five 26-bit limbs with 64-bit products.
+;; Poly1305 uses five 26-bit limbs with 64-bit products, two blocks per step (with r^2 and r).
 ;;
 ;; Compile: `npx -y deno@2.9.6 run -A protocols/noise/wasm/build.ts` (runs wabt's wat2wasm and
 ;; rewrites chacha_poly_wasm.ts).
@@ -25,6 +25,11 @@
   (global $r2 (mut i64) (i64.const 0))
   (global $r3 (mut i64) (i64.const 0))
   (global $r4 (mut i64) (i64.const 0))
+  (global $u0 (mut i64) (i64.const 0))
+  (global $u1 (mut i64) (i64.const 0))
+  (global $u2 (mut i64) (i64.const 0))
+  (global $u3 (mut i64) (i64.const 0))
+  (global $u4 (mut i64) (i64.const 0))
   (global $s0 (mut i64) (i64.const 0))
   (global $s1 (mut i64) (i64.const 0))
   (global $s2 (mut i64) (i64.const 0))
@@ -274,6 +279,7 @@
       (i64.or (i64.shr_u (local.get $k2) (i64.const 14)) (i64.shl (local.get $k3) (i64.const 18)))
       (i64.const 0x3ffffff)))
     (global.set $r4 (i64.shr_u (local.get $k3) (i64.const 8)))
+    (call $square_r)
     (global.set $s0 (i64.load32_u offset=144 (i32.const 0)))
     (global.set $s1 (i64.load32_u offset=148 (i32.const 0)))
     (global.set $s2 (i64.load32_u offset=152 (i32.const 0)))
@@ -285,77 +291,66 @@
     (global.set $h4 (i64.const 0)))
 
   ;; §2.5.1: for each full 16-byte block at p (n blocks): h = (h + block + 2^128) * r mod 2^130-5.
-  ;; Limbs of h stay below about 2^27 and r below 2^26, so each of the five sums of products
-  ;; stays below 2^62: 64-bit arithmetic suffices, with 2^130 = 5 folding the high limbs down.
+  ;; Two blocks per step as h = (h + m1) * r^2 + (m2 + 2^128) * r (the same value as two single
+  ;; steps; the two products are independent, which halves the dependency chain per block), then
+  ;; one single step for an odd last block. Limbs of h stay below about 2^27, r and r^2 below
+  ;; 2^26 (+ a small excess in limb 1), so each sum of ten products stays below 2^59: 64-bit
+  ;; arithmetic suffices, with 2^130 = 5 folding the high limbs down.
   (func $poly_blocks (param $p i32) (param $n i32)
     (local $h0 i64) (local $h1 i64) (local $h2 i64) (local $h3 i64) (local $h4 i64)
     (local $r0 i64) (local $r1 i64) (local $r2 i64) (local $r3 i64) (local $r4 i64)
     (local $f1 i64) (local $f2 i64) (local $f3 i64) (local $f4 i64)
+    (local $u0 i64) (local $u1 i64) (local $u2 i64) (local $u3 i64) (local $u4 i64)
+    (local $v1 i64) (local $v2 i64) (local $v3 i64) (local $v4 i64)
+    (local $m0 i64) (local $m1 i64) (local $m2 i64) (local $m3 i64) (local $m4 i64)
     (local $t0 i64) (local $t1 i64) (local $t2 i64) (local $t3 i64)
     (local $d0 i64) (local $d1 i64) (local $d2 i64) (local $d3 i64) (local $d4 i64)
     (local $end i32)
     (local.set $end (i32.add (local.get $p) (i32.shl (local.get $n) (i32.const 4))))
-    (local.set $h0 (global.get $h0)) (local.set $h1 (global.get $h1))
-    (local.set $h2 (global.get $h2)) (local.set $h3 (global.get $h3))
-    (local.set $h4 (global.get $h4))
-    (local.set $r0 (global.get $r0)) (local.set $r1 (global.get $r1))
-    (local.set $r2 (global.get $r2)) (local.set $r3 (global.get $r3))
-    (local.set $r4 (global.get $r4))
+    (local.set $h0 (global.get $h0)) (local.set $h1 (global.get $h1)) (local.set $h2 (global.get $h2)) (local.set $h3 (global.get $h3)) (local.set $h4 (global.get $h4))
+    (local.set $r0 (global.get $r0)) (local.set $r1 (global.get $r1)) (local.set $r2 (global.get $r2)) (local.set $r3 (global.get $r3)) (local.set $r4 (global.get $r4))
+    (local.set $u0 (global.get $u0)) (local.set $u1 (global.get $u1)) (local.set $u2 (global.get $u2)) (local.set $u3 (global.get $u3)) (local.set $u4 (global.get $u4))
     (local.set $f1 (i64.mul (local.get $r1) (i64.const 5)))
+    (local.set $v1 (i64.mul (local.get $u1) (i64.const 5)))
     (local.set $f2 (i64.mul (local.get $r2) (i64.const 5)))
+    (local.set $v2 (i64.mul (local.get $u2) (i64.const 5)))
     (local.set $f3 (i64.mul (local.get $r3) (i64.const 5)))
+    (local.set $v3 (i64.mul (local.get $u3) (i64.const 5)))
     (local.set $f4 (i64.mul (local.get $r4) (i64.const 5)))
-    (block $done
-      (loop $block
-        (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+    (local.set $v4 (i64.mul (local.get $u4) (i64.const 5)))
+    (block $pairs_done
+      (loop $pair
+        (br_if $pairs_done (i32.lt_u (i32.sub (local.get $end) (local.get $p)) (i32.const 32)))
+        ;; h += m1 + 2^128; m = m2 + 2^128 (26-bit limbs, 2^128 is bit 24 of limb 4).
         (local.set $t0 (i64.load32_u (local.get $p)))
         (local.set $t1 (i64.load32_u offset=4 (local.get $p)))
         (local.set $t2 (i64.load32_u offset=8 (local.get $p)))
         (local.set $t3 (i64.load32_u offset=12 (local.get $p)))
-        ;; h += block (split into 26-bit limbs) + 2^128 (bit 24 of limb 4).
         (local.set $h0 (i64.add (local.get $h0) (i64.and (local.get $t0) (i64.const 0x3ffffff))))
-        (local.set $h1 (i64.add (local.get $h1) (i64.and
-          (i64.or (i64.shr_u (local.get $t0) (i64.const 26)) (i64.shl (local.get $t1) (i64.const 6)))
-          (i64.const 0x3ffffff))))
-        (local.set $h2 (i64.add (local.get $h2) (i64.and
-          (i64.or (i64.shr_u (local.get $t1) (i64.const 20)) (i64.shl (local.get $t2) (i64.const 12)))
-          (i64.const 0x3ffffff))))
-        (local.set $h3 (i64.add (local.get $h3) (i64.and
-          (i64.or (i64.shr_u (local.get $t2) (i64.const 14)) (i64.shl (local.get $t3) (i64.const 18)))
-          (i64.const 0x3ffffff))))
-        (local.set $h4 (i64.add (local.get $h4)
-          (i64.or (i64.shr_u (local.get $t3) (i64.const 8)) (i64.const 0x1000000))))
-        ;; d = h * r, limb i+j >= 5 folded down times 5.
-        (local.set $d0 (i64.add (i64.add (i64.add (i64.add
-          (i64.mul (local.get $h0) (local.get $r0))
-          (i64.mul (local.get $h1) (local.get $f4)))
-          (i64.mul (local.get $h2) (local.get $f3)))
-          (i64.mul (local.get $h3) (local.get $f2)))
-          (i64.mul (local.get $h4) (local.get $f1))))
-        (local.set $d1 (i64.add (i64.add (i64.add (i64.add
-          (i64.mul (local.get $h0) (local.get $r1))
-          (i64.mul (local.get $h1) (local.get $r0)))
-          (i64.mul (local.get $h2) (local.get $f4)))
-          (i64.mul (local.get $h3) (local.get $f3)))
-          (i64.mul (local.get $h4) (local.get $f2))))
-        (local.set $d2 (i64.add (i64.add (i64.add (i64.add
-          (i64.mul (local.get $h0) (local.get $r2))
-          (i64.mul (local.get $h1) (local.get $r1)))
-          (i64.mul (local.get $h2) (local.get $r0)))
-          (i64.mul (local.get $h3) (local.get $f4)))
-          (i64.mul (local.get $h4) (local.get $f3))))
-        (local.set $d3 (i64.add (i64.add (i64.add (i64.add
-          (i64.mul (local.get $h0) (local.get $r3))
-          (i64.mul (local.get $h1) (local.get $r2)))
-          (i64.mul (local.get $h2) (local.get $r1)))
-          (i64.mul (local.get $h3) (local.get $r0)))
-          (i64.mul (local.get $h4) (local.get $f4))))
-        (local.set $d4 (i64.add (i64.add (i64.add (i64.add
-          (i64.mul (local.get $h0) (local.get $r4))
-          (i64.mul (local.get $h1) (local.get $r3)))
-          (i64.mul (local.get $h2) (local.get $r2)))
-          (i64.mul (local.get $h3) (local.get $r1)))
-          (i64.mul (local.get $h4) (local.get $r0))))
+        (local.set $h1 (i64.add (local.get $h1) (i64.and (i64.or (i64.shr_u (local.get $t0) (i64.const 26)) (i64.shl (local.get $t1) (i64.const 6))) (i64.const 0x3ffffff))))
+        (local.set $h2 (i64.add (local.get $h2) (i64.and (i64.or (i64.shr_u (local.get $t1) (i64.const 20)) (i64.shl (local.get $t2) (i64.const 12))) (i64.const 0x3ffffff))))
+        (local.set $h3 (i64.add (local.get $h3) (i64.and (i64.or (i64.shr_u (local.get $t2) (i64.const 14)) (i64.shl (local.get $t3) (i64.const 18))) (i64.const 0x3ffffff))))
+        (local.set $h4 (i64.add (local.get $h4) (i64.or (i64.shr_u (local.get $t3) (i64.const 8)) (i64.const 0x1000000))))
+        (local.set $t0 (i64.load32_u offset=16 (local.get $p)))
+        (local.set $t1 (i64.load32_u offset=20 (local.get $p)))
+        (local.set $t2 (i64.load32_u offset=24 (local.get $p)))
+        (local.set $t3 (i64.load32_u offset=28 (local.get $p)))
+        (local.set $m0 (i64.and (local.get $t0) (i64.const 0x3ffffff)))
+        (local.set $m1 (i64.and (i64.or (i64.shr_u (local.get $t0) (i64.const 26)) (i64.shl (local.get $t1) (i64.const 6))) (i64.const 0x3ffffff)))
+        (local.set $m2 (i64.and (i64.or (i64.shr_u (local.get $t1) (i64.const 20)) (i64.shl (local.get $t2) (i64.const 12))) (i64.const 0x3ffffff)))
+        (local.set $m3 (i64.and (i64.or (i64.shr_u (local.get $t2) (i64.const 14)) (i64.shl (local.get $t3) (i64.const 18))) (i64.const 0x3ffffff)))
+        (local.set $m4 (i64.or (i64.shr_u (local.get $t3) (i64.const 8)) (i64.const 0x1000000)))
+        ;; d = h * r^2 + m * r, limb i+j >= 5 folded down times 5.
+        (local.set $d0 (i64.add (i64.add (i64.add (i64.add (i64.add (i64.mul (local.get $h0) (local.get $u0)) (i64.mul (local.get $h1) (local.get $v4))) (i64.mul (local.get $h2) (local.get $v3))) (i64.mul (local.get $h3) (local.get $v2))) (i64.mul (local.get $h4) (local.get $v1)))
+          (i64.add (i64.add (i64.add (i64.add (i64.mul (local.get $m0) (local.get $r0)) (i64.mul (local.get $m1) (local.get $f4))) (i64.mul (local.get $m2) (local.get $f3))) (i64.mul (local.get $m3) (local.get $f2))) (i64.mul (local.get $m4) (local.get $f1)))))
+        (local.set $d1 (i64.add (i64.add (i64.add (i64.add (i64.add (i64.mul (local.get $h0) (local.get $u1)) (i64.mul (local.get $h1) (local.get $u0))) (i64.mul (local.get $h2) (local.get $v4))) (i64.mul (local.get $h3) (local.get $v3))) (i64.mul (local.get $h4) (local.get $v2)))
+          (i64.add (i64.add (i64.add (i64.add (i64.mul (local.get $m0) (local.get $r1)) (i64.mul (local.get $m1) (local.get $r0))) (i64.mul (local.get $m2) (local.get $f4))) (i64.mul (local.get $m3) (local.get $f3))) (i64.mul (local.get $m4) (local.get $f2)))))
+        (local.set $d2 (i64.add (i64.add (i64.add (i64.add (i64.add (i64.mul (local.get $h0) (local.get $u2)) (i64.mul (local.get $h1) (local.get $u1))) (i64.mul (local.get $h2) (local.get $u0))) (i64.mul (local.get $h3) (local.get $v4))) (i64.mul (local.get $h4) (local.get $v3)))
+          (i64.add (i64.add (i64.add (i64.add (i64.mul (local.get $m0) (local.get $r2)) (i64.mul (local.get $m1) (local.get $r1))) (i64.mul (local.get $m2) (local.get $r0))) (i64.mul (local.get $m3) (local.get $f4))) (i64.mul (local.get $m4) (local.get $f3)))))
+        (local.set $d3 (i64.add (i64.add (i64.add (i64.add (i64.add (i64.mul (local.get $h0) (local.get $u3)) (i64.mul (local.get $h1) (local.get $u2))) (i64.mul (local.get $h2) (local.get $u1))) (i64.mul (local.get $h3) (local.get $u0))) (i64.mul (local.get $h4) (local.get $v4)))
+          (i64.add (i64.add (i64.add (i64.add (i64.mul (local.get $m0) (local.get $r3)) (i64.mul (local.get $m1) (local.get $r2))) (i64.mul (local.get $m2) (local.get $r1))) (i64.mul (local.get $m3) (local.get $r0))) (i64.mul (local.get $m4) (local.get $f4)))))
+        (local.set $d4 (i64.add (i64.add (i64.add (i64.add (i64.add (i64.mul (local.get $h0) (local.get $u4)) (i64.mul (local.get $h1) (local.get $u3))) (i64.mul (local.get $h2) (local.get $u2))) (i64.mul (local.get $h3) (local.get $u1))) (i64.mul (local.get $h4) (local.get $u0)))
+          (i64.add (i64.add (i64.add (i64.add (i64.mul (local.get $m0) (local.get $r4)) (i64.mul (local.get $m1) (local.get $r3))) (i64.mul (local.get $m2) (local.get $r2))) (i64.mul (local.get $m3) (local.get $r1))) (i64.mul (local.get $m4) (local.get $r0)))))
         ;; Partial carry propagation back to 26-bit limbs (limb 1 may keep a small excess).
         (local.set $d1 (i64.add (local.get $d1) (i64.shr_u (local.get $d0) (i64.const 26))))
         (local.set $h0 (i64.and (local.get $d0) (i64.const 0x3ffffff)))
@@ -370,11 +365,74 @@
         (local.set $h4 (i64.and (local.get $d4) (i64.const 0x3ffffff)))
         (local.set $h1 (i64.add (local.get $h1) (i64.shr_u (local.get $h0) (i64.const 26))))
         (local.set $h0 (i64.and (local.get $h0) (i64.const 0x3ffffff)))
-        (local.set $p (i32.add (local.get $p) (i32.const 16)))
-        (br $block)))
+        (local.set $p (i32.add (local.get $p) (i32.const 32)))
+        (br $pair)))
+    (if (i32.lt_u (local.get $p) (local.get $end))
+      (then
+        ;; The odd last block: h = (h + m + 2^128) * r.
+        (local.set $t0 (i64.load32_u (local.get $p)))
+        (local.set $t1 (i64.load32_u offset=4 (local.get $p)))
+        (local.set $t2 (i64.load32_u offset=8 (local.get $p)))
+        (local.set $t3 (i64.load32_u offset=12 (local.get $p)))
+        (local.set $h0 (i64.add (local.get $h0) (i64.and (local.get $t0) (i64.const 0x3ffffff))))
+        (local.set $h1 (i64.add (local.get $h1) (i64.and (i64.or (i64.shr_u (local.get $t0) (i64.const 26)) (i64.shl (local.get $t1) (i64.const 6))) (i64.const 0x3ffffff))))
+        (local.set $h2 (i64.add (local.get $h2) (i64.and (i64.or (i64.shr_u (local.get $t1) (i64.const 20)) (i64.shl (local.get $t2) (i64.const 12))) (i64.const 0x3ffffff))))
+        (local.set $h3 (i64.add (local.get $h3) (i64.and (i64.or (i64.shr_u (local.get $t2) (i64.const 14)) (i64.shl (local.get $t3) (i64.const 18))) (i64.const 0x3ffffff))))
+        (local.set $h4 (i64.add (local.get $h4) (i64.or (i64.shr_u (local.get $t3) (i64.const 8)) (i64.const 0x1000000))))
+        (local.set $d0 (i64.add (i64.add (i64.add (i64.add (i64.mul (local.get $h0) (local.get $r0)) (i64.mul (local.get $h1) (local.get $f4))) (i64.mul (local.get $h2) (local.get $f3))) (i64.mul (local.get $h3) (local.get $f2))) (i64.mul (local.get $h4) (local.get $f1))))
+        (local.set $d1 (i64.add (i64.add (i64.add (i64.add (i64.mul (local.get $h0) (local.get $r1)) (i64.mul (local.get $h1) (local.get $r0))) (i64.mul (local.get $h2) (local.get $f4))) (i64.mul (local.get $h3) (local.get $f3))) (i64.mul (local.get $h4) (local.get $f2))))
+        (local.set $d2 (i64.add (i64.add (i64.add (i64.add (i64.mul (local.get $h0) (local.get $r2)) (i64.mul (local.get $h1) (local.get $r1))) (i64.mul (local.get $h2) (local.get $r0))) (i64.mul (local.get $h3) (local.get $f4))) (i64.mul (local.get $h4) (local.get $f3))))
+        (local.set $d3 (i64.add (i64.add (i64.add (i64.add (i64.mul (local.get $h0) (local.get $r3)) (i64.mul (local.get $h1) (local.get $r2))) (i64.mul (local.get $h2) (local.get $r1))) (i64.mul (local.get $h3) (local.get $r0))) (i64.mul (local.get $h4) (local.get $f4))))
+        (local.set $d4 (i64.add (i64.add (i64.add (i64.add (i64.mul (local.get $h0) (local.get $r4)) (i64.mul (local.get $h1) (local.get $r3))) (i64.mul (local.get $h2) (local.get $r2))) (i64.mul (local.get $h3) (local.get $r1))) (i64.mul (local.get $h4) (local.get $r0))))
+        (local.set $d1 (i64.add (local.get $d1) (i64.shr_u (local.get $d0) (i64.const 26))))
+        (local.set $h0 (i64.and (local.get $d0) (i64.const 0x3ffffff)))
+        (local.set $d2 (i64.add (local.get $d2) (i64.shr_u (local.get $d1) (i64.const 26))))
+        (local.set $h1 (i64.and (local.get $d1) (i64.const 0x3ffffff)))
+        (local.set $d3 (i64.add (local.get $d3) (i64.shr_u (local.get $d2) (i64.const 26))))
+        (local.set $h2 (i64.and (local.get $d2) (i64.const 0x3ffffff)))
+        (local.set $d4 (i64.add (local.get $d4) (i64.shr_u (local.get $d3) (i64.const 26))))
+        (local.set $h3 (i64.and (local.get $d3) (i64.const 0x3ffffff)))
+        (local.set $h0 (i64.add (local.get $h0)
+          (i64.mul (i64.shr_u (local.get $d4) (i64.const 26)) (i64.const 5))))
+        (local.set $h4 (i64.and (local.get $d4) (i64.const 0x3ffffff)))
+        (local.set $h1 (i64.add (local.get $h1) (i64.shr_u (local.get $h0) (i64.const 26))))
+        (local.set $h0 (i64.and (local.get $h0) (i64.const 0x3ffffff)))
+))
     (global.set $h0 (local.get $h0)) (global.set $h1 (local.get $h1))
     (global.set $h2 (local.get $h2)) (global.set $h3 (local.get $h3))
     (global.set $h4 (local.get $h4)))
+
+  ;; u = r^2 mod 2^130-5 (26-bit limbs) from the clamped r in the globals, for $poly_blocks.
+  (func $square_r
+    (local $h0 i64) (local $h1 i64) (local $h2 i64) (local $h3 i64) (local $h4 i64)
+    (local $r0 i64) (local $r1 i64) (local $r2 i64) (local $r3 i64) (local $r4 i64)
+    (local $f1 i64) (local $f2 i64) (local $f3 i64) (local $f4 i64)
+    (local $d0 i64) (local $d1 i64) (local $d2 i64) (local $d3 i64) (local $d4 i64)
+    (local.set $r0 (global.get $r0)) (local.set $r1 (global.get $r1)) (local.set $r2 (global.get $r2)) (local.set $r3 (global.get $r3)) (local.set $r4 (global.get $r4))
+    (local.set $h0 (global.get $r0)) (local.set $h1 (global.get $r1)) (local.set $h2 (global.get $r2)) (local.set $h3 (global.get $r3)) (local.set $h4 (global.get $r4))
+    (local.set $f1 (i64.mul (local.get $r1) (i64.const 5)))
+    (local.set $f2 (i64.mul (local.get $r2) (i64.const 5)))
+    (local.set $f3 (i64.mul (local.get $r3) (i64.const 5)))
+    (local.set $f4 (i64.mul (local.get $r4) (i64.const 5)))
+        (local.set $d0 (i64.add (i64.add (i64.add (i64.add (i64.mul (local.get $h0) (local.get $r0)) (i64.mul (local.get $h1) (local.get $f4))) (i64.mul (local.get $h2) (local.get $f3))) (i64.mul (local.get $h3) (local.get $f2))) (i64.mul (local.get $h4) (local.get $f1))))
+        (local.set $d1 (i64.add (i64.add (i64.add (i64.add (i64.mul (local.get $h0) (local.get $r1)) (i64.mul (local.get $h1) (local.get $r0))) (i64.mul (local.get $h2) (local.get $f4))) (i64.mul (local.get $h3) (local.get $f3))) (i64.mul (local.get $h4) (local.get $f2))))
+        (local.set $d2 (i64.add (i64.add (i64.add (i64.add (i64.mul (local.get $h0) (local.get $r2)) (i64.mul (local.get $h1) (local.get $r1))) (i64.mul (local.get $h2) (local.get $r0))) (i64.mul (local.get $h3) (local.get $f4))) (i64.mul (local.get $h4) (local.get $f3))))
+        (local.set $d3 (i64.add (i64.add (i64.add (i64.add (i64.mul (local.get $h0) (local.get $r3)) (i64.mul (local.get $h1) (local.get $r2))) (i64.mul (local.get $h2) (local.get $r1))) (i64.mul (local.get $h3) (local.get $r0))) (i64.mul (local.get $h4) (local.get $f4))))
+        (local.set $d4 (i64.add (i64.add (i64.add (i64.add (i64.mul (local.get $h0) (local.get $r4)) (i64.mul (local.get $h1) (local.get $r3))) (i64.mul (local.get $h2) (local.get $r2))) (i64.mul (local.get $h3) (local.get $r1))) (i64.mul (local.get $h4) (local.get $r0))))
+        (local.set $d1 (i64.add (local.get $d1) (i64.shr_u (local.get $d0) (i64.const 26))))
+        (local.set $h0 (i64.and (local.get $d0) (i64.const 0x3ffffff)))
+        (local.set $d2 (i64.add (local.get $d2) (i64.shr_u (local.get $d1) (i64.const 26))))
+        (local.set $h1 (i64.and (local.get $d1) (i64.const 0x3ffffff)))
+        (local.set $d3 (i64.add (local.get $d3) (i64.shr_u (local.get $d2) (i64.const 26))))
+        (local.set $h2 (i64.and (local.get $d2) (i64.const 0x3ffffff)))
+        (local.set $d4 (i64.add (local.get $d4) (i64.shr_u (local.get $d3) (i64.const 26))))
+        (local.set $h3 (i64.and (local.get $d3) (i64.const 0x3ffffff)))
+        (local.set $h0 (i64.add (local.get $h0)
+          (i64.mul (i64.shr_u (local.get $d4) (i64.const 26)) (i64.const 5))))
+        (local.set $h4 (i64.and (local.get $d4) (i64.const 0x3ffffff)))
+        (local.set $h1 (i64.add (local.get $h1) (i64.shr_u (local.get $h0) (i64.const 26))))
+        (local.set $h0 (i64.and (local.get $h0) (i64.const 0x3ffffff)))
+    (global.set $u0 (local.get $h0)) (global.set $u1 (local.get $h1)) (global.set $u2 (local.get $h2)) (global.set $u3 (local.get $h3)) (global.set $u4 (local.get $h4)))
 
   ;; §2.5.1 end: fully reduce h mod 2^130-5 (constant time), add s mod 2^128, write the tag.
   (func $poly_finish (param $out i32)
