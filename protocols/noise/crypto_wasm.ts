@@ -26,6 +26,8 @@ const NONCE_OFFSET = 32;
 const TAG_IN_OFFSET = 48;
 const TAG_OUT_OFFSET = 64;
 const AD_OFFSET = 512;
+/** The cipher XORs 256-byte steps: up to 255 bytes past the padded message are scratch. */
+const STEP_SLACK = 256;
 const PAGE = 65536;
 
 interface AeadExports {
@@ -78,22 +80,25 @@ export function createWasmAead(): WasmAead | undefined {
     return undefined; // no WebAssembly, no SIMD, or a CSP forbidding wasm compilation
   }
   const { memory } = exports;
+  // One long-lived view of linear memory: it only changes when `reserve` grows the memory, so
+  // a frame costs no `memory.buffer` lookups and no new views (the only copies are the input
+  // in and the result out).
   let heap = new Uint8Array(memory.buffer);
 
   /** Make room for AD and message; false when they exceed the bound (caller uses @noble). */
   const reserve = (adLength: number, length: number): boolean => {
     if (adLength + length > WASM_AEAD_MAX_INPUT) return false;
-    const needed = AD_OFFSET + pad16(adLength) + pad16(length);
-    if (needed > memory.buffer.byteLength) {
-      memory.grow(Math.ceil((needed - memory.buffer.byteLength) / PAGE));
+    const needed = AD_OFFSET + pad16(adLength) + pad16(length) + STEP_SLACK;
+    if (needed > heap.byteLength) {
+      memory.grow(Math.ceil((needed - heap.byteLength) / PAGE));
+      heap = new Uint8Array(memory.buffer);
     }
-    if (heap.buffer !== memory.buffer) heap = new Uint8Array(memory.buffer);
     return true;
   };
   const load = (key: Uint8Array, nonce: Uint8Array, ad: Uint8Array): number => {
     heap.set(key, KEY_OFFSET);
     heap.set(nonce, NONCE_OFFSET);
-    heap.set(ad, AD_OFFSET);
+    if (ad.byteLength > 0) heap.set(ad, AD_OFFSET);
     return AD_OFFSET + pad16(ad.byteLength);
   };
 
@@ -111,10 +116,12 @@ export function createWasmAead(): WasmAead | undefined {
       heap.set(plaintext, data);
       exports.seal(AD_OFFSET, ad.byteLength, data, length);
       heap.fill(0, KEY_OFFSET, KEY_OFFSET + KEY_LENGTH); // best effort: no key left behind
-      const out = output ?? new Uint8Array(length + TAG_LENGTH);
-      out.set(heap.subarray(data, data + length), 0);
-      out.set(heap.subarray(TAG_OUT_OFFSET, TAG_OUT_OFFSET + TAG_LENGTH), length);
-      return out;
+      // Tag behind the ciphertext (scratch space there), then one copy out.
+      heap.copyWithin(data + length, TAG_OUT_OFFSET, TAG_OUT_OFFSET + TAG_LENGTH);
+      const sealed = heap.subarray(data, data + length + TAG_LENGTH);
+      if (output === undefined) return sealed.slice();
+      output.set(sealed, 0);
+      return output;
     },
     decrypt(key, nonce, ad, ciphertext): Uint8Array | undefined {
       checkKeyNonce(key, nonce);
@@ -122,8 +129,8 @@ export function createWasmAead(): WasmAead | undefined {
       const length = ciphertext.byteLength - TAG_LENGTH;
       if (!reserve(ad.byteLength, length)) return nobleCrypto.decrypt(key, nonce, ad, ciphertext);
       const data = load(key, nonce, ad);
-      heap.set(ciphertext.subarray(0, length), data);
-      heap.set(ciphertext.subarray(length), TAG_IN_OFFSET);
+      heap.set(ciphertext, data); // one copy in; the tag then moves to its slot
+      heap.copyWithin(TAG_IN_OFFSET, data + length, data + length + TAG_LENGTH);
       // The wasm side compares tags in constant time and decrypts only after a match.
       const ok = exports.open(AD_OFFSET, ad.byteLength, data, length);
       heap.fill(0, KEY_OFFSET, KEY_OFFSET + KEY_LENGTH);

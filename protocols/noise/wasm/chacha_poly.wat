@@ -8,9 +8,10 @@
 ;; Linear memory layout (the JS side writes inputs and reads outputs here):
 ;;     0..32   key                       32..44  nonce (RFC 8439 §2.3: 96 bits)
 ;;    48..64   tag to check (open)       64..80  computed tag
-;;    80..96   Poly1305 lengths block    128..384 keystream of four blocks (KS)
+;;    80..96   Poly1305 lengths block    128..384 keystream of blocks 0..3 (Poly1305 key)
 ;;   512..     AD, zero padded to 16 bytes, then the message, zero padded to 16 bytes.
-;; The caller guarantees that memory extends at least to the message's padded end.
+;; The caller guarantees that memory extends at least 256 bytes past the message's padded end:
+;; the cipher works in 256-byte steps and overwrites up to 255 bytes after the message.
 (module
   (memory (export "memory") 2)
 
@@ -36,8 +37,9 @@
   (global $s3 (mut i64) (i64.const 0))
 
   ;; Four ChaCha20 blocks (RFC 8439 §2.3) for counters ctr..ctr+3, computed side by side: lane j
-  ;; of $xi is word i of block ctr+j. The 256 bytes of keystream go to KS (128..384).
-  (func $ks4 (param $ctr i32)
+  ;; of $xi is word i of block ctr+j. The 256 bytes of keystream are XORed straight into the 256
+  ;; bytes at $p (no keystream buffer in between).
+  (func $ks4 (param $ctr i32) (param $p i32)
     (local $x0 v128)
     (local $x1 v128)
     (local $x2 v128)
@@ -199,71 +201,64 @@
     (local.set $x13 (i32x4.add (local.get $x13) (i32x4.splat (i32.load offset=32 (i32.const 0)))))
     (local.set $x14 (i32x4.add (local.get $x14) (i32x4.splat (i32.load offset=36 (i32.const 0)))))
     (local.set $x15 (i32x4.add (local.get $x15) (i32x4.splat (i32.load offset=40 (i32.const 0)))))
-    ;; Transpose 4x4 words at a time so each block is stored in order (§2.4: serialized LE).
+    ;; Transpose 4x4 words at a time so each block is in order (§2.4: serialized LE), then XOR.
     ;; words 0..3 of the four blocks
     (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $x0) (local.get $x1)))
     (local.set $t1 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $x2) (local.get $x3)))
     (local.set $t2 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $x0) (local.get $x1)))
     (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $x2) (local.get $x3)))
-    (v128.store offset=128 (i32.const 0) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t1)))
-    (v128.store offset=192 (i32.const 0) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t1)))
-    (v128.store offset=256 (i32.const 0) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t2) (local.get $t3)))
-    (v128.store offset=320 (i32.const 0) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t2) (local.get $t3)))
+    (v128.store offset=0 (local.get $p) (v128.xor (v128.load offset=0 (local.get $p)) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t1))))
+    (v128.store offset=64 (local.get $p) (v128.xor (v128.load offset=64 (local.get $p)) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t1))))
+    (v128.store offset=128 (local.get $p) (v128.xor (v128.load offset=128 (local.get $p)) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t2) (local.get $t3))))
+    (v128.store offset=192 (local.get $p) (v128.xor (v128.load offset=192 (local.get $p)) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t2) (local.get $t3))))
     ;; words 4..7 of the four blocks
     (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $x4) (local.get $x5)))
     (local.set $t1 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $x6) (local.get $x7)))
     (local.set $t2 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $x4) (local.get $x5)))
     (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $x6) (local.get $x7)))
-    (v128.store offset=144 (i32.const 0) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t1)))
-    (v128.store offset=208 (i32.const 0) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t1)))
-    (v128.store offset=272 (i32.const 0) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t2) (local.get $t3)))
-    (v128.store offset=336 (i32.const 0) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t2) (local.get $t3)))
+    (v128.store offset=16 (local.get $p) (v128.xor (v128.load offset=16 (local.get $p)) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t1))))
+    (v128.store offset=80 (local.get $p) (v128.xor (v128.load offset=80 (local.get $p)) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t1))))
+    (v128.store offset=144 (local.get $p) (v128.xor (v128.load offset=144 (local.get $p)) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t2) (local.get $t3))))
+    (v128.store offset=208 (local.get $p) (v128.xor (v128.load offset=208 (local.get $p)) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t2) (local.get $t3))))
     ;; words 8..11 of the four blocks
     (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $x8) (local.get $x9)))
     (local.set $t1 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $x10) (local.get $x11)))
     (local.set $t2 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $x8) (local.get $x9)))
     (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $x10) (local.get $x11)))
-    (v128.store offset=160 (i32.const 0) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t1)))
-    (v128.store offset=224 (i32.const 0) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t1)))
-    (v128.store offset=288 (i32.const 0) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t2) (local.get $t3)))
-    (v128.store offset=352 (i32.const 0) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t2) (local.get $t3)))
+    (v128.store offset=32 (local.get $p) (v128.xor (v128.load offset=32 (local.get $p)) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t1))))
+    (v128.store offset=96 (local.get $p) (v128.xor (v128.load offset=96 (local.get $p)) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t1))))
+    (v128.store offset=160 (local.get $p) (v128.xor (v128.load offset=160 (local.get $p)) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t2) (local.get $t3))))
+    (v128.store offset=224 (local.get $p) (v128.xor (v128.load offset=224 (local.get $p)) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t2) (local.get $t3))))
     ;; words 12..15 of the four blocks
     (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $x12) (local.get $x13)))
     (local.set $t1 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $x14) (local.get $x15)))
     (local.set $t2 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $x12) (local.get $x13)))
     (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $x14) (local.get $x15)))
-    (v128.store offset=176 (i32.const 0) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t1)))
-    (v128.store offset=240 (i32.const 0) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t1)))
-    (v128.store offset=304 (i32.const 0) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t2) (local.get $t3)))
-    (v128.store offset=368 (i32.const 0) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t2) (local.get $t3))))
+    (v128.store offset=48 (local.get $p) (v128.xor (v128.load offset=48 (local.get $p)) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t1))))
+    (v128.store offset=112 (local.get $p) (v128.xor (v128.load offset=112 (local.get $p)) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t1))))
+    (v128.store offset=176 (local.get $p) (v128.xor (v128.load offset=176 (local.get $p)) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t2) (local.get $t3))))
+    (v128.store offset=240 (local.get $p) (v128.xor (v128.load offset=240 (local.get $p)) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t2) (local.get $t3)))))
 
-  ;; XOR `len` bytes at `p` with the keystream from block 1 on (§2.4, §2.8). Blocks 1..3 are
-  ;; already in KS (192..384) from $poly_init's call for block 0, so they are used first. Works in
-  ;; 16-byte steps: up to 15 bytes after the message (its padding) are overwritten too.
+  ;; XOR `len` bytes at `p` with the keystream from block 1 on (§2.4, §2.8), 256 bytes per
+  ;; step: up to 255 bytes after the message are overwritten too.
   (func $crypt (param $p i32) (param $len i32)
-    (local $end i32) (local $k i32) (local $ctr i32)
+    (local $end i32) (local $ctr i32)
     (local.set $end (i32.add (local.get $p) (local.get $len)))
-    (local.set $k (i32.const 192))
-    (local.set $ctr (i32.const 4))
+    (local.set $ctr (i32.const 1))
     (block $done
       (loop $step
         (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
-        (if (i32.eq (local.get $k) (i32.const 384))
-          (then
-            (call $ks4 (local.get $ctr))
-            (local.set $ctr (i32.add (local.get $ctr) (i32.const 4)))
-            (local.set $k (i32.const 128))))
-        (v128.store (local.get $p)
-          (v128.xor (v128.load (local.get $p)) (v128.load (local.get $k))))
-        (local.set $p (i32.add (local.get $p) (i32.const 16)))
-        (local.set $k (i32.add (local.get $k) (i32.const 16)))
+        (call $ks4 (local.get $ctr) (local.get $p))
+        (local.set $ctr (i32.add (local.get $ctr) (i32.const 4)))
+        (local.set $p (i32.add (local.get $p) (i32.const 256)))
         (br $step))))
 
-  ;; §2.6: the one-time Poly1305 key is the first 32 bytes of block 0; §2.5.1 clamps r. Leaves
-  ;; blocks 0..3 in KS for $crypt, so nothing may overwrite 192..384 before it runs.
+  ;; §2.6: the one-time Poly1305 key is the first 32 bytes of block 0 (keystream of blocks 0..3
+  ;; XORed into zeros at KS); §2.5.1 clamps r.
   (func $poly_init
     (local $k0 i64) (local $k1 i64) (local $k2 i64) (local $k3 i64)
-    (call $ks4 (i32.const 0))
+    (memory.fill (i32.const 128) (i32.const 0) (i32.const 256))
+    (call $ks4 (i32.const 0) (i32.const 128))
     (local.set $k0 (i64.and (i64.load32_u offset=128 (i32.const 0)) (i64.const 0x0fffffff)))
     (local.set $k1 (i64.and (i64.load32_u offset=132 (i32.const 0)) (i64.const 0x0ffffffc)))
     (local.set $k2 (i64.and (i64.load32_u offset=136 (i32.const 0)) (i64.const 0x0ffffffc)))
