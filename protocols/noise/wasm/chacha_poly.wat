@@ -1,5 +1,6 @@
 ;; ChaCha20-Poly1305 AEAD (RFC 8439 §2.8) for the Noise transport, written for this project from
-;; RFC 8439. ChaCha20 computes four blocks at once with 128-bit SIMD (one block per lane);
+;; RFC 8439. ChaCha20 computes four blocks at once with 128-bit SIMD (one block per lane), or
+;; two blocks of four row vectors each (faster on JavaScriptCore);
 ;; Poly1305 uses five 26-bit limbs with 64-bit products, two blocks per step (with r^2 and r).
 ;;
 ;; Compile: `npx -y deno@2.9.6 run -A protocols/noise/wasm/build.ts` (runs wabt's wat2wasm and
@@ -16,6 +17,8 @@
   (memory (export "memory") 2)
 
   ;; Poly1305 accumulator h and clamped key r (26-bit limbs), and s (second key half, 32-bit words).
+  ;; 1 when $crypt uses the row kernel $chacha2, 0 for the four-lane column kernel $ks4.
+  (global $rows (mut i32) (i32.const 0))
   (global $h0 (mut i64) (i64.const 0))
   (global $h1 (mut i64) (i64.const 0))
   (global $h2 (mut i64) (i64.const 0))
@@ -239,19 +242,142 @@
     (v128.store offset=176 (local.get $p) (v128.xor (v128.load offset=176 (local.get $p)) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t2) (local.get $t3))))
     (v128.store offset=240 (local.get $p) (v128.xor (v128.load offset=240 (local.get $p)) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t2) (local.get $t3)))))
 
-  ;; XOR `len` bytes at `p` with the keystream from block 1 on (§2.4, §2.8), 256 bytes per
-  ;; step: up to 255 bytes after the message are overwritten too.
+  ;; The row kernel, used where it measured faster (Bun's JavaScriptCore, about 1.06x there; V8
+  ;; runs $ks4 faster). JSC lowers each vector shift by a constant to four instructions, which
+  ;; weighs on both kernels.
+  ;; XOR 128 bytes at $p with ChaCha20 blocks $ctr and $ctr+1 (RFC 8439 §2.3, §2.4): a block is
+  ;; four v128 rows (a = constants, b and c = key, d = counter || nonce), two blocks are
+  ;; interleaved, and rows b, c, d are rotated by whole lanes between column and diagonal rounds.
+  (func $chacha2 (param $ctr i32) (param $p i32)
+    (local $a0 v128) (local $b0 v128) (local $c0 v128) (local $d0 v128)
+    (local $a1 v128) (local $b1 v128) (local $c1 v128) (local $d1 v128)
+    (local $k1 v128) (local $k2 v128) (local $d v128) (local $round i32)
+    (local.set $k1 (v128.load offset=0 (i32.const 0)))
+    (local.set $k2 (v128.load offset=16 (i32.const 0)))
+    (local.set $d (v128.load offset=28 (i32.const 0)))
+    (local.set $a0 (v128.const i32x4 0x61707865 0x3320646e 0x79622d32 0x6b206574))
+    (local.set $b0 (local.get $k1))
+    (local.set $c0 (local.get $k2))
+    (local.set $d0 (i32x4.replace_lane 0 (local.get $d) (local.get $ctr)))
+    (local.set $a1 (v128.const i32x4 0x61707865 0x3320646e 0x79622d32 0x6b206574))
+    (local.set $b1 (local.get $k1))
+    (local.set $c1 (local.get $k2))
+    (local.set $d1 (i32x4.replace_lane 0 (local.get $d) (i32.add (local.get $ctr) (i32.const 1))))
+    (local.set $round (i32.const 10))
+    (loop $double_round
+      ;; §2.3.1 column round: QUARTERROUND on (0,4,8,12) (1,5,9,13) (2,6,10,14) (3,7,11,15).
+      (local.set $a0 (i32x4.add (local.get $a0) (local.get $b0)))
+      (local.set $a1 (i32x4.add (local.get $a1) (local.get $b1)))
+      (local.set $d0 (v128.xor (local.get $d0) (local.get $a0)))
+      (local.set $d1 (v128.xor (local.get $d1) (local.get $a1)))
+      (local.set $d0 (i8x16.shuffle 2 3 0 1 6 7 4 5 10 11 8 9 14 15 12 13 (local.get $d0) (local.get $d0)))
+      (local.set $d1 (i8x16.shuffle 2 3 0 1 6 7 4 5 10 11 8 9 14 15 12 13 (local.get $d1) (local.get $d1)))
+      (local.set $c0 (i32x4.add (local.get $c0) (local.get $d0)))
+      (local.set $c1 (i32x4.add (local.get $c1) (local.get $d1)))
+      (local.set $b0 (v128.xor (local.get $b0) (local.get $c0)))
+      (local.set $b1 (v128.xor (local.get $b1) (local.get $c1)))
+      (local.set $b0 (v128.or (i32x4.shl (local.get $b0) (i32.const 12)) (i32x4.shr_u (local.get $b0) (i32.const 20))))
+      (local.set $b1 (v128.or (i32x4.shl (local.get $b1) (i32.const 12)) (i32x4.shr_u (local.get $b1) (i32.const 20))))
+      (local.set $a0 (i32x4.add (local.get $a0) (local.get $b0)))
+      (local.set $a1 (i32x4.add (local.get $a1) (local.get $b1)))
+      (local.set $d0 (v128.xor (local.get $d0) (local.get $a0)))
+      (local.set $d1 (v128.xor (local.get $d1) (local.get $a1)))
+      (local.set $d0 (i8x16.shuffle 3 0 1 2 7 4 5 6 11 8 9 10 15 12 13 14 (local.get $d0) (local.get $d0)))
+      (local.set $d1 (i8x16.shuffle 3 0 1 2 7 4 5 6 11 8 9 10 15 12 13 14 (local.get $d1) (local.get $d1)))
+      (local.set $c0 (i32x4.add (local.get $c0) (local.get $d0)))
+      (local.set $c1 (i32x4.add (local.get $c1) (local.get $d1)))
+      (local.set $b0 (v128.xor (local.get $b0) (local.get $c0)))
+      (local.set $b1 (v128.xor (local.get $b1) (local.get $c1)))
+      (local.set $b0 (v128.or (i32x4.shl (local.get $b0) (i32.const 7)) (i32x4.shr_u (local.get $b0) (i32.const 25))))
+      (local.set $b1 (v128.or (i32x4.shl (local.get $b1) (i32.const 7)) (i32x4.shr_u (local.get $b1) (i32.const 25))))
+      ;; Diagonalize: rows b, c, d rotated by 1, 2, 3 lanes so diagonals line up as columns.
+      (local.set $b0 (i8x16.shuffle 4 5 6 7 8 9 10 11 12 13 14 15 0 1 2 3 (local.get $b0) (local.get $b0)))
+      (local.set $b1 (i8x16.shuffle 4 5 6 7 8 9 10 11 12 13 14 15 0 1 2 3 (local.get $b1) (local.get $b1)))
+      (local.set $c0 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $c0) (local.get $c0)))
+      (local.set $c1 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $c1) (local.get $c1)))
+      (local.set $d0 (i8x16.shuffle 12 13 14 15 0 1 2 3 4 5 6 7 8 9 10 11 (local.get $d0) (local.get $d0)))
+      (local.set $d1 (i8x16.shuffle 12 13 14 15 0 1 2 3 4 5 6 7 8 9 10 11 (local.get $d1) (local.get $d1)))
+      ;; §2.3.1 diagonal round: (0,5,10,15) (1,6,11,12) (2,7,8,13) (3,4,9,14).
+      (local.set $a0 (i32x4.add (local.get $a0) (local.get $b0)))
+      (local.set $a1 (i32x4.add (local.get $a1) (local.get $b1)))
+      (local.set $d0 (v128.xor (local.get $d0) (local.get $a0)))
+      (local.set $d1 (v128.xor (local.get $d1) (local.get $a1)))
+      (local.set $d0 (i8x16.shuffle 2 3 0 1 6 7 4 5 10 11 8 9 14 15 12 13 (local.get $d0) (local.get $d0)))
+      (local.set $d1 (i8x16.shuffle 2 3 0 1 6 7 4 5 10 11 8 9 14 15 12 13 (local.get $d1) (local.get $d1)))
+      (local.set $c0 (i32x4.add (local.get $c0) (local.get $d0)))
+      (local.set $c1 (i32x4.add (local.get $c1) (local.get $d1)))
+      (local.set $b0 (v128.xor (local.get $b0) (local.get $c0)))
+      (local.set $b1 (v128.xor (local.get $b1) (local.get $c1)))
+      (local.set $b0 (v128.or (i32x4.shl (local.get $b0) (i32.const 12)) (i32x4.shr_u (local.get $b0) (i32.const 20))))
+      (local.set $b1 (v128.or (i32x4.shl (local.get $b1) (i32.const 12)) (i32x4.shr_u (local.get $b1) (i32.const 20))))
+      (local.set $a0 (i32x4.add (local.get $a0) (local.get $b0)))
+      (local.set $a1 (i32x4.add (local.get $a1) (local.get $b1)))
+      (local.set $d0 (v128.xor (local.get $d0) (local.get $a0)))
+      (local.set $d1 (v128.xor (local.get $d1) (local.get $a1)))
+      (local.set $d0 (i8x16.shuffle 3 0 1 2 7 4 5 6 11 8 9 10 15 12 13 14 (local.get $d0) (local.get $d0)))
+      (local.set $d1 (i8x16.shuffle 3 0 1 2 7 4 5 6 11 8 9 10 15 12 13 14 (local.get $d1) (local.get $d1)))
+      (local.set $c0 (i32x4.add (local.get $c0) (local.get $d0)))
+      (local.set $c1 (i32x4.add (local.get $c1) (local.get $d1)))
+      (local.set $b0 (v128.xor (local.get $b0) (local.get $c0)))
+      (local.set $b1 (v128.xor (local.get $b1) (local.get $c1)))
+      (local.set $b0 (v128.or (i32x4.shl (local.get $b0) (i32.const 7)) (i32x4.shr_u (local.get $b0) (i32.const 25))))
+      (local.set $b1 (v128.or (i32x4.shl (local.get $b1) (i32.const 7)) (i32x4.shr_u (local.get $b1) (i32.const 25))))
+      ;; Undo the diagonalization.
+      (local.set $b0 (i8x16.shuffle 12 13 14 15 0 1 2 3 4 5 6 7 8 9 10 11 (local.get $b0) (local.get $b0)))
+      (local.set $b1 (i8x16.shuffle 12 13 14 15 0 1 2 3 4 5 6 7 8 9 10 11 (local.get $b1) (local.get $b1)))
+      (local.set $c0 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $c0) (local.get $c0)))
+      (local.set $c1 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $c1) (local.get $c1)))
+      (local.set $d0 (i8x16.shuffle 4 5 6 7 8 9 10 11 12 13 14 15 0 1 2 3 (local.get $d0) (local.get $d0)))
+      (local.set $d1 (i8x16.shuffle 4 5 6 7 8 9 10 11 12 13 14 15 0 1 2 3 (local.get $d1) (local.get $d1)))
+      (local.set $round (i32.sub (local.get $round) (i32.const 1)))
+      (br_if $double_round (local.get $round)))
+    ;; §2.3: add the input state, then XOR the serialized (little-endian) blocks into the data.
+    (v128.store offset=0 (local.get $p) (v128.xor (v128.load offset=0 (local.get $p))
+      (i32x4.add (local.get $a0) (v128.const i32x4 0x61707865 0x3320646e 0x79622d32 0x6b206574))))
+    (v128.store offset=16 (local.get $p) (v128.xor (v128.load offset=16 (local.get $p))
+      (i32x4.add (local.get $b0) (local.get $k1))))
+    (v128.store offset=32 (local.get $p) (v128.xor (v128.load offset=32 (local.get $p))
+      (i32x4.add (local.get $c0) (local.get $k2))))
+    (v128.store offset=48 (local.get $p) (v128.xor (v128.load offset=48 (local.get $p))
+      (i32x4.add (local.get $d0) (i32x4.replace_lane 0 (local.get $d) (local.get $ctr)))))
+    (v128.store offset=64 (local.get $p) (v128.xor (v128.load offset=64 (local.get $p))
+      (i32x4.add (local.get $a1) (v128.const i32x4 0x61707865 0x3320646e 0x79622d32 0x6b206574))))
+    (v128.store offset=80 (local.get $p) (v128.xor (v128.load offset=80 (local.get $p))
+      (i32x4.add (local.get $b1) (local.get $k1))))
+    (v128.store offset=96 (local.get $p) (v128.xor (v128.load offset=96 (local.get $p))
+      (i32x4.add (local.get $c1) (local.get $k2))))
+    (v128.store offset=112 (local.get $p) (v128.xor (v128.load offset=112 (local.get $p))
+      (i32x4.add (local.get $d1) (i32x4.replace_lane 0 (local.get $d) (i32.add (local.get $ctr) (i32.const 1)))))))
+
+  ;; XOR `len` bytes at `p` with the keystream from block 1 on (§2.4, §2.8): 256 bytes per step
+  ;; with $ks4, or 128 with $chacha2 when $rows is set. Up to 255 bytes after the message are
+  ;; overwritten too.
   (func $crypt (param $p i32) (param $len i32)
     (local $end i32) (local $ctr i32)
     (local.set $end (i32.add (local.get $p) (local.get $len)))
     (local.set $ctr (i32.const 1))
-    (block $done
-      (loop $step
-        (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
-        (call $ks4 (local.get $ctr) (local.get $p))
-        (local.set $ctr (i32.add (local.get $ctr) (i32.const 4)))
-        (local.set $p (i32.add (local.get $p) (i32.const 256)))
-        (br $step))))
+    (if (global.get $rows)
+      (then
+        (block $rows_done
+          (loop $row_step
+            (br_if $rows_done (i32.ge_u (local.get $p) (local.get $end)))
+            (call $chacha2 (local.get $ctr) (local.get $p))
+            (local.set $ctr (i32.add (local.get $ctr) (i32.const 2)))
+            (local.set $p (i32.add (local.get $p) (i32.const 128)))
+            (br $row_step))))
+      (else
+        (block $done
+          (loop $step
+            (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+            (call $ks4 (local.get $ctr) (local.get $p))
+            (local.set $ctr (i32.add (local.get $ctr) (i32.const 4)))
+            (local.set $p (i32.add (local.get $p) (i32.const 256)))
+            (br $step))))))
+
+  ;; Select the ChaCha20 kernel: 1 = $chacha2 (rows), 0 = $ks4 (columns, the default). Both
+  ;; produce the same bytes; the JS side picks the faster one for its engine.
+  (func (export "use_rows") (param $on i32)
+    (global.set $rows (local.get $on)))
 
   ;; §2.6: the one-time Poly1305 key is the first 32 bytes of block 0 (keystream of blocks 0..3
   ;; XORed into zeros at KS); §2.5.1 clamps r.
