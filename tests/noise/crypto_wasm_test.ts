@@ -61,8 +61,8 @@ describe("wasm ChaCha20-Poly1305", () => {
 
   it("agrees with @noble on random keys, nonces, AD and lengths 0..70000", () => {
     const rand = prng(0x5eed1234);
-    // Edges: 16-byte steps, the 192 bytes of blocks 1..3 computed with the Poly1305 key, then
-    // 256-byte batches of four blocks.
+    // Edges: 16-byte Poly1305 blocks (taken two at a time), 64-byte ChaCha20 blocks, 256-byte
+    // steps of four blocks.
     const lengths = [0, 1, 15, 16, 17, 63, 64, 65, 191, 192, 193, 447, 448, 449, 1023, 65519];
     lengths.push(65535, 70000);
     for (let i = 0; i < 60; i++) lengths.push(rand(70001));
@@ -83,6 +83,43 @@ describe("wasm ChaCha20-Poly1305", () => {
       assert.equal(wasm!.decrypt(key, nonce, ad, bad), undefined, `tamper #${i}`);
       assert.equal(nobleCrypto.decrypt(key, nonce, ad, bad), undefined);
     }
+  });
+
+  it("both ChaCha20 kernels agree with @noble on every length 0..600 and on full frames", () => {
+    for (const kernel of ["columns", "rows"] as const) {
+      const aead = createWasmAead({ kernel })!;
+      const rand = prng(0x600d);
+      const key = bytes(rand, 32), nonce = bytes(rand, 12);
+      const lengths = Array.from({ length: 601 }, (_, i) => i).concat([4095, 65519, 65535]);
+      for (const length of lengths) {
+        const ad = bytes(rand, length % 37);
+        const plaintext = bytes(rand, length);
+        const expected = nobleCrypto.encrypt(key, nonce, ad, plaintext);
+        const label = `${kernel} ${length}`;
+        assert.equal(toHex(aead.encrypt(key, nonce, ad, plaintext)), toHex(expected), label);
+        assert.equal(toHex(aead.decrypt(key, nonce, ad, expected)!), toHex(plaintext), label);
+      }
+    }
+  });
+
+  it("returns buffers of its own: later calls do not change earlier results", () => {
+    const key = randomBytes(32), nonce = randomBytes(12), ad = new Uint8Array(0);
+    const a = randomBytes(1000), b = randomBytes(1000);
+    const sealedA = wasm!.encrypt(key, nonce, ad, a);
+    const copyA = sealedA.slice();
+    const openedA = wasm!.decrypt(key, nonce, ad, sealedA)!;
+    const sealedB = wasm!.encrypt(key, nonce, ad, b);
+    wasm!.decrypt(key, nonce, ad, sealedB);
+    assert.deepEqual(sealedA, copyA);
+    assert.deepEqual(openedA, a);
+    // An output buffer is filled exactly; bytes around the window it views stay untouched.
+    const backing = new Uint8Array(1000 + 16 + 8).fill(0xee);
+    wasm!.encrypt(key, nonce, ad, a, backing.subarray(4, 4 + 1016));
+    assert.deepEqual(backing.subarray(4, 1020), copyA);
+    assert.deepEqual(
+      [...backing.subarray(0, 4), ...backing.subarray(1020)],
+      new Array(8).fill(0xee),
+    );
   });
 
   it("rejects a wrong AD, nonce or key, and inputs shorter than a tag", () => {

@@ -1,6 +1,7 @@
 ;; ChaCha20-Poly1305 AEAD (RFC 8439 §2.8) for the Noise transport, written for this project from
-;; RFC 8439. ChaCha20 computes four blocks at once with 128-bit SIMD (one block per lane);
-;; Poly1305 uses five 26-bit limbs with 64-bit products.
+;; RFC 8439. ChaCha20 computes four blocks at once with 128-bit SIMD (one block per lane), or
+;; two blocks of four row vectors each (faster on JavaScriptCore);
+;; Poly1305 uses five 26-bit limbs with 64-bit products, two blocks per step (with r^2 and r).
 ;;
 ;; Compile: `npx -y deno@2.9.6 run -A protocols/noise/wasm/build.ts` (runs wabt's wat2wasm and
 ;; rewrites chacha_poly_wasm.ts).
@@ -8,13 +9,16 @@
 ;; Linear memory layout (the JS side writes inputs and reads outputs here):
 ;;     0..32   key                       32..44  nonce (RFC 8439 §2.3: 96 bits)
 ;;    48..64   tag to check (open)       64..80  computed tag
-;;    80..96   Poly1305 lengths block    128..384 keystream of four blocks (KS)
+;;    80..96   Poly1305 lengths block    128..384 keystream of blocks 0..3 (Poly1305 key)
 ;;   512..     AD, zero padded to 16 bytes, then the message, zero padded to 16 bytes.
-;; The caller guarantees that memory extends at least to the message's padded end.
+;; The caller guarantees that memory extends at least 256 bytes past the message's padded end:
+;; the cipher works in 256-byte steps and overwrites up to 255 bytes after the message.
 (module
   (memory (export "memory") 2)
 
   ;; Poly1305 accumulator h and clamped key r (26-bit limbs), and s (second key half, 32-bit words).
+  ;; 1 when $crypt uses the row kernel $chacha2, 0 for the four-lane column kernel $ks4.
+  (global $rows (mut i32) (i32.const 0))
   (global $h0 (mut i64) (i64.const 0))
   (global $h1 (mut i64) (i64.const 0))
   (global $h2 (mut i64) (i64.const 0))
@@ -25,14 +29,20 @@
   (global $r2 (mut i64) (i64.const 0))
   (global $r3 (mut i64) (i64.const 0))
   (global $r4 (mut i64) (i64.const 0))
+  (global $u0 (mut i64) (i64.const 0))
+  (global $u1 (mut i64) (i64.const 0))
+  (global $u2 (mut i64) (i64.const 0))
+  (global $u3 (mut i64) (i64.const 0))
+  (global $u4 (mut i64) (i64.const 0))
   (global $s0 (mut i64) (i64.const 0))
   (global $s1 (mut i64) (i64.const 0))
   (global $s2 (mut i64) (i64.const 0))
   (global $s3 (mut i64) (i64.const 0))
 
   ;; Four ChaCha20 blocks (RFC 8439 §2.3) for counters ctr..ctr+3, computed side by side: lane j
-  ;; of $xi is word i of block ctr+j. The 256 bytes of keystream go to KS (128..384).
-  (func $ks4 (param $ctr i32)
+  ;; of $xi is word i of block ctr+j. The 256 bytes of keystream are XORed straight into the 256
+  ;; bytes at $p (no keystream buffer in between).
+  (func $ks4 (param $ctr i32) (param $p i32)
     (local $x0 v128)
     (local $x1 v128)
     (local $x2 v128)
@@ -194,71 +204,187 @@
     (local.set $x13 (i32x4.add (local.get $x13) (i32x4.splat (i32.load offset=32 (i32.const 0)))))
     (local.set $x14 (i32x4.add (local.get $x14) (i32x4.splat (i32.load offset=36 (i32.const 0)))))
     (local.set $x15 (i32x4.add (local.get $x15) (i32x4.splat (i32.load offset=40 (i32.const 0)))))
-    ;; Transpose 4x4 words at a time so each block is stored in order (§2.4: serialized LE).
+    ;; Transpose 4x4 words at a time so each block is in order (§2.4: serialized LE), then XOR.
     ;; words 0..3 of the four blocks
     (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $x0) (local.get $x1)))
     (local.set $t1 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $x2) (local.get $x3)))
     (local.set $t2 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $x0) (local.get $x1)))
     (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $x2) (local.get $x3)))
-    (v128.store offset=128 (i32.const 0) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t1)))
-    (v128.store offset=192 (i32.const 0) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t1)))
-    (v128.store offset=256 (i32.const 0) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t2) (local.get $t3)))
-    (v128.store offset=320 (i32.const 0) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t2) (local.get $t3)))
+    (v128.store offset=0 (local.get $p) (v128.xor (v128.load offset=0 (local.get $p)) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t1))))
+    (v128.store offset=64 (local.get $p) (v128.xor (v128.load offset=64 (local.get $p)) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t1))))
+    (v128.store offset=128 (local.get $p) (v128.xor (v128.load offset=128 (local.get $p)) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t2) (local.get $t3))))
+    (v128.store offset=192 (local.get $p) (v128.xor (v128.load offset=192 (local.get $p)) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t2) (local.get $t3))))
     ;; words 4..7 of the four blocks
     (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $x4) (local.get $x5)))
     (local.set $t1 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $x6) (local.get $x7)))
     (local.set $t2 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $x4) (local.get $x5)))
     (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $x6) (local.get $x7)))
-    (v128.store offset=144 (i32.const 0) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t1)))
-    (v128.store offset=208 (i32.const 0) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t1)))
-    (v128.store offset=272 (i32.const 0) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t2) (local.get $t3)))
-    (v128.store offset=336 (i32.const 0) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t2) (local.get $t3)))
+    (v128.store offset=16 (local.get $p) (v128.xor (v128.load offset=16 (local.get $p)) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t1))))
+    (v128.store offset=80 (local.get $p) (v128.xor (v128.load offset=80 (local.get $p)) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t1))))
+    (v128.store offset=144 (local.get $p) (v128.xor (v128.load offset=144 (local.get $p)) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t2) (local.get $t3))))
+    (v128.store offset=208 (local.get $p) (v128.xor (v128.load offset=208 (local.get $p)) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t2) (local.get $t3))))
     ;; words 8..11 of the four blocks
     (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $x8) (local.get $x9)))
     (local.set $t1 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $x10) (local.get $x11)))
     (local.set $t2 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $x8) (local.get $x9)))
     (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $x10) (local.get $x11)))
-    (v128.store offset=160 (i32.const 0) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t1)))
-    (v128.store offset=224 (i32.const 0) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t1)))
-    (v128.store offset=288 (i32.const 0) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t2) (local.get $t3)))
-    (v128.store offset=352 (i32.const 0) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t2) (local.get $t3)))
+    (v128.store offset=32 (local.get $p) (v128.xor (v128.load offset=32 (local.get $p)) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t1))))
+    (v128.store offset=96 (local.get $p) (v128.xor (v128.load offset=96 (local.get $p)) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t1))))
+    (v128.store offset=160 (local.get $p) (v128.xor (v128.load offset=160 (local.get $p)) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t2) (local.get $t3))))
+    (v128.store offset=224 (local.get $p) (v128.xor (v128.load offset=224 (local.get $p)) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t2) (local.get $t3))))
     ;; words 12..15 of the four blocks
     (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $x12) (local.get $x13)))
     (local.set $t1 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $x14) (local.get $x15)))
     (local.set $t2 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $x12) (local.get $x13)))
     (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $x14) (local.get $x15)))
-    (v128.store offset=176 (i32.const 0) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t1)))
-    (v128.store offset=240 (i32.const 0) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t1)))
-    (v128.store offset=304 (i32.const 0) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t2) (local.get $t3)))
-    (v128.store offset=368 (i32.const 0) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t2) (local.get $t3))))
+    (v128.store offset=48 (local.get $p) (v128.xor (v128.load offset=48 (local.get $p)) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t1))))
+    (v128.store offset=112 (local.get $p) (v128.xor (v128.load offset=112 (local.get $p)) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t1))))
+    (v128.store offset=176 (local.get $p) (v128.xor (v128.load offset=176 (local.get $p)) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t2) (local.get $t3))))
+    (v128.store offset=240 (local.get $p) (v128.xor (v128.load offset=240 (local.get $p)) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t2) (local.get $t3)))))
 
-  ;; XOR `len` bytes at `p` with the keystream from block 1 on (§2.4, §2.8). Blocks 1..3 are
-  ;; already in KS (192..384) from $poly_init's call for block 0, so they are used first. Works in
-  ;; 16-byte steps: up to 15 bytes after the message (its padding) are overwritten too.
+  ;; The row kernel, used where it measured faster (Bun's JavaScriptCore, about 1.06x there; V8
+  ;; runs $ks4 faster). JSC lowers each vector shift by a constant to four instructions, which
+  ;; weighs on both kernels.
+  ;; XOR 128 bytes at $p with ChaCha20 blocks $ctr and $ctr+1 (RFC 8439 §2.3, §2.4): a block is
+  ;; four v128 rows (a = constants, b and c = key, d = counter || nonce), two blocks are
+  ;; interleaved, and rows b, c, d are rotated by whole lanes between column and diagonal rounds.
+  (func $chacha2 (param $ctr i32) (param $p i32)
+    (local $a0 v128) (local $b0 v128) (local $c0 v128) (local $d0 v128)
+    (local $a1 v128) (local $b1 v128) (local $c1 v128) (local $d1 v128)
+    (local $k1 v128) (local $k2 v128) (local $d v128) (local $round i32)
+    (local.set $k1 (v128.load offset=0 (i32.const 0)))
+    (local.set $k2 (v128.load offset=16 (i32.const 0)))
+    (local.set $d (v128.load offset=28 (i32.const 0)))
+    (local.set $a0 (v128.const i32x4 0x61707865 0x3320646e 0x79622d32 0x6b206574))
+    (local.set $b0 (local.get $k1))
+    (local.set $c0 (local.get $k2))
+    (local.set $d0 (i32x4.replace_lane 0 (local.get $d) (local.get $ctr)))
+    (local.set $a1 (v128.const i32x4 0x61707865 0x3320646e 0x79622d32 0x6b206574))
+    (local.set $b1 (local.get $k1))
+    (local.set $c1 (local.get $k2))
+    (local.set $d1 (i32x4.replace_lane 0 (local.get $d) (i32.add (local.get $ctr) (i32.const 1))))
+    (local.set $round (i32.const 10))
+    (loop $double_round
+      ;; §2.3.1 column round: QUARTERROUND on (0,4,8,12) (1,5,9,13) (2,6,10,14) (3,7,11,15).
+      (local.set $a0 (i32x4.add (local.get $a0) (local.get $b0)))
+      (local.set $a1 (i32x4.add (local.get $a1) (local.get $b1)))
+      (local.set $d0 (v128.xor (local.get $d0) (local.get $a0)))
+      (local.set $d1 (v128.xor (local.get $d1) (local.get $a1)))
+      (local.set $d0 (i8x16.shuffle 2 3 0 1 6 7 4 5 10 11 8 9 14 15 12 13 (local.get $d0) (local.get $d0)))
+      (local.set $d1 (i8x16.shuffle 2 3 0 1 6 7 4 5 10 11 8 9 14 15 12 13 (local.get $d1) (local.get $d1)))
+      (local.set $c0 (i32x4.add (local.get $c0) (local.get $d0)))
+      (local.set $c1 (i32x4.add (local.get $c1) (local.get $d1)))
+      (local.set $b0 (v128.xor (local.get $b0) (local.get $c0)))
+      (local.set $b1 (v128.xor (local.get $b1) (local.get $c1)))
+      (local.set $b0 (v128.or (i32x4.shl (local.get $b0) (i32.const 12)) (i32x4.shr_u (local.get $b0) (i32.const 20))))
+      (local.set $b1 (v128.or (i32x4.shl (local.get $b1) (i32.const 12)) (i32x4.shr_u (local.get $b1) (i32.const 20))))
+      (local.set $a0 (i32x4.add (local.get $a0) (local.get $b0)))
+      (local.set $a1 (i32x4.add (local.get $a1) (local.get $b1)))
+      (local.set $d0 (v128.xor (local.get $d0) (local.get $a0)))
+      (local.set $d1 (v128.xor (local.get $d1) (local.get $a1)))
+      (local.set $d0 (i8x16.shuffle 3 0 1 2 7 4 5 6 11 8 9 10 15 12 13 14 (local.get $d0) (local.get $d0)))
+      (local.set $d1 (i8x16.shuffle 3 0 1 2 7 4 5 6 11 8 9 10 15 12 13 14 (local.get $d1) (local.get $d1)))
+      (local.set $c0 (i32x4.add (local.get $c0) (local.get $d0)))
+      (local.set $c1 (i32x4.add (local.get $c1) (local.get $d1)))
+      (local.set $b0 (v128.xor (local.get $b0) (local.get $c0)))
+      (local.set $b1 (v128.xor (local.get $b1) (local.get $c1)))
+      (local.set $b0 (v128.or (i32x4.shl (local.get $b0) (i32.const 7)) (i32x4.shr_u (local.get $b0) (i32.const 25))))
+      (local.set $b1 (v128.or (i32x4.shl (local.get $b1) (i32.const 7)) (i32x4.shr_u (local.get $b1) (i32.const 25))))
+      ;; Diagonalize: rows b, c, d rotated by 1, 2, 3 lanes so diagonals line up as columns.
+      (local.set $b0 (i8x16.shuffle 4 5 6 7 8 9 10 11 12 13 14 15 0 1 2 3 (local.get $b0) (local.get $b0)))
+      (local.set $b1 (i8x16.shuffle 4 5 6 7 8 9 10 11 12 13 14 15 0 1 2 3 (local.get $b1) (local.get $b1)))
+      (local.set $c0 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $c0) (local.get $c0)))
+      (local.set $c1 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $c1) (local.get $c1)))
+      (local.set $d0 (i8x16.shuffle 12 13 14 15 0 1 2 3 4 5 6 7 8 9 10 11 (local.get $d0) (local.get $d0)))
+      (local.set $d1 (i8x16.shuffle 12 13 14 15 0 1 2 3 4 5 6 7 8 9 10 11 (local.get $d1) (local.get $d1)))
+      ;; §2.3.1 diagonal round: (0,5,10,15) (1,6,11,12) (2,7,8,13) (3,4,9,14).
+      (local.set $a0 (i32x4.add (local.get $a0) (local.get $b0)))
+      (local.set $a1 (i32x4.add (local.get $a1) (local.get $b1)))
+      (local.set $d0 (v128.xor (local.get $d0) (local.get $a0)))
+      (local.set $d1 (v128.xor (local.get $d1) (local.get $a1)))
+      (local.set $d0 (i8x16.shuffle 2 3 0 1 6 7 4 5 10 11 8 9 14 15 12 13 (local.get $d0) (local.get $d0)))
+      (local.set $d1 (i8x16.shuffle 2 3 0 1 6 7 4 5 10 11 8 9 14 15 12 13 (local.get $d1) (local.get $d1)))
+      (local.set $c0 (i32x4.add (local.get $c0) (local.get $d0)))
+      (local.set $c1 (i32x4.add (local.get $c1) (local.get $d1)))
+      (local.set $b0 (v128.xor (local.get $b0) (local.get $c0)))
+      (local.set $b1 (v128.xor (local.get $b1) (local.get $c1)))
+      (local.set $b0 (v128.or (i32x4.shl (local.get $b0) (i32.const 12)) (i32x4.shr_u (local.get $b0) (i32.const 20))))
+      (local.set $b1 (v128.or (i32x4.shl (local.get $b1) (i32.const 12)) (i32x4.shr_u (local.get $b1) (i32.const 20))))
+      (local.set $a0 (i32x4.add (local.get $a0) (local.get $b0)))
+      (local.set $a1 (i32x4.add (local.get $a1) (local.get $b1)))
+      (local.set $d0 (v128.xor (local.get $d0) (local.get $a0)))
+      (local.set $d1 (v128.xor (local.get $d1) (local.get $a1)))
+      (local.set $d0 (i8x16.shuffle 3 0 1 2 7 4 5 6 11 8 9 10 15 12 13 14 (local.get $d0) (local.get $d0)))
+      (local.set $d1 (i8x16.shuffle 3 0 1 2 7 4 5 6 11 8 9 10 15 12 13 14 (local.get $d1) (local.get $d1)))
+      (local.set $c0 (i32x4.add (local.get $c0) (local.get $d0)))
+      (local.set $c1 (i32x4.add (local.get $c1) (local.get $d1)))
+      (local.set $b0 (v128.xor (local.get $b0) (local.get $c0)))
+      (local.set $b1 (v128.xor (local.get $b1) (local.get $c1)))
+      (local.set $b0 (v128.or (i32x4.shl (local.get $b0) (i32.const 7)) (i32x4.shr_u (local.get $b0) (i32.const 25))))
+      (local.set $b1 (v128.or (i32x4.shl (local.get $b1) (i32.const 7)) (i32x4.shr_u (local.get $b1) (i32.const 25))))
+      ;; Undo the diagonalization.
+      (local.set $b0 (i8x16.shuffle 12 13 14 15 0 1 2 3 4 5 6 7 8 9 10 11 (local.get $b0) (local.get $b0)))
+      (local.set $b1 (i8x16.shuffle 12 13 14 15 0 1 2 3 4 5 6 7 8 9 10 11 (local.get $b1) (local.get $b1)))
+      (local.set $c0 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $c0) (local.get $c0)))
+      (local.set $c1 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $c1) (local.get $c1)))
+      (local.set $d0 (i8x16.shuffle 4 5 6 7 8 9 10 11 12 13 14 15 0 1 2 3 (local.get $d0) (local.get $d0)))
+      (local.set $d1 (i8x16.shuffle 4 5 6 7 8 9 10 11 12 13 14 15 0 1 2 3 (local.get $d1) (local.get $d1)))
+      (local.set $round (i32.sub (local.get $round) (i32.const 1)))
+      (br_if $double_round (local.get $round)))
+    ;; §2.3: add the input state, then XOR the serialized (little-endian) blocks into the data.
+    (v128.store offset=0 (local.get $p) (v128.xor (v128.load offset=0 (local.get $p))
+      (i32x4.add (local.get $a0) (v128.const i32x4 0x61707865 0x3320646e 0x79622d32 0x6b206574))))
+    (v128.store offset=16 (local.get $p) (v128.xor (v128.load offset=16 (local.get $p))
+      (i32x4.add (local.get $b0) (local.get $k1))))
+    (v128.store offset=32 (local.get $p) (v128.xor (v128.load offset=32 (local.get $p))
+      (i32x4.add (local.get $c0) (local.get $k2))))
+    (v128.store offset=48 (local.get $p) (v128.xor (v128.load offset=48 (local.get $p))
+      (i32x4.add (local.get $d0) (i32x4.replace_lane 0 (local.get $d) (local.get $ctr)))))
+    (v128.store offset=64 (local.get $p) (v128.xor (v128.load offset=64 (local.get $p))
+      (i32x4.add (local.get $a1) (v128.const i32x4 0x61707865 0x3320646e 0x79622d32 0x6b206574))))
+    (v128.store offset=80 (local.get $p) (v128.xor (v128.load offset=80 (local.get $p))
+      (i32x4.add (local.get $b1) (local.get $k1))))
+    (v128.store offset=96 (local.get $p) (v128.xor (v128.load offset=96 (local.get $p))
+      (i32x4.add (local.get $c1) (local.get $k2))))
+    (v128.store offset=112 (local.get $p) (v128.xor (v128.load offset=112 (local.get $p))
+      (i32x4.add (local.get $d1) (i32x4.replace_lane 0 (local.get $d) (i32.add (local.get $ctr) (i32.const 1)))))))
+
+  ;; XOR `len` bytes at `p` with the keystream from block 1 on (§2.4, §2.8): 256 bytes per step
+  ;; with $ks4, or 128 with $chacha2 when $rows is set. Up to 255 bytes after the message are
+  ;; overwritten too.
   (func $crypt (param $p i32) (param $len i32)
-    (local $end i32) (local $k i32) (local $ctr i32)
+    (local $end i32) (local $ctr i32)
     (local.set $end (i32.add (local.get $p) (local.get $len)))
-    (local.set $k (i32.const 192))
-    (local.set $ctr (i32.const 4))
-    (block $done
-      (loop $step
-        (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
-        (if (i32.eq (local.get $k) (i32.const 384))
-          (then
-            (call $ks4 (local.get $ctr))
+    (local.set $ctr (i32.const 1))
+    (if (global.get $rows)
+      (then
+        (block $rows_done
+          (loop $row_step
+            (br_if $rows_done (i32.ge_u (local.get $p) (local.get $end)))
+            (call $chacha2 (local.get $ctr) (local.get $p))
+            (local.set $ctr (i32.add (local.get $ctr) (i32.const 2)))
+            (local.set $p (i32.add (local.get $p) (i32.const 128)))
+            (br $row_step))))
+      (else
+        (block $done
+          (loop $step
+            (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+            (call $ks4 (local.get $ctr) (local.get $p))
             (local.set $ctr (i32.add (local.get $ctr) (i32.const 4)))
-            (local.set $k (i32.const 128))))
-        (v128.store (local.get $p)
-          (v128.xor (v128.load (local.get $p)) (v128.load (local.get $k))))
-        (local.set $p (i32.add (local.get $p) (i32.const 16)))
-        (local.set $k (i32.add (local.get $k) (i32.const 16)))
-        (br $step))))
+            (local.set $p (i32.add (local.get $p) (i32.const 256)))
+            (br $step))))))
 
-  ;; §2.6: the one-time Poly1305 key is the first 32 bytes of block 0; §2.5.1 clamps r. Leaves
-  ;; blocks 0..3 in KS for $crypt, so nothing may overwrite 192..384 before it runs.
+  ;; Select the ChaCha20 kernel: 1 = $chacha2 (rows), 0 = $ks4 (columns, the default). Both
+  ;; produce the same bytes; the JS side picks the faster one for its engine.
+  (func (export "use_rows") (param $on i32)
+    (global.set $rows (local.get $on)))
+
+  ;; §2.6: the one-time Poly1305 key is the first 32 bytes of block 0 (keystream of blocks 0..3
+  ;; XORed into zeros at KS); §2.5.1 clamps r.
   (func $poly_init
     (local $k0 i64) (local $k1 i64) (local $k2 i64) (local $k3 i64)
-    (call $ks4 (i32.const 0))
+    (memory.fill (i32.const 128) (i32.const 0) (i32.const 256))
+    (call $ks4 (i32.const 0) (i32.const 128))
     (local.set $k0 (i64.and (i64.load32_u offset=128 (i32.const 0)) (i64.const 0x0fffffff)))
     (local.set $k1 (i64.and (i64.load32_u offset=132 (i32.const 0)) (i64.const 0x0ffffffc)))
     (local.set $k2 (i64.and (i64.load32_u offset=136 (i32.const 0)) (i64.const 0x0ffffffc)))
@@ -274,6 +400,7 @@
       (i64.or (i64.shr_u (local.get $k2) (i64.const 14)) (i64.shl (local.get $k3) (i64.const 18)))
       (i64.const 0x3ffffff)))
     (global.set $r4 (i64.shr_u (local.get $k3) (i64.const 8)))
+    (call $square_r)
     (global.set $s0 (i64.load32_u offset=144 (i32.const 0)))
     (global.set $s1 (i64.load32_u offset=148 (i32.const 0)))
     (global.set $s2 (i64.load32_u offset=152 (i32.const 0)))
@@ -285,77 +412,66 @@
     (global.set $h4 (i64.const 0)))
 
   ;; §2.5.1: for each full 16-byte block at p (n blocks): h = (h + block + 2^128) * r mod 2^130-5.
-  ;; Limbs of h stay below about 2^27 and r below 2^26, so each of the five sums of products
-  ;; stays below 2^62: 64-bit arithmetic suffices, with 2^130 = 5 folding the high limbs down.
+  ;; Two blocks per step as h = (h + m1) * r^2 + (m2 + 2^128) * r (the same value as two single
+  ;; steps; the two products are independent, which halves the dependency chain per block), then
+  ;; one single step for an odd last block. Limbs of h stay below about 2^27, r and r^2 below
+  ;; 2^26 (+ a small excess in limb 1), so each sum of ten products stays below 2^59: 64-bit
+  ;; arithmetic suffices, with 2^130 = 5 folding the high limbs down.
   (func $poly_blocks (param $p i32) (param $n i32)
     (local $h0 i64) (local $h1 i64) (local $h2 i64) (local $h3 i64) (local $h4 i64)
     (local $r0 i64) (local $r1 i64) (local $r2 i64) (local $r3 i64) (local $r4 i64)
     (local $f1 i64) (local $f2 i64) (local $f3 i64) (local $f4 i64)
+    (local $u0 i64) (local $u1 i64) (local $u2 i64) (local $u3 i64) (local $u4 i64)
+    (local $v1 i64) (local $v2 i64) (local $v3 i64) (local $v4 i64)
+    (local $m0 i64) (local $m1 i64) (local $m2 i64) (local $m3 i64) (local $m4 i64)
     (local $t0 i64) (local $t1 i64) (local $t2 i64) (local $t3 i64)
     (local $d0 i64) (local $d1 i64) (local $d2 i64) (local $d3 i64) (local $d4 i64)
     (local $end i32)
     (local.set $end (i32.add (local.get $p) (i32.shl (local.get $n) (i32.const 4))))
-    (local.set $h0 (global.get $h0)) (local.set $h1 (global.get $h1))
-    (local.set $h2 (global.get $h2)) (local.set $h3 (global.get $h3))
-    (local.set $h4 (global.get $h4))
-    (local.set $r0 (global.get $r0)) (local.set $r1 (global.get $r1))
-    (local.set $r2 (global.get $r2)) (local.set $r3 (global.get $r3))
-    (local.set $r4 (global.get $r4))
+    (local.set $h0 (global.get $h0)) (local.set $h1 (global.get $h1)) (local.set $h2 (global.get $h2)) (local.set $h3 (global.get $h3)) (local.set $h4 (global.get $h4))
+    (local.set $r0 (global.get $r0)) (local.set $r1 (global.get $r1)) (local.set $r2 (global.get $r2)) (local.set $r3 (global.get $r3)) (local.set $r4 (global.get $r4))
+    (local.set $u0 (global.get $u0)) (local.set $u1 (global.get $u1)) (local.set $u2 (global.get $u2)) (local.set $u3 (global.get $u3)) (local.set $u4 (global.get $u4))
     (local.set $f1 (i64.mul (local.get $r1) (i64.const 5)))
+    (local.set $v1 (i64.mul (local.get $u1) (i64.const 5)))
     (local.set $f2 (i64.mul (local.get $r2) (i64.const 5)))
+    (local.set $v2 (i64.mul (local.get $u2) (i64.const 5)))
     (local.set $f3 (i64.mul (local.get $r3) (i64.const 5)))
+    (local.set $v3 (i64.mul (local.get $u3) (i64.const 5)))
     (local.set $f4 (i64.mul (local.get $r4) (i64.const 5)))
-    (block $done
-      (loop $block
-        (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+    (local.set $v4 (i64.mul (local.get $u4) (i64.const 5)))
+    (block $pairs_done
+      (loop $pair
+        (br_if $pairs_done (i32.lt_u (i32.sub (local.get $end) (local.get $p)) (i32.const 32)))
+        ;; h += m1 + 2^128; m = m2 + 2^128 (26-bit limbs, 2^128 is bit 24 of limb 4).
         (local.set $t0 (i64.load32_u (local.get $p)))
         (local.set $t1 (i64.load32_u offset=4 (local.get $p)))
         (local.set $t2 (i64.load32_u offset=8 (local.get $p)))
         (local.set $t3 (i64.load32_u offset=12 (local.get $p)))
-        ;; h += block (split into 26-bit limbs) + 2^128 (bit 24 of limb 4).
         (local.set $h0 (i64.add (local.get $h0) (i64.and (local.get $t0) (i64.const 0x3ffffff))))
-        (local.set $h1 (i64.add (local.get $h1) (i64.and
-          (i64.or (i64.shr_u (local.get $t0) (i64.const 26)) (i64.shl (local.get $t1) (i64.const 6)))
-          (i64.const 0x3ffffff))))
-        (local.set $h2 (i64.add (local.get $h2) (i64.and
-          (i64.or (i64.shr_u (local.get $t1) (i64.const 20)) (i64.shl (local.get $t2) (i64.const 12)))
-          (i64.const 0x3ffffff))))
-        (local.set $h3 (i64.add (local.get $h3) (i64.and
-          (i64.or (i64.shr_u (local.get $t2) (i64.const 14)) (i64.shl (local.get $t3) (i64.const 18)))
-          (i64.const 0x3ffffff))))
-        (local.set $h4 (i64.add (local.get $h4)
-          (i64.or (i64.shr_u (local.get $t3) (i64.const 8)) (i64.const 0x1000000))))
-        ;; d = h * r, limb i+j >= 5 folded down times 5.
-        (local.set $d0 (i64.add (i64.add (i64.add (i64.add
-          (i64.mul (local.get $h0) (local.get $r0))
-          (i64.mul (local.get $h1) (local.get $f4)))
-          (i64.mul (local.get $h2) (local.get $f3)))
-          (i64.mul (local.get $h3) (local.get $f2)))
-          (i64.mul (local.get $h4) (local.get $f1))))
-        (local.set $d1 (i64.add (i64.add (i64.add (i64.add
-          (i64.mul (local.get $h0) (local.get $r1))
-          (i64.mul (local.get $h1) (local.get $r0)))
-          (i64.mul (local.get $h2) (local.get $f4)))
-          (i64.mul (local.get $h3) (local.get $f3)))
-          (i64.mul (local.get $h4) (local.get $f2))))
-        (local.set $d2 (i64.add (i64.add (i64.add (i64.add
-          (i64.mul (local.get $h0) (local.get $r2))
-          (i64.mul (local.get $h1) (local.get $r1)))
-          (i64.mul (local.get $h2) (local.get $r0)))
-          (i64.mul (local.get $h3) (local.get $f4)))
-          (i64.mul (local.get $h4) (local.get $f3))))
-        (local.set $d3 (i64.add (i64.add (i64.add (i64.add
-          (i64.mul (local.get $h0) (local.get $r3))
-          (i64.mul (local.get $h1) (local.get $r2)))
-          (i64.mul (local.get $h2) (local.get $r1)))
-          (i64.mul (local.get $h3) (local.get $r0)))
-          (i64.mul (local.get $h4) (local.get $f4))))
-        (local.set $d4 (i64.add (i64.add (i64.add (i64.add
-          (i64.mul (local.get $h0) (local.get $r4))
-          (i64.mul (local.get $h1) (local.get $r3)))
-          (i64.mul (local.get $h2) (local.get $r2)))
-          (i64.mul (local.get $h3) (local.get $r1)))
-          (i64.mul (local.get $h4) (local.get $r0))))
+        (local.set $h1 (i64.add (local.get $h1) (i64.and (i64.or (i64.shr_u (local.get $t0) (i64.const 26)) (i64.shl (local.get $t1) (i64.const 6))) (i64.const 0x3ffffff))))
+        (local.set $h2 (i64.add (local.get $h2) (i64.and (i64.or (i64.shr_u (local.get $t1) (i64.const 20)) (i64.shl (local.get $t2) (i64.const 12))) (i64.const 0x3ffffff))))
+        (local.set $h3 (i64.add (local.get $h3) (i64.and (i64.or (i64.shr_u (local.get $t2) (i64.const 14)) (i64.shl (local.get $t3) (i64.const 18))) (i64.const 0x3ffffff))))
+        (local.set $h4 (i64.add (local.get $h4) (i64.or (i64.shr_u (local.get $t3) (i64.const 8)) (i64.const 0x1000000))))
+        (local.set $t0 (i64.load32_u offset=16 (local.get $p)))
+        (local.set $t1 (i64.load32_u offset=20 (local.get $p)))
+        (local.set $t2 (i64.load32_u offset=24 (local.get $p)))
+        (local.set $t3 (i64.load32_u offset=28 (local.get $p)))
+        (local.set $m0 (i64.and (local.get $t0) (i64.const 0x3ffffff)))
+        (local.set $m1 (i64.and (i64.or (i64.shr_u (local.get $t0) (i64.const 26)) (i64.shl (local.get $t1) (i64.const 6))) (i64.const 0x3ffffff)))
+        (local.set $m2 (i64.and (i64.or (i64.shr_u (local.get $t1) (i64.const 20)) (i64.shl (local.get $t2) (i64.const 12))) (i64.const 0x3ffffff)))
+        (local.set $m3 (i64.and (i64.or (i64.shr_u (local.get $t2) (i64.const 14)) (i64.shl (local.get $t3) (i64.const 18))) (i64.const 0x3ffffff)))
+        (local.set $m4 (i64.or (i64.shr_u (local.get $t3) (i64.const 8)) (i64.const 0x1000000)))
+        ;; d = h * r^2 + m * r, limb i+j >= 5 folded down times 5.
+        (local.set $d0 (i64.add (i64.add (i64.add (i64.add (i64.add (i64.mul (local.get $h0) (local.get $u0)) (i64.mul (local.get $h1) (local.get $v4))) (i64.mul (local.get $h2) (local.get $v3))) (i64.mul (local.get $h3) (local.get $v2))) (i64.mul (local.get $h4) (local.get $v1)))
+          (i64.add (i64.add (i64.add (i64.add (i64.mul (local.get $m0) (local.get $r0)) (i64.mul (local.get $m1) (local.get $f4))) (i64.mul (local.get $m2) (local.get $f3))) (i64.mul (local.get $m3) (local.get $f2))) (i64.mul (local.get $m4) (local.get $f1)))))
+        (local.set $d1 (i64.add (i64.add (i64.add (i64.add (i64.add (i64.mul (local.get $h0) (local.get $u1)) (i64.mul (local.get $h1) (local.get $u0))) (i64.mul (local.get $h2) (local.get $v4))) (i64.mul (local.get $h3) (local.get $v3))) (i64.mul (local.get $h4) (local.get $v2)))
+          (i64.add (i64.add (i64.add (i64.add (i64.mul (local.get $m0) (local.get $r1)) (i64.mul (local.get $m1) (local.get $r0))) (i64.mul (local.get $m2) (local.get $f4))) (i64.mul (local.get $m3) (local.get $f3))) (i64.mul (local.get $m4) (local.get $f2)))))
+        (local.set $d2 (i64.add (i64.add (i64.add (i64.add (i64.add (i64.mul (local.get $h0) (local.get $u2)) (i64.mul (local.get $h1) (local.get $u1))) (i64.mul (local.get $h2) (local.get $u0))) (i64.mul (local.get $h3) (local.get $v4))) (i64.mul (local.get $h4) (local.get $v3)))
+          (i64.add (i64.add (i64.add (i64.add (i64.mul (local.get $m0) (local.get $r2)) (i64.mul (local.get $m1) (local.get $r1))) (i64.mul (local.get $m2) (local.get $r0))) (i64.mul (local.get $m3) (local.get $f4))) (i64.mul (local.get $m4) (local.get $f3)))))
+        (local.set $d3 (i64.add (i64.add (i64.add (i64.add (i64.add (i64.mul (local.get $h0) (local.get $u3)) (i64.mul (local.get $h1) (local.get $u2))) (i64.mul (local.get $h2) (local.get $u1))) (i64.mul (local.get $h3) (local.get $u0))) (i64.mul (local.get $h4) (local.get $v4)))
+          (i64.add (i64.add (i64.add (i64.add (i64.mul (local.get $m0) (local.get $r3)) (i64.mul (local.get $m1) (local.get $r2))) (i64.mul (local.get $m2) (local.get $r1))) (i64.mul (local.get $m3) (local.get $r0))) (i64.mul (local.get $m4) (local.get $f4)))))
+        (local.set $d4 (i64.add (i64.add (i64.add (i64.add (i64.add (i64.mul (local.get $h0) (local.get $u4)) (i64.mul (local.get $h1) (local.get $u3))) (i64.mul (local.get $h2) (local.get $u2))) (i64.mul (local.get $h3) (local.get $u1))) (i64.mul (local.get $h4) (local.get $u0)))
+          (i64.add (i64.add (i64.add (i64.add (i64.mul (local.get $m0) (local.get $r4)) (i64.mul (local.get $m1) (local.get $r3))) (i64.mul (local.get $m2) (local.get $r2))) (i64.mul (local.get $m3) (local.get $r1))) (i64.mul (local.get $m4) (local.get $r0)))))
         ;; Partial carry propagation back to 26-bit limbs (limb 1 may keep a small excess).
         (local.set $d1 (i64.add (local.get $d1) (i64.shr_u (local.get $d0) (i64.const 26))))
         (local.set $h0 (i64.and (local.get $d0) (i64.const 0x3ffffff)))
@@ -370,11 +486,74 @@
         (local.set $h4 (i64.and (local.get $d4) (i64.const 0x3ffffff)))
         (local.set $h1 (i64.add (local.get $h1) (i64.shr_u (local.get $h0) (i64.const 26))))
         (local.set $h0 (i64.and (local.get $h0) (i64.const 0x3ffffff)))
-        (local.set $p (i32.add (local.get $p) (i32.const 16)))
-        (br $block)))
+        (local.set $p (i32.add (local.get $p) (i32.const 32)))
+        (br $pair)))
+    (if (i32.lt_u (local.get $p) (local.get $end))
+      (then
+        ;; The odd last block: h = (h + m + 2^128) * r.
+        (local.set $t0 (i64.load32_u (local.get $p)))
+        (local.set $t1 (i64.load32_u offset=4 (local.get $p)))
+        (local.set $t2 (i64.load32_u offset=8 (local.get $p)))
+        (local.set $t3 (i64.load32_u offset=12 (local.get $p)))
+        (local.set $h0 (i64.add (local.get $h0) (i64.and (local.get $t0) (i64.const 0x3ffffff))))
+        (local.set $h1 (i64.add (local.get $h1) (i64.and (i64.or (i64.shr_u (local.get $t0) (i64.const 26)) (i64.shl (local.get $t1) (i64.const 6))) (i64.const 0x3ffffff))))
+        (local.set $h2 (i64.add (local.get $h2) (i64.and (i64.or (i64.shr_u (local.get $t1) (i64.const 20)) (i64.shl (local.get $t2) (i64.const 12))) (i64.const 0x3ffffff))))
+        (local.set $h3 (i64.add (local.get $h3) (i64.and (i64.or (i64.shr_u (local.get $t2) (i64.const 14)) (i64.shl (local.get $t3) (i64.const 18))) (i64.const 0x3ffffff))))
+        (local.set $h4 (i64.add (local.get $h4) (i64.or (i64.shr_u (local.get $t3) (i64.const 8)) (i64.const 0x1000000))))
+        (local.set $d0 (i64.add (i64.add (i64.add (i64.add (i64.mul (local.get $h0) (local.get $r0)) (i64.mul (local.get $h1) (local.get $f4))) (i64.mul (local.get $h2) (local.get $f3))) (i64.mul (local.get $h3) (local.get $f2))) (i64.mul (local.get $h4) (local.get $f1))))
+        (local.set $d1 (i64.add (i64.add (i64.add (i64.add (i64.mul (local.get $h0) (local.get $r1)) (i64.mul (local.get $h1) (local.get $r0))) (i64.mul (local.get $h2) (local.get $f4))) (i64.mul (local.get $h3) (local.get $f3))) (i64.mul (local.get $h4) (local.get $f2))))
+        (local.set $d2 (i64.add (i64.add (i64.add (i64.add (i64.mul (local.get $h0) (local.get $r2)) (i64.mul (local.get $h1) (local.get $r1))) (i64.mul (local.get $h2) (local.get $r0))) (i64.mul (local.get $h3) (local.get $f4))) (i64.mul (local.get $h4) (local.get $f3))))
+        (local.set $d3 (i64.add (i64.add (i64.add (i64.add (i64.mul (local.get $h0) (local.get $r3)) (i64.mul (local.get $h1) (local.get $r2))) (i64.mul (local.get $h2) (local.get $r1))) (i64.mul (local.get $h3) (local.get $r0))) (i64.mul (local.get $h4) (local.get $f4))))
+        (local.set $d4 (i64.add (i64.add (i64.add (i64.add (i64.mul (local.get $h0) (local.get $r4)) (i64.mul (local.get $h1) (local.get $r3))) (i64.mul (local.get $h2) (local.get $r2))) (i64.mul (local.get $h3) (local.get $r1))) (i64.mul (local.get $h4) (local.get $r0))))
+        (local.set $d1 (i64.add (local.get $d1) (i64.shr_u (local.get $d0) (i64.const 26))))
+        (local.set $h0 (i64.and (local.get $d0) (i64.const 0x3ffffff)))
+        (local.set $d2 (i64.add (local.get $d2) (i64.shr_u (local.get $d1) (i64.const 26))))
+        (local.set $h1 (i64.and (local.get $d1) (i64.const 0x3ffffff)))
+        (local.set $d3 (i64.add (local.get $d3) (i64.shr_u (local.get $d2) (i64.const 26))))
+        (local.set $h2 (i64.and (local.get $d2) (i64.const 0x3ffffff)))
+        (local.set $d4 (i64.add (local.get $d4) (i64.shr_u (local.get $d3) (i64.const 26))))
+        (local.set $h3 (i64.and (local.get $d3) (i64.const 0x3ffffff)))
+        (local.set $h0 (i64.add (local.get $h0)
+          (i64.mul (i64.shr_u (local.get $d4) (i64.const 26)) (i64.const 5))))
+        (local.set $h4 (i64.and (local.get $d4) (i64.const 0x3ffffff)))
+        (local.set $h1 (i64.add (local.get $h1) (i64.shr_u (local.get $h0) (i64.const 26))))
+        (local.set $h0 (i64.and (local.get $h0) (i64.const 0x3ffffff)))
+))
     (global.set $h0 (local.get $h0)) (global.set $h1 (local.get $h1))
     (global.set $h2 (local.get $h2)) (global.set $h3 (local.get $h3))
     (global.set $h4 (local.get $h4)))
+
+  ;; u = r^2 mod 2^130-5 (26-bit limbs) from the clamped r in the globals, for $poly_blocks.
+  (func $square_r
+    (local $h0 i64) (local $h1 i64) (local $h2 i64) (local $h3 i64) (local $h4 i64)
+    (local $r0 i64) (local $r1 i64) (local $r2 i64) (local $r3 i64) (local $r4 i64)
+    (local $f1 i64) (local $f2 i64) (local $f3 i64) (local $f4 i64)
+    (local $d0 i64) (local $d1 i64) (local $d2 i64) (local $d3 i64) (local $d4 i64)
+    (local.set $r0 (global.get $r0)) (local.set $r1 (global.get $r1)) (local.set $r2 (global.get $r2)) (local.set $r3 (global.get $r3)) (local.set $r4 (global.get $r4))
+    (local.set $h0 (global.get $r0)) (local.set $h1 (global.get $r1)) (local.set $h2 (global.get $r2)) (local.set $h3 (global.get $r3)) (local.set $h4 (global.get $r4))
+    (local.set $f1 (i64.mul (local.get $r1) (i64.const 5)))
+    (local.set $f2 (i64.mul (local.get $r2) (i64.const 5)))
+    (local.set $f3 (i64.mul (local.get $r3) (i64.const 5)))
+    (local.set $f4 (i64.mul (local.get $r4) (i64.const 5)))
+        (local.set $d0 (i64.add (i64.add (i64.add (i64.add (i64.mul (local.get $h0) (local.get $r0)) (i64.mul (local.get $h1) (local.get $f4))) (i64.mul (local.get $h2) (local.get $f3))) (i64.mul (local.get $h3) (local.get $f2))) (i64.mul (local.get $h4) (local.get $f1))))
+        (local.set $d1 (i64.add (i64.add (i64.add (i64.add (i64.mul (local.get $h0) (local.get $r1)) (i64.mul (local.get $h1) (local.get $r0))) (i64.mul (local.get $h2) (local.get $f4))) (i64.mul (local.get $h3) (local.get $f3))) (i64.mul (local.get $h4) (local.get $f2))))
+        (local.set $d2 (i64.add (i64.add (i64.add (i64.add (i64.mul (local.get $h0) (local.get $r2)) (i64.mul (local.get $h1) (local.get $r1))) (i64.mul (local.get $h2) (local.get $r0))) (i64.mul (local.get $h3) (local.get $f4))) (i64.mul (local.get $h4) (local.get $f3))))
+        (local.set $d3 (i64.add (i64.add (i64.add (i64.add (i64.mul (local.get $h0) (local.get $r3)) (i64.mul (local.get $h1) (local.get $r2))) (i64.mul (local.get $h2) (local.get $r1))) (i64.mul (local.get $h3) (local.get $r0))) (i64.mul (local.get $h4) (local.get $f4))))
+        (local.set $d4 (i64.add (i64.add (i64.add (i64.add (i64.mul (local.get $h0) (local.get $r4)) (i64.mul (local.get $h1) (local.get $r3))) (i64.mul (local.get $h2) (local.get $r2))) (i64.mul (local.get $h3) (local.get $r1))) (i64.mul (local.get $h4) (local.get $r0))))
+        (local.set $d1 (i64.add (local.get $d1) (i64.shr_u (local.get $d0) (i64.const 26))))
+        (local.set $h0 (i64.and (local.get $d0) (i64.const 0x3ffffff)))
+        (local.set $d2 (i64.add (local.get $d2) (i64.shr_u (local.get $d1) (i64.const 26))))
+        (local.set $h1 (i64.and (local.get $d1) (i64.const 0x3ffffff)))
+        (local.set $d3 (i64.add (local.get $d3) (i64.shr_u (local.get $d2) (i64.const 26))))
+        (local.set $h2 (i64.and (local.get $d2) (i64.const 0x3ffffff)))
+        (local.set $d4 (i64.add (local.get $d4) (i64.shr_u (local.get $d3) (i64.const 26))))
+        (local.set $h3 (i64.and (local.get $d3) (i64.const 0x3ffffff)))
+        (local.set $h0 (i64.add (local.get $h0)
+          (i64.mul (i64.shr_u (local.get $d4) (i64.const 26)) (i64.const 5))))
+        (local.set $h4 (i64.and (local.get $d4) (i64.const 0x3ffffff)))
+        (local.set $h1 (i64.add (local.get $h1) (i64.shr_u (local.get $h0) (i64.const 26))))
+        (local.set $h0 (i64.and (local.get $h0) (i64.const 0x3ffffff)))
+    (global.set $u0 (local.get $h0)) (global.set $u1 (local.get $h1)) (global.set $u2 (local.get $h2)) (global.set $u3 (local.get $h3)) (global.set $u4 (local.get $h4)))
 
   ;; §2.5.1 end: fully reduce h mod 2^130-5 (constant time), add s mod 2^128, write the tag.
   (func $poly_finish (param $out i32)
