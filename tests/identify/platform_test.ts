@@ -62,7 +62,12 @@ describe("identify on the services platform", () => {
         a.addressManager.getObservedAddrs().map((o) => o.multiaddr.toString()),
         [aListen],
       );
-      // b stored a's addresses with their source; the circuit address is not among them.
+      // b stored a's addresses with their source (once b's own identify of a, which verifies
+      // the signed record, has finished); the circuit address is not among them.
+      await until(async () =>
+        (await b.peerStore.get(a.peerId))?.addressRecords.some((r) => r.source === "peer-record") ??
+          false
+      );
       const info = (await b.peerStore.get(a.peerId))!;
       assert.ok(info.addressRecords.every((r) => !r.multiaddr.toString().includes("circuit")));
       assert.ok(info.addressRecords.some((r) => r.source === "peer-record"));

@@ -243,22 +243,24 @@ describe("kad-dht service: a full bucket", () => {
         dht: kadDHT({ ...QUIET, clientMode: false, bootstrapPeers: boot }),
       },
     });
-    const c = await testNode<S>({
-      privateKey: kc,
-      services: {
-        identify: identify(),
-        dht: kadDHT({ ...QUIET, clientMode: false, bootstrapPeers: boot }),
-      },
-    });
+    let c: Libp2pNode<S> | undefined;
     let d: Libp2pNode<S> | undefined;
     try {
       // Bounds, not timings: admission waits for identify and a lookup check, slower on a
-      // loaded machine.
+      // loaded machine. c starts only once b holds the bucket's one slot: started together,
+      // either could take it first.
       await until(() => table.has(b.peerId.toBytes()), 15_000);
+      c = await testNode<S>({
+        privateKey: kc,
+        services: {
+          identify: identify(),
+          dht: kadDHT({ ...QUIET, clientMode: false, bootstrapPeers: boot }),
+        },
+      });
       await c.services.dht.bootstrap();
       // c answered a's check, but the bucket is full: b was pinged, answered, and stays.
       await until(
-        () => table.pendingChecks === 0 && c.services.dht.table.has(a.peerId.toBytes()),
+        () => table.pendingChecks === 0 && c!.services.dht.table.has(a.peerId.toBytes()),
         15_000,
       );
       await new Promise((r) => setTimeout(r, 50));
