@@ -37,7 +37,7 @@
  * @module
  */
 
-import { type ImportRef, relativeImports } from "./imports.ts";
+import { gitTsFiles, type ImportRef, relativeImports } from "./imports.ts";
 
 /** One broken rule. */
 export interface Violation {
@@ -299,24 +299,13 @@ export function checkLayers(files: ReadonlyMap<string, string>): Violation[] {
 }
 
 /** Tracked .ts files of the repository at `root`, outside node_modules, bench/thirdparty, dist. */
-async function trackedFiles(root: string): Promise<Map<string, string>> {
-  const out = await new Deno.Command("git", {
-    args: ["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "*.ts"],
-    cwd: root,
-    stdout: "piped",
-  }).output();
-  if (!out.success) throw new Error(`git ls-files failed in ${root}`);
-  const files = new Map<string, string>();
-  for (const path of new TextDecoder().decode(out.stdout).split("\0")) {
-    if (path === "" || /(^|\/)node_modules\//.test(path)) continue;
-    if (path.startsWith("bench/thirdparty/") || path.startsWith("dist/")) continue;
-    try {
-      files.set(path, await Deno.readTextFile(`${root}/${path}`));
-    } catch {
-      // Listed by git but deleted in the work tree: nothing to check.
-    }
-  }
-  return files;
+function trackedFiles(root: string): Promise<Map<string, string>> {
+  return gitTsFiles(
+    root,
+    (path) =>
+      !/(^|\/)node_modules\//.test(path) && !path.startsWith("bench/thirdparty/") &&
+      !path.startsWith("dist/"),
+  );
 }
 
 /** Format a violation as one line. */

@@ -29,7 +29,7 @@
  * @module
  */
 
-import { blankLiterals, relativeImports } from "./imports.ts";
+import { blankLiterals, gitTsFiles, relativeImports } from "./imports.ts";
 
 /**
  * The runtime adapters: the only files that may use `Deno.*` / `Bun.*` besides
@@ -143,23 +143,8 @@ export function parseDiagnostics(
   return out;
 }
 
-async function trackedFiles(root: string): Promise<Map<string, string>> {
-  const out = await new Deno.Command("git", {
-    args: ["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "*.ts"],
-    cwd: root,
-    stdout: "piped",
-  }).output();
-  if (!out.success) throw new Error(`git ls-files failed in ${root}`);
-  const files = new Map<string, string>();
-  for (const path of new TextDecoder().decode(out.stdout).split("\0")) {
-    if (!isWebOnly(path)) continue;
-    try {
-      files.set(path, await Deno.readTextFile(`${root}/${path}`));
-    } catch {
-      // Deleted in the work tree.
-    }
-  }
-  return files;
+function trackedFiles(root: string): Promise<Map<string, string>> {
+  return gitTsFiles(root, isWebOnly);
 }
 
 /** The dependencies of package.json that tools/web_only.json does not map to the same version. */

@@ -150,3 +150,36 @@ export function relativeImports(path: string, source: string): ImportRef[] {
   for (const m of code.matchAll(DYNAMIC)) take(m.index! + m[0].length - 1, false, true);
   return found.sort((a, b) => a.line - b.line);
 }
+
+/**
+ * The repository's .ts files as git lists them (tracked, plus untracked ones it does not ignore)
+ * that `keep` accepts, each with its text; files listed but deleted in the work tree are skipped.
+ * Both checks read the tree through this.
+ *
+ * @example
+ * ```ts
+ * import { gitTsFiles } from "./imports.ts";
+ * const files = await gitTsFiles(".", (path) => path.startsWith("src/"));
+ * ```
+ */
+export async function gitTsFiles(
+  root: string,
+  keep: (path: string) => boolean,
+): Promise<Map<string, string>> {
+  const out = await new Deno.Command("git", {
+    args: ["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "*.ts"],
+    cwd: root,
+    stdout: "piped",
+  }).output();
+  if (!out.success) throw new Error(`git ls-files failed in ${root}`);
+  const files = new Map<string, string>();
+  for (const path of new TextDecoder().decode(out.stdout).split("\0")) {
+    if (path === "" || !keep(path)) continue;
+    try {
+      files.set(path, await Deno.readTextFile(`${root}/${path}`));
+    } catch {
+      // Listed by git but deleted in the work tree: nothing to check.
+    }
+  }
+  return files;
+}
