@@ -172,12 +172,17 @@ describe("hardening: idle-socket flood from many loopback addresses (TCP)", () =
 
       // js-libp2p dials us during the flood too, and pings.
       await until(() => b.stats().pendingUpgrades >= SLOTS, 10_000);
-      const js = startJsPeer(["--dial", b.addrs()[0].toString(), "--ping", "1"]);
-      try {
-        const r = await js.next("ping");
-        assert.equal(r.event, "ping", String(r.message));
-      } finally {
-        await js.stop();
+      // Like our dialers above, a js dialer that is reset dials again (a fresh process each time).
+      for (let attempt = 1;; attempt++) {
+        const js = startJsPeer(["--dial", b.addrs()[0].toString(), "--ping", "1"]);
+        try {
+          const r = await js.next("ping");
+          if (r.event !== "ping" && attempt < HONEST_ATTEMPTS) continue;
+          assert.equal(r.event, "ping", String(r.message));
+          break;
+        } finally {
+          await js.stop();
+        }
       }
       assert.ok(attack.opened() > SOURCES * PER_SOURCE, "the flood re-opened sockets");
       // Newcomers took the slots of silent sockets (connection_manager.ts admitInbound).
