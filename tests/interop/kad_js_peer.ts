@@ -12,12 +12,15 @@
  *   {"id":7,"op":"table"}                                           -> {"id":7,"ok":true,"result":n}
  *   {"id":8,"op":"refresh"}                                         -> {"id":8,"ok":true}
  *   {"id":9,"op":"inTable","peers":["12D3…"]}                       -> {"id":9,"ok":true,"result":["12D3…"]}
+ *   {"id":10,"op":"ipnsPut","value":"/ipfs/…","seq":1}              -> {"id":10,"ok":true,"result":{"key":"<hex>","record":"<hex>"}}
  *
  * Failures answer {"id":…,"ok":false,"error":"…"}. The first line is
  * {"event":"listening","peerId":"…","addrs":[…]}. It exits when stdin closes.
  *
  * Private (loopback) addresses are kept with `passthroughMapper`: js's default mapper drops
- * peers whose only addresses are private, which would leave a loopback network empty.
+ * peers whose only addresses are private, which would leave a loopback network empty. `/ipns`
+ * records are validated and selected by the `ipns` package's validator and selector (js's
+ * kad-dht ships only the `/pk` validator; IPNS nodes such as Helia pass these two).
  */
 
 import process from "node:process";
@@ -30,6 +33,10 @@ import { ping } from "@libp2p/ping";
 import { kadDHT, passthroughMapper } from "@libp2p/kad-dht";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { multiaddr } from "@multiformats/multiaddr";
+import { generateKeyPair } from "@libp2p/crypto/keys";
+import { createIPNSRecord, marshalIPNSRecord, multihashToIPNSRoutingKey } from "ipns";
+import { ipnsValidator } from "ipns/validator";
+import { ipnsSelector } from "ipns/selector";
 
 function report(obj: Record<string, unknown>): void {
   process.stdout.write(JSON.stringify(obj) + "\n");
@@ -55,6 +62,8 @@ const node = await createLibp2p({
       peerInfoMapper: passthroughMapper,
       // The test drives the lookups: no self-query storm at start-up.
       initialQuerySelfInterval: 60_000,
+      validators: { ipns: ipnsValidator },
+      selectors: { ipns: ipnsSelector },
     }),
   },
 });
@@ -118,6 +127,21 @@ async function run(cmd: Record<string, unknown>): Promise<unknown> {
         if (await table.find(peerIdFromString(id)) !== undefined) out.push(id);
       }
       return out;
+    }
+    case "ipnsPut": {
+      // A fresh Ed25519 name: its public key is inlined in the name, so the record needs no
+      // pubKey field. V1-compatible (signatureV1 and the V1 fields too), as js makes by default.
+      const key = await generateKeyPair("Ed25519");
+      const record = await createIPNSRecord(
+        key,
+        String(cmd.value),
+        Number(cmd.seq ?? 1),
+        3_600_000,
+      );
+      const routingKey = multihashToIPNSRoutingKey(key.publicKey.toMultihash());
+      const bytes = marshalIPNSRecord(record);
+      await node.contentRouting.put(routingKey, bytes, { signal });
+      return { key: toHex(routingKey), record: toHex(bytes) };
     }
     case "refresh":
       await node.services.dht.refreshRoutingTable({ signal });

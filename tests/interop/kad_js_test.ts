@@ -2,14 +2,15 @@
  * DHT interop over real loopback TCP with js-libp2p's `@libp2p/kad-dht` 16.4.5: a mixed
  * network, half js (each a separate Deno process, kad_js_peer.ts) and half ours (on the runtime
  * running the test), where every node finds every other by id, providers announced by either
- * side are found by the other, `/pk` records put by one side are got by the other, and each
+ * side are found by the other, `/pk` and `/ipns` records put by one side are got by the other
+ * (js validating IPNS with the `ipns` package, as IPNS nodes configure it), and each
  * side's servers answer the other's queries. Size: KAD_INTEROP_NODES (default 20).
  */
 
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
-import { concat, toHex, utf8Encode } from "../../src/bytes.ts";
+import { concat, fromHex, toHex, utf8Encode } from "../../src/bytes.ts";
 import { generateKeyPair, peerIdFromPublicKey, publicKeyToProtobuf } from "../../src/keys/mod.ts";
 import type { Libp2pNode } from "../../src/node/node.ts";
 import { peerIdFromString } from "../../src/peer_id.ts";
@@ -21,6 +22,7 @@ import { kadId } from "../../protocols/kad-dht/keyspace.ts";
 import { base58btc, multibaseEncode } from "../../src/multiformats/multibase.ts";
 import { stopAll, testTcpNode } from "../helpers/nodes.ts";
 import { type KadJsPeer, startKadJsPeer } from "./kad_js_process.ts";
+import { ipnsKey, makeRecord } from "../kad-dht/ipns_fixture.ts";
 
 type S = { identify: IdentifyService; ping: PingService; dht: KadDHT };
 
@@ -190,5 +192,25 @@ describe(`kad-dht interop with js-libp2p over TCP (${TOTAL} nodes, half js)`, ()
     const stored = await ours[0].services.dht.put(b.key, b.value);
     assert.ok(stored > 0);
     assert.equal(await js[HALF - 1].call("get", { key: toHex(b.key) }), toHex(b.value));
+  });
+
+  it("an /ipns record put by js is got by ours, and one put by ours is got by js", async () => {
+    const fromJs = await js[1 % HALF].call("ipnsPut", {
+      value: "/ipfs/bafkqaaa",
+      seq: 7,
+    }) as { key: string; record: string };
+    const got = await ours[ours.length - 1].services.dht.get(fromHex(fromJs.key), { quorum: 2 });
+    assert.equal(toHex(got), fromJs.record);
+
+    const kp = await generateKeyPair("Ed25519");
+    const key = ipnsKey(peerIdFromPublicKey(kp.publicKey).toBytes());
+    const record = await makeRecord(kp, {
+      value: "/ipfs/bafkqaaa",
+      validity: "2099-01-01T00:00:00.000000000Z",
+      sequence: 3,
+      ttl: 1_000_000_000, // 1 s in ns (the test writer encodes values below 2^32)
+    });
+    assert.ok(await ours[0].services.dht.put(key, record) > 0);
+    assert.equal(await js[0].call("get", { key: toHex(key) }), toHex(record));
   });
 });
