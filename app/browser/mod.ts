@@ -2,8 +2,9 @@
  * The browser entry of @p2p-edge/libp2p: the web-only parts of the library, for bundling
  * (`deno bundle --platform browser`, see tests/browser/). It imports only modules that run on
  * web APIs alone: the node, the WebSocket and WebTransport dialers, Noise (which falls back to
- * @noble when `node:crypto` cannot be imported), Yamux, ping and echo, addressing and keys.
- * TCP and the memory transport are not part of it.
+ * @noble when `node:crypto` cannot be imported), Yamux, identify, ping and echo, the Kademlia
+ * DHT (use it in client mode: a browser cannot be dialled, so it cannot serve), addressing and
+ * keys. TCP and the memory transport are not part of it.
  *
  * In a browser, listening is not possible (WebSocket and WebTransport listeners need Deno or
  * Bun); a browser node dials out. Use `webTransport({ client: "web" })` so the standard
@@ -51,3 +52,10 @@ export { defaultNoiseCrypto } from "../../protocols/noise/crypto_native.ts";
 export { yamux } from "../../protocols/yamux/mod.ts";
 export { ping, type PingService } from "../../protocols/ping/mod.ts";
 export { echo, type EchoService } from "../../protocols/echo/mod.ts";
+export { identify, type IdentifyService } from "../../protocols/identify/mod.ts";
+export {
+  kadDHT,
+  type KadDHTOptions,
+  type KadDHTService,
+  type KadQueryEvent,
+} from "../../protocols/kad-dht/mod.ts";

@@ -1,7 +1,8 @@
 // The page that browser_test.ts opens in headless Chromium. It loads the browser bundle
 // (./libp2p.js, built by the test with the same command as `deno task bundle:browser`), creates
 // a node, dials the Deno node over WebSocket and then over WebTransport (each address comes in
-// the query string), runs ping and an echo of a payload derived from `seed`, and POSTs what
+// the query string), runs ping and an echo of a payload derived from `seed` (and, over the
+// WebSocket connection, a DHT lookup in client mode), and POSTs what
 // happened to /result. It asserts nothing itself: the test compares the echoed bytes with its
 // own copy of the payload.
 //
@@ -11,6 +12,8 @@ import {
   createNode,
   defaultNoiseCrypto,
   echo,
+  identify,
+  kadDHT,
   multiaddr,
   noise,
   ping,
@@ -45,6 +48,31 @@ function describeError(err) {
   return parts.join(" <- caused by ");
 }
 
+/**
+ * A getClosestPeers lookup in DHT client mode over the open connection: the Deno node, a DHT
+ * server, must be among the peers that answered. It joins our routing table once identify has
+ * run, so the lookup is retried (at most 20 times, 250 ms apart) until the table has it.
+ */
+async function dhtLookup(node) {
+  const key = new TextEncoder().encode("browser dht lookup");
+  let answeredBy = [];
+  let finals = [];
+  for (let attempt = 0; attempt < 20 && finals.length === 0; attempt++) {
+    if (attempt > 0) await new Promise((r) => setTimeout(r, 250));
+    answeredBy = [];
+    finals = [];
+    for await (
+      const ev of node.services.dht.getClosestPeers(key, {
+        signal: AbortSignal.timeout(10_000),
+      })
+    ) {
+      if (ev.name === "PEER_RESPONSE") answeredBy.push(ev.from.toString());
+      if (ev.name === "FINAL_PEER") finals.push(ev.peer.id.toString());
+    }
+  }
+  return { answeredBy, finals, serverMode: node.services.dht.serverMode };
+}
+
 async function exercise(node, kind, addr, seed) {
   const started = performance.now();
   try {
@@ -52,6 +80,7 @@ async function exercise(node, kind, addr, seed) {
     const rtts = [];
     for (let i = 0; i < PING_COUNT; i++) rtts.push(await node.services.ping.ping(conn));
     const echoed = await node.services.echo.echo(conn, payload(1024, seed));
+    const dht = kind === "ws" ? await dhtLookup(node) : undefined;
     const result = {
       ok: true,
       remotePeer: conn.remotePeer.toString(),
@@ -60,6 +89,7 @@ async function exercise(node, kind, addr, seed) {
       multiplexer: conn.multiplexer,
       rtts,
       echoedHex: hex(echoed),
+      dht,
       ms: performance.now() - started,
     };
     await conn.close();
@@ -80,7 +110,12 @@ try {
     transports: [websocket(), webTransport({ client: "web" })],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    services: { ping: ping(), echo: echo() },
+    services: {
+      ping: ping(),
+      echo: echo(),
+      identify: identify(),
+      dht: kadDHT({ clientMode: true, allowPrivateAddresses: true }),
+    },
   });
   report.peerId = node.peerId.toString();
   report.noiseCrypto = (await defaultNoiseCrypto()).name;
