@@ -42,6 +42,7 @@ export {
   type KadDHTStats,
   KadNotFoundError,
   type KadPeerInfo,
+  type UpkeepScheduler,
 } from "./service_types.ts";
 export { KAD_LAN_PROTOCOL_ID, KAD_PROTOCOL_ID } from "./constants.ts";
 export type { AddProviderResult, ProviderRecord, ProviderStore } from "./providers.ts";

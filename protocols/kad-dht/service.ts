@@ -40,6 +40,7 @@ import {
   DEFAULT_REFRESH_INTERVAL_MS,
   DEFAULT_REPROVIDE_INTERVAL_MS,
   DEFAULT_SWEEP_INTERVAL_MS,
+  INTERVAL_SCHEDULER,
   type KadCore,
   type KadDHTOptions,
   type KadDHTStats,
@@ -85,7 +86,8 @@ export class KadDHTCore implements KadCore, Startable {
   readonly #checking = new Set<string>();
   #checkQueue: { peer: PeerId; addrs: Uint8Array[] }[] = [];
   #topology: string | undefined;
-  #timers: ReturnType<typeof setInterval>[] = [];
+  /** Cancels the upkeep jobs armed by start(). */
+  #timers: (() => void)[] = [];
   #lifetime = new AbortController();
   #server = false;
   #started = false;
@@ -144,7 +146,8 @@ export class KadDHTCore implements KadCore, Startable {
     this.#applyMode();
     const every = (ms: number | undefined, def: number, run: () => Promise<unknown>): void => {
       const period = ms ?? def;
-      if (period > 0) this.#timers.push(setInterval(() => run().catch(() => {}), period));
+      const scheduler = this.#options.scheduler ?? INTERVAL_SCHEDULER;
+      if (period > 0) this.#timers.push(scheduler.every(period, () => run().catch(() => {})));
     };
     every(this.#options.refreshIntervalMs, DEFAULT_REFRESH_INTERVAL_MS, () => this.refresh());
     every(
@@ -167,7 +170,7 @@ export class KadDHTCore implements KadCore, Startable {
   stop(): void {
     if (!this.#started) return;
     this.#started = false;
-    for (const t of this.#timers) clearInterval(t);
+    for (const cancel of this.#timers) cancel();
     this.#timers = [];
     this.#lifetime.abort(new Libp2pError("DHT stopped"));
     this.node.removeEventListener("self:reachability", this.#onReachability);

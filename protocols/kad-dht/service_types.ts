@@ -85,7 +85,42 @@ export interface KadDHTOptions {
   messageTimeoutMs?: number;
   /** Inbound stream idle deadline, ms. Default 60 s. */
   streamIdleTimeoutMs?: number;
+  /**
+   * Runs the periodic upkeep (refresh, reprovide, sweep). Default: `setInterval`. Tests and
+   * simulations pass their own, so upkeep runs when they say, without sleeps.
+   */
+  scheduler?: UpkeepScheduler;
 }
+
+/**
+ * Where the DHT's periodic upkeep runs: time is injected (ARCHITECTURE.md), so a test can fire
+ * a refresh or a reprovide round at once.
+ *
+ * @example
+ * ```ts
+ * import type { UpkeepScheduler } from "@p2p-edge/libp2p/protocols/kad-dht";
+ * const jobs = new Map<number, () => void>();
+ * const manual: UpkeepScheduler = {
+ *   every(periodMs, run) {
+ *     jobs.set(periodMs, run);
+ *     return () => jobs.delete(periodMs);
+ *   },
+ * };
+ * // kadDHT({ scheduler: manual, refreshIntervalMs: 1000 }); later: jobs.get(1000)?.();
+ * ```
+ */
+export interface UpkeepScheduler {
+  /** Call `run` every `periodMs`; returns a function that cancels it. */
+  every(periodMs: number, run: () => void): () => void;
+}
+
+/** The default {@link UpkeepScheduler}: `setInterval`. */
+export const INTERVAL_SCHEDULER: UpkeepScheduler = {
+  every(periodMs: number, run: () => void): () => void {
+    const timer = setInterval(run, periodMs);
+    return () => clearInterval(timer);
+  },
+};
 
 /** A peer and its addresses. */
 export interface KadPeerInfo {
