@@ -2,7 +2,9 @@
  * Hardening of the DHT service over the memory transport (HARDENING.md rules 1, 3, 4): a
  * FIND_NODE flood from one peer is capped while honest queries still succeed; oversized,
  * truncated, stalled and malformed messages reset the stream; a peer that never answers times
- * out and the lookup ends without it.
+ * out and the lookup ends without it; a peer announcing huge numbers of provider keys (and
+ * others as providers) fills at most its per-peer share of the store, and an honest provider is
+ * still found.
  */
 
 import { describe, it } from "node:test";
@@ -12,9 +14,17 @@ import { TimeoutError } from "../../src/errors.ts";
 import { identify, type IdentifyService } from "../../protocols/identify/service.ts";
 import { KAD_PROTOCOL_ID, type KadDHTOptions } from "../../protocols/kad-dht/mod.ts";
 import { kadDHTWithInternals as kadDHT } from "../../protocols/kad-dht/operations.ts";
-import { encodeFrame, type KadMessage, MessageType } from "../../protocols/kad-dht/codec.ts";
+import {
+  ConnectionType,
+  encodeFrame,
+  type KadMessage,
+  type KadPeer,
+  MessageType,
+} from "../../protocols/kad-dht/codec.ts";
 import type { KadDHT } from "../../protocols/kad-dht/operations.ts";
 import { MessageReader } from "../../protocols/kad-dht/rpc.ts";
+import { MemoryProviderStore } from "../../protocols/kad-dht/providers.ts";
+import { kadId } from "../../protocols/kad-dht/keyspace.ts";
 import { outcome, stopAll, testNode } from "../helpers/nodes.ts";
 
 type S = { identify: IdentifyService; dht: KadDHT };
@@ -39,7 +49,76 @@ const findNode = (key: Uint8Array): KadMessage => ({
   providerPeers: [],
 });
 
+/** A sha2-256 multihash (a CIDv0's bytes) made from a number. */
+function multihashOf(n: number): Uint8Array {
+  return new Uint8Array([0x12, 0x20, ...kadId(utf8Encode(`key ${n}`))]);
+}
+
 describe("kad-dht service hardening", () => {
+  it("a peer announcing thousands of provider keys fills only its share; honest ones are found", async () => {
+    const PER_PEER = 50;
+    const server = await dhtNode({
+      providers: new MemoryProviderStore({ maxPerPeer: PER_PEER }),
+      // The store's cap is under test here, not the request rate limits.
+      requestLimits: { burst: 10_000, perSecond: 10_000, maxInflight: 64 },
+    });
+    const attacker = await dhtNode();
+    const honest = await dhtNode({ bootstrapPeers: [server.addrs()[0].toString()] });
+    const seeker = await dhtNode({ bootstrapPeers: [server.addrs()[0].toString()] });
+    try {
+      const KEYS = 2_000;
+      const self: KadPeer = {
+        id: attacker.peerId.toBytes(),
+        addrs: attacker.addrs().map((a) => a.bytes),
+        connection: ConnectionType.NOT_CONNECTED,
+      };
+      // Half name the attacker (the sender) as provider, half name the honest node: only the
+      // sender may be registered, so the second half registers nothing at all.
+      const frames: Uint8Array[] = [];
+      for (let i = 0; i < KEYS; i++) {
+        const provider = i % 2 === 0 ? self : { ...self, id: honest.peerId.toBytes() };
+        frames.push(encodeFrame({
+          type: MessageType.ADD_PROVIDER,
+          key: multihashOf(i),
+          closerPeers: [],
+          providerPeers: [provider],
+        }));
+      }
+      const s = await attacker.dialProtocol(server.addrs()[0], KAD_PROTOCOL_ID);
+      const w = s.writable.getWriter();
+      for (let i = 0; i < frames.length; i += 100) {
+        await w.write(new Uint8Array(frames.slice(i, i + 100).flatMap((f) => [...f])));
+      }
+      await w.close().catch(() => {});
+      // ADD_PROVIDER gets no answer: wait until the server has taken all it will take.
+      const store = server.services.dht.providers;
+      let last = -1;
+      for (let round = 0; round < 200; round++) {
+        await new Promise((r) => setTimeout(r, 20));
+        const size = await store.size();
+        if (size === last && size > 0) break;
+        last = size;
+      }
+      const size = await store.size();
+      assert.ok(size > 0 && size <= PER_PEER, `the store holds ${size} records`);
+      for (let i = 1; i < KEYS; i += 2) {
+        assert.deepEqual(await store.get(multihashOf(i), Date.now()), [], `key ${i}`);
+      }
+      // An honest provider still gets in, and is found.
+      await honest.services.dht.bootstrap();
+      await seeker.services.dht.bootstrap();
+      const cid = { multihash: { bytes: multihashOf(KEYS + 1) } };
+      assert.ok(await honest.services.dht.provide(cid) > 0);
+      const found: string[] = [];
+      for await (const p of seeker.services.dht.findProviders(cid, { limit: 1 })) {
+        found.push(p.id.toString());
+      }
+      assert.deepEqual(found, [honest.peerId.toString()]);
+    } finally {
+      await stopAll(seeker, honest, attacker, server);
+    }
+  });
+
   it("a FIND_NODE flood from one peer is capped; an honest peer is still answered", async () => {
     const server = await dhtNode({ requestLimits: { burst: 20, perSecond: 1, maxInflight: 4 } });
     const attacker = await rawNode();
