@@ -44,6 +44,17 @@ export type {
   PeerUpdate,
 } from "./src/node/peer_store.ts";
 export type { Topology } from "./src/node/topology.ts";
+export {
+  CONTENT_ROUTER,
+  type ContentId,
+  type ContentRouter,
+  type ContentRouting,
+  NoRoutersError,
+  PEER_ROUTER,
+  type PeerRouter,
+  type PeerRouting,
+  type RoutedPeer,
+} from "./src/node/routing.ts";
 export { IDENTIFY_CAPABILITY, ServiceDependencyError } from "./src/node/services.ts";
 export type {
   AddressesOptions,

@@ -10,6 +10,12 @@
 import { equals, toHex } from "../../src/bytes.ts";
 import { multiaddr } from "../../src/multiaddr/mod.ts";
 import { CID } from "../../src/multiformats/cid.ts";
+import {
+  CONTENT_ROUTER,
+  type ContentRouter,
+  PEER_ROUTER,
+  type PeerRouter,
+} from "../../src/node/routing.ts";
 import { multibaseDecode } from "../../src/multiformats/multibase.ts";
 import type { Libp2pNode } from "../../src/node/node.ts";
 import type { ServiceFactory } from "../../src/node/node.ts";
@@ -102,8 +108,8 @@ export interface KadDHTService {
  * import { yamux } from "@p2p-edge/libp2p/protocols/yamux";
  * const node = await createNode({
  *   transports: [memory()],
- *   security: [noise],
- *   muxers: [yamux()],
+ *   connectionEncrypters: [noise()],
+ *   streamMuxers: [yamux()],
  *   services: { identify: identify(), dht: kadDHT({ clientMode: true }) },
  * });
  * // for await (const p of node.services.dht.findProviders("Qm…")) console.log(p.id.toString());
@@ -111,6 +117,11 @@ export interface KadDHTService {
  * ```
  */
 export class KadDHT extends KadDHTCore implements KadDHTService {
+  /** The DHT answers `node.peerRouting` ... */
+  readonly [PEER_ROUTER]: PeerRouter = this;
+  /** ... and `node.contentRouting`. */
+  readonly [CONTENT_ROUTER]: ContentRouter = this;
+
   /** Find a peer's addresses by its id (text or PeerId). Rejects with KadNotFoundError. */
   async findPeer(id: PeerId | string, options: KadAbortOptions = {}): Promise<KadPeerInfo> {
     const target = typeof id === "string" ? peerIdFromString(id) : id;

@@ -39,6 +39,7 @@ import { type AddressesOptions, AddressManager } from "./address_manager.ts";
 import { LimitedConnectionError } from "./limits.ts";
 import { orderServices } from "./services.ts";
 import { Topologies, type Topology } from "./topology.ts";
+import { ContentRouting, PeerRouting } from "./routing.ts";
 
 /**
  * Builds a service from the node; the service may have start/stop hooks ({@link Startable}).
@@ -200,6 +201,10 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
   readonly services: S;
   /** Our addresses: configured, listening, observed, announced; reachability. */
   readonly addressManager: AddressManager;
+  /** Finding peers through the services that can (the DHT): `findPeer`. */
+  readonly peerRouting: PeerRouting;
+  /** Finding providers and records through the services that can: `provide`, `get`, .... */
+  readonly contentRouting: ContentRouting;
   readonly #init: NodeInit<S>;
   readonly #registrar = new Registrar();
   readonly #topologies = new Topologies();
@@ -294,6 +299,8 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
     this.#serviceOrder = orderServices(factories);
     const services: Record<string, unknown> = {};
     this.services = services as S;
+    this.peerRouting = new PeerRouting(services);
+    this.contentRouting = new ContentRouting(services);
     for (const name of this.#serviceOrder) {
       services[name] = factories[name](this as unknown as Libp2pNode);
     }

@@ -144,6 +144,25 @@ describe("kad-dht service: a 20-node network of ours", () => {
     assert.equal(names.at(-1), "FINAL_PEER");
   });
 
+  it("node.peerRouting and node.contentRouting answer through the DHT", async () => {
+    const [a, b, c] = [nodes[2], nodes[9], nodes[15]];
+    const info = await a.peerRouting.findPeer(c.peerId);
+    assert.ok(info.id.equals(c.peerId));
+    assert.ok(info.multiaddrs.length > 0);
+    const cid = "QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG";
+    await b.contentRouting.provide(cid);
+    const found: string[] = [];
+    for await (const p of a.contentRouting.findProviders(cid)) {
+      found.push(p.id.toString());
+      break;
+    }
+    assert.deepEqual(found, [b.peerId.toString()]);
+    const kp = await generateKeyPair("Ed25519");
+    const key = concat([utf8Encode("/pk/"), peerIdFromPublicKey(kp.publicKey).toBytes()]);
+    await b.contentRouting.put(key, publicKeyToProtobuf(kp.publicKey));
+    assert.deepEqual(await c.contentRouting.get(key), publicKeyToProtobuf(kp.publicKey));
+  });
+
   it("an unknown peer and an absent record are not found", async () => {
     const stranger = peerIdFromPublicKey((await generateKeyPair("Ed25519")).publicKey);
     await assert.rejects(nodes[1].services.dht.findPeer(stranger), KadNotFoundError);
