@@ -1,0 +1,118 @@
+/**
+ * The seen cache: message-id keys remembered for a fixed time (gossipsub `seenTTL`, 2 min in go
+ * and js; libp2p/specs pubsub/gossipsub-v1.0.md "Message Cache" and research §2.2) so a message
+ * is validated and delivered once however many peers forward it.
+ *
+ * Sans-IO: every call takes `now` (ms) and no timer runs. Entries live in one `Map` in insertion
+ * order; because the TTL is fixed, insertion order is expiry order, so {@link SeenCache.prune}
+ * deletes from the front and stops at the first live entry (O(1) amortised per entry). The map
+ * has a hard entry cap (HARDENING.md rule 4): when it is full the oldest entry gives way, so a
+ * flood of unique ids costs at most `maxEntries` keys and can at worst make an old id look new
+ * again (a duplicate the mesh already tolerates), never grow memory.
+ *
+ * @module
+ */
+
+/** gossipsub `seenTTL` default in go and js (research §2.2): 120 s. */
+export const DEFAULT_SEEN_TTL_MS = 120_000;
+
+/**
+ * Entry cap (HARDENING.md rule 4). 2 min of ids at 4,000 messages/s is 480,000; a cap of
+ * 1,000,000 keys (about 100 MB worst case for 40-byte ids) leaves room above that.
+ */
+export const DEFAULT_SEEN_MAX_ENTRIES = 1_000_000;
+
+/** Options of {@link SeenCache}. */
+export interface SeenCacheOptions {
+  /** How long a key is remembered, ms (default {@link DEFAULT_SEEN_TTL_MS}). */
+  ttlMs?: number;
+  /** Hard cap on keys; the oldest is evicted when full (default {@link DEFAULT_SEEN_MAX_ENTRIES}). */
+  maxEntries?: number;
+}
+
+/**
+ * A time-bounded, count-bounded set of string keys.
+ *
+ * @example
+ * ```ts
+ * import { SeenCache } from "./seen_cache.ts";
+ * const seen = new SeenCache({ ttlMs: 1000 });
+ * seen.add("id-1", 0); // true: first time
+ * seen.add("id-1", 10); // false: already seen
+ * seen.has("id-1", 2000); // false: expired
+ * ```
+ */
+export class SeenCache {
+  /** The TTL in ms. */
+  readonly ttlMs: number;
+  /** The entry cap. */
+  readonly maxEntries: number;
+  /** key -> expiry time (ms); insertion order is expiry order. */
+  readonly #entries = new Map<string, number>();
+  #evicted = 0;
+
+  /** A cache with the given TTL and cap. */
+  constructor(options: SeenCacheOptions = {}) {
+    const ttl = options.ttlMs ?? DEFAULT_SEEN_TTL_MS;
+    const max = options.maxEntries ?? DEFAULT_SEEN_MAX_ENTRIES;
+    if (!(Number.isFinite(ttl) && ttl >= 0)) throw new RangeError(`invalid seen TTL ${ttl}`);
+    if (!(Number.isInteger(max) && max >= 1)) throw new RangeError(`invalid seen cap ${max}`);
+    this.ttlMs = ttl;
+    this.maxEntries = max;
+  }
+
+  /** Keys currently held (expired ones count until the next prune or add). */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** How many live keys were evicted early because the cache was full. */
+  get evicted(): number {
+    return this.#evicted;
+  }
+
+  /** True if `key` was added and has not expired at `now`. */
+  has(key: string, now: number): boolean {
+    const expiry = this.#entries.get(key);
+    return expiry !== undefined && expiry > now;
+  }
+
+  /**
+   * Remember `key` from `now`. Returns false (and changes nothing) if it is already held and
+   * live; true if it was new or had expired. Prunes expired keys first.
+   */
+  add(key: string, now: number): boolean {
+    this.prune(now);
+    const expiry = this.#entries.get(key);
+    if (expiry !== undefined) {
+      if (expiry > now) return false;
+      // Expired but not yet pruned (clock moved backwards): re-insert at the back.
+      this.#entries.delete(key);
+    }
+    if (this.#entries.size >= this.maxEntries) {
+      const oldest = this.#entries.keys().next();
+      if (!oldest.done) {
+        this.#entries.delete(oldest.value);
+        this.#evicted++;
+      }
+    }
+    this.#entries.set(key, now + this.ttlMs);
+    return true;
+  }
+
+  /** Forget every key that has expired at `now`. Returns how many were removed. */
+  prune(now: number): number {
+    let removed = 0;
+    for (const [key, expiry] of this.#entries) {
+      if (expiry > now) break;
+      this.#entries.delete(key);
+      removed++;
+    }
+    return removed;
+  }
+
+  /** Forget everything. */
+  clear(): void {
+    this.#entries.clear();
+  }
+}
