@@ -30,7 +30,9 @@ export type TopicValidator = (
 
 /** Timer functions (default: the global ones). */
 export interface ValidationTimers {
+  /** Call `callback` after `ms`; returns a handle for {@link clearTimeout}. */
   setTimeout(callback: () => void, ms: number): unknown;
+  /** Cancel a timer set by {@link setTimeout}. */
   clearTimeout(handle: unknown): void;
 }
 
@@ -75,14 +77,19 @@ export type ValidationReason =
 
 /** The outcome of one validation. */
 export interface ValidationOutcome {
+  /** What the router does with the message. */
   result: ValidationResult;
+  /** Which step decided it. */
   reason: ValidationReason;
 }
 
 /** Counters since construction. */
 export interface ValidationStats {
+  /** Results `"accept"`. */
   accepted: number;
+  /** Results `"reject"`. */
   rejected: number;
+  /** Results `"ignore"`. */
   ignored: number;
   /** Over the in-flight cap (included in `ignored`). */
   throttled: number;
