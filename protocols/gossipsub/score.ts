@@ -47,6 +47,14 @@ interface PeerStats {
   ipKeys: string[];
   /** P7 counter. */
   behaviourPenalty: number;
+  /** While retained: its entry in the leave queue (0 while connected). */
+  leaveSeq: number;
+}
+
+/** A retained peer in the leave queue; stale once the peer returned or was forgotten. */
+interface LeaveEntry {
+  readonly peer: string;
+  readonly seq: number;
 }
 
 /** Counts of what the score holds (for tests, metrics and memory checks). */
@@ -84,8 +92,15 @@ export class PeerScore {
   readonly #params: PeerScoreParams;
   readonly #topicParams: Map<string, TopicScoreParams>;
   readonly #peers = new Map<string, PeerStats>();
-  /** Retained peers in the order they left (eviction takes the front; HARDENING.md rule 4). */
-  readonly #retained = new Set<string>();
+  /**
+   * Retained peers in the order they left, from `#leaveHead` on (eviction and expiry take the
+   * front; HARDENING.md rule 4). An array, not a Set's order: V8 keeps deleted entries as holes
+   * that `values().next()` walks over, making front removal quadratic.
+   */
+  #leaveQueue: LeaveEntry[] = [];
+  #leaveHead = 0;
+  #leaveSeq = 0;
+  #retainedCount = 0;
   readonly #colocation: IpColocation;
   readonly #deliveries: DeliveryRecords;
   /** The start of the current decay interval; set by the first `refresh`. */
@@ -115,10 +130,19 @@ export class PeerScore {
   addPeer(peer: string, ip: string | undefined, _now: number): void {
     let stats = this.#peers.get(peer);
     if (stats === undefined) {
-      stats = { connected: true, expires: 0, topics: new Map(), ipKeys: [], behaviourPenalty: 0 };
+      stats = {
+        connected: true,
+        expires: 0,
+        topics: new Map(),
+        ipKeys: [],
+        behaviourPenalty: 0,
+        leaveSeq: 0,
+      };
       this.#peers.set(peer, stats);
+    } else if (!stats.connected) {
+      this.#retainedCount--;
     }
-    this.#retained.delete(peer);
+    stats.leaveSeq = 0;
     stats.connected = true;
     stats.expires = 0;
     this.#colocation.remove(peer, stats.ipKeys);
@@ -146,14 +170,14 @@ export class PeerScore {
       if (ts.inMesh) this.#applyMeshFailure(ts, this.#topicParams.get(topic)!, now);
       ts.inMesh = false;
     }
+    // Full: the peer that left first is forgotten first (HARDENING.md rule 4).
+    if (this.#retainedCount >= this.#params.maxRetainedPeers) this.#expireRetained(Infinity, 1);
     stats.connected = false;
     stats.expires = now + this.#params.retainScore;
-    if (this.#retained.size >= this.#params.maxRetainedPeers) {
-      // Full: the peer that left first is forgotten first (HARDENING.md rule 4).
-      const oldest = this.#retained.values().next().value!;
-      this.#forget(oldest, this.#peers.get(oldest)!);
-    }
-    this.#retained.add(peer);
+    stats.leaveSeq = ++this.#leaveSeq;
+    this.#leaveQueue.push({ peer, seq: stats.leaveSeq });
+    this.#retainedCount++;
+    this.#compactLeaveQueue();
   }
 
   /** We grafted `peer` into the mesh of `topic` (or accepted its GRAFT): P1 starts counting. */
@@ -287,8 +311,10 @@ export class PeerScore {
       }
     }
     // P7: the squared excess of the behaviour penalty over its threshold.
-    const excess = stats.behaviourPenalty - p.behaviourPenaltyThreshold;
-    if (excess > 0) score += excess * excess * p.behaviourPenaltyWeight;
+    if (p.behaviourPenaltyWeight !== 0) {
+      const excess = stats.behaviourPenalty - p.behaviourPenaltyThreshold;
+      if (excess > 0) score += excess * excess * p.behaviourPenaltyWeight;
+    }
     return score;
   }
 
@@ -299,11 +325,7 @@ export class PeerScore {
    */
   refresh(now: number): void {
     const p = this.#params;
-    for (const peer of this.#retained) {
-      const stats = this.#peers.get(peer)!;
-      if (stats.expires > now) continue;
-      this.#forget(peer, stats);
-    }
+    this.#expireRetained(now, Infinity);
     this.#deliveries.expire(now);
     if (this.#lastDecay === undefined || now < this.#lastDecay) {
       this.#lastDecay = now;
@@ -355,17 +377,50 @@ export class PeerScore {
   /** What the score holds now. */
   stats(): PeerScoreStats {
     return {
-      peers: this.#peers.size - this.#retained.size,
-      retained: this.#retained.size,
+      peers: this.#peers.size - this.#retainedCount,
+      retained: this.#retainedCount,
       deliveryRecords: this.#deliveries.size,
       ipKeys: this.#colocation.size,
     };
   }
 
   #forget(peer: string, stats: PeerStats): void {
+    if (!stats.connected) this.#retainedCount--;
     this.#colocation.remove(peer, stats.ipKeys);
     this.#peers.delete(peer);
-    this.#retained.delete(peer);
+  }
+
+  /**
+   * Forget retained peers from the front of the leave queue whose expiry is before `now`
+   * (go forgets once now is after the expiry), at most `limit` of them. Leave order is expiry
+   * order, since every retained score lives `retainScore` ms.
+   */
+  #expireRetained(now: number, limit: number): void {
+    const queue = this.#leaveQueue;
+    while (limit > 0 && this.#leaveHead < queue.length) {
+      const entry = queue[this.#leaveHead];
+      const stats = this.#peers.get(entry.peer);
+      if (stats !== undefined && !stats.connected && stats.leaveSeq === entry.seq) {
+        if (stats.expires >= now) break;
+        this.#forget(entry.peer, stats);
+        limit--;
+      }
+      this.#leaveHead++;
+    }
+    this.#compactLeaveQueue();
+  }
+
+  /** Drop the consumed front and stale entries once they outnumber the live ones. */
+  #compactLeaveQueue(): void {
+    const length = this.#leaveQueue.length;
+    const frontHeavy = this.#leaveHead >= 1_024 && this.#leaveHead * 2 >= length;
+    const stale = length - this.#leaveHead >= 2 * this.#retainedCount + 1_024;
+    if (!frontHeavy && !stale) return;
+    this.#leaveQueue = this.#leaveQueue.slice(this.#leaveHead).filter((e) => {
+      const stats = this.#peers.get(e.peer);
+      return stats !== undefined && !stats.connected && stats.leaveSeq === e.seq;
+    });
+    this.#leaveHead = 0;
   }
 
   /** The peer's counters in `topic`, created on first use; undefined if untracked or unscored. */
