@@ -245,10 +245,9 @@ export class PeerScore {
       return;
     }
     record.status = "invalid";
+    // As go, js and rust: the sender, then every recorded copy (the sender's own second copy too).
     this.#markInvalidDelivery(peer, topic);
-    for (const other of record.peers ?? []) {
-      if (other !== peer) this.#markInvalidDelivery(other, topic);
-    }
+    for (const other of record.peers ?? []) this.#markInvalidDelivery(other, topic);
     record.peers = undefined;
   }
 
