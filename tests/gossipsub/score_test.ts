@@ -381,9 +381,10 @@ describe("weights and caps", () => {
     assert.equal(s.score("p", 0), 1 + 2); // 2 x 0.5, plus P5
     s.deliverMessage("p", "m3", "b", 0);
     s.deliverMessage("p", "m4", "b", 0);
-    assert.equal(s.score("p", 0), 5 + 2, "topics 1 + 4 capped at 5; P5 is outside the cap");
+    s.deliverMessage("p", "m5", "b", 0);
+    assert.equal(s.score("p", 0), 5 + 2, "topics 1 + 6 capped at 5; P5 is outside the cap");
     for (let i = 0; i < 3; i++) s.rejectMessage("p", `x${i}`, "c", "reject", 0);
-    assert.equal(s.score("p", 0), 1 + 4 - 9 + 2, "a negative topic sum is not capped");
+    assert.equal(s.score("p", 0), 1 + 6 - 9 + 2, "a negative topic sum is not capped");
   });
 });
 
