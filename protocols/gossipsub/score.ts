@@ -107,6 +107,8 @@ export class PeerScore {
   #lastDecay: number | undefined;
 
   /**
+   * Score peers with `params`.
+   *
    * @param params complete parameters (see `createPeerScoreParams`); validated here.
    * @throws InvalidScoreParamsError naming the first bad field.
    */

@@ -10,6 +10,11 @@
  * @module
  */
 
+import { InvalidScoreParamsError } from "./score_errors.ts";
+import { parseWhitelist } from "./score_ip.ts";
+
+export { InvalidScoreParamsError };
+
 /** Per-topic score parameters (gossipsub-v1.1.md "Overview of New Parameters", topic table). */
 export interface TopicScoreParams {
   /** How much this topic's score counts in the total (>= 0). */
@@ -96,36 +101,6 @@ export interface PeerScoreThresholds {
   acceptPXThreshold: number;
   /** Opportunistic grafting runs when the median mesh score is below it (>= 0). */
   opportunisticGraftThreshold: number;
-}
-
-/**
- * A score parameter broke a constraint of gossipsub-v1.1.md (or go-libp2p-pubsub's
- * `validate()`). `field` names it, with its topic for a topic parameter
- * (`topics["blocks"].meshMessageDeliveriesDecay`). A RangeError, as bad arguments are
- * (ARCHITECTURE.md "Conventions").
- *
- * @example
- * ```ts
- * import { InvalidScoreParamsError, validatePeerScoreThresholds } from "./score_params.ts";
- * try {
- *   validatePeerScoreThresholds({
- *     gossipThreshold: 1, publishThreshold: -1, graylistThreshold: -2,
- *     acceptPXThreshold: 0, opportunisticGraftThreshold: 0,
- *   });
- * } catch (e) {
- *   if (e instanceof InvalidScoreParamsError) console.log(e.field); // "gossipThreshold"
- * }
- * ```
- */
-export class InvalidScoreParamsError extends RangeError {
-  /** The parameter that broke its constraint. */
-  readonly field: string;
-  /** Create an error naming the field and the constraint. */
-  constructor(field: string, constraint: string) {
-    super(`invalid score parameter ${field}: ${constraint}`);
-    this.name = "InvalidScoreParamsError";
-    this.field = field;
-  }
 }
 
 /**
@@ -381,6 +356,7 @@ export function validatePeerScoreParams(p: PeerScoreParams): void {
     "ipColocationFactorWhitelist",
     "must be an array of IPs or CIDR ranges",
   );
+  parseWhitelist(p.ipColocationFactorWhitelist);
   // P7
   check(p.behaviourPenaltyWeight <= 0, "behaviourPenaltyWeight", "must be <= 0");
   if (p.behaviourPenaltyWeight !== 0) {

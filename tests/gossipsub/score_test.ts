@@ -327,7 +327,7 @@ describe("P6 IP colocation", () => {
   it("rejects a whitelist entry that is not an IP or CIDR, naming it", () => {
     for (const bad of ["example.com", "10.0.0.0/33", "::/129", "10.0.0.0/x"]) {
       assert.throws(
-        () => scoreWith({}, { ...p6, ipColocationFactorWhitelist: ["10.0.0.1", bad] }),
+        () => createPeerScoreParams({ ...p6, ipColocationFactorWhitelist: ["10.0.0.1", bad] }),
         (e: unknown) =>
           e instanceof InvalidScoreParamsError && e.field === "ipColocationFactorWhitelist[1]",
       );
