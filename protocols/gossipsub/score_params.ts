@@ -419,23 +419,25 @@ export function validatePeerScoreThresholds(t: PeerScoreThresholds): void {
 
 /**
  * The decay factor that takes a counter of 1 down to `decayToZero` in `decayMs` (go-libp2p-pubsub
- * `ScoreParameterDecayWithBase`): `decayToZero ^ (1 / ticks)` with `ticks = floor(decayMs /
- * decayInterval)`, so a value reaches zero within that many decay intervals.
+ * `ScoreParameterDecay` / `ScoreParameterDecayWithBase`): `decayToZero ^ (1 / ticks)` with
+ * `ticks = floor(decayMs / decayInterval)`. The base defaults to go's (and js's helper's):
+ * 1 s intervals and 0.01 to zero. With a larger `decayToZero` in force (our default params use
+ * js's 0.1) a counter reaches zero sooner, so "zero within `decayMs`" still holds.
  *
  * @throws InvalidScoreParamsError when `decayMs` is shorter than one decay interval.
  * @example
  * ```ts
  * import { scoreParameterDecay } from "./score_params.ts";
- * // P2 of a topic should forget a delivery within 10 minutes:
- * const decay = scoreParameterDecay(600_000); // about 0.99617 with 1 s intervals and 0.1 to zero
+ * // P7 should forget a penalty within an hour:
+ * const decay = scoreParameterDecay(3_600_000); // about 0.99872 (0.01 ^ (1 / 3600))
  * ```
  */
 export function scoreParameterDecay(
   decayMs: number,
   base: { decayInterval?: number; decayToZero?: number } = {},
 ): number {
-  const interval = base.decayInterval ?? DEFAULT_PEER_SCORE_PARAMS.decayInterval;
-  const toZero = base.decayToZero ?? DEFAULT_PEER_SCORE_PARAMS.decayToZero;
+  const interval = base.decayInterval ?? DECAY_BASE_INTERVAL;
+  const toZero = base.decayToZero ?? DECAY_BASE_TO_ZERO;
   finite("decayMs", decayMs);
   finite("decayInterval", interval);
   check(interval > 0, "decayInterval", "must be > 0");
@@ -444,3 +446,8 @@ export function scoreParameterDecay(
   check(ticks >= 1, "decayMs", "must be at least one decay interval");
   return Math.pow(toZero, 1 / ticks);
 }
+
+/** go-libp2p-pubsub `DefaultDecayInterval` (1 s). */
+const DECAY_BASE_INTERVAL = 1_000;
+/** go-libp2p-pubsub `DefaultDecayToZero` (0.01). */
+const DECAY_BASE_TO_ZERO = 0.01;
