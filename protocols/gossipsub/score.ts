@@ -18,6 +18,7 @@ import {
   type TopicScoreParams,
   validatePeerScoreParams,
 } from "./score_params.ts";
+import type { PeerScoreApi } from "../pubsub/mod.ts";
 import { IpColocation } from "./score_ip.ts";
 import { decay, meshDeficit, topicScore, type TopicStats } from "./score_topic.ts";
 import { addDeliverer, DeliveryRecords, hasDeliverer } from "./score_deliveries.ts";
@@ -74,7 +75,7 @@ export interface PeerScoreStats {
  * score.score("peer-a", 0); // -0.5: P4 = 1² with weight -1, topic weight 0.5
  * ```
  */
-export class PeerScore {
+export class PeerScore implements PeerScoreApi {
   readonly #params: PeerScoreParams;
   readonly #topicParams: Map<string, TopicScoreParams>;
   readonly #peers = new Map<string, PeerStats>();
