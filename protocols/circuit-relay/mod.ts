@@ -40,3 +40,11 @@ export {
   StopType,
   type StopTypeValue,
 } from "./codec.ts";
+export {
+  openVoucher,
+  ReservationVoucher,
+  sealVoucher,
+  VOUCHER_DOMAIN,
+  VOUCHER_PAYLOAD_TYPE,
+  type VoucherInit,
+} from "./voucher.ts";
