@@ -20,7 +20,7 @@ import { peerIdFromPublicKey } from "../../src/keys/mod.ts";
 import type { PrivateKey } from "../../src/keys/types.ts";
 import { type PeerId, peerIdFromBytes } from "../../src/peer_id.ts";
 import { ProtobufReader, ProtobufWriter, WireType } from "../../src/protobuf.ts";
-import { type EnvelopeRecord, SignedEnvelope } from "../../src/record/envelope.ts";
+import { SignedEnvelope } from "../../src/record/envelope.ts";
 import type { AbortOptions } from "../../src/stream/types.ts";
 
 /** Signature domain of reservation vouchers (spec §Reservation Vouchers). */
@@ -40,8 +40,8 @@ export interface VoucherInit {
 }
 
 /**
- * A reservation voucher. It is an {@link EnvelopeRecord}: `SignedEnvelope.seal(key, voucher)`
- * signs it ({@link sealVoucher} does that and checks the key is the relay's).
+ * A reservation voucher. It has the shape of a signed-envelope record (domain, payload type,
+ * `encode`); {@link sealVoucher} signs it.
  *
  * @example
  * ```ts
@@ -53,7 +53,7 @@ export interface VoucherInit {
  * ReservationVoucher.decode(v.encode()).expiration; // 1700000000n
  * ```
  */
-export class ReservationVoucher implements EnvelopeRecord {
+export class ReservationVoucher {
   /** The relay that granted the reservation. */
   readonly relay: PeerId;
   /** The peer holding the reservation. */
@@ -124,7 +124,8 @@ export class ReservationVoucher implements EnvelopeRecord {
 }
 
 /**
- * Sign a voucher with the relay's key. Throws TypeError when the key is not `init.relay`'s.
+ * Sign a voucher with the relay's key; resolves with the encoded envelope (the bytes of
+ * `Reservation.voucher`). Throws TypeError when the key is not `init.relay`'s.
  *
  * @example
  * ```ts
@@ -132,19 +133,20 @@ export class ReservationVoucher implements EnvelopeRecord {
  * import { sealVoucher } from "@p2p-edge/libp2p/protocols/circuit-relay";
  * const key = await generateKeyPair("Ed25519");
  * const peer = peerIdFromPrivateKey(await generateKeyPair("Ed25519"));
- * const envelope = await sealVoucher(key, { relay: peerIdFromPrivateKey(key), peer, expiration: 1n });
- * envelope.encode(); // the bytes of Reservation.voucher
+ * const voucher = await sealVoucher(key, { relay: peerIdFromPrivateKey(key), peer, expiration: 1n });
+ * voucher.byteLength > 0; // true
  * ```
  */
 export async function sealVoucher(
   relayKey: PrivateKey,
   init: VoucherInit,
   options?: AbortOptions,
-): Promise<SignedEnvelope> {
+): Promise<Uint8Array> {
   if (!peerIdFromPublicKey(relayKey.publicKey).equals(init.relay)) {
     throw new TypeError("a voucher is signed by the relay it names");
   }
-  return await SignedEnvelope.seal(relayKey, new ReservationVoucher(init), options);
+  const envelope = await SignedEnvelope.seal(relayKey, new ReservationVoucher(init), options);
+  return envelope.encode();
 }
 
 /**
@@ -162,7 +164,7 @@ export async function sealVoucher(
  * const relay = peerIdFromPrivateKey(key);
  * const peer = peerIdFromPrivateKey(await generateKeyPair("Ed25519"));
  * const sealed = await sealVoucher(key, { relay, peer, expiration: 1_700_000_000n });
- * (await openVoucher(sealed.encode(), { relay, peer })).expiration; // 1700000000n
+ * (await openVoucher(sealed, { relay, peer })).expiration; // 1700000000n
  * ```
  */
 export async function openVoucher(
