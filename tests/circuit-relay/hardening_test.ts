@@ -172,6 +172,25 @@ describe("relay hardening: CONNECT floods", () => {
     }
   });
 
+  it("a HOP stream that sends a length prefix and then nothing is reset at the HOP deadline", async () => {
+    const relay = await testNode<{ relay: CircuitRelayServer }>({
+      services: { relay: circuitRelayServer(relayOptions({ hopTimeout: 200 })) },
+    });
+    const client = await testNode({ listen: [] });
+    try {
+      const conn = await client.dial(relay.addrs()[0]);
+      const stream = await conn.newStream("/libp2p/circuit/relay/0.2.0/hop");
+      const w = stream.writable.getWriter();
+      await w.write(new Uint8Array([0x05]));
+      const reader = stream.readable.getReader();
+      await assert.rejects(reader.read());
+      await until(() => relay.getConnections(client.peerId)[0]?.streams.length === 0);
+      assert.equal(relay.services.relay.stats().malformed, 0);
+    } finally {
+      await stopAll(relay, client);
+    }
+  });
+
   it("HOP streams per connection are capped (maxInboundHopStreams)", async () => {
     const relay = await testNode<{ relay: CircuitRelayServer }>({
       services: {
