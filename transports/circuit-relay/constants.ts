@@ -4,17 +4,13 @@
  * @module
  */
 
+import { HOP_PROTOCOL, STOP_PROTOCOL } from "../../protocols/circuit-relay/mod.ts";
+
 /** The HOP protocol: reserve a slot on a relay, or ask it to connect us to a peer. */
-export const RELAY_HOP_PROTOCOL = "/libp2p/circuit/relay/0.2.0/hop";
+export const RELAY_HOP_PROTOCOL: string = HOP_PROTOCOL;
 
 /** The STOP protocol: a relay hands us a circuit from a peer that dialled us through it. */
-export const RELAY_STOP_PROTOCOL = "/libp2p/circuit/relay/0.2.0/stop";
-
-/**
- * Largest HOP or STOP message we read, bytes: go's `maxMessageSize` and rust's limit (4 KiB),
- * checked on the length prefix before buffering (HARDENING.md rule 1).
- */
-export const MAX_RELAY_MESSAGE_BYTES = 4096;
+export const RELAY_STOP_PROTOCOL: string = STOP_PROTOCOL;
 
 /** Deadline of one HOP exchange (RESERVE or CONNECT), ms: go's and js's 30 s (rule 8). */
 export const HOP_TIMEOUT_MS = 30_000;
@@ -52,7 +48,7 @@ export const DEFAULT_DISCOVER_RELAYS = 2;
 /** Most relay candidates remembered from topology notifications (HARDENING.md rule 4). */
 export const MAX_RELAY_CANDIDATES = 64;
 
-/** Most relay addresses taken from one reservation (rule 4; identify caps addresses alike). */
+/** Most relay addresses taken from one reservation and announced (HARDENING.md rule 4). */
 export const MAX_RESERVATION_ADDRS = 32;
 
 /** Most relayed connections accepted at once per relay connection (STOP streams). */

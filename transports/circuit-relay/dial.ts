@@ -18,7 +18,7 @@ import type { ByteChannel } from "../../src/stream/channel.ts";
 import type { AbortOptions } from "../../src/stream/types.ts";
 import type { RawConnection } from "../../src/transport.ts";
 import { HOP_TIMEOUT_MS, RELAY_HOP_PROTOCOL } from "./constants.ts";
-import type { WireLimit } from "./messages.ts";
+import type { Limit } from "../../protocols/circuit-relay/mod.ts";
 import { hopConnect } from "./wire.ts";
 
 /**
@@ -84,7 +84,7 @@ export function parseCircuitAddr(addr: Multiaddr): CircuitAddress | undefined {
  * limitsFromWire({ duration: 120, data: 131072n }); // { durationMs: 120000, bytes: 131072n }
  * ```
  */
-export function limitsFromWire(limit: WireLimit | undefined): ConnectionLimits | undefined {
+export function limitsFromWire(limit: Limit | undefined): ConnectionLimits | undefined {
   if (limit === undefined) return undefined;
   const durationMs = limit.duration !== undefined && limit.duration > 0
     ? limit.duration * 1000

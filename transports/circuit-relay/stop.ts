@@ -11,7 +11,7 @@ import type { Stream } from "../../src/connection.ts";
 import { multiaddr } from "../../src/multiaddr/mod.ts";
 import { type PeerId, peerIdFromBytes } from "../../src/peer_id.ts";
 import { limitsFromWire, relayedConnection } from "./dial.ts";
-import { RelayStatus } from "./messages.ts";
+import { Status } from "../../protocols/circuit-relay/mod.ts";
 import { readStopConnect } from "./wire.ts";
 import type { RelayListener } from "./listener.ts";
 import type { ReservationManager } from "./reservations.ts";
@@ -51,12 +51,12 @@ export function stopHandler(init: StopHandlerInit): (stream: Stream) => Promise<
     const owner = init.manager.isReservedWith(relay)
       ? init.manager.ownersOf(relay).map((id) => init.listener(id)).find((l) => l !== undefined)
       : undefined;
-    if (owner === undefined) return await refuse(RelayStatus.PERMISSION_DENIED);
+    if (owner === undefined) return await refuse(Status.PERMISSION_DENIED);
     let source: PeerId;
     try {
       source = peerIdFromBytes(request.source);
     } catch {
-      return await refuse(RelayStatus.MALFORMED_MESSAGE);
+      return await refuse(Status.MALFORMED_MESSAGE);
     }
     const limits = limitsFromWire(request.message.limit);
     const channel = await request.accept();

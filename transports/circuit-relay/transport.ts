@@ -18,6 +18,7 @@ import {
   DEFAULT_DISCOVER_RELAYS,
   HOP_TIMEOUT_MS,
   MAX_INBOUND_STOP_STREAMS,
+  MAX_RESERVATION_ADDRS,
   RELAY_HOP_PROTOCOL,
   RELAY_PROTECT_TAG,
   RELAY_STOP_PROTOCOL,
@@ -197,6 +198,7 @@ export class CircuitRelayTransport implements CircuitRelayClient {
     const addrs: Multiaddr[] = [];
     const seen = new Set<string>();
     for (const bytes of granted.addrs) {
+      if (addrs.length >= MAX_RESERVATION_ADDRS) break;
       let a: Multiaddr;
       try {
         a = multiaddr(bytes);

@@ -15,20 +15,20 @@ import type { PeerId } from "../../src/peer_id.ts";
 import { ByteReader } from "../../src/stream/byte_reader.ts";
 import type { ByteChannel } from "../../src/stream/channel.ts";
 import type { AbortOptions } from "../../src/stream/types.ts";
-import { encodeUvarint } from "../../src/varint.ts";
-import { MAX_RELAY_MESSAGE_BYTES } from "./constants.ts";
 import {
-  decodeHopMessage,
-  decodeStopMessage,
+  encodeFrame,
   encodeHopMessage,
   encodeStopMessage,
   type HopMessage,
   HopType,
-  RelayStatus,
+  type Limit,
+  readHopMessage,
+  readStopMessage,
+  Status,
+  statusName,
   type StopMessage,
   StopType,
-  type WireLimit,
-} from "./messages.ts";
+} from "../../protocols/circuit-relay/mod.ts";
 
 /**
  * A relay refused a request; `status` is the spec's code (e.g. 200 RESERVATION_REFUSED, 204
@@ -53,11 +53,7 @@ export class RelayRefusedError extends Libp2pError {
 
 /** Write one length-prefixed message and wait until it left. */
 async function send(channel: ByteChannel, body: Uint8Array): Promise<void> {
-  const prefix = encodeUvarint(body.byteLength);
-  const frame = new Uint8Array(prefix.byteLength + body.byteLength);
-  frame.set(prefix);
-  frame.set(body, prefix.byteLength);
-  channel.write(frame);
+  channel.write(encodeFrame(body));
   await channel.drained();
 }
 
@@ -92,8 +88,11 @@ function checkHopStatus(m: HopMessage, what: string): void {
   if (m.type !== HopType.STATUS) {
     throw new ProtocolError(`the relay answered ${what} with HOP type ${m.type}, not STATUS`);
   }
-  if (m.status !== RelayStatus.OK) {
-    throw new RelayRefusedError(`the relay refused ${what}: status ${m.status}`, m.status ?? 0);
+  if (m.status !== Status.OK) {
+    throw new RelayRefusedError(
+      `the relay refused ${what}: ${statusName(m.status)}`,
+      m.status ?? Status.UNUSED,
+    );
   }
 }
 
@@ -106,7 +105,7 @@ export interface HopReservation {
   /** The signed voucher (advisory only: nobody enforces it, spec "Reservation"). */
   voucher?: Uint8Array;
   /** The limit the relay applies to circuits to us. */
-  limit?: WireLimit;
+  limit?: Limit;
 }
 
 /**
@@ -130,10 +129,10 @@ export function hopReserve(
     const channel = streamChannelOf(stream);
     const reader = new ByteReader(channel);
     await send(channel, encodeHopMessage({ type: HopType.RESERVE }));
-    const answer = decodeHopMessage(await reader.readLengthPrefixed(MAX_RELAY_MESSAGE_BYTES));
+    const answer = await readHopMessage(reader);
     checkHopStatus(answer, "RESERVE");
     const reservation = answer.reservation;
-    if (reservation === undefined || reservation.expire === undefined) {
+    if (reservation === undefined) {
       throw new ProtocolError("the relay's RESERVE answer carries no reservation expiry");
     }
     await stream.close().catch(() => {});
@@ -164,7 +163,7 @@ export function hopConnect(
   target: PeerId,
   timeoutMs: number,
   options?: AbortOptions,
-): Promise<{ channel: ByteChannel; limit?: WireLimit }> {
+): Promise<{ channel: ByteChannel; limit?: Limit }> {
   return underDeadline(stream, timeoutMs, "CONNECT", options, async () => {
     const channel = streamChannelOf(stream);
     const reader = new ByteReader(channel);
@@ -172,7 +171,7 @@ export function hopConnect(
       channel,
       encodeHopMessage({ type: HopType.CONNECT, peer: { id: target.toBytes(), addrs: [] } }),
     );
-    const answer = decodeHopMessage(await reader.readLengthPrefixed(MAX_RELAY_MESSAGE_BYTES));
+    const answer = await readHopMessage(reader);
     checkHopStatus(answer, "CONNECT");
     return { channel: reader.restChannel(), limit: answer.limit };
   });
@@ -216,25 +215,25 @@ export function readStopConnect(
     };
     let message: StopMessage;
     try {
-      message = decodeStopMessage(await reader.readLengthPrefixed(MAX_RELAY_MESSAGE_BYTES));
+      message = await readStopMessage(reader);
     } catch (err) {
-      await answer(RelayStatus.MALFORMED_MESSAGE).catch(() => {});
+      await answer(Status.MALFORMED_MESSAGE).catch(() => {});
       throw err;
     }
     if (message.type !== StopType.CONNECT) {
-      await answer(RelayStatus.UNEXPECTED_MESSAGE).catch(() => {});
+      await answer(Status.UNEXPECTED_MESSAGE).catch(() => {});
       throw new ProtocolError(`STOP message of type ${message.type}, not CONNECT`);
     }
     const source = message.peer?.id;
     if (source === undefined || source.byteLength === 0) {
-      await answer(RelayStatus.MALFORMED_MESSAGE).catch(() => {});
+      await answer(Status.MALFORMED_MESSAGE).catch(() => {});
       throw new ProtocolError("STOP CONNECT without a source peer");
     }
     return {
       message,
       source,
       accept: async (): Promise<ByteChannel> => {
-        await answer(RelayStatus.OK);
+        await answer(Status.OK);
         return reader.restChannel();
       },
       refuse: async (status: number): Promise<void> => {
