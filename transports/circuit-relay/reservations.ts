@@ -382,9 +382,10 @@ export class ReservationManager {
       return;
     }
     let delay = backoffDelay(e.failures);
-    // A held reservation is retried before it runs out.
+    // A held reservation is retried before it runs out, but never in a tight loop.
     if (e.reservation !== undefined) {
-      delay = Math.min(delay, Math.max(0, e.reservation.expiresAt - now - MIN_RENEW_DELAY_MS));
+      const beforeExpiry = e.reservation.expiresAt - now - MIN_RENEW_DELAY_MS;
+      delay = Math.max(MIN_BACKOFF_MS, Math.min(delay, beforeExpiry));
     }
     this.#schedule(e, delay);
   }
