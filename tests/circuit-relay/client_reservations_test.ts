@@ -14,9 +14,9 @@ import {
   backoffDelay,
   MAX_BACKOFF_MS,
   type RelayTarget,
+  renewDelay,
   type ReservationInfo,
   ReservationManager,
-  renewDelay,
 } from "../../transports/circuit-relay/mod.ts";
 import { flush, VirtualClock } from "./client_clock.ts";
 
