@@ -91,6 +91,7 @@ async function echoBytes(conn: Connection, protocol: string, size: number): Prom
   const data = new Uint8Array(size);
   for (let i = 0; i < size; i++) data[i] = (i * 31 + 7) & 0xff;
   const reading = readAll(stream.readable);
+  reading.catch(() => {}); // a failed write rejects first; the read's failure is awaited below
   const writer = stream.writable.getWriter();
   for (let o = 0; o < size; o += 64 * 1024) await writer.write(data.subarray(o, o + 64 * 1024));
   await writer.close();
