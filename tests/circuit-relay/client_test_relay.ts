@@ -30,6 +30,8 @@ export interface TestRelayOptions {
   ttlSeconds?: number;
   /** Limit sent with circuits. Default none (unlimited). */
   limit?: Limit;
+  /** Addresses put in reservations instead of the node's own. */
+  addrs?: Uint8Array[];
 }
 
 export interface TestRelay {
@@ -81,7 +83,10 @@ export function serveTestRelay(node: Libp2pNode, options: TestRelayOptions = {})
         encodeHopMessage({
           type: HopType.STATUS,
           status: Status.OK,
-          reservation: { expire, addrs: node.addrs().map((a) => a.decapsulateCode(421).bytes) },
+          reservation: {
+            expire,
+            addrs: options.addrs ?? node.addrs().map((a) => a.decapsulateCode(421).bytes),
+          },
           limit: options.limit,
         }),
       );

@@ -174,6 +174,47 @@ describe("circuit relay client", () => {
     }
   });
 
+  it("malformed or oversized STOP messages are refused without a connection", async () => {
+    const relay = await relayNode();
+    const a = await client(["/memory/0", `${relay.addr}/p2p-circuit`]);
+    const x = await client([]);
+    try {
+      await until(() => circuitAddrs(a.node).length > 0);
+      // A STOP of type STATUS where a CONNECT belongs: UNEXPECTED_MESSAGE.
+      const s1 = await x.node.dialProtocol(a.node.addrs()[0], STOP_PROTOCOL);
+      const w1 = s1.writable.getWriter();
+      await w1.write(encodeFrame(encodeStopMessage({ type: StopType.STATUS, status: 100 })));
+      await w1.close();
+      const a1 = await readStopMessage(new ByteReader(s1.readable));
+      assert.equal(a1.status, Status.UNEXPECTED_MESSAGE);
+      // A length prefix over 4,096 bytes: refused on the prefix (HARDENING.md rule 1).
+      const s2 = await x.node.dialProtocol(a.node.addrs()[0], STOP_PROTOCOL);
+      const w2 = s2.writable.getWriter();
+      await w2.write(new Uint8Array([0x80, 0x80, 0x04])); // 65536
+      await w2.close();
+      const a2 = await readStopMessage(new ByteReader(s2.readable));
+      assert.equal(a2.status, Status.MALFORMED_MESSAGE);
+      assert.equal(a.node.getConnections(x.node.peerId).length, 1, "no relayed connection");
+    } finally {
+      await stopAll(x.node, a.node, relay.node);
+    }
+  });
+
+  it("a reservation listing hundreds of addresses is capped before it is announced", async () => {
+    const many = Array.from(
+      { length: 120 },
+      (_, i) => multiaddr(`/ip4/10.0.${i >> 8}.${i & 255}/tcp/1`).bytes,
+    );
+    const relay = await relayNode({ addrs: many });
+    const a = await client([`${relay.addr}/p2p-circuit`]);
+    try {
+      await until(() => circuitAddrs(a.node).length > 0);
+      assert.equal(circuitAddrs(a.node).length, 32);
+    } finally {
+      await stopAll(a.node, relay.node);
+    }
+  });
+
   it("a relay that restarts (same key and address) gets a fresh reservation unasked", async () => {
     const relay = await relayNode();
     const a = await client([`${relay.addr}/p2p-circuit`]);

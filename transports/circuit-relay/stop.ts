@@ -43,6 +43,10 @@ export function stopHandler(init: StopHandlerInit): (stream: Stream) => Promise<
   return async (stream: Stream): Promise<void> => {
     const relay = stream.connection.remotePeer;
     const request = await readStopConnect(stream, init.timeoutMs);
+    if (request === undefined) {
+      init.onRefused?.(relay.toString(), Status.MALFORMED_MESSAGE);
+      return;
+    }
     const refuse = async (status: number): Promise<void> => {
       init.onRefused?.(relay.toString(), status);
       await request.refuse(status);

@@ -67,6 +67,7 @@ async function underDeadline<T>(
   what: string,
   options: AbortOptions | undefined,
   exchange: () => Promise<T>,
+  abortOnError = true,
 ): Promise<T> {
   const deadline = deadlineSignal(timeoutMs, options?.signal, what);
   const onAbort = (): void => stream.abort(deadline.signal.reason);
@@ -75,7 +76,7 @@ async function underDeadline<T>(
   try {
     return await exchange();
   } catch (err) {
-    stream.abort(err);
+    if (abortOnError || deadline.signal.aborted) stream.abort(err);
     throw deadline.signal.aborted ? deadline.signal.reason : err;
   } finally {
     deadline.signal.removeEventListener("abort", onAbort);
@@ -190,8 +191,35 @@ export interface StopRequest {
 }
 
 /**
+ * Answer `status` on a stream we refuse, half-close it, and wait (within `timeoutMs`) for the
+ * other end to close too, so the answer is read before the stream goes; a peer that never closes
+ * gets a reset at the deadline. Never throws.
+ */
+async function refuseStream(
+  stream: Stream,
+  channel: ByteChannel,
+  status: number,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = deadlineSignal(timeoutMs, undefined, "STOP refusal");
+  const onAbort = (): void => stream.abort(deadline.signal.reason);
+  deadline.signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    await send(channel, encodeStopMessage({ type: StopType.STATUS, status }));
+    await stream.close();
+    while ((await channel.read()) !== null) { /* discard until the other end closes */ }
+  } catch {
+    stream.abort();
+  } finally {
+    deadline.signal.removeEventListener("abort", onAbort);
+    deadline.clear();
+  }
+}
+
+/**
  * Read the relay's STOP CONNECT on an inbound STOP stream, under `timeoutMs`. A message that is
- * not a CONNECT with a source peer is answered MALFORMED_MESSAGE / UNEXPECTED_MESSAGE and throws.
+ * not a CONNECT with a source peer (or does not decode, or is over the size limit) is answered
+ * MALFORMED_MESSAGE / UNEXPECTED_MESSAGE and resolves `undefined`.
  *
  * @example
  * ```ts
@@ -199,51 +227,50 @@ export interface StopRequest {
  * import type { Stream } from "@p2p-edge/libp2p";
  * declare const stop: Stream;
  * const request = await readStopConnect(stop, 30_000);
- * const channel = await request.accept();
+ * const channel = await request?.accept();
  * ```
  */
-export function readStopConnect(
+export async function readStopConnect(
   stream: Stream,
   timeoutMs: number,
   options?: AbortOptions,
-): Promise<StopRequest> {
-  return underDeadline(stream, timeoutMs, "STOP", options, async () => {
-    const channel = streamChannelOf(stream);
-    const reader = new ByteReader(channel);
-    const answer = async (status: number): Promise<void> => {
-      await send(channel, encodeStopMessage({ type: StopType.STATUS, status }));
-    };
-    let message: StopMessage;
-    try {
-      message = await readStopMessage(reader);
-    } catch (err) {
-      await answer(Status.MALFORMED_MESSAGE).catch(() => {});
-      throw err;
+): Promise<StopRequest | undefined> {
+  const channel = streamChannelOf(stream);
+  const reader = new ByteReader(channel);
+  let message: StopMessage;
+  try {
+    message = await underDeadline(
+      stream,
+      timeoutMs,
+      "STOP",
+      options,
+      () => readStopMessage(reader),
+      false,
+    );
+  } catch (err) {
+    // Undecodable or oversized: answered when the stream still works (not after a deadline).
+    if (stream.status !== "reset") {
+      await refuseStream(stream, channel, Status.MALFORMED_MESSAGE, timeoutMs);
+      return undefined;
     }
-    if (message.type !== StopType.CONNECT) {
-      await answer(Status.UNEXPECTED_MESSAGE).catch(() => {});
-      throw new ProtocolError(`STOP message of type ${message.type}, not CONNECT`);
-    }
-    const source = message.peer?.id;
-    if (source === undefined || source.byteLength === 0) {
-      await answer(Status.MALFORMED_MESSAGE).catch(() => {});
-      throw new ProtocolError("STOP CONNECT without a source peer");
-    }
-    return {
-      message,
-      source,
-      accept: async (): Promise<ByteChannel> => {
-        await answer(Status.OK);
-        return reader.restChannel();
-      },
-      refuse: async (status: number): Promise<void> => {
-        try {
-          await answer(status);
-          await stream.close();
-        } catch {
-          stream.abort();
-        }
-      },
-    };
-  });
+    throw err;
+  }
+  if (message.type !== StopType.CONNECT) {
+    await refuseStream(stream, channel, Status.UNEXPECTED_MESSAGE, timeoutMs);
+    return undefined;
+  }
+  const source = message.peer?.id;
+  if (source === undefined || source.byteLength === 0) {
+    await refuseStream(stream, channel, Status.MALFORMED_MESSAGE, timeoutMs);
+    return undefined;
+  }
+  return {
+    message,
+    source,
+    accept: async (): Promise<ByteChannel> => {
+      await send(channel, encodeStopMessage({ type: StopType.STATUS, status: Status.OK }));
+      return reader.restChannel();
+    },
+    refuse: (status: number): Promise<void> => refuseStream(stream, channel, status, timeoutMs),
+  };
 }
