@@ -9,7 +9,7 @@
 
 import type { Stream } from "../../src/connection.ts";
 import { multiaddr } from "../../src/multiaddr/mod.ts";
-import { type PeerId, peerIdFromBytes } from "../../src/peer_id.ts";
+import { peerIdFromBytes } from "../../src/peer_id.ts";
 import { limitsFromWire, relayedConnection } from "./dial.ts";
 import { Status } from "../../protocols/circuit-relay/mod.ts";
 import { readStopConnect } from "./wire.ts";
@@ -56,9 +56,9 @@ export function stopHandler(init: StopHandlerInit): (stream: Stream) => Promise<
       ? init.manager.ownersOf(relay).map((id) => init.listener(id)).find((l) => l !== undefined)
       : undefined;
     if (owner === undefined) return await refuse(Status.PERMISSION_DENIED);
-    let source: PeerId;
+    // The source must be a peer id (Noise then proves who it is, as the initiator).
     try {
-      source = peerIdFromBytes(request.source);
+      peerIdFromBytes(request.source);
     } catch {
       return await refuse(Status.MALFORMED_MESSAGE);
     }
