@@ -34,6 +34,7 @@ import {
   RelayChainError,
 } from "../../transports/circuit-relay/mod.ts";
 import { readAll, stopAll, testNode, until } from "../helpers/nodes.ts";
+import { checkNotRelayed } from "../../transports/circuit-relay/dial.ts";
 import { serveTestRelay, type TestRelay, type TestRelayOptions } from "./client_test_relay.ts";
 
 const ECHO = "/test/echo/1.0.0";
@@ -286,7 +287,17 @@ describe("circuit relay client", () => {
       );
       assert.equal(parseCircuitAddr(chain), undefined);
       assert.equal(a.relay.dialFilter([chain]).length, 0);
-      assert.ok(new RelayChainError("x") instanceof Error);
+      // A relay reached only over a relayed connection is not used (no relay chains).
+      const relayed = {
+        limited: false,
+        remoteAddr: multiaddr(`/memory/x/p2p/${relayId}/p2p-circuit`),
+        remotePeer: relayId,
+      } as unknown as Connection;
+      assert.throws(() => checkNotRelayed(relayed), RelayChainError);
+      const limited = { ...relayed, limited: true, remoteAddr: multiaddr("/memory/y") };
+      assert.throws(() => checkNotRelayed(limited as unknown as Connection), RelayChainError);
+      const direct = { ...relayed, remoteAddr: multiaddr("/memory/y") };
+      checkNotRelayed(direct as unknown as Connection);
     } finally {
       await stopAll(a.node);
     }
