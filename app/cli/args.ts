@@ -48,6 +48,10 @@ export interface CliOptions {
   findPeer: string[];
   /** CIDs whose providers to look up in the DHT (`--find-providers`). */
   findProviders: string[];
+  /** Serve circuit relay v2 (`--relay`). */
+  relay?: boolean;
+  /** Put private and loopback addresses in relay reservations (`--relay-private-addrs`). */
+  relayPrivateAddrs?: boolean;
 }
 
 /** The parse result: options to run with, or a request for the usage text. */
@@ -89,6 +93,9 @@ Options:
   --find-providers <cid>
                         look up providers of the CID (implies --dht), one line each:
                         "provider <cid> <peer id> <multiaddr>,..."; repeatable
+  --relay               serve circuit relay v2 (/libp2p/circuit/relay/0.2.0/hop): other
+                        peers reserve a slot and are reached through this node
+  --relay-private-addrs put private and loopback addresses in reservations (local networks)
   --echo                also serve /echo/1.0.0
   --perf                also serve /perf/1.0.0
   --quiet               print only the listening lines, ping results and errors
@@ -120,6 +127,8 @@ const BOOLEAN_FLAGS = new Set([
   "--dht",
   "--dht-server",
   "--dht-private-addrs",
+  "--relay",
+  "--relay-private-addrs",
   "--quiet",
   "--verbose",
   "--help",
@@ -229,6 +238,12 @@ export function parseCliArgs(args: readonly string[]): CliCommand {
           break;
         case "--dht-private-addrs":
           options.dhtPrivateAddrs = true;
+          break;
+        case "--relay":
+          options.relay = true;
+          break;
+        case "--relay-private-addrs":
+          options.relayPrivateAddrs = true;
           break;
         case "--quiet":
           options.logLevel = "quiet";

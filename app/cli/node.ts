@@ -16,6 +16,7 @@ import {
 import type { PrivateKey } from "../../src/keys/types.ts";
 import { type Multiaddr, multiaddr } from "../../src/multiaddr/mod.ts";
 import { createNode, type Libp2pNode, type ServiceFactory } from "../../src/node/node.ts";
+import { type CircuitRelayServer, circuitRelayServer } from "../../protocols/circuit-relay/mod.ts";
 import { echo } from "../../protocols/echo/mod.ts";
 import { identify, type IdentifyService } from "../../protocols/identify/mod.ts";
 import { kadDHT } from "../../protocols/kad-dht/mod.ts";
@@ -61,6 +62,8 @@ export interface CliServices extends Record<string, unknown> {
   ping: PingService;
   /** The Kademlia DHT, with `--dht` or `--dht-server`. */
   dht?: KadDHT;
+  /** The circuit relay v2 server, with `--relay`. */
+  relay?: CircuitRelayServer;
 }
 
 /** Largest key file read, bytes (an RSA-4096 protobuf key is about 2.4 KB). */
@@ -146,7 +149,14 @@ export async function startCliNode(
     & Partial<
       Pick<
         CliOptions,
-        "announce" | "appendAnnounce" | "noAnnounce" | "dht" | "dhtPrivateAddrs" | "dial"
+        | "announce"
+        | "appendAnnounce"
+        | "noAnnounce"
+        | "dht"
+        | "dhtPrivateAddrs"
+        | "dial"
+        | "relay"
+        | "relayPrivateAddrs"
       >
     >,
   privateKey: PrivateKey,
@@ -167,6 +177,11 @@ export async function startCliNode(
   };
   if (options.echo) services.echo = echo();
   if (options.perf) services.perf = perf();
+  if (options.relay === true) {
+    services.relay = circuitRelayServer(
+      options.relayPrivateAddrs === true ? { reservations: { addressFilter: () => true } } : {},
+    );
+  }
   if (options.dht !== undefined && options.dht !== "off") {
     services.dht = kadDHT({
       clientMode: options.dht === "client",

@@ -37,8 +37,9 @@ export interface RelayReservationOptions {
   /** How often expired reservations are swept, ms (default 5 min). */
   reservationClearInterval?: number;
   /**
-   * Which of our addresses a reservation carries (default: public ones only, as go). Loopback
-   * tests pass `() => true`. Relayed (`/p2p-circuit`) addresses are never sent.
+   * Which of our announced addresses (`node.getMultiaddrs()`, each ending in `/p2p/<our id>`) a
+   * reservation carries (default: public ones only, as go). Loopback tests pass `() => true`.
+   * Relayed (`/p2p-circuit`) addresses are never sent.
    */
   addressFilter?: (addr: Multiaddr) => boolean;
   /** Reservation rate per peer (default burst 10, 30 per hour). */

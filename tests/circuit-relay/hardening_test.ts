@@ -143,6 +143,54 @@ describe("relay hardening: CONNECT floods", () => {
     }
   });
 
+  it("STOP streams being set up are capped relay-wide (maxOutboundStopStreams)", async () => {
+    const relay = await testNode<{ relay: CircuitRelayServer }>({
+      services: {
+        relay: circuitRelayServer(relayOptions({ maxOutboundStopStreams: 1, hopTimeout: 2000 })),
+      },
+    });
+    const target = await testNode();
+    const sources = [await testNode({ listen: [] }), await testNode({ listen: [] })];
+    const stop = serveStop(target, "silent");
+    try {
+      await reserve(await target.dial(relay.addrs()[0]));
+      const pending = connect(await sources[0].dial(relay.addrs()[0]), target).catch((e) => e);
+      await until(() => stop.seen.length === 1);
+      const second = await connectStatus(await sources[1].dial(relay.addrs()[0]), target);
+      assert.equal(second, Status.RESOURCE_LIMIT_EXCEEDED);
+      // The silent target costs the first source one HOP deadline, then the slot is back.
+      const first = await pending;
+      if (!(first instanceof Error)) {
+        assert.equal(first.reply.status, Status.CONNECTION_FAILED);
+        await done(first);
+      }
+      await until(() => relay.services.relay.stats().circuits === 0);
+      stop.mode = "echo";
+      assert.equal(await connectStatus(sources[1].getConnections()[0], target), Status.OK);
+    } finally {
+      await stopAll(relay, target, ...sources);
+    }
+  });
+
+  it("a HOP stream that sends a length prefix and then nothing is reset at the HOP deadline", async () => {
+    const relay = await testNode<{ relay: CircuitRelayServer }>({
+      services: { relay: circuitRelayServer(relayOptions({ hopTimeout: 200 })) },
+    });
+    const client = await testNode({ listen: [] });
+    try {
+      const conn = await client.dial(relay.addrs()[0]);
+      const stream = await conn.newStream("/libp2p/circuit/relay/0.2.0/hop");
+      const w = stream.writable.getWriter();
+      await w.write(new Uint8Array([0x05]));
+      const reader = stream.readable.getReader();
+      await assert.rejects(reader.read());
+      await until(() => relay.getConnections(client.peerId)[0]?.streams.length === 0);
+      assert.equal(relay.services.relay.stats().malformed, 0);
+    } finally {
+      await stopAll(relay, client);
+    }
+  });
+
   it("HOP streams per connection are capped (maxInboundHopStreams)", async () => {
     const relay = await testNode<{ relay: CircuitRelayServer }>({
       services: {

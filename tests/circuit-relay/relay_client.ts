@@ -105,7 +105,12 @@ export function serveStop(node: Libp2pNode, mode: StopMode = "echo"): StopServer
     const msg = await readStopMessage(reader);
     state.seen.push(msg);
     if (state.mode === "silent") {
-      await new Promise((r) => setTimeout(r, 60_000));
+      // Never answer: wait until the relay gives up on the stream.
+      try {
+        while (await reader.readChunk() !== undefined) { /* discard */ }
+      } catch {
+        // reset by the relay
+      }
       return;
     }
     const writer = stream.writable.getWriter();
