@@ -31,6 +31,7 @@ export {
   type SecurityOption,
   type ServiceFactory,
   type Startable,
+  type TransportFactory,
 } from "./src/node/node.ts";
 export type { NodeEventMap, TypedEventTarget } from "./src/node/events.ts";
 export type { DialerOptions } from "./src/node/dialer.ts";

@@ -85,6 +85,11 @@ export interface ListenerInit {
   onConnection(conn: RawConnection): void;
   /** Called when the listener fails after it started listening. */
   onError?(error: Error): void;
+  /**
+   * Called when {@link Listener.getAddrs} changed after `listen` resolved (a circuit relay
+   * listener gains or loses a reservation); the owner re-reads the addresses and announces them.
+   */
+  onAddrsChange?(): void;
 }
 
 /**
@@ -127,4 +132,11 @@ export interface Transport {
   listenFilter(addrs: readonly Multiaddr[]): Multiaddr[];
   /** The subset of `addrs` this transport can dial. */
   dialFilter(addrs: readonly Multiaddr[]): Multiaddr[];
+  /**
+   * Optional: called by node.start() once the node is started (after its listeners and
+   * services), for transports that work through the node (circuit relay).
+   */
+  start?(): void | Promise<void>;
+  /** Optional: called by node.stop() before the listeners close. */
+  stop?(): void | Promise<void>;
 }

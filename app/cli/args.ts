@@ -67,7 +67,10 @@ Options:
   --listen <multiaddr>  listen on this address; repeatable; replaces the default
                         ${DEFAULT_LISTEN}. TCP: /ip4/<ip>/tcp/<port>,
                         WebSocket: .../tcp/<port>/ws, WebTransport (Deno only):
-                        /ip4/<ip>/udp/<port>/quic-v1/webtransport (certhashes are added)
+                        /ip4/<ip>/udp/<port>/quic-v1/webtransport (certhashes are added),
+                        through a relay: <relay multiaddr>/p2p/<relay id>/p2p-circuit,
+                        or /p2p-circuit (relays among connected peers); relayed
+                        addresses are printed as "listening ..." once reserved
   --key <file>          identity key file (protobuf PrivateKey); an Ed25519 key is created
                         on first run with mode 0600 (default ${DEFAULT_KEY_FILE})
   --announce <multiaddr>

@@ -29,6 +29,7 @@ import { yamux } from "../../protocols/yamux/mod.ts";
 import { tcp } from "../../transports/tcp/mod.ts";
 import { websocket } from "../../transports/websocket/mod.ts";
 import { webTransport } from "../../transports/webtransport/mod.ts";
+import { circuitRelayTransport } from "../../transports/circuit-relay/mod.ts";
 import type { CliOptions, LogLevel } from "./args.ts";
 
 /**
@@ -192,7 +193,8 @@ export async function startCliNode(
   const node = await createNode<CliServices>({
     privateKey,
     // Most specific first: a listen address goes to the first transport that takes it.
-    transports: [webTransport(), websocket(), tcp()],
+    // The relay client takes only /p2p-circuit addresses (listen) and circuits (dial).
+    transports: [webTransport(), websocket(), tcp(), circuitRelayTransport()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux(), mplex()],
     services: services as { [K in keyof CliServices]: ServiceFactory<CliServices[K]> },
@@ -201,6 +203,16 @@ export async function startCliNode(
     start: false,
   });
   attachLogging(node, options.logLevel, output);
+  // Relayed addresses come later, when a relay grants a reservation: each is printed then.
+  const printed = new Set<string>();
+  node.addEventListener("self:peer:update", () => {
+    for (const addr of node.addrs()) {
+      const text = addr.toString();
+      if (!text.includes("/p2p-circuit") || printed.has(text)) continue;
+      printed.add(text);
+      output.out(`listening ${text}`);
+    }
+  });
   await node.start();
   return node;
 }

@@ -93,6 +93,24 @@ export function defineService<T>(
 }
 
 /**
+ * A `transports` entry that needs the node (circuit relay opens streams through it and serves a
+ * protocol): called once, at the end of the node's constructor, after the services are built.
+ * Defined here rather than in src/transport.ts so that the transport contract does not import
+ * the node (no import cycles, ARCHITECTURE.md).
+ *
+ * @example
+ * ```ts
+ * import type { TransportFactory } from "@p2p-edge/libp2p";
+ * import { memory } from "@p2p-edge/libp2p/transports/memory";
+ * const factory: TransportFactory = (node) => {
+ *   console.log(`memory transport for ${node.peerId}`);
+ *   return memory();
+ * };
+ * ```
+ */
+export type TransportFactory = (node: Libp2pNode) => Transport;
+
+/**
  * A `connectionEncrypters` entry: a factory that builds the encrypter from the node's private key
  * (what `noise()` returns), or a ready encrypter.
  */
@@ -120,8 +138,11 @@ export type DialTarget = Multiaddr | PeerId | string;
 export interface NodeInit<S extends Record<string, unknown> = Record<string, unknown>> {
   /** Identity key. Default: a fresh Ed25519 key. */
   privateKey?: PrivateKey;
-  /** Transports (e.g. tcp(), memory()). Default none: the node can neither dial nor listen. */
-  transports?: readonly Transport[];
+  /**
+   * Transports (e.g. tcp(), memory()), or factories of transports that need the node
+   * (circuitRelayTransport()). Default none: the node can neither dial nor listen.
+   */
+  transports?: readonly (Transport | TransportFactory)[];
   /** Connection encrypters in preference order (e.g. noise()); js-libp2p's name. Required. */
   connectionEncrypters: readonly SecurityOption[];
   /** Stream muxers in preference order (e.g. yamux()); js-libp2p's name. Required. */
@@ -215,7 +236,8 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
   #lastReachability: string = "unknown";
   readonly #upgrader: Upgrader;
   readonly #dialer: Dialer;
-  readonly #transports: readonly Transport[];
+  /** Filled at the end of the constructor (factories get the built node). */
+  readonly #transports: Transport[] = [];
   readonly #listeners: Listener[] = [];
   readonly #connections = new Map<string, Set<Connection>>();
   readonly #pendingDials = new Map<string, Promise<Connection>>();
@@ -247,7 +269,6 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
       ...init.addresses,
       listen: [...(init.addresses?.listen ?? []), ...(init.listen ?? [])],
     }, { onChange: () => this.#selfUpdate() });
-    this.#transports = init.transports ?? [];
     this.#manager = new ConnectionManager({
       maxPendingInbound: init.maxPendingInbound,
       ...init.connectionManager,
@@ -304,6 +325,9 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
     for (const name of this.#serviceOrder) {
       services[name] = factories[name](this as unknown as Libp2pNode);
     }
+    for (const t of init.transports ?? []) {
+      this.#transports.push(typeof t === "function" ? t(this as unknown as Libp2pNode) : t);
+    }
   }
 
   /** "stopped", "starting", "started" or "stopping". */
@@ -324,6 +348,10 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
         }
         const listener = transport.createListener({
           onConnection: (raw) => this.#accept(raw),
+          onAddrsChange: () => {
+            if (this.#status !== "started") return;
+            this.addressManager.setListening(this.#listeners.flatMap((l) => l.getAddrs()));
+          },
         });
         await listener.listen(addr);
         this.#listeners.push(listener);
@@ -332,6 +360,7 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
         await (this.services[name] as Startable)?.start?.();
       }
       this.#status = "started";
+      for (const t of this.#transports) await t.start?.();
     } catch (err) {
       this.#status = "started";
       await this.stop();
@@ -350,6 +379,11 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
   async stop(): Promise<void> {
     if (this.#status !== "started") return;
     this.#status = "stopping";
+    for (const t of this.#transports) {
+      try {
+        await t.stop?.();
+      } catch { /* as for services below */ }
+    }
     for (const name of [...this.#serviceOrder].reverse()) {
       try {
         await (this.services[name] as Startable)?.stop?.();
