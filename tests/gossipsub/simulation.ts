@@ -11,7 +11,18 @@
 import { GossipsubRouter } from "../../protocols/gossipsub/router.ts";
 import type { GossipsubParams } from "../../protocols/gossipsub/params.ts";
 import type { PeerScoreApi, PubsubMessage, Rpc } from "../../protocols/pubsub/types.ts";
+import { encodeRpc } from "../../protocols/pubsub/rpc_codec.ts";
+import { PeerScore } from "../../protocols/gossipsub/score.ts";
+import { createPeerScoreParams } from "../../protocols/gossipsub/score_params.ts";
 import { prng } from "./helpers.ts";
+
+/**
+ * The real peer score for a simulated node: topic "sim" scored with P1, P2 and P4 (P3 off, as
+ * its defaults; a 10 ms near-first window would penalise honest peers on 10-100 ms links).
+ */
+export function simPeerScore(): PeerScore {
+  return new PeerScore(createPeerScoreParams({ topics: { sim: { topicWeight: 1 } } }));
+}
 
 /** The attacks the simulation can stage. */
 export type Attack =
@@ -44,7 +55,8 @@ export interface GossipSimOptions {
   /** Fraction of nodes that are attackers. */
   attackerFraction?: number;
   /** A peer score per node (undefined: the router's null score). */
-  scoreFactory?: (node: string) => { score: PeerScoreApi; thresholds?: Record<string, number> };
+  /** Give every honest node a peer score (default: none, the router's null score). */
+  scoreFactory?: (node: string) => PeerScoreApi;
   params?: Partial<GossipsubParams>;
 }
 
@@ -64,16 +76,21 @@ export interface GossipSimReport {
   duplicatesPerDelivery: number;
   /** Bytes honest nodes sent per data byte delivered to honest nodes. */
   bytesPerDeliveredByte: number;
+  /** Whether honest nodes ran a peer score. */
+  scored: boolean;
   /** RPC events processed. */
   rpcs: number;
   /** The most remote topics any honest router tracks. */
   maxTopicsTracked: number;
+  /** Share of honest nodes' mesh slots held by attackers at the end. */
+  attackerMeshShare: number;
   /** The largest mcache and seen cache of an honest router at the end. */
   maxMcache: number;
   maxSeen: number;
 }
 
 const TOPIC = "sim";
+const SIGNATURE = new Uint8Array(64);
 
 type Event =
   | { kind: "rpc"; from: number; to: number; rpc: Rpc }
@@ -91,29 +108,9 @@ interface SimNode {
   seq: number;
 }
 
-/** A rough protobuf size of an RPC: field tags, length prefixes and bodies (a 64-byte signature per message). */
+/** The encoded size of an RPC (protocols/pubsub/rpc_codec.ts), without the varint frame prefix. */
 export function rpcBytes(rpc: Rpc): number {
-  const lp = (n: number): number => 1 + (n < 128 ? 1 : n < 16384 ? 2 : 3) + n;
-  let size = 0;
-  for (const s of rpc.subscriptions) size += lp(2 + lp(s.topic.length));
-  for (const m of rpc.messages) {
-    const body = lp(m.from?.length ?? 0) + lp(m.data?.length ?? 0) + lp(m.seqno?.length ?? 0) +
-      lp(m.topic.length) + lp(64);
-    size += lp(body);
-  }
-  const c = rpc.control;
-  if (c !== undefined) {
-    let body = 0;
-    for (const x of c.ihave) {
-      body += lp(lp(x.topic.length) + x.messageIds.reduce((a, id) => a + lp(id.length), 0));
-    }
-    for (const x of c.iwant) body += lp(x.messageIds.reduce((a, id) => a + lp(id.length), 0));
-    for (const x of c.idontwant) body += lp(x.messageIds.reduce((a, id) => a + lp(id.length), 0));
-    for (const x of c.graft) body += lp(lp(x.topic.length));
-    for (const x of c.prune) body += lp(lp(x.topic.length) + 2 + x.peers.length * 40);
-    size += lp(body);
-  }
-  return size;
+  return encodeRpc(rpc).byteLength;
 }
 
 /** A min-heap of events by time, ties in insertion order. */
@@ -243,9 +240,7 @@ export class GossipSim {
     node.router = new GossipsubRouter({
       random: prng(this.#o.seed * 7919 + index),
       params: this.#o.params,
-      ...(scoring === undefined || attacker
-        ? {}
-        : { score: scoring.score, thresholds: scoring.thresholds }),
+      ...(scoring === undefined || attacker ? {} : { score: scoring }),
       sink: {
         send: (peer, rpc) => {
           // A silent attacker keeps its subscriptions and control, never forwards a message.
@@ -296,13 +291,15 @@ export class GossipSim {
     const data = new Uint8Array(this.#o.messageBytes);
     data[0] = valid ? 1 : 0xff;
     new DataView(data.buffer).setUint32(1, index);
-    const from = new TextEncoder().encode(node.id);
+    // A 38-byte Ed25519 peer id and a 64-byte signature, as StrictSign messages carry.
+    const from = new Uint8Array(38);
+    new DataView(from.buffer).setUint32(34, node.index);
     const seqno = new Uint8Array(8);
     new DataView(seqno.buffer).setUint32(4, ++node.seq);
     const id = new Uint8Array(from.length + 8);
     id.set(from);
     id.set(seqno, from.length);
-    return { m: { topic: TOPIC, from, seqno, data }, id };
+    return { m: { topic: TOPIC, from, seqno, data, signature: SIGNATURE }, id };
   }
 
   /** Run until the queue is empty or the end time; returns the report. */
@@ -401,7 +398,13 @@ export class GossipSim {
     let maxTopics = 0;
     let maxMcache = 0;
     let maxSeen = 0;
+    let slots = 0;
+    let attackerSlots = 0;
     for (const n of honest) {
+      for (const peer of n.router.getMeshPeers(TOPIC)) {
+        slots++;
+        if (this.nodes[Number(peer.slice(1))].attacker) attackerSlots++;
+      }
       const s = n.router.state;
       maxTopics = Math.max(maxTopics, s.topics.size);
       maxMcache = Math.max(maxMcache, s.mcache.size);
@@ -412,6 +415,7 @@ export class GossipSim {
       attack: this.#o.attack,
       nodes: this.nodes.length,
       attackers: this.nodes.length - honest.length,
+      scored: this.#o.scoreFactory !== undefined,
       messages: this.#o.messages,
       deliveryRate: round(delivered / (this.#o.messages * receivers), 5),
       worstMessageRate: round(worst, 4),
@@ -424,6 +428,7 @@ export class GossipSim {
       ),
       rpcs: this.#rpcs,
       maxTopicsTracked: maxTopics,
+      attackerMeshShare: round(slots === 0 ? 0 : attackerSlots / slots),
       maxMcache,
       maxSeen,
     };

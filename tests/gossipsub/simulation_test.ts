@@ -1,13 +1,14 @@
 /**
  * A 1,000-node gossipsub network simulated in-process on a virtual clock (tests/gossipsub/
- * simulation.ts), honest and under five attacks. The assertions are correctness properties
+ * simulation.ts), honest (with and without the peer score) and under five attacks with the real
+ * PeerScore (protocols/gossipsub/score.ts). The assertions are correctness properties
  * (honest delivery >= 99%, state bounded), not timings; the measured numbers are printed for the
  * report. GS_SIM_NODES / GS_SIM_MESSAGES / GS_SIM_SEED change the run.
  */
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { type Attack, GossipSim, type GossipSimOptions } from "./simulation.ts";
+import { type Attack, GossipSim, type GossipSimOptions, simPeerScore } from "./simulation.ts";
 
 function env(name: string): string | undefined {
   return (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env[
@@ -16,7 +17,7 @@ function env(name: string): string | undefined {
 }
 
 const NODES = Number(env("GS_SIM_NODES") ?? 1000);
-const MESSAGES = Number(env("GS_SIM_MESSAGES") ?? 100);
+const MESSAGES = Number(env("GS_SIM_MESSAGES") ?? 50);
 const SEED = Number(env("GS_SIM_SEED") ?? 18);
 
 function run(attack: Attack, attackerFraction: number, extra: Partial<GossipSimOptions> = {}) {
@@ -26,6 +27,7 @@ function run(attack: Attack, attackerFraction: number, extra: Partial<GossipSimO
     messages: MESSAGES,
     attack,
     attackerFraction,
+    scoreFactory: simPeerScore,
     ...extra,
   });
   const r = sim.run();
@@ -34,7 +36,12 @@ function run(attack: Attack, attackerFraction: number, extra: Partial<GossipSimO
 }
 
 describe("gossipsub simulation", () => {
-  it(`${NODES} honest nodes: every message reaches every node`, () => {
+  it(`${NODES} honest nodes without scoring (the null score): delivery >= 99%`, () => {
+    const r = run("none", 0, { scoreFactory: undefined });
+    assert.ok(r.deliveryRate >= 0.99, `delivery ${r.deliveryRate}`);
+  });
+
+  it(`${NODES} honest nodes with the peer score: delivery >= 99%`, () => {
     const r = run("none", 0);
     assert.ok(r.deliveryRate >= 0.99, `delivery ${r.deliveryRate}`);
   });
