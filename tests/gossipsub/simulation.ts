@@ -82,6 +82,8 @@ export interface GossipSimReport {
   rpcs: number;
   /** The most remote topics any honest router tracks. */
   maxTopicsTracked: number;
+  /** P7 penalties honest nodes applied, by reason. */
+  penalties: Record<string, number>;
   /** Share of honest nodes' mesh slots held by attackers at the end. */
   attackerMeshShare: number;
   /** The largest mcache and seen cache of an honest router at the end. */
@@ -180,6 +182,10 @@ export class GossipSim {
   readonly #latencies: number[] = [];
   readonly #deliveries = new Map<number, number>();
   #bogus = 0;
+  readonly #penalties: Record<string, number> = {};
+  readonly #flooded = new Set<number>();
+  /** link -> the RPC merged so far in the current event. */
+  readonly #pending = new Map<number, { from: number; to: number; rpc: Rpc }>();
 
   constructor(options: GossipSimOptions) {
     this.#o = {
@@ -188,7 +194,7 @@ export class GossipSim {
       messageBytes: 1024,
       publishIntervalMs: 50,
       warmupMs: 5_000,
-      tailMs: 8_000,
+      tailMs: 5_000,
       latencyMs: [10, 100],
       attack: "none",
       attackerFraction: 0,
@@ -226,7 +232,25 @@ export class GossipSim {
 
   #addNode(index: number, attacker: boolean): void {
     const id = `n${index}`;
-    const scoring = this.#o.scoreFactory?.(id);
+    const inner = this.#o.scoreFactory?.(id);
+    const penalties = this.#penalties;
+    // Count P7 penalties by reason (broken promises, GRAFT in backoff) for the report.
+    const scoring: PeerScoreApi | undefined = inner === undefined ? undefined : {
+      addPeer: (...a) => inner.addPeer(...a),
+      removePeer: (...a) => inner.removePeer(...a),
+      graft: (...a) => inner.graft(...a),
+      prune: (...a) => inner.prune(...a),
+      validateMessage: (...a) => inner.validateMessage(...a),
+      deliverMessage: (...a) => inner.deliverMessage(...a),
+      rejectMessage: (...a) => inner.rejectMessage(...a),
+      duplicateMessage: (...a) => inner.duplicateMessage(...a),
+      addPenalty: (peer, count, reason) => {
+        penalties[reason] = (penalties[reason] ?? 0) + count;
+        inner.addPenalty(peer, count, reason);
+      },
+      score: (...a) => inner.score(...a),
+      refresh: (...a) => inner.refresh(...a),
+    };
     const node: SimNode = {
       index,
       id,
@@ -272,13 +296,48 @@ export class GossipSim {
     this.nodes[b].router.addPeer(`n${a}`, "/meshsub/1.2.0", { direction: "inbound" }, 0);
   }
 
+  /**
+   * Queue an RPC. What one node sends to one peer while handling one event is merged into one
+   * RPC, as a stream writer coalesces the frames written in one tick (ARCHITECTURE.md
+   * "Conventions"); the IDONTWANT sent before validation and the forward after it travel together.
+   */
   #send(from: number, to: number, rpc: Rpc): void {
     if (rpc.subscriptions.length === 0 && rpc.messages.length === 0 && rpc.control === undefined) {
       return;
     }
-    if (!this.nodes[from].attacker) this.#bytesSent += rpcBytes(rpc);
-    const latency = this.#latency.get(from * 1_000_003 + to) ?? 50;
-    this.#queue.push(this.#now + latency, { kind: "rpc", from, to, rpc });
+    const link = from * 1_000_003 + to;
+    const pending = this.#pending.get(link);
+    if (pending === undefined) {
+      this.#pending.set(link, { from, to, rpc });
+      return;
+    }
+    const a = pending.rpc;
+    const merged: Rpc = {
+      subscriptions: [...a.subscriptions, ...rpc.subscriptions],
+      messages: [...a.messages, ...rpc.messages],
+    };
+    if (a.control !== undefined || rpc.control !== undefined) {
+      const empty = { ihave: [], iwant: [], graft: [], prune: [], idontwant: [] };
+      const x = a.control ?? empty;
+      const y = rpc.control ?? empty;
+      merged.control = {
+        ihave: [...x.ihave, ...y.ihave],
+        iwant: [...x.iwant, ...y.iwant],
+        graft: [...x.graft, ...y.graft],
+        prune: [...x.prune, ...y.prune],
+        idontwant: [...x.idontwant, ...y.idontwant],
+      };
+    }
+    pending.rpc = merged;
+  }
+
+  #flushPending(): void {
+    for (const { from, to, rpc } of this.#pending.values()) {
+      if (!this.nodes[from].attacker) this.#bytesSent += rpcBytes(rpc);
+      const latency = this.#latency.get(from * 1_000_003 + to) ?? 50;
+      this.#queue.push(this.#now + latency, { kind: "rpc", from, to, rpc });
+    }
+    this.#pending.clear();
   }
 
   #indexOf(m: PubsubMessage): number {
@@ -326,12 +385,14 @@ export class GossipSim {
           }
         }
         const incoming = node.router.handleRpc(`n${v.from}`, v.rpc, t);
-        if (node.attacker) continue;
-        for (const inc of incoming) {
-          const valid = inc.message.data?.[0] === 1;
-          node.router.reportValidation(inc, valid ? "accept" : "reject", t);
+        if (!node.attacker) {
+          for (const inc of incoming) {
+            const valid = inc.message.data?.[0] === 1;
+            node.router.reportValidation(inc, valid ? "accept" : "reject", t);
+          }
         }
       }
+      this.#flushPending();
     }
     return this.#report();
   }
@@ -340,7 +401,7 @@ export class GossipSim {
   #attack(node: SimNode): void {
     const attack = this.#o.attack;
     if (attack === "invalid-spam") {
-      for (let k = 0; k < 5; k++) {
+      for (let k = 0; k < 2; k++) {
         const { m, id } = this.#message(node, 0, false);
         node.router.publish(m, id, this.#now);
       }
@@ -371,13 +432,18 @@ export class GossipSim {
           control: { ihave: [], iwant: [], graft: [{ topic: TOPIC }], prune: [], idontwant: [] },
         });
       }
-    } else if (attack === "sub-flood" && this.#now < this.#o.warmupMs) {
-      for (const peer of node.peers) {
+    } else if (attack === "sub-flood" && !this.#flooded.has(node.index)) {
+      // 100,000 distinct topics in RPCs of 5,000 (the codec's per-RPC cap), to every peer, once.
+      this.#flooded.add(node.index);
+      for (let r = 0; r < 20; r++) {
         const subscriptions = Array.from({ length: 5000 }, (_, k) => ({
-          topic: `junk-${node.index}-${this.#now}-${k}`,
+          topic: `junk-${node.index}-${r * 5000 + k}`,
           subscribe: true,
         }));
-        this.#send(node.index, peer, { subscriptions, messages: [] });
+        for (const peer of node.peers) {
+          this.#send(node.index, peer, { subscriptions, messages: [] });
+        }
+        this.#flushPending();
       }
     }
   }
@@ -428,6 +494,7 @@ export class GossipSim {
       ),
       rpcs: this.#rpcs,
       maxTopicsTracked: maxTopics,
+      penalties: { ...this.#penalties },
       attackerMeshShare: round(slots === 0 ? 0 : attackerSlots / slots),
       maxMcache,
       maxSeen,
