@@ -10,7 +10,12 @@
 
 import { GossipsubRouter } from "../../protocols/gossipsub/router.ts";
 import type { GossipsubParams } from "../../protocols/gossipsub/params.ts";
-import type { PeerScoreApi, PubsubMessage, Rpc } from "../../protocols/pubsub/types.ts";
+import type {
+  IncomingMessage,
+  PeerScoreApi,
+  PubsubMessage,
+  Rpc,
+} from "../../protocols/pubsub/types.ts";
 import { encodeRpc } from "../../protocols/pubsub/rpc_codec.ts";
 import { PeerScore } from "../../protocols/gossipsub/score.ts";
 import { createPeerScoreParams } from "../../protocols/gossipsub/score_params.ts";
@@ -51,6 +56,10 @@ export interface GossipSimOptions {
   tailMs?: number;
   /** Per-link one-way latency range, ms. */
   latencyMs?: [number, number];
+  /** Each node's uplink, bytes per ms (RPCs leave one after another); default 12,500 (100 Mbit/s). */
+  uplinkBytesPerMs?: number;
+  /** Time to validate a message (signature check and the topic validator), ms; default 1. */
+  validationMs?: number;
   attack?: Attack;
   /** Fraction of nodes that are attackers. */
   attackerFraction?: number;
@@ -96,6 +105,7 @@ const SIGNATURE = new Uint8Array(64);
 
 type Event =
   | { kind: "rpc"; from: number; to: number; rpc: Rpc }
+  | { kind: "validated"; node: number; incoming: IncomingMessage }
   | { kind: "heartbeat"; node: number }
   | { kind: "publish"; node: number; index: number };
 
@@ -108,12 +118,28 @@ interface SimNode {
   /** message index -> copies received. */
   copies: Map<number, number>;
   seq: number;
+  /** When the node's uplink is free again (virtual ms). */
+  uplinkFree: number;
 }
 
 /** The encoded size of an RPC (protocols/pubsub/rpc_codec.ts), without the varint frame prefix. */
 export function rpcBytes(rpc: Rpc): number {
-  return encodeRpc(rpc).byteLength;
+  if (rpc.messages.length === 0) return encodeRpc(rpc).byteLength;
+  // Protobuf fields concatenate: the RPC without its messages, plus each message's field,
+  // encoded once per message object (a forwarded message is the same object on every link).
+  let size = encodeRpc({ ...rpc, messages: [] }).byteLength;
+  for (const m of rpc.messages) {
+    let n = messageBytes.get(m);
+    if (n === undefined) {
+      n = encodeRpc({ subscriptions: [], messages: [m] }).byteLength;
+      messageBytes.set(m, n);
+    }
+    size += n;
+  }
+  return size;
 }
+
+const messageBytes = new WeakMap<PubsubMessage, number>();
 
 /** A min-heap of events by time, ties in insertion order. */
 class EventQueue {
@@ -196,6 +222,8 @@ export class GossipSim {
       warmupMs: 5_000,
       tailMs: 5_000,
       latencyMs: [10, 100],
+      uplinkBytesPerMs: 12_500,
+      validationMs: 1,
       attack: "none",
       attackerFraction: 0,
       ...options,
@@ -258,6 +286,7 @@ export class GossipSim {
       peers: [],
       copies: new Map(),
       seq: 0,
+      uplinkFree: 0,
       router: undefined as unknown as GossipsubRouter,
     };
     const silent = attacker && this.#o.attack !== "invalid-spam";
@@ -333,9 +362,14 @@ export class GossipSim {
 
   #flushPending(): void {
     for (const { from, to, rpc } of this.#pending.values()) {
-      if (!this.nodes[from].attacker) this.#bytesSent += rpcBytes(rpc);
+      const bytes = rpcBytes(rpc);
+      if (!this.nodes[from].attacker) this.#bytesSent += bytes;
       const latency = this.#latency.get(from * 1_000_003 + to) ?? 50;
-      this.#queue.push(this.#now + latency, { kind: "rpc", from, to, rpc });
+      // The sender's uplink serialises its RPCs; then the link's latency.
+      const node = this.nodes[from];
+      const departs = Math.max(this.#now, node.uplinkFree) + bytes / this.#o.uplinkBytesPerMs;
+      node.uplinkFree = departs;
+      this.#queue.push(departs + latency, { kind: "rpc", from, to, rpc });
     }
     this.#pending.clear();
   }
@@ -368,7 +402,10 @@ export class GossipSim {
       const { t, v } = this.#queue.pop();
       this.#now = t;
       const node = this.nodes[v.kind === "rpc" ? v.to : v.node];
-      if (v.kind === "heartbeat") {
+      if (v.kind === "validated") {
+        const valid = v.incoming.message.data?.[0] === 1;
+        node.router.reportValidation(v.incoming, valid ? "accept" : "reject", t);
+      } else if (v.kind === "heartbeat") {
         node.router.heartbeat(t);
         if (node.attacker) this.#attack(node);
         this.#queue.push(t + 1000, v);
@@ -384,11 +421,15 @@ export class GossipSim {
             if (index >= 0) node.copies.set(index, (node.copies.get(index) ?? 0) + 1);
           }
         }
-        const incoming = node.router.handleRpc(`n${v.from}`, v.rpc, t);
+        const arrivals = node.router.handleRpc(`n${v.from}`, v.rpc, t);
         if (!node.attacker) {
-          for (const inc of incoming) {
-            const valid = inc.message.data?.[0] === 1;
-            node.router.reportValidation(inc, valid ? "accept" : "reject", t);
+          // Validation takes time; IDONTWANT has already gone out (v1.2: before validation).
+          for (const incoming of arrivals) {
+            this.#queue.push(t + this.#o.validationMs, {
+              kind: "validated",
+              node: node.index,
+              incoming,
+            });
           }
         }
       }
