@@ -41,9 +41,13 @@ export function defaultMsgId(message: PubsubMessage): Uint8Array {
 
 /** What the router knows about one peer. */
 export interface PeerState {
+  /** The peer id text. */
   readonly id: string;
+  /** The protocol its outbound stream speaks. */
   readonly protocol: string;
+  /** We dialled it (counts toward D_out). */
   readonly outbound: boolean;
+  /** An explicit peer (v1.1 "Explicit Peering Agreements"). */
   readonly direct: boolean;
   /** Topics the peer subscribes to (at most `maxTopicsPerPeer`). */
   readonly topics: Set<string>;
@@ -83,31 +87,49 @@ export interface PeerExchangeHooks {
 
 /** Everything the role files share. */
 export class RouterState {
+  /** The resolved parameters. */
   readonly params: GossipsubParams;
+  /** The score thresholds in force. */
   readonly thresholds: GossipsubThresholds;
+  /** The peer score (or the null score). */
   readonly score: PeerScoreApi;
+  /** The injected random source. */
   readonly random: () => number;
+  /** Where RPCs and deliveries go. */
   readonly sink: PubsubRouterSink;
+  /** Peer-exchange hooks. */
   readonly px: PeerExchangeHooks;
+  /** Explicit peers. */
   readonly directPeers: ReadonlySet<string>;
+  /** The message id function. */
   readonly msgId: (message: PubsubMessage) => Uint8Array;
+  /** Peers with an outbound stream. */
   readonly peers = new Map<string, PeerState>();
   /** topic -> peers subscribed to it (bounded by maxTopics x maxTopicsPerPeer). */
   readonly topics = new Map<string, Set<string>>();
+  /** Our topics. */
   readonly subscriptions = new Set<string>();
+  /** topic -> mesh peers. */
   readonly mesh = new Map<string, Set<string>>();
+  /** topic -> fanout peers (topics we publish to without being in them). */
   readonly fanout = new Map<string, Set<string>>();
+  /** topic -> time (ms) of our last publication to a fanout topic. */
   readonly fanoutLastPub = new Map<string, number>();
   /** topic -> peer -> time (ms) the backoff ends. */
   readonly backoff = new Map<string, Map<string, number>>();
+  /** Entries in `backoff`. */
   backoffEntries = 0;
   /** idKey -> peer -> time (ms) the IWANT promise expires. */
   readonly promises = new Map<string, Map<string, number>>();
+  /** The message cache. */
   readonly mcache: MessageCache;
+  /** The seen cache of message ids. */
   readonly seen: SeenCache;
+  /** Heartbeats so far. */
   tick = 0;
   readonly #outbox = new Map<string, Rpc>();
 
+  /** State for a router with no peers. */
   constructor(init: {
     params: GossipsubParams;
     thresholds: GossipsubThresholds;
