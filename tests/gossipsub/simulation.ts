@@ -91,6 +91,8 @@ export interface GossipSimReport {
   rpcs: number;
   /** The most remote topics any honest router tracks. */
   maxTopicsTracked: number;
+  /** Invalid messages handed to an honest node's application (must be 0). */
+  invalidDelivered: number;
   /** P7 penalties honest nodes applied, by reason. */
   penalties: Record<string, number>;
   /** Share of honest nodes' mesh slots held by attackers at the end. */
@@ -208,6 +210,7 @@ export class GossipSim {
   readonly #latencies: number[] = [];
   readonly #deliveries = new Map<number, number>();
   #bogus = 0;
+  #invalidDelivered = 0;
   readonly #penalties: Record<string, number> = {};
   readonly #flooded = new Set<number>();
   /** link -> the RPC merged so far in the current event. */
@@ -216,11 +219,11 @@ export class GossipSim {
   constructor(options: GossipSimOptions) {
     this.#o = {
       dials: 10,
-      messages: 100,
+      messages: 20,
       messageBytes: 1024,
       publishIntervalMs: 50,
-      warmupMs: 5_000,
-      tailMs: 5_000,
+      warmupMs: 3_000,
+      tailMs: 4_000,
       latencyMs: [10, 100],
       uplinkBytesPerMs: 12_500,
       validationMs: 1,
@@ -302,6 +305,7 @@ export class GossipSim {
         },
         deliver: (incoming) => {
           if (attacker) return;
+          if (incoming.message.data?.[0] === 0xff) this.#invalidDelivered++;
           const m = this.#indexOf(incoming.message);
           if (m < 0) return;
           const pub = this.#published.get(m);
@@ -535,6 +539,7 @@ export class GossipSim {
       ),
       rpcs: this.#rpcs,
       maxTopicsTracked: maxTopics,
+      invalidDelivered: this.#invalidDelivered,
       penalties: { ...this.#penalties },
       attackerMeshShare: round(slots === 0 ? 0 : attackerSlots / slots),
       maxMcache,
