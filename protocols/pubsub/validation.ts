@@ -14,7 +14,12 @@
  * @module
  */
 
-import { checkSignaturePolicy, DEFAULT_SIGNATURE_POLICY, type SignaturePolicy } from "./signing.ts";
+import {
+  checkSignaturePolicy,
+  DEFAULT_SIGNATURE_POLICY,
+  type SignaturePolicy,
+  type SignatureRejection,
+} from "./signing.ts";
 import type { PubsubMessage, ValidationResult } from "./types.ts";
 
 /**
@@ -30,7 +35,9 @@ export type TopicValidator = (
 
 /** Timer functions (default: the global ones). */
 export interface ValidationTimers {
+  /** Call `callback` after `ms`; returns a handle for {@link clearTimeout}. */
   setTimeout(callback: () => void, ms: number): unknown;
+  /** Cancel a timer set by {@link setTimeout}. */
   clearTimeout(handle: unknown): void;
 }
 
@@ -75,14 +82,21 @@ export type ValidationReason =
 
 /** The outcome of one validation. */
 export interface ValidationOutcome {
+  /** What the router does with the message. */
   result: ValidationResult;
+  /** Which step decided it. */
   reason: ValidationReason;
+  /** With reason `"signature"`: what was wrong. */
+  signature?: SignatureRejection;
 }
 
 /** Counters since construction. */
 export interface ValidationStats {
+  /** Results `"accept"`. */
   accepted: number;
+  /** Results `"reject"`. */
   rejected: number;
+  /** Results `"ignore"`. */
   ignored: number;
   /** Over the in-flight cap (included in `ignored`). */
   throttled: number;
@@ -218,7 +232,7 @@ export class ValidationPipeline {
     const check = await checkSignaturePolicy(message, this.policy);
     if (!check.valid) {
       this.#stats.badSignature++;
-      return { result: "reject", reason: "signature" };
+      return { result: "reject", reason: "signature", signature: check.reason };
     }
     const validator = this.#validators.get(message.topic);
     if (validator === undefined) return { result: "accept", reason: "no-validator" };
