@@ -19,22 +19,8 @@ import {
   validatePeerScoreParams,
 } from "./score_params.ts";
 import { IpColocation } from "./score_ip.ts";
+import { decay, meshDeficit, topicScore, type TopicStats } from "./score_topic.ts";
 import { addDeliverer, DeliveryRecords, hasDeliverer } from "./score_deliveries.ts";
-
-/** One peer's counters in one scored topic. */
-interface TopicStats {
-  inMesh: boolean;
-  /** When the peer was last grafted (valid while `inMesh`). */
-  graftTime: number;
-  /** P2 counter. */
-  firstMessageDeliveries: number;
-  /** P3 counter. */
-  meshMessageDeliveries: number;
-  /** P3b counter. */
-  meshFailurePenalty: number;
-  /** P4 counter. */
-  invalidMessageDeliveries: number;
-}
 
 /** One peer's state: connected, or retained until `expires`. */
 interface PeerStats {
@@ -107,6 +93,8 @@ export class PeerScore {
   #lastDecay: number | undefined;
 
   /**
+   * Score peers with `params`.
+   *
    * @param params complete parameters (see `createPeerScoreParams`); validated here.
    * @throws InvalidScoreParamsError naming the first bad field.
    */
@@ -245,10 +233,9 @@ export class PeerScore {
       return;
     }
     record.status = "invalid";
+    // As go, js and rust: the sender, then every recorded copy (the sender's own second copy too).
     this.#markInvalidDelivery(peer, topic);
-    for (const other of record.peers ?? []) {
-      if (other !== peer) this.#markInvalidDelivery(other, topic);
-    }
+    for (const other of record.peers ?? []) this.#markInvalidDelivery(other, topic);
     record.peers = undefined;
   }
 
@@ -476,44 +463,4 @@ export class PeerScore {
     const ts = this.#topicStats(peer, topic);
     if (ts !== undefined) ts.invalidMessageDeliveries += 1;
   }
-}
-
-/** The P3 deficit: threshold minus deliveries, once the peer has been in the mesh long enough. */
-function meshDeficit(ts: TopicStats, tp: TopicScoreParams, now: number): number {
-  if (!ts.inMesh || now - ts.graftTime <= tp.meshMessageDeliveriesActivation) return 0;
-  const deficit = tp.meshMessageDeliveriesThreshold - ts.meshMessageDeliveries;
-  return deficit > 0 ? deficit : 0;
-}
-
-/** One topic's weighted contribution: tᵢ·(w₁P₁ + w₂P₂ + w₃P₃ + w₃bP₃b + w₄P₄). */
-function topicScore(ts: TopicStats, tp: TopicScoreParams, now: number): number {
-  let s = 0;
-  if (ts.inMesh && tp.timeInMeshWeight !== 0) {
-    // P1: whole quanta in the mesh (the spec's integer division of durations), capped.
-    const p1 = Math.min(Math.floor((now - ts.graftTime) / tp.timeInMeshQuantum), tp.timeInMeshCap);
-    if (p1 > 0) s += p1 * tp.timeInMeshWeight;
-  }
-  // A weight of 0 turns its parameter off; its decay is then unchecked, so skip the counter
-  // rather than risk 0 times a runaway value.
-  if (tp.firstMessageDeliveriesWeight !== 0) {
-    s += Math.min(ts.firstMessageDeliveries, tp.firstMessageDeliveriesCap) *
-      tp.firstMessageDeliveriesWeight;
-  }
-  if (tp.meshMessageDeliveriesWeight !== 0) {
-    const deficit = meshDeficit(ts, tp, now);
-    s += deficit * deficit * tp.meshMessageDeliveriesWeight;
-  }
-  if (tp.meshFailurePenaltyWeight !== 0) s += ts.meshFailurePenalty * tp.meshFailurePenaltyWeight;
-  if (tp.invalidMessageDeliveriesWeight !== 0) {
-    s += ts.invalidMessageDeliveries * ts.invalidMessageDeliveries *
-      tp.invalidMessageDeliveriesWeight;
-  }
-  return s * tp.topicWeight;
-}
-
-/** `value · factor^intervals`, or 0 once below `zero` (the spec's decayToZero). */
-function decay(value: number, factor: number, intervals: number, zero: number): number {
-  if (value === 0) return 0;
-  const next = intervals === 1 ? value * factor : value * Math.pow(factor, intervals);
-  return next < zero ? 0 : next;
 }

@@ -19,6 +19,7 @@ export const MAX_DELIVERY_PEERS = 64;
 
 /** One message's record. */
 export interface DeliveryRecord {
+  /** What validation said so far. */
   status: DeliveryStatus;
   /** When the record was created (the first sighting). */
   readonly firstSeen: number;

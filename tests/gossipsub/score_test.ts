@@ -291,6 +291,17 @@ describe("P6 IP colocation", () => {
     assert.equal(s.score("a", DEFAULT_PEER_SCORE_PARAMS.retainScore + 1), -1);
   });
 
+  it("adding a connected peer again moves it to its new IP", () => {
+    const s = scoreWith({}, p6);
+    for (const p of ["a", "b", "c"]) s.addPeer(p, "192.0.2.1", 0);
+    assert.equal(s.score("a", 0), -1);
+    s.addPeer("c", "192.0.2.2", 0);
+    assert.equal(s.score("a", 0), 0);
+    assert.equal(s.stats().ipKeys, 2);
+    s.addPeer("c", undefined, 0);
+    assert.equal(s.stats().ipKeys, 1);
+  });
+
   it("counts IPv6 peers under the address and its /64; loopback not at all", () => {
     assert.deepEqual(colocationKeys("2001:db8:1:2:aaaa::1"), [
       "2001:db8:1:2:aaaa::1",
@@ -327,7 +338,7 @@ describe("P6 IP colocation", () => {
   it("rejects a whitelist entry that is not an IP or CIDR, naming it", () => {
     for (const bad of ["example.com", "10.0.0.0/33", "::/129", "10.0.0.0/x"]) {
       assert.throws(
-        () => scoreWith({}, { ...p6, ipColocationFactorWhitelist: ["10.0.0.1", bad] }),
+        () => createPeerScoreParams({ ...p6, ipColocationFactorWhitelist: ["10.0.0.1", bad] }),
         (e: unknown) =>
           e instanceof InvalidScoreParamsError && e.field === "ipColocationFactorWhitelist[1]",
       );
@@ -381,9 +392,10 @@ describe("weights and caps", () => {
     assert.equal(s.score("p", 0), 1 + 2); // 2 x 0.5, plus P5
     s.deliverMessage("p", "m3", "b", 0);
     s.deliverMessage("p", "m4", "b", 0);
-    assert.equal(s.score("p", 0), 5 + 2, "topics 1 + 4 capped at 5; P5 is outside the cap");
+    s.deliverMessage("p", "m5", "b", 0);
+    assert.equal(s.score("p", 0), 5 + 2, "topics 1 + 6 capped at 5; P5 is outside the cap");
     for (let i = 0; i < 3; i++) s.rejectMessage("p", `x${i}`, "c", "reject", 0);
-    assert.equal(s.score("p", 0), 1 + 4 - 9 + 2, "a negative topic sum is not capped");
+    assert.equal(s.score("p", 0), 1 + 6 - 9 + 2, "a negative topic sum is not capped");
   });
 });
 
@@ -416,8 +428,9 @@ describe("decay", () => {
   });
 
   it("scoreParameterDecay reaches decayToZero in the given number of intervals", () => {
-    const d = scoreParameterDecay(10_000);
-    assert.ok(Math.abs(Math.pow(d, 10) - 0.1) < 1e-12);
+    const d = scoreParameterDecay(10_000); // go's base: 1 s intervals, 0.01 to zero
+    assert.ok(Math.abs(Math.pow(d, 10) - 0.01) < 1e-12);
+    assert.ok(Math.abs(scoreParameterDecay(3_600_000) - 0.998721) < 1e-6);
     const e = scoreParameterDecay(60_000, { decayInterval: 12_000, decayToZero: 0.01 });
     assert.ok(Math.abs(Math.pow(e, 5) - 0.01) < 1e-12);
     assert.throws(() => scoreParameterDecay(999), InvalidScoreParamsError);
