@@ -21,24 +21,6 @@ import {
 import { MessageCache } from "./message_cache.ts";
 import type { GossipsubParams, GossipsubThresholds } from "./params.ts";
 
-/**
- * go's default message id, `from ‖ seqno` (research §2.2 "Default message IDs differ"); the
- * service may configure another.
- *
- * @example
- * ```ts
- * defaultMsgId({ topic: "t", from: new Uint8Array([1]), seqno: new Uint8Array(8) }).length; // 9
- * ```
- */
-export function defaultMsgId(message: PubsubMessage): Uint8Array {
-  const from = message.from ?? new Uint8Array(0);
-  const seqno = message.seqno ?? new Uint8Array(0);
-  const id = new Uint8Array(from.byteLength + seqno.byteLength);
-  id.set(from, 0);
-  id.set(seqno, from.byteLength);
-  return id;
-}
-
 /** What the router knows about one peer. */
 export interface PeerState {
   /** The peer id text. */
