@@ -256,7 +256,11 @@ export class RouterState {
     const p = this.peers.get(peer);
     if (p === undefined) return;
     const peersOut: PrunePeerInfo[] = [];
-    if (withPX && this.params.doPX && speaksV11(p) && this.px.peerInfo !== undefined) {
+    // No PX towards negative-score peers, and only non-negative peers offered (v1.1 "Score Thresholds").
+    if (
+      withPX && this.params.doPX && speaksV11(p) && this.px.peerInfo !== undefined &&
+      this.scoreOf(peer, now) >= 0
+    ) {
       const candidates = [...(this.topics.get(topic) ?? [])].filter((q) =>
         q !== peer && this.scoreOf(q, now) >= 0
       );
