@@ -48,7 +48,19 @@ export interface CliOptions {
   findPeer: string[];
   /** CIDs whose providers to look up in the DHT (`--find-providers`). */
   findProviders: string[];
+  /** Topics to subscribe to; each received message is printed as one line (`--subscribe`). */
+  subscribe: string[];
+  /** The topic each line of standard input is published on (`--publish`). */
+  publish: string | undefined;
+  /** The pubsub router (`--pubsub`), used when subscribing or publishing. */
+  pubsub: PubsubRouterName;
 }
+
+/** The pubsub routers the CLI offers. */
+export type PubsubRouterName = "floodsub" | "gossipsub";
+
+/** The router `--subscribe` / `--publish` use when `--pubsub` is not given. */
+export const DEFAULT_PUBSUB: PubsubRouterName = "floodsub";
 
 /** The parse result: options to run with, or a request for the usage text. */
 export type CliCommand = { kind: "run"; options: CliOptions } | { kind: "help" };
@@ -86,6 +98,13 @@ Options:
   --find-providers <cid>
                         look up providers of the CID (implies --dht), one line each:
                         "provider <cid> <peer id> <multiaddr>,..."; repeatable
+  --subscribe <topic>   subscribe to a pubsub topic; repeatable; prints each
+                        message received on it as one line (its data as UTF-8)
+  --publish <topic>     publish each line of standard input on the topic (the node
+                        stops when standard input ends)
+  --pubsub floodsub|gossipsub
+                        the pubsub router for --subscribe/--publish (default
+                        ${DEFAULT_PUBSUB})
   --echo                also serve /echo/1.0.0
   --perf                also serve /perf/1.0.0
   --quiet               print only the listening lines, ping results and errors
@@ -109,6 +128,9 @@ const VALUE_FLAGS = new Set([
   "--no-announce",
   "--find-peer",
   "--find-providers",
+  "--subscribe",
+  "--publish",
+  "--pubsub",
 ]);
 const BOOLEAN_FLAGS = new Set([
   "--exit-after-dial",
@@ -144,6 +166,7 @@ export function parseCliArgs(args: readonly string[]): CliCommand {
   const noAnnounce: string[] = [];
   const findPeer: string[] = [];
   const findProviders: string[] = [];
+  const subscribe: string[] = [];
   const lists: Record<string, string[]> = {
     "--listen": listen,
     "--dial": dial,
@@ -152,6 +175,7 @@ export function parseCliArgs(args: readonly string[]): CliCommand {
     "--no-announce": noAnnounce,
     "--find-peer": findPeer,
     "--find-providers": findProviders,
+    "--subscribe": subscribe,
   };
   let keyFile: string | undefined;
   const seen = new Set<string>();
@@ -170,7 +194,11 @@ export function parseCliArgs(args: readonly string[]): CliCommand {
     dhtPrivateAddrs: false,
     findPeer,
     findProviders,
+    subscribe,
+    publish: undefined,
+    pubsub: DEFAULT_PUBSUB,
   };
+  let pubsubGiven = false;
   let help = false;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
@@ -191,6 +219,16 @@ export function parseCliArgs(args: readonly string[]): CliCommand {
       if (name === "--key") {
         if (keyFile !== undefined) throw new SyntaxError("--key given more than once");
         keyFile = value;
+      } else if (name === "--publish") {
+        if (options.publish !== undefined) throw new SyntaxError("--publish given more than once");
+        options.publish = value;
+      } else if (name === "--pubsub") {
+        if (pubsubGiven) throw new SyntaxError("--pubsub given more than once");
+        if (value !== "floodsub" && value !== "gossipsub") {
+          throw new SyntaxError("--pubsub is floodsub or gossipsub");
+        }
+        pubsubGiven = true;
+        options.pubsub = value;
       } else {
         const list = lists[name];
         if (list.length >= MAX_ADDRESS_FLAGS) {

@@ -25,6 +25,8 @@ import { noise } from "../../protocols/noise/mod.ts";
 import { perf } from "../../protocols/perf/mod.ts";
 import { ping, type PingService } from "../../protocols/ping/mod.ts";
 import { yamux } from "../../protocols/yamux/mod.ts";
+import type { PubsubService } from "../../protocols/floodsub/mod.ts";
+import { cliPubsub } from "./pubsub.ts";
 import { tcp } from "../../transports/tcp/mod.ts";
 import { websocket } from "../../transports/websocket/mod.ts";
 import { webTransport } from "../../transports/webtransport/mod.ts";
@@ -60,6 +62,8 @@ export interface CliServices extends Record<string, unknown> {
   ping: PingService;
   /** The Kademlia DHT, with `--dht` or `--dht-server`. */
   dht?: KadDHT;
+  /** Pubsub (`--pubsub` router), with `--subscribe` or `--publish`. */
+  pubsub?: PubsubService;
 }
 
 /** Largest key file read, bytes (an RSA-4096 protobuf key is about 2.4 KB). */
@@ -145,7 +149,15 @@ export async function startCliNode(
     & Partial<
       Pick<
         CliOptions,
-        "announce" | "appendAnnounce" | "noAnnounce" | "dht" | "dhtPrivateAddrs" | "dial"
+        | "announce"
+        | "appendAnnounce"
+        | "noAnnounce"
+        | "dht"
+        | "dhtPrivateAddrs"
+        | "dial"
+        | "subscribe"
+        | "publish"
+        | "pubsub"
       >
     >,
   privateKey: PrivateKey,
@@ -174,6 +186,8 @@ export async function startCliNode(
       bootstrapPeers: (options.dial ?? []).filter((a) => a.includes("/p2p/")),
     });
   }
+  const pubsub = cliPubsub(options);
+  if (pubsub !== undefined) services.pubsub = pubsub;
   const node = await createNode<CliServices>({
     privateKey,
     // Most specific first: a listen address goes to the first transport that takes it.
