@@ -8,12 +8,7 @@
 
 import type { PrivateKey } from "../../src/keys/types.ts";
 import { type PeerId, peerIdFromBytes } from "../../src/peer_id.ts";
-import {
-  defaultMsgIdFn,
-  SeqnoGenerator,
-  signMessage,
-  verifyMessage,
-} from "./signing.ts";
+import { checkSignaturePolicy, defaultMessageIdFn, MessageAuthor } from "./signing.ts";
 import type { PubsubAuthor, PubsubMessageDetail, SignaturePolicy } from "./service_types.ts";
 import type { PubsubMessage } from "./types.ts";
 
@@ -36,17 +31,13 @@ export function createAuthor(
   },
 ): PubsubAuthor {
   const policy: SignaturePolicy = options.globalSignaturePolicy ?? "StrictSign";
-  const msgIdFn = options.msgIdFn ?? ((m: PubsubMessage) => defaultMsgIdFn(m, policy));
-  const seqno = new SeqnoGenerator();
-  const self = node.peerId;
+  const msgIdFn = options.msgIdFn ?? defaultMessageIdFn(policy);
+  const author = new MessageAuthor({ policy, privateKey: node.privateKey });
   return {
     policy,
-    async build(topic: string, data: Uint8Array): Promise<PubsubMessage> {
-      if (policy === "StrictNoSign") return { topic, data };
-      return await signMessage(node.privateKey, self, { topic, data, seqno: seqno.next() });
-    },
+    build: (topic, data) => author.build(topic, data),
     msgId: msgIdFn,
-    check: (message) => verifyMessage(message, policy),
+    check: async (message) => (await checkSignaturePolicy(message, policy)).valid,
     detail(message, id, source): PubsubMessageDetail {
       const detail: PubsubMessageDetail = {
         type: policy === "StrictSign" ? "signed" : "unsigned",

@@ -11,8 +11,9 @@ import type { PubsubClock } from "./service.ts";
 import type { RpcLimits } from "./rpc_limits.ts";
 import type { PubsubMessage, ValidationResult } from "./types.ts";
 
-/** How messages are signed and checked (libp2p/specs pubsub/README.md "Message Signing"). */
-export type SignaturePolicy = "StrictSign" | "StrictNoSign";
+import type { SignaturePolicy } from "./signing.ts";
+
+export type { SignaturePolicy };
 
 /**
  * A message as the application sees it (js-libp2p's `Message`), plus where it came from.
