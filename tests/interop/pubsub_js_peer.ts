@@ -56,7 +56,22 @@ const pubsub = kind === "floodsub" ? floodsub() : gossipsub({
     new DataView(seq.buffer).setBigUint64(0, m.sequenceNumber);
     return fromId(m.from.toMultihash().bytes, seq);
   },
-  scoreParams: { IPColocationFactorWhitelist: new Set(["127.0.0.1"]) },
+  scoreParams: {
+    IPColocationFactorWhitelist: new Set(["127.0.0.1"]),
+    // The interop topic is scored only for invalid messages (P4), so the test can watch a
+    // sender's score fall; the delivery terms (P1-P3) stay out of a short test's way.
+    topics: {
+      "interop-gossipsub": {
+        topicWeight: 1,
+        timeInMeshWeight: 0,
+        firstMessageDeliveriesWeight: 0,
+        meshMessageDeliveriesWeight: 0,
+        meshFailurePenaltyWeight: 0,
+        invalidMessageDeliveriesWeight: -10,
+        invalidMessageDeliveriesDecay: 0.9,
+      },
+    },
+  },
   // Every message of the tests is "large" for IDONTWANT when it is >= 64 bytes.
   idontwantMinDataSize: 64,
 });
@@ -101,7 +116,8 @@ async function run(cmd: Record<string, unknown>): Promise<unknown> {
       ps.subscribe(String(cmd.topic));
       return null;
     case "publish": {
-      const r = await ps.publish(String(cmd.topic), new TextEncoder().encode(String(cmd.data)));
+      const text = String(cmd.data) + (cmd.pad !== undefined ? "~".repeat(Number(cmd.pad)) : "");
+      const r = await ps.publish(String(cmd.topic), new TextEncoder().encode(text));
       return r?.recipients?.length ?? 0;
     }
     case "subscribers":
