@@ -146,6 +146,24 @@ describe(`gossipsub interop with js-libp2p over TCP (${TOTAL} nodes, half js)`, 
     assert.ok(recorded > 0);
   });
 
+  it("IDONTWANT: js sends it for a large message and our router records it", async () => {
+    // Our router skips the recorded ids when forwarding to that peer (router.ts, gossip.ts).
+    const source = members[Math.floor(TOTAL / 2) + 1]; // a js member
+    assert.equal(source.kind, "js");
+    await source.publish(TOPIC, "big-js-" + "~".repeat(2048));
+    const ourMembers = members.filter((m) => m.kind === "ours") as (Member & {
+      node: { services: { pubsub: GossipsubService } };
+    })[];
+    const jsIds = new Set(members.filter((m) => m.kind === "js").map((m) => m.peerId));
+    await waitFor(() =>
+      ourMembers.some((m) => {
+        for (const [id, p] of m.node.services.pubsub.router.state.peers) {
+          if (jsIds.has(id) && p.dontSend.size > 0) return true;
+        }
+        return false;
+      }), 15_000, "one of our routers recorded a js IDONTWANT");
+  });
+
   it("an invalid message is rejected and its sender's score falls (js judging ours)", async () => {
     const judge = members[1] as Member & { js: PubsubJsPeer };
     const sender = members[2];
