@@ -45,7 +45,7 @@ export {
   type PubsubServiceOptions,
   type SignaturePolicy,
   type SubscriptionChangeDetail,
-  type TopicValidator,
+  type PubsubTopicValidator as TopicValidator,
 } from "../pubsub/mod.ts";
 
 /** Options of {@link floodsub}: the pubsub service's, plus relaying and topic caps. */

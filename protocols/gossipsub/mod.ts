@@ -66,5 +66,5 @@ export {
   type PubsubServiceOptions,
   type SignaturePolicy,
   type SubscriptionChangeDetail,
-  type TopicValidator,
+  type PubsubTopicValidator as TopicValidator,
 } from "../pubsub/mod.ts";

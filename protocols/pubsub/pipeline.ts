@@ -1,27 +1,17 @@
 /**
- * The service's validation step for one first-seen message: the signing policy (signature,
- * key, fields), then the topic's validator, under a deadline and a cap on validations in
- * flight (HARDENING.md rule 4). The outcome goes back to the router.
+ * The service's validation step: validation.ts's {@link ValidationPipeline} (signing policy,
+ * then the topic's validator, under a timeout and in-flight caps; HARDENING.md rule 4), fed
+ * from the service's js-style `topicValidators` map, whose validators take the sender's PeerId
+ * and the application's view of the message.
  *
  * @module
  */
 
 import type { PeerId } from "../../src/peer_id.ts";
-import type {
-  PubsubAuthor,
-  PubsubServiceOptions,
-  TopicValidator,
-} from "./service_types.ts";
-import type { IncomingMessage, ValidationResult } from "./types.ts";
-
-/** Validation deadline of one message (go `DefaultValidateTimeout`... js has none; 5 s). */
-export const DEFAULT_VALIDATE_TIMEOUT_MS = 5_000;
-
-/**
- * Validations in flight at most; a message arriving past it is ignored (go's validation queue
- * is 32 deep per topic with 1024 workers... a flat cap here, HARDENING.md rule 4).
- */
-export const DEFAULT_MAX_INFLIGHT_VALIDATIONS = 1_024;
+import type { PubsubAuthor, PubsubServiceOptions, TopicValidator } from "./service_types.ts";
+import type { IncomingMessage, PubsubMessage, ValidationResult } from "./types.ts";
+import { type ValidationStats, ValidationPipeline } from "./validation.ts";
+import type { PubsubClock } from "./service.ts";
 
 /**
  * Validates first-seen messages for a service.
@@ -37,75 +27,64 @@ export class MessagePipeline {
   readonly #author: PubsubAuthor;
   readonly #validators: Map<string, TopicValidator>;
   readonly #peerIdOf: (key: string) => PeerId | undefined;
-  readonly #timeoutMs: number;
-  readonly #maxInflight: number;
-  #inflight = 0;
-  /** Messages ignored because too many validations were in flight. */
-  overflowed = 0;
+  readonly #pipeline: ValidationPipeline;
+  /** The user validator each topic's adapter was made for. */
+  readonly #wrapped = new Map<string, TopicValidator>();
+  /** The message ids of the messages being validated, by message object. */
+  readonly #ids = new WeakMap<PubsubMessage, Uint8Array>();
 
-  /** A pipeline checking with `author` and the topic `validators`. */
+  /** A pipeline checking with `author`'s policy and the topic `validators`. */
   constructor(init: {
     author: PubsubAuthor;
     validators: Map<string, TopicValidator>;
     peerIdOf: (key: string) => PeerId | undefined;
     options: PubsubServiceOptions;
+    clock: PubsubClock;
   }) {
     this.#author = init.author;
     this.#validators = init.validators;
     this.#peerIdOf = init.peerIdOf;
-    this.#timeoutMs = init.options.validateTimeoutMs ?? DEFAULT_VALIDATE_TIMEOUT_MS;
-    this.#maxInflight = init.options.maxInflightValidations ?? DEFAULT_MAX_INFLIGHT_VALIDATIONS;
+    this.#pipeline = new ValidationPipeline({
+      policy: init.author.policy,
+      timeoutMs: init.options.validateTimeoutMs,
+      maxInFlight: init.options.maxInflightValidations,
+      timers: init.clock,
+    });
   }
 
-  /** Validations running. */
-  get inflight(): number {
-    return this.#inflight;
+  /** Counters of the underlying pipeline. */
+  get stats(): ValidationStats {
+    return this.#pipeline.stats;
   }
 
-  /** The outcome for `incoming`; never rejects (a failing validator counts as "reject"). */
+  /** The outcome for `incoming`; never rejects. */
   async validate(incoming: IncomingMessage): Promise<ValidationResult> {
-    if (this.#inflight >= this.#maxInflight) {
-      this.overflowed++;
-      return "ignore";
-    }
-    this.#inflight++;
-    try {
-      if (!(await this.#author.check(incoming.message))) return "reject";
-      const validator = this.#validators.get(incoming.message.topic);
-      if (validator === undefined) return "accept";
-      const peer = this.#peerIdOf(incoming.from);
-      if (peer === undefined) return "ignore";
-      const detail = this.#author.detail(incoming.message, incoming.id, peer);
-      return await withDeadline(
-        Promise.resolve().then(() => validator(peer, detail)),
-        this.#timeoutMs,
-      );
-    } catch {
-      return "reject";
-    } finally {
-      this.#inflight--;
-    }
+    this.#sync(incoming.message.topic);
+    this.#ids.set(incoming.message, incoming.id);
+    return (await this.#pipeline.validate(incoming.message, incoming.from)).result;
   }
 
-  /** Forget state at stop (nothing is held beyond the counters). */
+  /** Make the pipeline's validator of `topic` follow the `topicValidators` map. */
+  #sync(topic: string): void {
+    const user = this.#validators.get(topic);
+    if (user === this.#wrapped.get(topic)) return;
+    if (user === undefined) {
+      this.#wrapped.delete(topic);
+      this.#pipeline.removeValidator(topic);
+      return;
+    }
+    this.#wrapped.set(topic, user);
+    this.#pipeline.setValidator(topic, (_topic, message, peer) => {
+      const peerId = this.#peerIdOf(peer);
+      if (peerId === undefined) return "ignore"; // the peer left while we validated
+      const id = this.#ids.get(message) ?? this.#author.msgId(message);
+      return user(peerId, this.#author.detail(message, id, peerId));
+    });
+  }
+
+  /** Forget the adapters (at stop). */
   clear(): void {
-    this.overflowed = 0;
-  }
-}
-
-/** `promise`'s result, or "ignore" when it takes longer than `ms`. */
-async function withDeadline(
-  promise: Promise<ValidationResult>,
-  ms: number,
-): Promise<ValidationResult> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<ValidationResult>((resolve) => {
-    timer = setTimeout(() => resolve("ignore"), ms);
-  });
-  try {
-    const r = await Promise.race([promise, late]);
-    return r === "accept" || r === "reject" || r === "ignore" ? r : "reject";
-  } finally {
-    clearTimeout(timer);
+    for (const topic of this.#wrapped.keys()) this.#pipeline.removeValidator(topic);
+    this.#wrapped.clear();
   }
 }

@@ -234,6 +234,25 @@ function writeControl(p: Plan, c: ControlMessage): void {
  * ```
  */
 export function encodeRpc(rpc: Rpc): Uint8Array {
+  return encodeRpcInto(rpc, false);
+}
+
+/**
+ * Encode one RPC as a stream frame, `uvarint(length) ‖ RPC` (pubsub/README.md "The RPC"), in
+ * one buffer.
+ *
+ * @example
+ * ```ts
+ * import { encodeRpcFrame } from "./rpc_codec.ts";
+ * encodeRpcFrame({ subscriptions: [{ subscribe: true, topic: "a" }], messages: [] });
+ * // 07 0a 05 08 01 12 01 61
+ * ```
+ */
+export function encodeRpcFrame(rpc: Rpc): Uint8Array {
+  return encodeRpcInto(rpc, true);
+}
+
+function encodeRpcInto(rpc: Rpc, framed: boolean): Uint8Array {
   const p = new Plan();
   let total = 0;
   for (const s of rpc.subscriptions) {
@@ -248,7 +267,12 @@ export function encodeRpc(rpc: Rpc): Uint8Array {
     const slot = p.open();
     total += p.close(slot, sizeControl(p, rpc.control));
   }
-  p.out = new Uint8Array(total);
+  if (framed) {
+    p.out = new Uint8Array(uvarintLength(total) + total);
+    p.varint(total);
+  } else {
+    p.out = new Uint8Array(total);
+  }
   for (const s of rpc.subscriptions) {
     p.nested(key(1, LD));
     p.key(key(1, WireType.VARINT));

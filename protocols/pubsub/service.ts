@@ -142,6 +142,7 @@ export class PubsubService<R extends PubsubRouter = PubsubRouter>
       validators: this.topicValidators,
       peerIdOf: (key) => this.#peers.get(key)?.peerId,
       options,
+      clock: this.clock,
     });
     const service = this; // deno-lint-ignore no-this-alias
     this.#host = {

@@ -15,7 +15,13 @@ import { RPC as JsFloodRPC } from "../../node_modules/@libp2p/floodsub/dist/src/
 import { fromHex, toHex, utf8Encode } from "../../src/bytes.ts";
 import { DecodeError, LimitExceededError } from "../../src/errors.ts";
 import { ProtobufWriter } from "../../src/protobuf.ts";
-import { decodeRpc, encodeMessage, encodeRpc } from "../../protocols/pubsub/rpc_codec.ts";
+import { encodeUvarint } from "../../src/varint.ts";
+import {
+  decodeRpc,
+  encodeMessage,
+  encodeRpc,
+  encodeRpcFrame,
+} from "../../protocols/pubsub/rpc_codec.ts";
 import {
   DEFAULT_RPC_LIMITS,
   MAX_IDONTWANT_IDS,
@@ -191,6 +197,14 @@ describe("pubsub RPC codec: vectors", () => {
     );
     assert.equal(control({ idontwant: [{ messageIds: [bytes(8)] }] }), "1a05" + "2a03" + "0a0108");
     assert.equal(control({}), "1a00"); // an empty control is still written when present
+  });
+
+  it("frames an RPC as uvarint(length) ‖ RPC in one buffer", () => {
+    const rpc = full();
+    const body = encodeRpc(rpc);
+    assert.equal(toHex(encodeRpcFrame(rpc)), toHex(encodeUvarint(body.length)) + toHex(body));
+    const big: Rpc = { subscriptions: [], messages: [{ topic: "t", data: new Uint8Array(300) }] };
+    assert.equal(toHex(encodeRpcFrame(big).subarray(0, 3)), "b50212"); // 309 = b5 02, then RPC field 2
   });
 
   it("round-trips a full RPC", () => {
