@@ -21,7 +21,7 @@ import type { Libp2pNode, Startable } from "../../src/node/node.ts";
 import { TypedEventTarget } from "../../src/node/events.ts";
 import type { PeerId } from "../../src/peer_id.ts";
 import { PeerStreams, type PeerStreamsHost } from "./peer_streams.ts";
-import { DEFAULT_MAX_FRAME_BYTES, frame, FrameReader } from "./streams.ts";
+import { DEFAULT_MAX_FRAME_BYTES, FrameReader } from "./streams.ts";
 import type {
   IncomingMessage,
   PubsubMessage,
@@ -30,7 +30,7 @@ import type {
   Rpc,
   ValidationResult,
 } from "./types.ts";
-import { decodeRpc, encodeRpc } from "./rpc_codec.ts";
+import { decodeRpc, encodeRpcFrame } from "./rpc_codec.ts";
 import {
   type PubsubAuthor,
   type PubsubEvents,
@@ -346,17 +346,17 @@ export class PubsubService<R extends PubsubRouter = PubsubRouter>
   #hello(): Uint8Array | undefined {
     const topics = this.router.getTopics();
     if (topics.length === 0) return undefined;
-    return frame(encodeRpc({
+    return encodeRpcFrame({
       subscriptions: topics.map((topic) => ({ subscribe: true, topic })),
       messages: [],
-    }));
+    });
   }
 
   #send(peerKey: string, rpc: Rpc): void {
     const peer = this.#peers.get(peerKey);
     if (peer === undefined || peer.gone) return;
     if (this.#capture !== undefined && rpc.messages.length > 0) this.#capture.push(peerKey);
-    if (peer.queue.push(frame(encodeRpc(rpc)))) this.#stats.rpcOut++;
+    if (peer.queue.push(encodeRpcFrame(rpc))) this.#stats.rpcOut++;
   }
 
   async #onInbound(stream: Stream): Promise<void> {

@@ -132,22 +132,6 @@ export class FrameReader {
   }
 }
 
-/** Prefix `body` with its uvarint length. */
-export function frame(body: Uint8Array): Uint8Array {
-  let n = body.byteLength;
-  let header = 1;
-  for (let v = n; v >= 0x80; v = Math.floor(v / 128)) header++;
-  const out = new Uint8Array(header + n);
-  let i = 0;
-  while (n >= 0x80) {
-    out[i++] = (n & 0x7f) | 0x80;
-    n = Math.floor(n / 128);
-  }
-  out[i] = n;
-  out.set(body, header);
-  return out;
-}
-
 /** Limits of an {@link OutboundQueue}. */
 export interface OutboundQueueLimits {
   /** Bytes queued at most. Default {@link DEFAULT_MAX_QUEUED_BYTES}. */

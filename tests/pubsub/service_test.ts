@@ -12,9 +12,9 @@ import type { Libp2pNode } from "../../src/node/node.ts";
 import type { Stream } from "../../src/connection.ts";
 import { identify, type IdentifyService } from "../../protocols/identify/mod.ts";
 import { floodsub, type FloodsubOptions, type FloodsubService } from "../../protocols/floodsub/mod.ts";
+import { gossipsub, type GossipsubService } from "../../protocols/gossipsub/mod.ts";
 import { FLOODSUB_PROTOCOL, PublishError, type PubsubClock } from "../../protocols/pubsub/mod.ts";
-import { encodeRpc } from "../../protocols/pubsub/rpc_codec.ts";
-import { frame } from "../../protocols/pubsub/streams.ts";
+import { encodeRpcFrame } from "../../protocols/pubsub/rpc_codec.ts";
 import { stopAll, testNode, until } from "../helpers/nodes.ts";
 
 type S = { identify: IdentifyService; pubsub: FloodsubService };
@@ -151,7 +151,7 @@ describe("pubsub service (floodsub): streams", () => {
     const conn = await raw.dial(a.addrs()[0]);
     const s = await conn.newStream(FLOODSUB_PROTOCOL, { idleTimeoutMs: 0 });
     const w = s.writable.getWriter();
-    await w.write(frame(encodeRpc({ subscriptions: [{ subscribe: true, topic: "t" }], messages: [] })));
+    await w.write(encodeRpcFrame({ subscriptions: [{ subscribe: true, topic: "t" }], messages: [] }));
     await until(() => a.services.pubsub.getSubscribers("t").length === 1, 10_000);
     const big = new Uint8Array(16 * 1024);
     let dropsSeen = false;
@@ -314,5 +314,42 @@ describe("pubsub service (floodsub): heartbeat and stop", () => {
     } finally {
       await stopAll(a, b);
     }
+  });
+});
+
+describe("pubsub service (gossipsub): eight nodes of ours in a ring with chords", () => {
+  type G = { identify: IdentifyService; pubsub: GossipsubService };
+  const nodes: Libp2pNode<G>[] = [];
+  const boxes: string[][] = [];
+  before(async () => {
+    for (let i = 0; i < 8; i++) {
+      const node = await testNode<G>({
+        services: {
+          identify: identify(),
+          pubsub: gossipsub({ heartbeatIntervalMs: 100, allowPublishToZeroTopicPeers: true }),
+        },
+      });
+      const got: string[] = [];
+      node.services.pubsub.addEventListener("message", (e) => got.push(dec.decode(e.detail.data)));
+      node.services.pubsub.subscribe("g");
+      nodes.push(node);
+      boxes.push(got);
+    }
+    for (let i = 0; i < 8; i++) await nodes[i].dial(nodes[(i + 1) % 8].addrs()[0]);
+    await nodes[0].dial(nodes[4].addrs()[0]);
+    await nodes[2].dial(nodes[6].addrs()[0]);
+    await until(() => nodes.every((n) => n.services.pubsub.getMeshPeers("g").length >= 2), 10_000);
+  });
+  after(() => stopAll(...nodes));
+
+  it("meshes form and every message arrives exactly once", async () => {
+    for (let i = 0; i < 8; i++) {
+      await nodes[i].services.pubsub.publish("g", enc.encode(`g-${i}`));
+    }
+    const all = (i: number): string[] => [...Array(8).keys()].filter((j) => j !== i).map((j) => `g-${j}`);
+    await until(() => boxes.every((b, i) => all(i).every((x) => b.includes(x))), 10_000);
+    await new Promise((r) => setTimeout(r, 300));
+    for (let i = 0; i < 8; i++) assert.equal(boxes[i].length, 7, `node ${i}: ${boxes[i]}`);
+    assert.ok(nodes[0].services.pubsub.getScore(nodes[1].peerId) >= 0);
   });
 });
