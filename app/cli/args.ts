@@ -60,7 +60,7 @@ export interface CliOptions {
 export type PubsubRouterName = "floodsub" | "gossipsub";
 
 /** The router `--subscribe` / `--publish` use when `--pubsub` is not given. */
-export const DEFAULT_PUBSUB: PubsubRouterName = "floodsub";
+export const DEFAULT_PUBSUB: PubsubRouterName = "gossipsub";
 
 /** The parse result: options to run with, or a request for the usage text. */
 export type CliCommand = { kind: "run"; options: CliOptions } | { kind: "help" };

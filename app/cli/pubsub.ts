@@ -8,6 +8,7 @@
 
 import type { ServiceFactory } from "../../src/node/node.ts";
 import { floodsub, type PubsubService } from "../../protocols/floodsub/mod.ts";
+import { gossipsub } from "../../protocols/gossipsub/mod.ts";
 import type { CliOptions } from "./args.ts";
 import { errorLine } from "./node.ts";
 import type { CliOutput } from "./node.ts";
@@ -19,7 +20,9 @@ export function cliPubsub(
   if ((options.subscribe ?? []).length === 0 && options.publish === undefined) return undefined;
   // A chat line typed before anyone listens is not an error: it goes nowhere.
   const common = { allowPublishToZeroTopicPeers: true };
-  return floodsub(common);
+  return options.pubsub === "floodsub"
+    ? floodsub(common)
+    : gossipsub(common) as unknown as ServiceFactory<PubsubService>;
 }
 
 /**
