@@ -35,13 +35,13 @@ import { IDENTIFY_CAPABILITY } from "../../src/node/services.ts";
 import { PubsubService, type PubsubServiceOptions } from "../pubsub/mod.ts";
 import { FloodsubRouter, type FloodsubRouterOptions } from "./router.ts";
 
-export { FloodsubRouter, type FloodsubRouterOptions, MAX_TOPICS_PER_PEER } from "./router.ts";
+export { MAX_TOPICS_PER_PEER } from "./router.ts";
 export {
   FLOODSUB_PROTOCOL,
   type PublishResult,
   PublishError,
   type PubsubMessageDetail,
-  PubsubService,
+  type PubsubService,
   type PubsubServiceOptions,
   type SignaturePolicy,
   type SubscriptionChangeDetail,

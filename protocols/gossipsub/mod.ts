@@ -39,22 +39,13 @@ export {
   GossipsubService,
   MAX_PX_DIALS,
 } from "./service.ts";
-export { GossipsubRouter, type GossipsubRouterOptions, NO_PEER_SCORE } from "./router.ts";
 export {
   DEFAULT_GOSSIPSUB_PARAMS,
   DEFAULT_SCORE_THRESHOLDS,
   type GossipsubParams,
   type GossipsubThresholds,
 } from "./params.ts";
-export { PeerScore } from "./score.ts";
-export {
-  createPeerScoreParams,
-  createPeerScoreThresholds,
-  type PeerScoreParams,
-  type PeerScoreParamsInit,
-  type PeerScoreThresholds,
-  type TopicScoreParams,
-} from "./score_params.ts";
+export type { PeerScoreParamsInit, TopicScoreParams } from "./score_params.ts";
 export {
   FLOODSUB_PROTOCOL,
   GOSSIPSUB_V10_PROTOCOL,

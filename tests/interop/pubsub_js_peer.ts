@@ -70,7 +70,8 @@ const pubsub = kind === "floodsub" ? floodsub() : gossipsub({
         invalidMessageDeliveriesWeight: -10,
         invalidMessageDeliveriesDecay: 0.9,
       },
-    },
+      // js fills the other topic parameters from its defaults (createTopicScoreParams).
+    } as never,
   },
   // Every message of the tests is "large" for IDONTWANT when it is >= 64 bytes.
   idontwantMinDataSize: 64,
