@@ -2,7 +2,8 @@
  * The browser entry of @p2p-edge/libp2p: the web-only parts of the library, for bundling
  * (`deno bundle --platform browser`, see tests/browser/). It imports only modules that run on
  * web APIs alone: the node, the WebSocket and WebTransport dialers, Noise (which falls back to
- * @noble when `node:crypto` cannot be imported), Yamux, ping and echo, addressing and keys.
+ * @noble when `node:crypto` cannot be imported), Yamux, identify, ping and echo, pubsub
+ * (gossipsub and floodsub, which need identify), addressing and keys.
  * TCP and the memory transport are not part of it.
  *
  * In a browser, listening is not possible (WebSocket and WebTransport listeners need Deno or
@@ -51,3 +52,6 @@ export { defaultNoiseCrypto } from "../../protocols/noise/crypto_native.ts";
 export { yamux } from "../../protocols/yamux/mod.ts";
 export { ping, type PingService } from "../../protocols/ping/mod.ts";
 export { echo, type EchoService } from "../../protocols/echo/mod.ts";
+export { identify, type IdentifyService } from "../../protocols/identify/mod.ts";
+export { gossipsub, type GossipsubOptions, type GossipsubService } from "../../protocols/gossipsub/mod.ts";
+export { floodsub, type FloodsubOptions, type FloodsubService } from "../../protocols/floodsub/mod.ts";
