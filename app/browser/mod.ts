@@ -53,5 +53,13 @@ export { yamux } from "../../protocols/yamux/mod.ts";
 export { ping, type PingService } from "../../protocols/ping/mod.ts";
 export { echo, type EchoService } from "../../protocols/echo/mod.ts";
 export { identify, type IdentifyService } from "../../protocols/identify/mod.ts";
-export { gossipsub, type GossipsubOptions, type GossipsubService } from "../../protocols/gossipsub/mod.ts";
-export { floodsub, type FloodsubOptions, type FloodsubService } from "../../protocols/floodsub/mod.ts";
+export {
+  gossipsub,
+  type GossipsubOptions,
+  type GossipsubService,
+} from "../../protocols/gossipsub/mod.ts";
+export {
+  floodsub,
+  type FloodsubOptions,
+  type FloodsubService,
+} from "../../protocols/floodsub/mod.ts";

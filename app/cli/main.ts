@@ -184,5 +184,4 @@ export async function runCli(args: readonly string[], proc: CliProcess): Promise
   }
 }
 
-// deno-lint-ignore require-yield
 async function* emptyLines(): AsyncGenerator<string> {}

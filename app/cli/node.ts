@@ -25,8 +25,8 @@ import { noise } from "../../protocols/noise/mod.ts";
 import { perf } from "../../protocols/perf/mod.ts";
 import { ping, type PingService } from "../../protocols/ping/mod.ts";
 import { yamux } from "../../protocols/yamux/mod.ts";
-import type { PubsubService } from "../../protocols/floodsub/mod.ts";
-import { cliPubsub } from "./pubsub.ts";
+import { floodsub, type PubsubService } from "../../protocols/floodsub/mod.ts";
+import { gossipsub } from "../../protocols/gossipsub/mod.ts";
 import { tcp } from "../../transports/tcp/mod.ts";
 import { websocket } from "../../transports/websocket/mod.ts";
 import { webTransport } from "../../transports/webtransport/mod.ts";
@@ -392,4 +392,16 @@ export async function dhtLookups(
     }
   }
   return misses;
+}
+
+/** The pubsub service factory for `--pubsub`, or undefined when no topic flag asks for one. */
+export function cliPubsub(
+  options: Partial<Pick<CliOptions, "subscribe" | "publish" | "pubsub">>,
+): ServiceFactory<PubsubService> | undefined {
+  if ((options.subscribe ?? []).length === 0 && options.publish === undefined) return undefined;
+  // A chat line typed before anyone listens is not an error: it goes nowhere.
+  const common = { allowPublishToZeroTopicPeers: true };
+  return options.pubsub === "floodsub"
+    ? floodsub(common)
+    : gossipsub(common) as unknown as ServiceFactory<PubsubService>;
 }

@@ -6,24 +6,9 @@
  * @module
  */
 
-import type { ServiceFactory } from "../../src/node/node.ts";
-import { floodsub, type PubsubService } from "../../protocols/floodsub/mod.ts";
-import { gossipsub } from "../../protocols/gossipsub/mod.ts";
-import type { CliOptions } from "./args.ts";
+import type { PubsubService } from "../../protocols/floodsub/mod.ts";
 import { errorLine } from "./node.ts";
 import type { CliOutput } from "./node.ts";
-
-/** The pubsub service factory for `--pubsub`, or undefined when no topic flag asks for one. */
-export function cliPubsub(
-  options: Partial<Pick<CliOptions, "subscribe" | "publish" | "pubsub">>,
-): ServiceFactory<PubsubService> | undefined {
-  if ((options.subscribe ?? []).length === 0 && options.publish === undefined) return undefined;
-  // A chat line typed before anyone listens is not an error: it goes nowhere.
-  const common = { allowPublishToZeroTopicPeers: true };
-  return options.pubsub === "floodsub"
-    ? floodsub(common)
-    : gossipsub(common) as unknown as ServiceFactory<PubsubService>;
-}
 
 /**
  * Subscribe to the `--subscribe` topics and print each message as one line.

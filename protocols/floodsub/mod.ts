@@ -38,19 +38,21 @@ import { FloodsubRouter, type FloodsubRouterOptions } from "./router.ts";
 export { MAX_TOPICS_PER_PEER } from "./router.ts";
 export {
   FLOODSUB_PROTOCOL,
-  type PublishResult,
   PublishError,
+  type PublishResult,
   type PubsubMessageDetail,
   type PubsubService,
   type PubsubServiceOptions,
+  type PubsubTopicValidator as TopicValidator,
   type SignaturePolicy,
   type SubscriptionChangeDetail,
-  type PubsubTopicValidator as TopicValidator,
 } from "../pubsub/mod.ts";
 
 /** Options of {@link floodsub}: the pubsub service's, plus relaying and topic caps. */
 export interface FloodsubOptions
-  extends PubsubServiceOptions, Pick<FloodsubRouterOptions, "canRelayMessage" | "maxTopicsPerPeer"> {
+  extends
+    PubsubServiceOptions,
+    Pick<FloodsubRouterOptions, "canRelayMessage" | "maxTopicsPerPeer"> {
 }
 
 /** The floodsub service (`node.services.pubsub`). */

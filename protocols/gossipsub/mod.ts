@@ -46,16 +46,17 @@ export {
   type GossipsubThresholds,
 } from "./params.ts";
 export type { PeerScoreParamsInit, TopicScoreParams } from "./score_params.ts";
+export type { PeerScoreParams } from "./score_params.ts";
 export {
   FLOODSUB_PROTOCOL,
   GOSSIPSUB_V10_PROTOCOL,
   GOSSIPSUB_V11_PROTOCOL,
   GOSSIPSUB_V12_PROTOCOL,
-  type PublishResult,
   PublishError,
+  type PublishResult,
   type PubsubMessageDetail,
   type PubsubServiceOptions,
+  type PubsubTopicValidator as TopicValidator,
   type SignaturePolicy,
   type SubscriptionChangeDetail,
-  type PubsubTopicValidator as TopicValidator,
 } from "../pubsub/mod.ts";

@@ -11,11 +11,7 @@ import type { Libp2pNode, ServiceFactory } from "../../src/node/node.ts";
 import { IDENTIFY_CAPABILITY } from "../../src/node/services.ts";
 import { type Multiaddr, multiaddr } from "../../src/multiaddr/mod.ts";
 import { type PeerId, peerIdFromBytes, peerIdFromString } from "../../src/peer_id.ts";
-import {
-  type PrunePeerInfo,
-  PubsubService,
-  type PubsubServiceOptions,
-} from "../pubsub/mod.ts";
+import { type PrunePeerInfo, PubsubService, type PubsubServiceOptions } from "../pubsub/mod.ts";
 import type { GossipsubParams, GossipsubThresholds } from "./params.ts";
 import { GossipsubRouter } from "./router.ts";
 import { PeerScore } from "./score.ts";
@@ -23,7 +19,9 @@ import { createPeerScoreParams, type PeerScoreParamsInit } from "./score_params.
 
 /** A direct peer (js-libp2p's AddrInfo): its id and where to reach it. */
 export interface DirectPeer {
+  /** Its peer id. */
   id: PeerId | string;
+  /** Addresses to dial it on (with or without `/p2p/`). */
   addrs: (Multiaddr | string)[];
 }
 
@@ -32,24 +30,33 @@ export interface DirectPeer {
  * `IPColocationFactor*` names and a Set for the whitelist.
  */
 export type GossipsubScoreParams = PeerScoreParamsInit & {
+  /** js name of `ipColocationFactorWeight`. */
   IPColocationFactorWeight?: number;
+  /** js name of `ipColocationFactorThreshold`. */
   IPColocationFactorThreshold?: number;
+  /** js name of `ipColocationFactorWhitelist` (a Set in js). */
   IPColocationFactorWhitelist?: Iterable<string>;
 };
 
 /** Options of {@link gossipsub} (js-libp2p `GossipsubOpts` names where js has one). */
 export interface GossipsubOptions extends PubsubServiceOptions {
-  /** Mesh degree D and its bounds (js names). Defaults 6 / 5 / 12 / 4 / 2 / 6. */
+  /** Mesh degree D (6). */
   D?: number;
+  /** Below it the heartbeat grafts (5). */
   Dlo?: number;
+  /** Above it the heartbeat prunes (12). */
   Dhi?: number;
+  /** Peers kept by score when pruning (4). */
   Dscore?: number;
+  /** Outbound peers kept in the mesh (2). */
   Dout?: number;
+  /** Least peers gossip goes to (6). */
   Dlazy?: number;
   /** Fanout TTL, ms (60 s). */
   fanoutTTL?: number;
-  /** Message cache windows and gossiped windows (5 / 3). */
+  /** Message cache windows (5). */
   mcacheLength?: number;
+  /** Windows gossiped in IHAVE (3). */
   mcacheGossip?: number;
   /** Speak /floodsub/1.0.0 to peers that only have it (default true). */
   fallbackToFloodsub?: boolean;
@@ -65,8 +72,9 @@ export interface GossipsubOptions extends PubsubServiceOptions {
   unsubcribeBackoff?: number;
   /** GRAFT flood threshold, ms (10 s). */
   graftFloodThreshold?: number;
-  /** Opportunistic grafting: peers and period in heartbeats (2 / 60). */
+  /** Peers grafted opportunistically (2). */
   opportunisticGraftPeers?: number;
+  /** Opportunistic grafting period, heartbeats (60). */
   opportunisticGraftTicks?: number;
   /** Gossip factor (0.25). */
   gossipFactor?: number;
@@ -120,7 +128,7 @@ export class GossipsubService extends PubsubService<GossipsubRouter> {
       id: typeof p.id === "string" ? peerIdFromString(p.id) : p.id,
       addrs: p.addrs.map((a) => typeof a === "string" ? multiaddr(a) : a),
     }));
-    let self: GossipsubService | undefined;
+    const ref: { self?: GossipsubService } = {};
     super(node, (sink, author) =>
       new GossipsubRouter({
         sink,
@@ -133,10 +141,10 @@ export class GossipsubService extends PubsubService<GossipsubRouter> {
         floodsubFallback: options.fallbackToFloodsub,
         peerInfo: (peer) => ({ peerId: peerIdFromString(peer).toBytes() }),
         onPeerExchange: (_from, _topic, peers) => {
-          if (self !== undefined) self.#dialExchanged(peers);
+          if (ref.self !== undefined) ref.self.#dialExchanged(peers);
         },
       }), options);
-    self = this;
+    ref.self = this;
     this.#score = score;
     this.#direct = direct;
     this.#directTicks = options.directConnectTicks ?? 300;
@@ -230,7 +238,9 @@ function scoreInit(s: GossipsubScoreParams | undefined): PeerScoreParamsInit {
     ...rest
   } = s;
   const out: PeerScoreParamsInit = { ...rest };
-  if (IPColocationFactorWeight !== undefined) out.ipColocationFactorWeight = IPColocationFactorWeight;
+  if (IPColocationFactorWeight !== undefined) {
+    out.ipColocationFactorWeight = IPColocationFactorWeight;
+  }
   if (IPColocationFactorThreshold !== undefined) {
     out.ipColocationFactorThreshold = IPColocationFactorThreshold;
   }

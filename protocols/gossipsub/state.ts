@@ -91,18 +91,18 @@ export class RouterState {
   readonly px: PeerExchangeHooks;
   readonly directPeers: ReadonlySet<string>;
   readonly msgId: (message: PubsubMessage) => Uint8Array;
-  readonly peers = new Map<string, PeerState>();
+  readonly peers: Map<string, PeerState> = new Map();
   /** topic -> peers subscribed to it (bounded by maxTopics x maxTopicsPerPeer). */
-  readonly topics = new Map<string, Set<string>>();
-  readonly subscriptions = new Set<string>();
-  readonly mesh = new Map<string, Set<string>>();
-  readonly fanout = new Map<string, Set<string>>();
-  readonly fanoutLastPub = new Map<string, number>();
+  readonly topics: Map<string, Set<string>> = new Map();
+  readonly subscriptions: Set<string> = new Set();
+  readonly mesh: Map<string, Set<string>> = new Map();
+  readonly fanout: Map<string, Set<string>> = new Map();
+  readonly fanoutLastPub: Map<string, number> = new Map();
   /** topic -> peer -> time (ms) the backoff ends. */
-  readonly backoff = new Map<string, Map<string, number>>();
+  readonly backoff: Map<string, Map<string, number>> = new Map();
   backoffEntries = 0;
   /** idKey -> peer -> time (ms) the IWANT promise expires. */
-  readonly promises = new Map<string, Map<string, number>>();
+  readonly promises: Map<string, Map<string, number>> = new Map();
   readonly mcache: MessageCache;
   readonly seen: SeenCache;
   tick = 0;

@@ -97,14 +97,14 @@ export {
   DEFAULT_HEARTBEAT_INITIAL_DELAY_MS,
   DEFAULT_HEARTBEAT_INTERVAL_MS,
   ipOf,
-  type PubsubClock,
   PubsubService,
   REAL_CLOCK,
 } from "./service.ts";
 export {
-  type PublishResult,
   PublishError,
+  type PublishResult,
   type PubsubAuthor,
+  type PubsubClock,
   type PubsubEvents,
   type PubsubMessageDetail,
   type PubsubServiceOptions,

@@ -25,7 +25,7 @@ export const OPEN_RETRY_BASE_MS = 100;
 /** What a {@link PeerStreams} needs from the service. */
 export interface PeerStreamsHost {
   /** The protocols to offer, most preferred first. */
-  readonly protocols: readonly string[];
+  protocols(): readonly string[];
   /** The first outbound stream of this peer is open (the router's `addPeer`). */
   onOutboundOpen(peer: PeerStreams, protocol: string): void;
   /** A replacement stream is open: the hello (our subscriptions) to send on it first. */
@@ -35,7 +35,7 @@ export interface PeerStreamsHost {
   /** A stream was replaced (statistics). */
   onReplaced(peer: PeerStreams): void;
   /** The service's lifetime (aborted at stop). */
-  readonly signal: AbortSignal;
+  signal(): AbortSignal;
 }
 
 /**
@@ -143,15 +143,15 @@ export class PeerStreams {
     let lastError: unknown;
     try {
       for (let attempt = 0; attempt < MAX_OPEN_ATTEMPTS; attempt++) {
-        if (this.#gone || this.#host.signal.aborted) return;
-        if (attempt > 0) await sleep(OPEN_RETRY_BASE_MS * 2 ** (attempt - 1), this.#host.signal);
+        if (this.#gone || this.#host.signal().aborted) return;
+        if (attempt > 0) await sleep(OPEN_RETRY_BASE_MS * 2 ** (attempt - 1), this.#host.signal());
         if (this.#connection.status !== "open") {
           lastError = new Error("connection closed");
           break;
         }
         try {
-          const stream = await this.#connection.newStream(this.#host.protocols, {
-            signal: this.#host.signal,
+          const stream = await this.#connection.newStream(this.#host.protocols(), {
+            signal: this.#host.signal(),
             idleTimeoutMs: 0, // long-lived and quiet between messages (pubsub streams)
           });
           if (this.#gone) {

@@ -8,10 +8,14 @@
  */
 
 import type { PeerId } from "../../src/peer_id.ts";
-import type { PubsubAuthor, PubsubServiceOptions, TopicValidator } from "./service_types.ts";
+import type {
+  PubsubAuthor,
+  PubsubClock,
+  PubsubServiceOptions,
+  TopicValidator,
+} from "./service_types.ts";
 import type { IncomingMessage, PubsubMessage, ValidationResult } from "./types.ts";
-import { type ValidationStats, ValidationPipeline } from "./validation.ts";
-import type { PubsubClock } from "./service.ts";
+import { ValidationPipeline, type ValidationStats } from "./validation.ts";
 
 /**
  * Validates first-seen messages for a service.

@@ -32,13 +32,14 @@ import type {
 } from "./types.ts";
 import { decodeRpc, encodeRpcFrame } from "./rpc_codec.ts";
 import {
+  PublishError,
+  type PublishResult,
   type PubsubAuthor,
+  type PubsubClock,
   type PubsubEvents,
   type PubsubMessageDetail,
-  PublishError,
   type PubsubServiceOptions,
   type PubsubStats,
-  type PublishResult,
   type TopicValidator,
 } from "./service_types.ts";
 import { MessagePipeline } from "./pipeline.ts";
@@ -52,20 +53,6 @@ export const DEFAULT_HEARTBEAT_INITIAL_DELAY_MS = 100;
 
 /** Inbound streams of a pubsub protocol per connection (one, plus one replacing it). */
 const MAX_INBOUND_STREAMS = 2;
-
-/** The clock and timers the service uses; tests inject a fake. */
-export interface PubsubClock {
-  /** Milliseconds, monotonic. */
-  now(): number;
-  /** Run `fn` every `ms`. */
-  setInterval(fn: () => void, ms: number): unknown;
-  /** Cancel a {@link setInterval}. */
-  clearInterval(handle: unknown): void;
-  /** Run `fn` once after `ms`. */
-  setTimeout(fn: () => void, ms: number): unknown;
-  /** Cancel a {@link setTimeout}. */
-  clearTimeout(handle: unknown): void;
-}
 
 /** The real clock: `performance.now()` and the global timers. */
 export const REAL_CLOCK: PubsubClock = {
@@ -144,14 +131,9 @@ export class PubsubService<R extends PubsubRouter = PubsubRouter>
       options,
       clock: this.clock,
     });
-    const service = this; // deno-lint-ignore no-this-alias
     this.#host = {
-      get protocols() {
-        return service.router.protocols;
-      },
-      get signal() {
-        return service.#lifetime.signal;
-      },
+      protocols: () => this.router.protocols,
+      signal: () => this.#lifetime.signal,
       onOutboundOpen: (peer, protocol) => this.#onOutboundOpen(peer, protocol),
       hello: () => this.#hello(),
       onGone: (peer) => this.#onGone(peer),

@@ -7,7 +7,6 @@
 
 import { Libp2pError } from "../../src/errors.ts";
 import type { PeerId } from "../../src/peer_id.ts";
-import type { PubsubClock } from "./service.ts";
 import type { RpcLimits } from "./rpc_limits.ts";
 import type { PubsubMessage, ValidationResult } from "./types.ts";
 
@@ -23,13 +22,17 @@ export type { SignaturePolicy };
 export interface PubsubMessageDetail {
   /** "signed" (StrictSign) or "unsigned". */
   type: "signed" | "unsigned";
+  /** The topic it was published on. */
   topic: string;
+  /** The payload. */
   data: Uint8Array;
   /** The author. */
   from?: PeerId;
   /** The author's sequence number (8 bytes, big-endian, as a bigint). */
   sequenceNumber?: bigint;
+  /** The author's signature (StrictSign). */
   signature?: Uint8Array;
+  /** The author's public key (protobuf), when its peer id does not embed it (RSA). */
   key?: Uint8Array;
   /** The message id (the configured id function's output). */
   msgId: Uint8Array;
@@ -41,7 +44,9 @@ export interface PubsubMessageDetail {
 
 /** The detail of `subscription-change`: a peer's subscription updates (js-libp2p shape). */
 export interface SubscriptionChangeDetail {
+  /** The peer. */
   peerId: PeerId;
+  /** Its changes, in the order it sent them. */
   subscriptions: { topic: string; subscribe: boolean }[];
 }
 
@@ -55,6 +60,7 @@ export interface PubsubEvents {
 
 /** What `publish` resolves with: the peers the message was sent to. */
 export interface PublishResult {
+  /** The peers the message was queued to. */
   recipients: PeerId[];
 }
 
@@ -151,4 +157,18 @@ export interface PubsubAuthor {
   check(message: PubsubMessage): Promise<boolean>;
   /** The application's view of a message. */
   detail(message: PubsubMessage, id: Uint8Array, source: PeerId): PubsubMessageDetail;
+}
+
+/** The clock and timers the service uses; tests inject a fake. */
+export interface PubsubClock {
+  /** Milliseconds, monotonic. */
+  now(): number;
+  /** Run `fn` every `ms`. */
+  setInterval(fn: () => void, ms: number): unknown;
+  /** Cancel a {@link setInterval}. */
+  clearInterval(handle: unknown): void;
+  /** Run `fn` once after `ms`. */
+  setTimeout(fn: () => void, ms: number): unknown;
+  /** Cancel a {@link setTimeout}. */
+  clearTimeout(handle: unknown): void;
 }

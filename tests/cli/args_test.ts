@@ -54,7 +54,10 @@ describe("parseCliArgs", () => {
     assert.deepEqual(o.subscribe, ["a", "b"]);
     assert.equal(o.publish, "a");
     assert.equal(o.pubsub, "floodsub");
-    assert.throws(() => run(["--publish", "a", "--publish", "b"]), /--publish given more than once/);
+    assert.throws(
+      () => run(["--publish", "a", "--publish", "b"]),
+      /--publish given more than once/,
+    );
     assert.throws(() => run(["--pubsub", "meshsub"]), /--pubsub is floodsub or gossipsub/);
     assert.throws(() => run(["--subscribe"]), /--subscribe needs a value/);
   });

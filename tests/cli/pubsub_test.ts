@@ -27,49 +27,56 @@ after(async () => {
 
 for (const router of ["gossipsub", "floodsub"] as const) {
   describe(`CLI chat over ${router} on ${CLI_RUNTIME}`, () => {
-    it("a line published on one node is printed on the other; end of input stops it", T, async () => {
-      const flags = router === "floodsub" ? ["--pubsub", "floodsub"] : [];
-      const sub = startCli([
-        "--listen",
-        "/ip4/127.0.0.1/tcp/0",
-        "--key",
-        join(dir, `${router}-sub.key`),
-        "--subscribe",
-        "chat",
-        ...flags,
-      ]);
-      running.push(sub);
-      const addr = (await sub.line(/^listening /)).slice("listening ".length);
-      const pub = startCli([
-        "--listen",
-        "/ip4/127.0.0.1/tcp/0",
-        "--key",
-        join(dir, `${router}-pub.key`),
-        "--dial",
-        addr,
-        "--publish",
-        "chat",
-        ...flags,
-      ], { stdin: true });
-      running.push(pub);
-      await pub.line(/^ping /);
-      // The subscription reaches the publisher shortly after the connection: send numbered
-      // lines until one arrives, then one more that must arrive as typed.
-      let got: string | undefined;
-      for (let i = 0; i < 60 && got === undefined; i++) {
-        pub.child.stdin!.write(`hello ${i}\n`);
-        got = await Promise.race([
-          sub.line(/^hello \d+$/),
-          new Promise<undefined>((r) => setTimeout(() => r(undefined), 500)),
+    it(
+      "a line published on one node is printed on the other; end of input stops it",
+      T,
+      async () => {
+        const flags = router === "floodsub" ? ["--pubsub", "floodsub"] : [];
+        const sub = startCli([
+          "--listen",
+          "/ip4/127.0.0.1/tcp/0",
+          "--key",
+          join(dir, `${router}-sub.key`),
+          "--subscribe",
+          "chat",
+          ...flags,
         ]);
-      }
-      assert.ok(got !== undefined, `no line arrived; publisher stderr:\n${pub.stderr.join("\n")}`);
-      pub.child.stdin!.write("the last line, with spaces\n");
-      assert.equal(await sub.line(/^the last line/), "the last line, with spaces");
-      pub.child.stdin!.end();
-      assert.equal(await pub.exited, 0);
-      sub.signal("SIGINT");
-      assert.equal(await sub.exited, 0);
-    });
+        running.push(sub);
+        const addr = (await sub.line(/^listening /)).slice("listening ".length);
+        const pub = startCli([
+          "--listen",
+          "/ip4/127.0.0.1/tcp/0",
+          "--key",
+          join(dir, `${router}-pub.key`),
+          "--dial",
+          addr,
+          "--publish",
+          "chat",
+          ...flags,
+        ], { stdin: true });
+        running.push(pub);
+        await pub.line(/^ping /);
+        // The subscription reaches the publisher shortly after the connection: send numbered
+        // lines until one arrives, then one more that must arrive as typed.
+        let got: string | undefined;
+        for (let i = 0; i < 60 && got === undefined; i++) {
+          pub.child.stdin!.write(`hello ${i}\n`);
+          got = await Promise.race([
+            sub.line(/^hello \d+$/),
+            new Promise<undefined>((r) => setTimeout(() => r(undefined), 500)),
+          ]);
+        }
+        assert.ok(
+          got !== undefined,
+          `no line arrived; publisher stderr:\n${pub.stderr.join("\n")}`,
+        );
+        pub.child.stdin!.write("the last line, with spaces\n");
+        assert.equal(await sub.line(/^the last line/), "the last line, with spaces");
+        pub.child.stdin!.end();
+        assert.equal(await pub.exited, 0);
+        sub.signal("SIGINT");
+        assert.equal(await sub.exited, 0);
+      },
+    );
   });
 }

@@ -20,21 +20,29 @@ describe(`floodsub interop with js-libp2p over TCP (${TOTAL} nodes, half js)`, (
   const edges = sparseEdges(TOTAL);
 
   before(async () => {
-    const started = await Promise.all(Array.from({ length: TOTAL }, (_, i) =>
-      i % 2 === 0
-        ? ourMember(i, floodsub({ allowPublishToZeroTopicPeers: true }))
-        : jsMember(i, "floodsub")
-    ));
+    const started = await Promise.all(
+      Array.from(
+        { length: TOTAL },
+        (_, i) =>
+          i % 2 === 0
+            ? ourMember(i, floodsub({ allowPublishToZeroTopicPeers: true }))
+            : jsMember(i, "floodsub"),
+      ),
+    );
     members.push(...started);
     for (const m of members) await m.subscribe(TOPIC);
     for (const [a, b] of edges) await members[a].dial(members[b].addr);
     const degree = (i: number): number => edges.filter(([a, b]) => a === i || b === i).length;
-    await waitFor(async () => {
-      for (const m of members) {
-        if ((await m.subscribers(TOPIC)).length < degree(m.index)) return false;
-      }
-      return true;
-    }, 60_000, "every member sees its neighbours' subscriptions");
+    await waitFor(
+      async () => {
+        for (const m of members) {
+          if ((await m.subscribers(TOPIC)).length < degree(m.index)) return false;
+        }
+        return true;
+      },
+      60_000,
+      "every member sees its neighbours' subscriptions",
+    );
   });
   after(async () => {
     await Promise.all(members.map((m) => m.stop().catch(() => {})));

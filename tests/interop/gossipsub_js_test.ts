@@ -19,16 +19,14 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
-import { gossipsub, type GossipsubOptions, type GossipsubService } from "../../protocols/gossipsub/mod.ts";
+import {
+  gossipsub,
+  type GossipsubOptions,
+  type GossipsubService,
+} from "../../protocols/gossipsub/mod.ts";
 import type { PubsubService } from "../../protocols/floodsub/mod.ts";
 import type { ServiceFactory } from "../../src/node/node.ts";
-import {
-  jsMember,
-  type Member,
-  ourMember,
-  sparseEdges,
-  waitFor,
-} from "./pubsub_mixed.ts";
+import { jsMember, type Member, ourMember, sparseEdges, waitFor } from "./pubsub_mixed.ts";
 import type { PubsubJsPeer } from "./pubsub_js_process.ts";
 
 const TOTAL = Math.max(4, Number(process.env.PUBSUB_INTEROP_NODES ?? "20"));
@@ -64,9 +62,12 @@ describe(`gossipsub interop with js-libp2p over TCP (${TOTAL} nodes, half js)`, 
   let outsider: Member & { node: { services: { pubsub: PubsubService } } };
 
   before(async () => {
-    const started = await Promise.all(Array.from({ length: TOTAL }, (_, i) =>
-      i % 2 === 0 ? ourMember(i, ours()) : jsMember(i, "gossipsub")
-    ));
+    const started = await Promise.all(
+      Array.from(
+        { length: TOTAL },
+        (_, i) => i % 2 === 0 ? ourMember(i, ours()) : jsMember(i, "gossipsub"),
+      ),
+    );
     members.push(...started);
     outsider = await ourMember(TOTAL, ours({ D: 0, Dlo: 0, Dhi: 0, Dscore: 0, Dout: 0 }));
     for (const m of [...members, outsider]) await m.subscribe(TOPIC);
@@ -74,13 +75,17 @@ describe(`gossipsub interop with js-libp2p over TCP (${TOTAL} nodes, half js)`, 
     await outsider.dial(members[1].addr);
     await outsider.dial(members[TOTAL - 1].addr);
     const degree = (i: number): number => edges.filter(([a, b]) => a === i || b === i).length;
-    await waitFor(async () => {
-      for (const m of members) {
-        if ((await m.subscribers(TOPIC)).length < degree(m.index)) return false;
-        if ((await m.mesh(TOPIC)).length === 0) return false;
-      }
-      return true;
-    }, 60_000, "every member sees its neighbours' subscriptions and has a mesh");
+    await waitFor(
+      async () => {
+        for (const m of members) {
+          if ((await m.subscribers(TOPIC)).length < degree(m.index)) return false;
+          if ((await m.mesh(TOPIC)).length === 0) return false;
+        }
+        return true;
+      },
+      60_000,
+      "every member sees its neighbours' subscriptions and has a mesh",
+    );
     // A couple of heartbeats for the meshes to settle (js: 1 s heartbeat).
     await new Promise((r) => setTimeout(r, 2500));
   });
@@ -136,13 +141,17 @@ describe(`gossipsub interop with js-libp2p over TCP (${TOTAL} nodes, half js)`, 
     const source = members[Math.floor(TOTAL / 2)];
     await source.publish(TOPIC, "big-" + "~".repeat(2048));
     let recorded = 0;
-    await waitFor(async () => {
-      recorded = 0;
-      for (const j of jsNeighbours) {
-        recorded += Number(await j.js.call("idontwants", { peer: our.peerId }));
-      }
-      return recorded > 0;
-    }, 15_000, "a js mesh peer recorded our IDONTWANT");
+    await waitFor(
+      async () => {
+        recorded = 0;
+        for (const j of jsNeighbours) {
+          recorded += Number(await j.js.call("idontwants", { peer: our.peerId }));
+        }
+        return recorded > 0;
+      },
+      15_000,
+      "a js mesh peer recorded our IDONTWANT",
+    );
     assert.ok(recorded > 0);
   });
 
@@ -155,13 +164,17 @@ describe(`gossipsub interop with js-libp2p over TCP (${TOTAL} nodes, half js)`, 
       node: { services: { pubsub: GossipsubService } };
     })[];
     const jsIds = new Set(members.filter((m) => m.kind === "js").map((m) => m.peerId));
-    await waitFor(() =>
-      ourMembers.some((m) => {
-        for (const [id, p] of m.node.services.pubsub.router.state.peers) {
-          if (jsIds.has(id) && p.dontSend.size > 0) return true;
-        }
-        return false;
-      }), 15_000, "one of our routers recorded a js IDONTWANT");
+    await waitFor(
+      () =>
+        ourMembers.some((m) => {
+          for (const [id, p] of m.node.services.pubsub.router.state.peers) {
+            if (jsIds.has(id) && p.dontSend.size > 0) return true;
+          }
+          return false;
+        }),
+      15_000,
+      "one of our routers recorded a js IDONTWANT",
+    );
   });
 
   it("an invalid message is rejected and its sender's score falls (js judging ours)", async () => {
@@ -170,17 +183,23 @@ describe(`gossipsub interop with js-libp2p over TCP (${TOTAL} nodes, half js)`, 
     await judge.js.call("validator", { topic: TOPIC, reject: "bad-" });
     const before = Number(await judge.js.call("score", { peer: sender.peerId }));
     await sender.publish(TOPIC, "bad-from-ours");
-    await waitFor(async () => {
-      return Number(await judge.js.call("score", { peer: sender.peerId })) < before;
-    }, 15_000, "js's score of our sender falls");
+    await waitFor(
+      async () => {
+        return Number(await judge.js.call("score", { peer: sender.peerId })) < before;
+      },
+      15_000,
+      "js's score of our sender falls",
+    );
   });
 
   it("an invalid message is rejected and its sender's score falls (ours judging js)", async () => {
     const judge = members[2] as Member & { node: { services: { pubsub: GossipsubService } } };
     const sender = members[3];
     const pubsub = judge.node.services.pubsub;
-    pubsub.topicValidators.set(TOPIC, (_peer, msg) =>
-      new TextDecoder().decode(msg.data).startsWith("evil-") ? "reject" : "accept");
+    pubsub.topicValidators.set(
+      TOPIC,
+      (_peer, msg) => new TextDecoder().decode(msg.data).startsWith("evil-") ? "reject" : "accept",
+    );
     const before = pubsub.getScore(sender.peerId);
     await sender.publish(TOPIC, "evil-from-js");
     await waitFor(() => pubsub.getScore(sender.peerId) < before, 15_000, "our score of js falls");

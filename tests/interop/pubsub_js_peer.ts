@@ -48,7 +48,12 @@ const pubsub = kind === "floodsub" ? floodsub() : gossipsub({
   allowPublishToZeroTopicPeers: true,
   // go-compatible ids (from ‖ seqno bytes), the same as ours (research §2.2).
   msgIdFn: (msg) => {
-    const m = msg as unknown as { type: string; from?: { toMultihash(): { bytes: Uint8Array } }; sequenceNumber?: bigint; data: Uint8Array };
+    const m = msg as unknown as {
+      type: string;
+      from?: { toMultihash(): { bytes: Uint8Array } };
+      sequenceNumber?: bigint;
+      data: Uint8Array;
+    };
     if (m.type !== "signed" || m.from === undefined || m.sequenceNumber === undefined) {
       return m.data;
     }
@@ -138,8 +143,11 @@ async function run(cmd: Record<string, unknown>): Promise<unknown> {
     case "validator": {
       const topic = String(cmd.topic);
       rejects.set(topic, String(cmd.reject));
-      ps.topicValidators.set(topic, (_peer: unknown, msg: { data: Uint8Array }) =>
-        new TextDecoder().decode(msg.data).startsWith(rejects.get(topic)!) ? "reject" : "accept");
+      ps.topicValidators.set(
+        topic,
+        (_peer: unknown, msg: { data: Uint8Array }) =>
+          new TextDecoder().decode(msg.data).startsWith(rejects.get(topic)!) ? "reject" : "accept",
+      );
       return null;
     }
     default:

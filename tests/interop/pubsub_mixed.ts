@@ -39,7 +39,11 @@ export async function ourMember(
   const node = await testTcpNode<S>({
     // Every peer of this network connects from 127.0.0.1: the per-IP inbound limits, meant
     // for distinct hosts, are lifted.
-    connectionManager: { maxInboundPerIp: 1024, inboundRatePerIp: Infinity, inboundBurstPerIp: 1024 },
+    connectionManager: {
+      maxInboundPerIp: 1024,
+      inboundRatePerIp: Infinity,
+      inboundBurstPerIp: 1024,
+    },
     services: { identify: identify(), pubsub: factory },
   });
   const got: string[] = [];
@@ -56,8 +60,7 @@ export async function ourMember(
     publish: async (topic, data) => {
       await node.services.pubsub.publish(topic, new TextEncoder().encode(data));
     },
-    subscribers: (topic) =>
-      Promise.resolve(node.services.pubsub.getSubscribers(topic).map(String)),
+    subscribers: (topic) => Promise.resolve(node.services.pubsub.getSubscribers(topic).map(String)),
     mesh: (topic) => Promise.resolve(node.services.pubsub.getMeshPeers(topic).map(String)),
     dial: async (addr) => void await node.dial(addr),
     stop: () => node.stop(),

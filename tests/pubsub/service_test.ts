@@ -11,7 +11,11 @@ import assert from "node:assert/strict";
 import type { Libp2pNode } from "../../src/node/node.ts";
 import type { Stream } from "../../src/connection.ts";
 import { identify, type IdentifyService } from "../../protocols/identify/mod.ts";
-import { floodsub, type FloodsubOptions, type FloodsubService } from "../../protocols/floodsub/mod.ts";
+import {
+  floodsub,
+  type FloodsubOptions,
+  type FloodsubService,
+} from "../../protocols/floodsub/mod.ts";
 import { gossipsub, type GossipsubService } from "../../protocols/gossipsub/mod.ts";
 import { FLOODSUB_PROTOCOL, PublishError, type PubsubClock } from "../../protocols/pubsub/mod.ts";
 import { encodeRpcFrame } from "../../protocols/pubsub/rpc_codec.ts";
@@ -49,7 +53,7 @@ function pubsubStreams(node: Libp2pNode<S>): Stream[] {
 }
 
 describe("pubsub service (floodsub): a chain of five nodes", () => {
-  let nodes: Libp2pNode<S>[] = [];
+  const nodes: Libp2pNode<S>[] = [];
   let boxes: string[][] = [];
   before(async () => {
     for (let i = 0; i < 5; i++) nodes.push(await psNode());
@@ -116,7 +120,7 @@ describe("pubsub service (floodsub): a chain of five nodes", () => {
 });
 
 describe("pubsub service (floodsub): streams", () => {
-  let nodes: Libp2pNode<S>[] = [];
+  const nodes: Libp2pNode<S>[] = [];
   after(() => stopAll(...nodes));
 
   it("a reset outbound stream is replaced and messages flow again", async () => {
@@ -151,7 +155,9 @@ describe("pubsub service (floodsub): streams", () => {
     const conn = await raw.dial(a.addrs()[0]);
     const s = await conn.newStream(FLOODSUB_PROTOCOL, { idleTimeoutMs: 0 });
     const w = s.writable.getWriter();
-    await w.write(encodeRpcFrame({ subscriptions: [{ subscribe: true, topic: "t" }], messages: [] }));
+    await w.write(
+      encodeRpcFrame({ subscriptions: [{ subscribe: true, topic: "t" }], messages: [] }),
+    );
     await until(() => a.services.pubsub.getSubscribers("t").length === 1, 10_000);
     const big = new Uint8Array(16 * 1024);
     let dropsSeen = false;
@@ -182,7 +188,7 @@ describe("pubsub service (floodsub): streams", () => {
 });
 
 describe("pubsub service (floodsub): validation and publishing", () => {
-  let nodes: Libp2pNode<S>[] = [];
+  const nodes: Libp2pNode<S>[] = [];
   after(() => stopAll(...nodes));
 
   it("validators: reject and ignore are neither delivered nor forwarded", async () => {
@@ -346,7 +352,8 @@ describe("pubsub service (gossipsub): eight nodes of ours in a ring with chords"
     for (let i = 0; i < 8; i++) {
       await nodes[i].services.pubsub.publish("g", enc.encode(`g-${i}`));
     }
-    const all = (i: number): string[] => [...Array(8).keys()].filter((j) => j !== i).map((j) => `g-${j}`);
+    const all = (i: number): string[] =>
+      [...Array(8).keys()].filter((j) => j !== i).map((j) => `g-${j}`);
     await until(() => boxes.every((b, i) => all(i).every((x) => b.includes(x))), 10_000);
     await new Promise((r) => setTimeout(r, 300));
     for (let i = 0; i < 8; i++) assert.equal(boxes[i].length, 7, `node ${i}: ${boxes[i]}`);
