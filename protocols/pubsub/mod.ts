@@ -1,7 +1,8 @@
 /**
  * Pubsub internals shared by floodsub and gossipsub (not a package export): the wire shapes and
  * router contract (types.ts), the RPC codec and its limits, signing policies and message ids,
- * the seen cache and the validation pipeline. Other protocols import pubsub only through this
+ * splitting outbound RPCs to the receivers' size limits, the seen cache and the validation
+ * pipeline. Other protocols import pubsub only through this
  * file (tools/check_layers.ts).
  *
  * @example
@@ -39,6 +40,7 @@ export {
   type ValidationResult,
 } from "./types.ts";
 export { decodeRpc, encodeMessage, encodeRpc, encodeRpcFrame } from "./rpc_codec.ts";
+export { splitRpc } from "./rpc_split.ts";
 export {
   DEFAULT_RPC_LIMITS,
   MAX_IDONTWANT_IDS,

@@ -22,10 +22,7 @@
  * ```
  *
  * Message ids are bytes (go declares them `string` but emits invalid UTF-8, research §2.1).
- * Unknown fields of any wire type are skipped. Every length and count is checked against an
- * {@link RpcLimits} value before anything is allocated for it (HARDENING.md rule 1); a breach
- * throws {@link LimitExceededError}, malformed bytes throw {@link DecodeError}, and nothing else
- * escapes `decodeRpc` (HARDENING.md rule 5).
+ * Decoding, with its limits, is in rpc_decode.ts (`decodeRpc` is re-exported here).
  *
  * Encoding is deterministic, in field-number order with minimal varints, so it matches js and go
  * byte for byte. Proto2 presence: `subscribe` and every `topic` are always written (go sets
@@ -35,30 +32,22 @@
  * @module
  */
 
-import { compactCopy, utf8Decode, utf8Encode } from "../../src/bytes.ts";
-import { DecodeError, LimitExceededError } from "../../src/errors.ts";
-import { ProtobufReader, WireType } from "../../src/protobuf.ts";
+import { utf8Encode } from "../../src/bytes.ts";
+import { WireType } from "../../src/protobuf.ts";
 import { uvarintLength, writeUvarint } from "../../src/varint.ts";
-import { resolveRpcLimits, type RpcLimits } from "./rpc_limits.ts";
-import type {
-  ControlIDontWant,
-  ControlIHave,
-  ControlIWant,
-  ControlMessage,
-  ControlPrune,
-  PrunePeerInfo,
-  PubsubMessage,
-  Rpc,
-  SubOpts,
-} from "./types.ts";
+import type { ControlMessage, PubsubMessage, Rpc } from "./types.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Encoding: a size pass records nested lengths and encoded strings in pre-order, then a write
 // pass fills one exactly-sized buffer (no intermediate arrays per field).
 
+/** Strings up to this length are checked for ASCII and written without TextEncoder. */
+const ASCII_FAST_PATH_CHARS = 256;
+
 class Plan {
   readonly sizes: number[] = [];
-  readonly strings: Uint8Array[] = [];
+  /** Encoded strings, or the string itself when it is ASCII (written char by char). */
+  readonly strings: (Uint8Array | string)[] = [];
   si = 0;
   ti = 0;
   out: Uint8Array = new Uint8Array(0);
@@ -70,6 +59,13 @@ class Plan {
   }
 
   str(text: string): number {
+    // TextEncoder costs more than the whole message for short topics: ASCII is written by hand.
+    let ascii = text.length <= ASCII_FAST_PATH_CHARS;
+    for (let i = 0; ascii && i < text.length; i++) if (text.charCodeAt(i) >= 0x80) ascii = false;
+    if (ascii) {
+      this.strings.push(text);
+      return Plan.ld(text.length);
+    }
     const bytes = utf8Encode(text);
     this.strings.push(bytes);
     return Plan.ld(bytes.byteLength);
@@ -102,7 +98,13 @@ class Plan {
   }
 
   nextString(keyByte: number): void {
-    this.bytes(keyByte, this.strings[this.ti++]);
+    const value = this.strings[this.ti++];
+    if (typeof value !== "string") return this.bytes(keyByte, value);
+    const out = this.out;
+    out[this.pos++] = keyByte;
+    let pos = writeUvarint(value.length, out, this.pos);
+    for (let i = 0; i < value.length; i++) out[pos++] = value.charCodeAt(i);
+    this.pos = pos;
   }
 
   nested(keyByte: number): void {
@@ -312,274 +314,4 @@ export function encodeMessage(
   return p.out;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Decoding.
-
-type Limits = Readonly<Required<RpcLimits>>;
-
-function over(what: string, limit: keyof RpcLimits, max: number): LimitExceededError {
-  return new LimitExceededError(`pubsub RPC: ${what} over the limit of ${max}`, limit);
-}
-
-/** A length-delimited field's view, its length checked against `max` before it is read. */
-function readBounded(
-  r: ProtobufReader,
-  max: number,
-  what: string,
-  limit: keyof RpcLimits,
-): Uint8Array {
-  const start = r.offset;
-  const length = r.readUint();
-  if (length > max) throw over(`${what} of ${length} bytes`, limit, max);
-  r.offset = start;
-  return r.readBytes();
-}
-
-function readTopic(r: ProtobufReader, limits: Limits): string {
-  const bytes = readBounded(r, limits.maxTopicBytes, "topic", "maxTopicBytes");
-  try {
-    return utf8Decode(bytes);
-  } catch (cause) {
-    throw new DecodeError("pubsub RPC: topic is not valid UTF-8", { cause });
-  }
-}
-
-/** Keep small fields (and fields that are a small part of the frame) without the frame. */
-function keep(view: Uint8Array, frame: Uint8Array): Uint8Array {
-  return view.byteLength * 2 >= frame.byteLength ? view : compactCopy(view);
-}
-
-interface IdBudget {
-  left: number;
-}
-
-function readId(r: ProtobufReader, limits: Limits, budget: IdBudget): Uint8Array {
-  if (budget.left === 0) {
-    throw over("message ids in one RPC", "maxMessageIdsPerRpc", limits.maxMessageIdsPerRpc);
-  }
-  budget.left--;
-  return readBounded(r, limits.maxMessageIdBytes, "message id", "maxMessageIdBytes");
-}
-
-function decodeSubOpts(bytes: Uint8Array, limits: Limits): SubOpts | undefined {
-  const r = new ProtobufReader(bytes);
-  let subscribe = false;
-  let topic: string | undefined;
-  for (let tag = r.readTag(); tag !== undefined; tag = r.readTag()) {
-    if (tag.field === 1 && tag.wireType === WireType.VARINT) subscribe = r.readBool();
-    else if (tag.field === 2 && tag.wireType === LD) topic = readTopic(r, limits);
-    else r.skip(tag.wireType);
-  }
-  return topic === undefined ? undefined : { subscribe, topic };
-}
-
-function decodeMessage(bytes: Uint8Array, frame: Uint8Array, limits: Limits): PubsubMessage {
-  const r = new ProtobufReader(bytes);
-  const m: PubsubMessage = { topic: "" };
-  for (let tag = r.readTag(); tag !== undefined; tag = r.readTag()) {
-    if (tag.wireType !== LD) {
-      r.skip(tag.wireType);
-      continue;
-    }
-    switch (tag.field) {
-      case 1:
-        m.from = keep(r.readBytes(), frame);
-        break;
-      case 2:
-        m.data = keep(r.readBytes(), frame);
-        break;
-      case 3:
-        m.seqno = keep(r.readBytes(), frame);
-        break;
-      case 4:
-        m.topic = readTopic(r, limits);
-        break;
-      case 5:
-        m.signature = keep(r.readBytes(), frame);
-        break;
-      case 6:
-        m.key = keep(r.readBytes(), frame);
-        break;
-      default:
-        r.skip(tag.wireType);
-    }
-  }
-  return m;
-}
-
-function decodeIds(
-  bytes: Uint8Array,
-  idField: number,
-  maxIds: number,
-  limitName: keyof RpcLimits,
-  limits: Limits,
-  budget: IdBudget,
-  onTopic?: (r: ProtobufReader) => void,
-): Uint8Array[] {
-  const r = new ProtobufReader(bytes);
-  const ids: Uint8Array[] = [];
-  for (let tag = r.readTag(); tag !== undefined; tag = r.readTag()) {
-    if (tag.field === idField && tag.wireType === LD) {
-      if (ids.length === maxIds) throw over("message ids in one entry", limitName, maxIds);
-      ids.push(readId(r, limits, budget));
-    } else if (tag.field === 1 && tag.wireType === LD && onTopic !== undefined) {
-      onTopic(r);
-    } else {
-      r.skip(tag.wireType);
-    }
-  }
-  return ids;
-}
-
-function decodeIHave(bytes: Uint8Array, limits: Limits, budget: IdBudget): ControlIHave {
-  let topic = "";
-  const messageIds = decodeIds(bytes, 2, limits.maxIHaveIds, "maxIHaveIds", limits, budget, (r) => {
-    topic = readTopic(r, limits);
-  });
-  return { topic, messageIds };
-}
-
-function decodeTopicOnly(bytes: Uint8Array, limits: Limits): string {
-  const r = new ProtobufReader(bytes);
-  let topic = "";
-  for (let tag = r.readTag(); tag !== undefined; tag = r.readTag()) {
-    if (tag.field === 1 && tag.wireType === LD) topic = readTopic(r, limits);
-    else r.skip(tag.wireType);
-  }
-  return topic;
-}
-
-function decodePeerInfo(bytes: Uint8Array, frame: Uint8Array): PrunePeerInfo {
-  const r = new ProtobufReader(bytes);
-  const info: PrunePeerInfo = { peerId: new Uint8Array(0) };
-  for (let tag = r.readTag(); tag !== undefined; tag = r.readTag()) {
-    if (tag.field === 1 && tag.wireType === LD) info.peerId = keep(r.readBytes(), frame);
-    else if (tag.field === 2 && tag.wireType === LD) {
-      info.signedPeerRecord = keep(r.readBytes(), frame);
-    } else r.skip(tag.wireType);
-  }
-  return info;
-}
-
-function decodePrune(bytes: Uint8Array, frame: Uint8Array, limits: Limits): ControlPrune {
-  const r = new ProtobufReader(bytes);
-  const prune: ControlPrune = { topic: "", peers: [] };
-  for (let tag = r.readTag(); tag !== undefined; tag = r.readTag()) {
-    if (tag.field === 1 && tag.wireType === LD) prune.topic = readTopic(r, limits);
-    else if (tag.field === 2 && tag.wireType === LD) {
-      if (prune.peers.length === limits.maxPrunePeers) {
-        throw over("PRUNE peers", "maxPrunePeers", limits.maxPrunePeers);
-      }
-      prune.peers.push(decodePeerInfo(r.readBytes(), frame));
-    } else if (tag.field === 3 && tag.wireType === WireType.VARINT) {
-      // u64 seconds; saturated at 2^53-1 (HARDENING.md rule 2 and 3: the router clamps it
-      // further before it becomes a timer).
-      const backoff = r.readUint64();
-      prune.backoff = backoff > BigInt(Number.MAX_SAFE_INTEGER)
-        ? Number.MAX_SAFE_INTEGER
-        : Number(backoff);
-    } else r.skip(tag.wireType);
-  }
-  return prune;
-}
-
-/** Decode a ControlMessage into `c` (a repeated `control` field merges, as protobuf requires). */
-function decodeControl(
-  bytes: Uint8Array,
-  frame: Uint8Array,
-  limits: Limits,
-  budget: IdBudget,
-  c: ControlMessage,
-): void {
-  const r = new ProtobufReader(bytes);
-  const max = limits.maxControlEntries;
-  for (let tag = r.readTag(); tag !== undefined; tag = r.readTag()) {
-    if (tag.wireType !== LD || tag.field > 5) {
-      r.skip(tag.wireType);
-      continue;
-    }
-    switch (tag.field) {
-      case 1:
-        if (c.ihave.length === max) throw over("IHAVE entries", "maxControlEntries", max);
-        c.ihave.push(decodeIHave(r.readBytes(), limits, budget));
-        break;
-      case 2: {
-        if (c.iwant.length === max) throw over("IWANT entries", "maxControlEntries", max);
-        const ids = decodeIds(r.readBytes(), 1, limits.maxIWantIds, "maxIWantIds", limits, budget);
-        c.iwant.push({ messageIds: ids } satisfies ControlIWant);
-        break;
-      }
-      case 3:
-        if (c.graft.length === max) throw over("GRAFT entries", "maxControlEntries", max);
-        c.graft.push({ topic: decodeTopicOnly(r.readBytes(), limits) });
-        break;
-      case 4:
-        if (c.prune.length === max) throw over("PRUNE entries", "maxControlEntries", max);
-        c.prune.push(decodePrune(r.readBytes(), frame, limits));
-        break;
-      case 5: {
-        if (c.idontwant.length === max) throw over("IDONTWANT entries", "maxControlEntries", max);
-        const ids = decodeIds(
-          r.readBytes(),
-          1,
-          limits.maxIDontWantIds,
-          "maxIDontWantIds",
-          limits,
-          budget,
-        );
-        c.idontwant.push({ messageIds: ids } satisfies ControlIDontWant);
-        break;
-      }
-    }
-  }
-}
-
-/**
- * Decode one RPC frame body. Throws {@link LimitExceededError} (its `limit` names the
- * {@link RpcLimits} field) when a size or count is over its limit, checked before allocating,
- * and {@link DecodeError} when the bytes are not a valid RPC; nothing else.
- *
- * SubOpts without a topic are dropped; a Message without a topic gets `""`. Message fields are
- * copied out of `bytes` unless they cover at least half of it (so a kept message never pins a
- * much larger frame); message ids in control entries are views into `bytes`.
- *
- * @example
- * ```ts
- * import { decodeRpc } from "./rpc_codec.ts";
- * const rpc = decodeRpc(new Uint8Array([0x0a, 0x05, 0x08, 0x01, 0x12, 0x01, 0x61]));
- * rpc.subscriptions; // [{ subscribe: true, topic: "a" }]
- * ```
- */
-export function decodeRpc(bytes: Uint8Array, limits?: RpcLimits): Rpc {
-  const l = resolveRpcLimits(limits);
-  if (bytes.byteLength > l.maxFrameBytes) {
-    throw over(`RPC of ${bytes.byteLength} bytes`, "maxFrameBytes", l.maxFrameBytes);
-  }
-  const r = new ProtobufReader(bytes);
-  const rpc: Rpc = { subscriptions: [], messages: [] };
-  let subscriptions = 0;
-  const budget: IdBudget = { left: l.maxMessageIdsPerRpc };
-  for (let tag = r.readTag(); tag !== undefined; tag = r.readTag()) {
-    if (tag.wireType !== LD || tag.field > 3) {
-      r.skip(tag.wireType);
-      continue;
-    }
-    if (tag.field === 1) {
-      if (subscriptions === l.maxSubscriptions) {
-        throw over("subscriptions", "maxSubscriptions", l.maxSubscriptions);
-      }
-      subscriptions++;
-      const sub = decodeSubOpts(r.readBytes(), l);
-      if (sub !== undefined) rpc.subscriptions.push(sub);
-    } else if (tag.field === 2) {
-      if (rpc.messages.length === l.maxMessages) {
-        throw over("messages", "maxMessages", l.maxMessages);
-      }
-      rpc.messages.push(decodeMessage(r.readBytes(), bytes, l));
-    } else {
-      rpc.control ??= { ihave: [], iwant: [], graft: [], prune: [], idontwant: [] };
-      decodeControl(r.readBytes(), bytes, l, budget, rpc.control);
-    }
-  }
-  return rpc;
-}
+export { decodeRpc } from "./rpc_decode.ts";

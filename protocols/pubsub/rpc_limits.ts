@@ -90,7 +90,8 @@ export const DEFAULT_RPC_LIMITS: Readonly<Required<RpcLimits>> = Object.freeze({
 });
 
 /**
- * `limits` with every missing field set to its default.
+ * `limits` with every missing field set to its default. The result is cached per `limits`
+ * object (services pass the same one on every RPC), so do not mutate it after first use.
  *
  * @example
  * ```ts
@@ -100,6 +101,9 @@ export const DEFAULT_RPC_LIMITS: Readonly<Required<RpcLimits>> = Object.freeze({
  */
 export function resolveRpcLimits(limits?: RpcLimits): Readonly<Required<RpcLimits>> {
   if (limits === undefined) return DEFAULT_RPC_LIMITS;
+  // A service passes the same options object on every RPC: resolve it once.
+  const cached = resolved.get(limits);
+  if (cached !== undefined) return cached;
   const out = { ...DEFAULT_RPC_LIMITS };
   for (const name of Object.keys(out) as (keyof RpcLimits)[]) {
     const value = limits[name];
@@ -109,5 +113,9 @@ export function resolveRpcLimits(limits?: RpcLimits): Readonly<Required<RpcLimit
     }
     out[name] = value;
   }
-  return out;
+  const frozen = Object.freeze(out);
+  resolved.set(limits, frozen);
+  return frozen;
 }
+
+const resolved = new WeakMap<RpcLimits, Readonly<Required<RpcLimits>>>();

@@ -14,7 +14,12 @@
  * @module
  */
 
-import { checkSignaturePolicy, DEFAULT_SIGNATURE_POLICY, type SignaturePolicy } from "./signing.ts";
+import {
+  checkSignaturePolicy,
+  DEFAULT_SIGNATURE_POLICY,
+  type SignaturePolicy,
+  type SignatureRejection,
+} from "./signing.ts";
 import type { PubsubMessage, ValidationResult } from "./types.ts";
 
 /**
@@ -81,6 +86,8 @@ export interface ValidationOutcome {
   result: ValidationResult;
   /** Which step decided it. */
   reason: ValidationReason;
+  /** With reason `"signature"`: what was wrong. */
+  signature?: SignatureRejection;
 }
 
 /** Counters since construction. */
@@ -225,7 +232,7 @@ export class ValidationPipeline {
     const check = await checkSignaturePolicy(message, this.policy);
     if (!check.valid) {
       this.#stats.badSignature++;
-      return { result: "reject", reason: "signature" };
+      return { result: "reject", reason: "signature", signature: check.reason };
     }
     const validator = this.#validators.get(message.topic);
     if (validator === undefined) return { result: "accept", reason: "no-validator" };

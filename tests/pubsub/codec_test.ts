@@ -1,18 +1,13 @@
 /**
  * Pubsub RPC codec: hand-built vectors from the rpc.proto field numbers (libp2p/specs
- * pubsub/README.md, gossipsub-v1.0/1.1/1.2 control messages), unknown fields (partial-message
- * extension, v1.3 extensions) skipped, every decode limit, and interop with js-libp2p's protons
- * codec (@libp2p/gossipsub 17.1.1 and @libp2p/floodsub 11.0.28, dev dependencies): ours encodes,
- * js decodes, and the reverse, byte for byte. Fuzzed with fast-check: decode throws nothing but
- * DecodeError / LimitExceededError and never returns more than a limit allows.
+ * pubsub/README.md, gossipsub-v1.0/1.1/1.2 control messages), framing, unknown fields
+ * (partial-message extension, v1.3 extensions) skipped, malformed input, and every decode limit
+ * (HARDENING.md rule 1). Interop with js-libp2p and fuzzing: codec_interop_test.ts.
  */
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import fc from "fast-check";
-import { RPC as JsRPC } from "../../node_modules/@libp2p/gossipsub/dist/src/message/rpc.js";
-import { RPC as JsFloodRPC } from "../../node_modules/@libp2p/floodsub/dist/src/message/rpc.js";
-import { fromHex, toHex, utf8Encode } from "../../src/bytes.ts";
+import { fromHex, toHex } from "../../src/bytes.ts";
 import { DecodeError, LimitExceededError } from "../../src/errors.ts";
 import { ProtobufWriter } from "../../src/protobuf.ts";
 import { encodeUvarint } from "../../src/varint.ts";
@@ -29,124 +24,8 @@ import {
   MAX_RPC_FRAME_BYTES,
   type RpcLimits,
 } from "../../protocols/pubsub/rpc_limits.ts";
-import type { ControlMessage, PubsubMessage, Rpc } from "../../protocols/pubsub/types.ts";
-
-const bytes = (...b: number[]): Uint8Array => new Uint8Array(b);
-const emptyControl = (): ControlMessage => ({
-  ihave: [],
-  iwant: [],
-  graft: [],
-  prune: [],
-  idontwant: [],
-});
-
-function full(): Rpc {
-  return {
-    subscriptions: [{ subscribe: true, topic: "a" }, { subscribe: false, topic: "bé" }],
-    messages: [{
-      from: bytes(0, 36, 8, 1),
-      data: utf8Encode("hello"),
-      seqno: bytes(0, 0, 0, 0, 0, 0, 0, 7),
-      topic: "a",
-      signature: bytes(9, 9),
-      key: bytes(8, 8),
-    }, { topic: "t", data: new Uint8Array(0) }],
-    control: {
-      ihave: [{ topic: "a", messageIds: [bytes(1, 2), bytes(0xff, 0xfe)] }],
-      iwant: [{ messageIds: [bytes(3)] }],
-      graft: [{ topic: "g" }],
-      prune: [{
-        topic: "p",
-        peers: [{ peerId: bytes(0, 1, 2) }, { peerId: bytes(4), signedPeerRecord: bytes(5, 6) }],
-        backoff: 60,
-      }, { topic: "q", peers: [] }],
-      idontwant: [{ messageIds: [bytes(7, 7)] }],
-    },
-  };
-}
-
-// --- mapping to js's field names ------------------------------------------------------------
-
-// deno-lint-ignore no-explicit-any
-type Js = any;
-
-function toJs(rpc: Rpc): Js {
-  const out: Js = {
-    subscriptions: rpc.subscriptions.map((s) => ({ subscribe: s.subscribe, topic: s.topic })),
-    messages: rpc.messages.map((m) => ({ ...m })),
-  };
-  if (rpc.control !== undefined) {
-    const c = rpc.control;
-    out.control = {
-      ihave: c.ihave.map((e) => ({ topicID: e.topic, messageIDs: e.messageIds })),
-      iwant: c.iwant.map((e) => ({ messageIDs: e.messageIds })),
-      graft: c.graft.map((e) => ({ topicID: e.topic })),
-      prune: c.prune.map((e) => ({
-        topicID: e.topic,
-        peers: e.peers.map((p) =>
-          p.signedPeerRecord === undefined
-            ? { peerID: p.peerId }
-            : { peerID: p.peerId, signedPeerRecord: p.signedPeerRecord }
-        ),
-        ...(e.backoff === undefined ? {} : { backoff: e.backoff }),
-      })),
-      idontwant: c.idontwant.map((e) => ({ messageIDs: e.messageIds })),
-    };
-  }
-  return out;
-}
-
-/** Plain, comparable form: Uint8Arrays as hex, undefined fields dropped. */
-function norm(value: unknown): unknown {
-  if (value instanceof Uint8Array) return toHex(value);
-  if (Array.isArray(value)) return value.map(norm);
-  if (value !== null && typeof value === "object") {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = norm(v);
-    return out;
-  }
-  return value;
-}
-
-// --- arbitraries ------------------------------------------------------------------------------
-
-const bin = (max: number) => fc.uint8Array({ maxLength: max });
-const topic = fc.string({ minLength: 1, maxLength: 20, unit: "grapheme" });
-const messageArb: fc.Arbitrary<PubsubMessage> = fc.record({
-  from: bin(40),
-  data: bin(64),
-  seqno: fc.uint8Array({ minLength: 8, maxLength: 8 }),
-  topic,
-  signature: bin(64),
-  key: bin(40),
-}, { requiredKeys: ["topic"] });
-const ids = fc.array(bin(48), { maxLength: 5 });
-const controlArb: fc.Arbitrary<ControlMessage> = fc.record({
-  ihave: fc.array(fc.record({ topic, messageIds: ids }), { maxLength: 3 }),
-  iwant: fc.array(fc.record({ messageIds: ids }), { maxLength: 3 }),
-  graft: fc.array(fc.record({ topic }), { maxLength: 3 }),
-  prune: fc.array(
-    fc.record({
-      topic,
-      peers: fc.array(
-        fc.record({ peerId: bin(40), signedPeerRecord: bin(80) }, {
-          requiredKeys: ["peerId"],
-        }),
-        { maxLength: 3 },
-      ),
-      backoff: fc.nat({ max: 2 ** 40 }),
-    }, { requiredKeys: ["topic", "peers"] }),
-    { maxLength: 3 },
-  ),
-  idontwant: fc.array(fc.record({ messageIds: ids }), { maxLength: 3 }),
-});
-const rpcArb: fc.Arbitrary<Rpc> = fc.record({
-  subscriptions: fc.array(fc.record({ subscribe: fc.boolean(), topic }), { maxLength: 4 }),
-  messages: fc.array(messageArb, { maxLength: 4 }),
-  control: controlArb,
-}, { requiredKeys: ["subscriptions", "messages"] });
-
-// --- tests ------------------------------------------------------------------------------------
+import type { ControlMessage, Rpc } from "../../protocols/pubsub/types.ts";
+import { bytes, emptyControl, full, norm } from "./codec_fixtures.ts";
 
 describe("pubsub RPC codec: vectors", () => {
   it("encodes SubOpts, Message and every control kind with the rpc.proto field numbers", () => {
@@ -465,131 +344,5 @@ describe("pubsub RPC codec: limits (HARDENING.md rule 1)", () => {
       messages: [{ topic: "t", data: new Uint8Array(1000) }],
     });
     assert.equal(decodeRpc(big).messages[0].data!.buffer, big.buffer); // most of the frame: a view
-  });
-});
-
-describe("pubsub RPC codec: js-libp2p interop", () => {
-  it("the full RPC: ours encodes byte for byte as js; each decodes the other's", () => {
-    const rpc = full();
-    const ours = encodeRpc(rpc);
-    const js = JsRPC.encode(toJs(rpc));
-    assert.equal(toHex(ours), toHex(js));
-    assert.deepEqual(norm(JsRPC.decode(ours)), norm(toJs(rpc)));
-    assert.deepEqual(norm(decodeRpc(js)), norm(rpc));
-  });
-
-  it("property: byte-equal with @libp2p/gossipsub's codec, both directions", () => {
-    fc.assert(
-      fc.property(rpcArb, (rpc) => {
-        const ours = encodeRpc(rpc);
-        const js = JsRPC.encode(toJs(rpc));
-        assert.equal(toHex(ours), toHex(js));
-        assert.deepEqual(norm(JsRPC.decode(ours)), norm(toJs(rpc)));
-        assert.deepEqual(norm(decodeRpc(js)), norm(rpc));
-      }),
-      { numRuns: 300 },
-    );
-  });
-
-  it("property: floodsub RPCs (no control) are byte-equal with @libp2p/floodsub's codec", () => {
-    const flood = fc.record({
-      subscriptions: fc.array(fc.record({ subscribe: fc.boolean(), topic }), { maxLength: 4 }),
-      messages: fc.array(messageArb, { maxLength: 4 }),
-    });
-    fc.assert(
-      fc.property(flood, (rpc) => {
-        // floodsub's rpc.proto names field 3 `sequenceNumber` and, like go, writes an empty topic.
-        const js = toJs(rpc);
-        for (const m of js.messages) {
-          m.sequenceNumber = m.seqno;
-          delete m.seqno;
-        }
-        const ours = encodeRpc(rpc);
-        assert.equal(toHex(ours), toHex(JsFloodRPC.encode(js)));
-        assert.deepEqual(norm(JsFloodRPC.decode(ours)), norm(js));
-        assert.deepEqual(norm(decodeRpc(JsFloodRPC.encode(js))), norm(rpc));
-      }),
-      { numRuns: 200 },
-    );
-  });
-
-  it("the one proto2 presence difference: js omits an empty Message topic, we write it (as go)", () => {
-    const m = { topic: "", data: bytes(1) };
-    assert.equal(toHex(encodeMessage(m)), "1201012200");
-    assert.equal(toHex(JsRPC.Message.encode(m)), "120101");
-    assert.deepEqual(norm(decodeRpc(JsRPC.encode({ subscriptions: [], messages: [m] })).messages), [
-      { topic: "", data: "01" },
-    ]);
-  });
-});
-
-describe("pubsub RPC codec: fuzz", () => {
-  const typed = (e: unknown): boolean =>
-    e instanceof DecodeError || e instanceof LimitExceededError;
-  const small: RpcLimits = {
-    maxSubscriptions: 2,
-    maxMessages: 2,
-    maxControlEntries: 2,
-    maxIHaveIds: 2,
-    maxIWantIds: 2,
-    maxIDontWantIds: 2,
-    maxMessageIdsPerRpc: 3,
-    maxMessageIdBytes: 8,
-    maxPrunePeers: 2,
-    maxTopicBytes: 8,
-  };
-  const within = (rpc: Rpc): void => {
-    assert.ok(rpc.subscriptions.length <= 2 && rpc.messages.length <= 2);
-    let ids = 0;
-    const c = rpc.control ?? emptyControl();
-    for (const k of ["ihave", "iwant", "graft", "prune", "idontwant"] as const) {
-      assert.ok(c[k].length <= 2);
-    }
-    for (const e of [...c.ihave, ...c.iwant, ...c.idontwant]) {
-      assert.ok(e.messageIds.length <= 2);
-      for (const id of e.messageIds) assert.ok(id.byteLength <= 8);
-      ids += e.messageIds.length;
-    }
-    assert.ok(ids <= 3);
-    for (const p of c.prune) assert.ok(p.peers.length <= 2);
-    for (const t of [...rpc.subscriptions, ...rpc.messages, ...c.ihave, ...c.graft, ...c.prune]) {
-      assert.ok(utf8Encode(t.topic).byteLength <= 8);
-    }
-  };
-  const decodeChecked = (wire: Uint8Array, limits?: RpcLimits): void => {
-    try {
-      const rpc = decodeRpc(wire, limits);
-      if (limits === small) within(rpc);
-    } catch (e) {
-      if (!typed(e)) throw e;
-    }
-  };
-
-  it("random bytes: only typed errors, results within the limits", () => {
-    fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 256 }), (wire) => {
-        decodeChecked(wire);
-        decodeChecked(wire, small);
-      }),
-      { numRuns: 2000 },
-    );
-  });
-
-  it("mutated valid RPCs: only typed errors, results within the limits", () => {
-    fc.assert(
-      fc.property(
-        rpcArb,
-        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }),
-        fc.nat(),
-        (rpc, flips, cut) => {
-          const wire = encodeRpc(rpc);
-          for (const [at, value] of flips) if (wire.length > 0) wire[at % wire.length] = value;
-          decodeChecked(wire);
-          decodeChecked(wire, small);
-          decodeChecked(wire.subarray(0, wire.length === 0 ? 0 : cut % wire.length), small);
-        },
-      ),
-      { numRuns: 1000 },
-    );
   });
 });

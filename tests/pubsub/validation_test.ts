@@ -62,7 +62,11 @@ describe("ValidationPipeline", () => {
     let called = 0;
     const p = new ValidationPipeline({ policy: "StrictSign" });
     p.setValidator("t", () => (called++, "accept"));
-    assert.deepEqual(await p.validate(msg(), "peer"), { result: "reject", reason: "signature" });
+    assert.deepEqual(await p.validate(msg(), "peer"), {
+      result: "reject",
+      reason: "signature",
+      signature: "missing-from",
+    });
     assert.equal(called, 0);
     const author = new MessageAuthor({ privateKey: await generateKeyPair("Ed25519") });
     const signed = await author.build("t", utf8Encode("x"));
