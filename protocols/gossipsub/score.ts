@@ -19,22 +19,8 @@ import {
   validatePeerScoreParams,
 } from "./score_params.ts";
 import { IpColocation } from "./score_ip.ts";
+import { decay, meshDeficit, topicScore, type TopicStats } from "./score_topic.ts";
 import { addDeliverer, DeliveryRecords, hasDeliverer } from "./score_deliveries.ts";
-
-/** One peer's counters in one scored topic. */
-interface TopicStats {
-  inMesh: boolean;
-  /** When the peer was last grafted (valid while `inMesh`). */
-  graftTime: number;
-  /** P2 counter. */
-  firstMessageDeliveries: number;
-  /** P3 counter. */
-  meshMessageDeliveries: number;
-  /** P3b counter. */
-  meshFailurePenalty: number;
-  /** P4 counter. */
-  invalidMessageDeliveries: number;
-}
 
 /** One peer's state: connected, or retained until `expires`. */
 interface PeerStats {
@@ -47,6 +33,14 @@ interface PeerStats {
   ipKeys: string[];
   /** P7 counter. */
   behaviourPenalty: number;
+  /** While retained: its entry in the leave queue (0 while connected). */
+  leaveSeq: number;
+}
+
+/** A retained peer in the leave queue; stale once the peer returned or was forgotten. */
+interface LeaveEntry {
+  readonly peer: string;
+  readonly seq: number;
 }
 
 /** Counts of what the score holds (for tests, metrics and memory checks). */
@@ -84,14 +78,23 @@ export class PeerScore {
   readonly #params: PeerScoreParams;
   readonly #topicParams: Map<string, TopicScoreParams>;
   readonly #peers = new Map<string, PeerStats>();
-  /** Retained peers in the order they left (eviction takes the front; HARDENING.md rule 4). */
-  readonly #retained = new Set<string>();
+  /**
+   * Retained peers in the order they left, from `#leaveHead` on (eviction and expiry take the
+   * front; HARDENING.md rule 4). An array, not a Set's order: V8 keeps deleted entries as holes
+   * that `values().next()` walks over, making front removal quadratic.
+   */
+  #leaveQueue: LeaveEntry[] = [];
+  #leaveHead = 0;
+  #leaveSeq = 0;
+  #retainedCount = 0;
   readonly #colocation: IpColocation;
   readonly #deliveries: DeliveryRecords;
   /** The start of the current decay interval; set by the first `refresh`. */
   #lastDecay: number | undefined;
 
   /**
+   * Score peers with `params`.
+   *
    * @param params complete parameters (see `createPeerScoreParams`); validated here.
    * @throws InvalidScoreParamsError naming the first bad field.
    */
@@ -115,10 +118,19 @@ export class PeerScore {
   addPeer(peer: string, ip: string | undefined, _now: number): void {
     let stats = this.#peers.get(peer);
     if (stats === undefined) {
-      stats = { connected: true, expires: 0, topics: new Map(), ipKeys: [], behaviourPenalty: 0 };
+      stats = {
+        connected: true,
+        expires: 0,
+        topics: new Map(),
+        ipKeys: [],
+        behaviourPenalty: 0,
+        leaveSeq: 0,
+      };
       this.#peers.set(peer, stats);
+    } else if (!stats.connected) {
+      this.#retainedCount--;
     }
-    this.#retained.delete(peer);
+    stats.leaveSeq = 0;
     stats.connected = true;
     stats.expires = 0;
     this.#colocation.remove(peer, stats.ipKeys);
@@ -146,14 +158,14 @@ export class PeerScore {
       if (ts.inMesh) this.#applyMeshFailure(ts, this.#topicParams.get(topic)!, now);
       ts.inMesh = false;
     }
+    // Full: the peer that left first is forgotten first (HARDENING.md rule 4).
+    if (this.#retainedCount >= this.#params.maxRetainedPeers) this.#expireRetained(Infinity, 1);
     stats.connected = false;
     stats.expires = now + this.#params.retainScore;
-    if (this.#retained.size >= this.#params.maxRetainedPeers) {
-      // Full: the peer that left first is forgotten first (HARDENING.md rule 4).
-      const oldest = this.#retained.values().next().value!;
-      this.#forget(oldest, this.#peers.get(oldest)!);
-    }
-    this.#retained.add(peer);
+    stats.leaveSeq = ++this.#leaveSeq;
+    this.#leaveQueue.push({ peer, seq: stats.leaveSeq });
+    this.#retainedCount++;
+    this.#compactLeaveQueue();
   }
 
   /** We grafted `peer` into the mesh of `topic` (or accepted its GRAFT): P1 starts counting. */
@@ -221,10 +233,9 @@ export class PeerScore {
       return;
     }
     record.status = "invalid";
+    // As go, js and rust: the sender, then every recorded copy (the sender's own second copy too).
     this.#markInvalidDelivery(peer, topic);
-    for (const other of record.peers ?? []) {
-      if (other !== peer) this.#markInvalidDelivery(other, topic);
-    }
+    for (const other of record.peers ?? []) this.#markInvalidDelivery(other, topic);
     record.peers = undefined;
   }
 
@@ -287,8 +298,10 @@ export class PeerScore {
       }
     }
     // P7: the squared excess of the behaviour penalty over its threshold.
-    const excess = stats.behaviourPenalty - p.behaviourPenaltyThreshold;
-    if (excess > 0) score += excess * excess * p.behaviourPenaltyWeight;
+    if (p.behaviourPenaltyWeight !== 0) {
+      const excess = stats.behaviourPenalty - p.behaviourPenaltyThreshold;
+      if (excess > 0) score += excess * excess * p.behaviourPenaltyWeight;
+    }
     return score;
   }
 
@@ -299,11 +312,7 @@ export class PeerScore {
    */
   refresh(now: number): void {
     const p = this.#params;
-    for (const peer of this.#retained) {
-      const stats = this.#peers.get(peer)!;
-      if (stats.expires > now) continue;
-      this.#forget(peer, stats);
-    }
+    this.#expireRetained(now, Infinity);
     this.#deliveries.expire(now);
     if (this.#lastDecay === undefined || now < this.#lastDecay) {
       this.#lastDecay = now;
@@ -355,17 +364,50 @@ export class PeerScore {
   /** What the score holds now. */
   stats(): PeerScoreStats {
     return {
-      peers: this.#peers.size - this.#retained.size,
-      retained: this.#retained.size,
+      peers: this.#peers.size - this.#retainedCount,
+      retained: this.#retainedCount,
       deliveryRecords: this.#deliveries.size,
       ipKeys: this.#colocation.size,
     };
   }
 
   #forget(peer: string, stats: PeerStats): void {
+    if (!stats.connected) this.#retainedCount--;
     this.#colocation.remove(peer, stats.ipKeys);
     this.#peers.delete(peer);
-    this.#retained.delete(peer);
+  }
+
+  /**
+   * Forget retained peers from the front of the leave queue whose expiry is before `now`
+   * (go forgets once now is after the expiry), at most `limit` of them. Leave order is expiry
+   * order, since every retained score lives `retainScore` ms.
+   */
+  #expireRetained(now: number, limit: number): void {
+    const queue = this.#leaveQueue;
+    while (limit > 0 && this.#leaveHead < queue.length) {
+      const entry = queue[this.#leaveHead];
+      const stats = this.#peers.get(entry.peer);
+      if (stats !== undefined && !stats.connected && stats.leaveSeq === entry.seq) {
+        if (stats.expires >= now) break;
+        this.#forget(entry.peer, stats);
+        limit--;
+      }
+      this.#leaveHead++;
+    }
+    this.#compactLeaveQueue();
+  }
+
+  /** Drop the consumed front and stale entries once they outnumber the live ones. */
+  #compactLeaveQueue(): void {
+    const length = this.#leaveQueue.length;
+    const frontHeavy = this.#leaveHead >= 1_024 && this.#leaveHead * 2 >= length;
+    const stale = length - this.#leaveHead >= 2 * this.#retainedCount + 1_024;
+    if (!frontHeavy && !stale) return;
+    this.#leaveQueue = this.#leaveQueue.slice(this.#leaveHead).filter((e) => {
+      const stats = this.#peers.get(e.peer);
+      return stats !== undefined && !stats.connected && stats.leaveSeq === e.seq;
+    });
+    this.#leaveHead = 0;
   }
 
   /** The peer's counters in `topic`, created on first use; undefined if untracked or unscored. */
@@ -421,44 +463,4 @@ export class PeerScore {
     const ts = this.#topicStats(peer, topic);
     if (ts !== undefined) ts.invalidMessageDeliveries += 1;
   }
-}
-
-/** The P3 deficit: threshold minus deliveries, once the peer has been in the mesh long enough. */
-function meshDeficit(ts: TopicStats, tp: TopicScoreParams, now: number): number {
-  if (!ts.inMesh || now - ts.graftTime <= tp.meshMessageDeliveriesActivation) return 0;
-  const deficit = tp.meshMessageDeliveriesThreshold - ts.meshMessageDeliveries;
-  return deficit > 0 ? deficit : 0;
-}
-
-/** One topic's weighted contribution: tᵢ·(w₁P₁ + w₂P₂ + w₃P₃ + w₃bP₃b + w₄P₄). */
-function topicScore(ts: TopicStats, tp: TopicScoreParams, now: number): number {
-  let s = 0;
-  if (ts.inMesh && tp.timeInMeshWeight !== 0) {
-    // P1: whole quanta in the mesh (the spec's integer division of durations), capped.
-    const p1 = Math.min(Math.floor((now - ts.graftTime) / tp.timeInMeshQuantum), tp.timeInMeshCap);
-    if (p1 > 0) s += p1 * tp.timeInMeshWeight;
-  }
-  // A weight of 0 turns its parameter off; its decay is then unchecked, so skip the counter
-  // rather than risk 0 times a runaway value.
-  if (tp.firstMessageDeliveriesWeight !== 0) {
-    s += Math.min(ts.firstMessageDeliveries, tp.firstMessageDeliveriesCap) *
-      tp.firstMessageDeliveriesWeight;
-  }
-  if (tp.meshMessageDeliveriesWeight !== 0) {
-    const deficit = meshDeficit(ts, tp, now);
-    s += deficit * deficit * tp.meshMessageDeliveriesWeight;
-  }
-  if (tp.meshFailurePenaltyWeight !== 0) s += ts.meshFailurePenalty * tp.meshFailurePenaltyWeight;
-  if (tp.invalidMessageDeliveriesWeight !== 0) {
-    s += ts.invalidMessageDeliveries * ts.invalidMessageDeliveries *
-      tp.invalidMessageDeliveriesWeight;
-  }
-  return s * tp.topicWeight;
-}
-
-/** `value · factor^intervals`, or 0 once below `zero` (the spec's decayToZero). */
-function decay(value: number, factor: number, intervals: number, zero: number): number {
-  if (value === 0) return 0;
-  const next = intervals === 1 ? value * factor : value * Math.pow(factor, intervals);
-  return next < zero ? 0 : next;
 }

@@ -9,10 +9,13 @@
  */
 
 import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from "../../src/multiaddr/ip.ts";
-import { InvalidScoreParamsError } from "./score_params.ts";
+import { InvalidScoreParamsError } from "./score_errors.ts";
 
-interface Range {
+/** A parsed whitelist entry: an address and its prefix length in bits. */
+export interface WhitelistRange {
+  /** 4 bytes for IPv4 (and IPv4-mapped IPv6), 16 for IPv6. */
   readonly bytes: Uint8Array;
+  /** Prefix length. */
   readonly bits: number;
 }
 
@@ -33,7 +36,7 @@ function isLoopback(ip: Uint8Array): boolean {
   return ip[15] === 1;
 }
 
-function inRange(ip: Uint8Array, r: Range): boolean {
+function inRange(ip: Uint8Array, r: WhitelistRange): boolean {
   if (ip.length !== r.bytes.length) return false;
   let bits = r.bits;
   for (let i = 0; bits > 0; i++, bits -= 8) {
@@ -43,7 +46,7 @@ function inRange(ip: Uint8Array, r: Range): boolean {
   return true;
 }
 
-function parseRange(entry: string, index: number): Range {
+function parseRange(entry: string, index: number): WhitelistRange {
   const field = `ipColocationFactorWhitelist[${index}]`;
   if (typeof entry !== "string") throw new InvalidScoreParamsError(field, "must be a string");
   const slash = entry.indexOf("/");
@@ -65,6 +68,21 @@ function parseRange(entry: string, index: number): Range {
     }
   }
   return { bytes, bits };
+}
+
+/**
+ * Parse a P6 whitelist of IPs and CIDR ranges (`"10.0.0.1"`, `"10.0.0.0/8"`, `"2001:db8::/32"`;
+ * an IPv4-mapped IPv6 range counts its prefix over 128 bits).
+ *
+ * @throws InvalidScoreParamsError naming the first entry that is neither.
+ * @example
+ * ```ts
+ * import { parseWhitelist } from "./score_ip.ts";
+ * parseWhitelist(["10.0.0.0/8", "2001:db8::/32"]).length; // 2
+ * ```
+ */
+export function parseWhitelist(entries: readonly string[]): readonly WhitelistRange[] {
+  return entries.map(parseRange);
 }
 
 /**
@@ -102,15 +120,17 @@ export function colocationKeys(ip: string): string[] {
  * ```
  */
 export class IpColocation {
-  readonly #ranges: Range[];
+  readonly #ranges: readonly WhitelistRange[];
   /** key -> peers under it. */
   readonly #peers = new Map<string, Set<string>>();
 
   /**
+   * Track colocation, never counting IPs in `whitelist` (IPs and CIDR ranges).
+   *
    * @throws InvalidScoreParamsError naming the whitelist entry that is not an IP or CIDR.
    */
   constructor(whitelist: readonly string[] = []) {
-    this.#ranges = whitelist.map(parseRange);
+    this.#ranges = parseWhitelist(whitelist);
   }
 
   /**

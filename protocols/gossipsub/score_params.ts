@@ -10,6 +10,11 @@
  * @module
  */
 
+import { InvalidScoreParamsError } from "./score_errors.ts";
+import { parseWhitelist } from "./score_ip.ts";
+
+export { InvalidScoreParamsError };
+
 /** Per-topic score parameters (gossipsub-v1.1.md "Overview of New Parameters", topic table). */
 export interface TopicScoreParams {
   /** How much this topic's score counts in the total (>= 0). */
@@ -96,36 +101,6 @@ export interface PeerScoreThresholds {
   acceptPXThreshold: number;
   /** Opportunistic grafting runs when the median mesh score is below it (>= 0). */
   opportunisticGraftThreshold: number;
-}
-
-/**
- * A score parameter broke a constraint of gossipsub-v1.1.md (or go-libp2p-pubsub's
- * `validate()`). `field` names it, with its topic for a topic parameter
- * (`topics["blocks"].meshMessageDeliveriesDecay`). A RangeError, as bad arguments are
- * (ARCHITECTURE.md "Conventions").
- *
- * @example
- * ```ts
- * import { InvalidScoreParamsError, validatePeerScoreThresholds } from "./score_params.ts";
- * try {
- *   validatePeerScoreThresholds({
- *     gossipThreshold: 1, publishThreshold: -1, graylistThreshold: -2,
- *     acceptPXThreshold: 0, opportunisticGraftThreshold: 0,
- *   });
- * } catch (e) {
- *   if (e instanceof InvalidScoreParamsError) console.log(e.field); // "gossipThreshold"
- * }
- * ```
- */
-export class InvalidScoreParamsError extends RangeError {
-  /** The parameter that broke its constraint. */
-  readonly field: string;
-  /** Create an error naming the field and the constraint. */
-  constructor(field: string, constraint: string) {
-    super(`invalid score parameter ${field}: ${constraint}`);
-    this.name = "InvalidScoreParamsError";
-    this.field = field;
-  }
 }
 
 /**
@@ -381,6 +356,7 @@ export function validatePeerScoreParams(p: PeerScoreParams): void {
     "ipColocationFactorWhitelist",
     "must be an array of IPs or CIDR ranges",
   );
+  parseWhitelist(p.ipColocationFactorWhitelist);
   // P7
   check(p.behaviourPenaltyWeight <= 0, "behaviourPenaltyWeight", "must be <= 0");
   if (p.behaviourPenaltyWeight !== 0) {
@@ -443,23 +419,25 @@ export function validatePeerScoreThresholds(t: PeerScoreThresholds): void {
 
 /**
  * The decay factor that takes a counter of 1 down to `decayToZero` in `decayMs` (go-libp2p-pubsub
- * `ScoreParameterDecayWithBase`): `decayToZero ^ (1 / ticks)` with `ticks = floor(decayMs /
- * decayInterval)`, so a value reaches zero within that many decay intervals.
+ * `ScoreParameterDecay` / `ScoreParameterDecayWithBase`): `decayToZero ^ (1 / ticks)` with
+ * `ticks = floor(decayMs / decayInterval)`. The base defaults to go's (and js's helper's):
+ * 1 s intervals and 0.01 to zero. With a larger `decayToZero` in force (our default params use
+ * js's 0.1) a counter reaches zero sooner, so "zero within `decayMs`" still holds.
  *
  * @throws InvalidScoreParamsError when `decayMs` is shorter than one decay interval.
  * @example
  * ```ts
  * import { scoreParameterDecay } from "./score_params.ts";
- * // P2 of a topic should forget a delivery within 10 minutes:
- * const decay = scoreParameterDecay(600_000); // about 0.99617 with 1 s intervals and 0.1 to zero
+ * // P7 should forget a penalty within an hour:
+ * const decay = scoreParameterDecay(3_600_000); // about 0.99872 (0.01 ^ (1 / 3600))
  * ```
  */
 export function scoreParameterDecay(
   decayMs: number,
   base: { decayInterval?: number; decayToZero?: number } = {},
 ): number {
-  const interval = base.decayInterval ?? DEFAULT_PEER_SCORE_PARAMS.decayInterval;
-  const toZero = base.decayToZero ?? DEFAULT_PEER_SCORE_PARAMS.decayToZero;
+  const interval = base.decayInterval ?? DECAY_BASE_INTERVAL;
+  const toZero = base.decayToZero ?? DECAY_BASE_TO_ZERO;
   finite("decayMs", decayMs);
   finite("decayInterval", interval);
   check(interval > 0, "decayInterval", "must be > 0");
@@ -468,3 +446,8 @@ export function scoreParameterDecay(
   check(ticks >= 1, "decayMs", "must be at least one decay interval");
   return Math.pow(toZero, 1 / ticks);
 }
+
+/** go-libp2p-pubsub `DefaultDecayInterval` (1 s). */
+const DECAY_BASE_INTERVAL = 1_000;
+/** go-libp2p-pubsub `DefaultDecayToZero` (0.01). */
+const DECAY_BASE_TO_ZERO = 0.01;
