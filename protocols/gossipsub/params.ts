@@ -7,6 +7,12 @@
  * @module
  */
 
+import {
+  DEFAULT_PEER_SCORE_THRESHOLDS,
+  type PeerScoreThresholds,
+  validatePeerScoreThresholds,
+} from "./score_params.ts";
+
 /** The router's overlay parameters. All durations are in milliseconds. */
 export interface GossipsubParams {
   /** Target mesh degree (v1.0 "Parameters": D = 6). */
@@ -84,19 +90,15 @@ export interface GossipsubParams {
   maxBackoffEntries: number;
 }
 
-/** The score thresholds of gossipsub v1.1 ("Score Thresholds"). */
-export interface GossipsubThresholds {
-  /** Below it, no gossip to or from a peer (must be < 0). */
-  gossipThreshold: number;
-  /** Below it, our own messages are not flood-published to a peer (<= gossipThreshold). */
-  publishThreshold: number;
-  /** Below it, a peer's RPCs are ignored (< publishThreshold). */
-  graylistThreshold: number;
-  /** PX is accepted only from peers at or above it (>= 0). */
-  acceptPXThreshold: number;
-  /** Opportunistic grafting runs when the median mesh score is below it (>= 0). */
-  opportunisticGraftThreshold: number;
-}
+/**
+ * The score thresholds of gossipsub v1.1 ("Score Thresholds"): the type of score_params.ts.
+ *
+ * @example
+ * ```ts
+ * const t: GossipsubThresholds = { ...DEFAULT_SCORE_THRESHOLDS, acceptPXThreshold: 100 };
+ * ```
+ */
+export type GossipsubThresholds = PeerScoreThresholds;
 
 /**
  * The defaults (go-libp2p-pubsub `gossipsub.go` l.52-82 unless the field says otherwise).
@@ -146,20 +148,15 @@ export const DEFAULT_GOSSIPSUB_PARAMS: Readonly<GossipsubParams> = Object.freeze
 
 /**
  * Thresholds used when a peer score is configured (js-libp2p `peer-score-thresholds.ts`,
- * research §2.2).
+ * research §2.2): score_params.ts's defaults.
  *
  * @example
  * ```ts
  * DEFAULT_SCORE_THRESHOLDS.graylistThreshold; // -80
  * ```
  */
-export const DEFAULT_SCORE_THRESHOLDS: Readonly<GossipsubThresholds> = Object.freeze({
-  gossipThreshold: -10,
-  publishThreshold: -50,
-  graylistThreshold: -80,
-  acceptPXThreshold: 10,
-  opportunisticGraftThreshold: 20,
-});
+export const DEFAULT_SCORE_THRESHOLDS: Readonly<GossipsubThresholds> =
+  DEFAULT_PEER_SCORE_THRESHOLDS;
 
 /**
  * Thresholds without scoring: every score is 0 and no threshold excludes a score of 0 (go's
@@ -225,22 +222,14 @@ export function resolveParams(overrides: Partial<GossipsubParams> = {}): Gossips
 }
 
 /**
- * Check the ordering gossipsub-v1.1.md "Score Thresholds" requires.
+ * Check the ordering gossipsub-v1.1.md "Score Thresholds" requires (score_params.ts's check).
  *
- * @throws RangeError when the thresholds are out of order.
+ * @throws RangeError (InvalidScoreParamsError) when the thresholds are out of order.
  * @example
  * ```ts
  * checkThresholds(DEFAULT_SCORE_THRESHOLDS);
  * ```
  */
 export function checkThresholds(t: GossipsubThresholds): void {
-  if (t.gossipThreshold > 0 || t.publishThreshold > t.gossipThreshold) {
-    throw new RangeError("gossipsub: need publishThreshold <= gossipThreshold <= 0");
-  }
-  if (t.graylistThreshold > t.publishThreshold) {
-    throw new RangeError("gossipsub: need graylistThreshold <= publishThreshold");
-  }
-  if (t.acceptPXThreshold < 0 || t.opportunisticGraftThreshold < 0) {
-    throw new RangeError("gossipsub: acceptPX and opportunisticGraft thresholds must be >= 0");
-  }
+  validatePeerScoreThresholds(t);
 }

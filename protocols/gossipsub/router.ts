@@ -189,6 +189,7 @@ export class GossipsubRouter implements PubsubRouter {
     for (const fanout of s.fanout.values()) fanout.delete(peer);
     s.peers.delete(peer);
     s.score.removePeer(peer, now);
+    s.clearScoreCache();
   }
 
   #dropTopicPeer(topic: string, peer: string): void {
@@ -352,6 +353,7 @@ export class GossipsubRouter implements PubsubRouter {
     s.clearBackoffs(now);
     applyBrokenPromises(s, now);
     s.score.refresh(now);
+    s.clearScoreCache();
     maintainMeshes(s, now);
     maintainFanout(s, now);
     emitGossip(s, now);

@@ -138,9 +138,25 @@ export class RouterState {
     });
   }
 
-  /** The peer's score (direct peers are never judged by it). */
+  readonly #scoreCache = new Map<string, number>();
+
+  /**
+   * The peer's score, computed at most once per heartbeat (js-libp2p caches for one heartbeat
+   * too, `scoreCacheValidityMs`): penalties take effect from the next heartbeat, which keeps
+   * a per-RPC graylist check cheap.
+   */
   scoreOf(peer: string, now: number): number {
-    return this.score.score(peer, now);
+    let v = this.#scoreCache.get(peer);
+    if (v === undefined) {
+      v = this.score.score(peer, now);
+      this.#scoreCache.set(peer, v);
+    }
+    return v;
+  }
+
+  /** Forget cached scores (each heartbeat, after the score's refresh). */
+  clearScoreCache(): void {
+    this.#scoreCache.clear();
   }
 
   /** Fisher-Yates with the injected random source. */

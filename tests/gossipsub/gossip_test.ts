@@ -124,8 +124,9 @@ describe("gossipsub gossip", () => {
     const h = new Harness({ withScore: true });
     const { others } = setup(h, 10);
     h.score!.scores.set(others[0], -11);
+    h.router.heartbeat(2000); // scores are read once per heartbeat
     h.clear();
-    h.router.handleRpc(others[0], ctl({ ihave: [{ topic: T, messageIds: [idOf(msg(T))] }] }), 1000);
+    h.router.handleRpc(others[0], ctl({ ihave: [{ topic: T, messageIds: [idOf(msg(T))] }] }), 2000);
     assert.equal(h.sent.length, 0);
   });
 

@@ -192,10 +192,10 @@ describe("gossipsub mesh", () => {
     });
     h.router.subscribe(T, 0);
     h.addPeers(2, T, 0, { protocol: V11 });
-    h.router.heartbeat(1000);
-    const px = Array.from({ length: 100 }, (_, i) => ({ peerId: new Uint8Array([i]) }));
     h.score!.scores.set("p0", 5);
     h.score!.scores.set("p1", 50);
+    h.router.heartbeat(1000); // scores are read once per heartbeat
+    const px = Array.from({ length: 100 }, (_, i) => ({ peerId: new Uint8Array([i]) }));
     h.router.handleRpc("p0", ctl({ prune: [{ topic: T, peers: px, backoff: 60 }] }), 1000);
     h.router.handleRpc("p1", ctl({ prune: [{ topic: T, peers: px, backoff: 60 }] }), 1000);
     assert.deepEqual(got, ["p1:16"]);

@@ -90,8 +90,8 @@ describe("gossipsub publish and forward", () => {
     const h = new Harness({ withScore: true });
     h.router.subscribe(T, 0);
     h.addPeers(2, T);
-    h.router.heartbeat(1000);
     h.score!.scores.set("p0", -81);
+    h.router.heartbeat(1000); // scores are read once per heartbeat
     h.clear();
     const got = h.router.handleRpc("p0", {
       subscriptions: [{ topic: "new", subscribe: true }],
