@@ -31,6 +31,8 @@ import type {
   ValidationResult,
 } from "./types.ts";
 import { decodeRpc, encodeRpcFrame } from "./rpc_codec.ts";
+import { MAX_RPC_SEND_BYTES } from "./rpc_limits.ts";
+import { splitRpc } from "./rpc_split.ts";
 import {
   PublishError,
   type PublishResult,
@@ -338,7 +340,15 @@ export class PubsubService<R extends PubsubRouter = PubsubRouter>
     const peer = this.#peers.get(peerKey);
     if (peer === undefined || peer.gone) return;
     if (this.#capture !== undefined && rpc.messages.length > 0) this.#capture.push(peerKey);
-    if (peer.queue.push(encodeRpcFrame(rpc))) this.#stats.rpcOut++;
+    const frame = encodeRpcFrame(rpc);
+    if (frame.byteLength <= MAX_RPC_SEND_BYTES) {
+      if (peer.queue.push(frame)) this.#stats.rpcOut++;
+      return;
+    }
+    // Over what go accepts (1 MiB): parts within it (ids lists cut, messages kept whole).
+    for (const part of splitRpc(rpc, MAX_RPC_SEND_BYTES - 8)) {
+      if (peer.queue.push(encodeRpcFrame(part))) this.#stats.rpcOut++;
+    }
   }
 
   async #onInbound(stream: Stream): Promise<void> {
