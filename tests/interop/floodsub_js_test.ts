@@ -56,7 +56,12 @@ describe(`floodsub interop with js-libp2p over TCP (${TOTAL} nodes, half js)`, (
       () => members.every((m) => expected(m).every((x) => m.received().includes(x))),
       60_000,
       "every message delivered everywhere",
-    );
+    ).catch((err) => {
+      const missing = members.map((m) =>
+        `${m.kind} ${m.index} misses ${expected(m).filter((x) => !m.received().includes(x))}`
+      );
+      throw new Error(`${err.message}\n${missing.join("\n")}`);
+    });
     // Room for a wrong duplicate to arrive before counting.
     await new Promise((r) => setTimeout(r, 1000));
     for (const m of members) {
