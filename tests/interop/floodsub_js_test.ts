@@ -37,6 +37,7 @@ describe(`floodsub interop with js-libp2p over TCP (${TOTAL} nodes, half js)`, (
       async () => {
         for (const m of members) {
           if ((await m.subscribers(TOPIC)).length < degree(m.index)) return false;
+          if ((await m.writable()).length < degree(m.index)) return false;
         }
         return true;
       },

@@ -79,6 +79,7 @@ describe(`gossipsub interop with js-libp2p over TCP (${TOTAL} nodes, half js)`, 
       async () => {
         for (const m of members) {
           if ((await m.subscribers(TOPIC)).length < degree(m.index)) return false;
+          if ((await m.writable()).length < degree(m.index)) return false;
           if ((await m.mesh(TOPIC)).length === 0) return false;
         }
         return true;

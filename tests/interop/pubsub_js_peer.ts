@@ -12,6 +12,7 @@
  *   {"id":6,"op":"score","peer":"12D3…"}                        -> {"id":6,"ok":true,"result":-12.5}
  *   {"id":7,"op":"idontwants","peer":"12D3…"}                   -> {"id":7,"ok":true,"result":n}
  *   {"id":8,"op":"validator","topic":"t","reject":"bad"}        -> {"id":8,"ok":true}
+ *   {"id":9,"op":"writable"}                                    -> {"id":9,"ok":true,"result":["12D3…"]}
  *
  * Every accepted message is reported as
  * {"event":"message","topic":…,"data":…(UTF-8),"from":…,"seqno":"…"}. The first line is
@@ -132,6 +133,15 @@ async function run(cmd: Record<string, unknown>): Promise<unknown> {
       return kind === "gossipsub"
         ? ps.getMeshPeers(String(cmd.topic)).map((p: unknown) => String(p))
         : [];
+    case "writable": {
+      // Peers js can send to now: its outbound stream to them is attached. (js records a
+      // peer's subscriptions from the inbound stream, maybe before that; sends are then
+      // silently skipped.)
+      if (kind === "gossipsub") return [...ps.streamsOutbound.keys()].map(String);
+      return [...ps.peers.entries()].filter(([, s]) => s.outboundPb != null).map(([id]) =>
+        String(id)
+      );
+    }
     case "peers":
       return ps.getPeers().map((p: { toString(): string }) => p.toString());
     case "score":

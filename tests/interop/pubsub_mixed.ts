@@ -23,6 +23,8 @@ export interface Member {
   publish(topic: string, data: string): Promise<void>;
   /** Peer ids this member knows to be subscribed to `topic`. */
   subscribers(topic: string): Promise<string[]>;
+  /** Peers it has a writable outbound pubsub stream to. */
+  writable(): Promise<string[]>;
   /** Mesh peers (gossipsub; floodsub: subscribers). */
   mesh(topic: string): Promise<string[]>;
   dial(addr: string): Promise<void>;
@@ -62,6 +64,8 @@ export async function ourMember(
     },
     subscribers: (topic) => Promise.resolve(node.services.pubsub.getSubscribers(topic).map(String)),
     mesh: (topic) => Promise.resolve(node.services.pubsub.getMeshPeers(topic).map(String)),
+    // The router knows a peer once our outbound stream to it is open.
+    writable: () => Promise.resolve(node.services.pubsub.getPeers().map(String)),
     dial: async (addr) => void await node.dial(addr),
     stop: () => node.stop(),
   };
@@ -84,6 +88,7 @@ export async function jsMember(
     publish: async (topic, data) => void await js.call("publish", { topic, data }),
     subscribers: async (topic) => await js.call("subscribers", { topic }) as string[],
     mesh: async (topic) => await js.call("mesh", { topic }) as string[],
+    writable: async () => await js.call("writable") as string[],
     dial: async (addr) => void await js.call("dial", { addr }),
     stop: () => js.stop(),
   };
