@@ -12,6 +12,7 @@ import {
   type PeerScoreThresholds,
   validatePeerScoreThresholds,
 } from "./score_params.ts";
+import { DEFAULT_SEEN_MAX_ENTRIES, DEFAULT_SEEN_TTL_MS } from "../pubsub/mod.ts";
 
 /** The router's overlay parameters. All durations are in milliseconds. */
 export interface GossipsubParams {
@@ -39,7 +40,7 @@ export interface GossipsubParams {
   mcacheMaxEntries: number;
   /** How long a message id stays in the seen cache (go and js `seenTTL` 120 s; rust 60 s). */
   seenTtlMs: number;
-  /** Most ids the seen cache holds (HARDENING.md rule 4). */
+  /** Most ids the seen cache holds (pubsub's SeenCache default; HARDENING.md rule 4). */
   seenMaxEntries: number;
   /** Backoff after a PRUNE (v1.1 "PRUNE Backoff and Peer Exchange": 1 minute). */
   pruneBackoffMs: number;
@@ -120,8 +121,8 @@ export const DEFAULT_GOSSIPSUB_PARAMS: Readonly<GossipsubParams> = Object.freeze
   mcacheLength: 5,
   mcacheGossip: 3,
   mcacheMaxEntries: 100_000,
-  seenTtlMs: 120_000,
-  seenMaxEntries: 1_000_000,
+  seenTtlMs: DEFAULT_SEEN_TTL_MS,
+  seenMaxEntries: DEFAULT_SEEN_MAX_ENTRIES,
   pruneBackoffMs: 60_000,
   unsubscribeBackoffMs: 10_000,
   maxPruneBackoffMs: 3_600_000,

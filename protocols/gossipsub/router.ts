@@ -18,6 +18,7 @@ import {
   GOSSIPSUB_V11_PROTOCOL,
   GOSSIPSUB_V12_PROTOCOL,
   type IncomingMessage,
+  messageIdFromSeqno,
   messageIdKey,
   type PeerInfo,
   type PeerScoreApi,
@@ -54,13 +55,7 @@ import {
   NO_SCORE_THRESHOLDS,
   resolveParams,
 } from "./params.ts";
-import {
-  defaultMsgId,
-  isGossipsub,
-  type PeerExchangeHooks,
-  type PeerState,
-  RouterState,
-} from "./state.ts";
+import { isGossipsub, type PeerExchangeHooks, type PeerState, RouterState } from "./state.ts";
 
 /**
  * The null peer score: every peer scores 0 and nothing is recorded.
@@ -100,7 +95,7 @@ export interface GossipsubRouterOptions extends PeerExchangeHooks {
   directPeers?: Iterable<string>;
   /** Uniform random in [0, 1) (default Math.random); inject a seeded one for reproducible runs. */
   random?: () => number;
-  /** The message id function (default go's `from ‖ seqno`, {@link defaultMsgId}). */
+  /** The message id function (default go's `from ‖ seqno`, pubsub's `messageIdFromSeqno`). */
   msgId?: (message: PubsubMessage) => Uint8Array;
   /** Also speak /floodsub/1.0.0 (js `fallbackToFloodsub`, default true). */
   floodsubFallback?: boolean;
@@ -141,7 +136,7 @@ export class GossipsubRouter implements PubsubRouter {
       sink: options.sink,
       px: { peerInfo: options.peerInfo, onPeerExchange: options.onPeerExchange },
       directPeers: options.directPeers ?? [],
-      msgId: options.msgId ?? defaultMsgId,
+      msgId: options.msgId ?? messageIdFromSeqno,
     });
     const ids = [GOSSIPSUB_V12_PROTOCOL, GOSSIPSUB_V11_PROTOCOL, GOSSIPSUB_V10_PROTOCOL];
     if (options.floodsubFallback !== false) ids.push(FLOODSUB_PROTOCOL);

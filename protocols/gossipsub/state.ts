@@ -21,29 +21,15 @@ import {
 import { MessageCache } from "./message_cache.ts";
 import type { GossipsubParams, GossipsubThresholds } from "./params.ts";
 
-/**
- * go's default message id, `from ‖ seqno` (research §2.2 "Default message IDs differ"); the
- * service may configure another.
- *
- * @example
- * ```ts
- * defaultMsgId({ topic: "t", from: new Uint8Array([1]), seqno: new Uint8Array(8) }).length; // 9
- * ```
- */
-export function defaultMsgId(message: PubsubMessage): Uint8Array {
-  const from = message.from ?? new Uint8Array(0);
-  const seqno = message.seqno ?? new Uint8Array(0);
-  const id = new Uint8Array(from.byteLength + seqno.byteLength);
-  id.set(from, 0);
-  id.set(seqno, from.byteLength);
-  return id;
-}
-
 /** What the router knows about one peer. */
 export interface PeerState {
+  /** The peer id text. */
   readonly id: string;
+  /** The protocol its outbound stream speaks. */
   readonly protocol: string;
+  /** We dialled it (counts toward D_out). */
   readonly outbound: boolean;
+  /** An explicit peer (v1.1 "Explicit Peering Agreements"). */
   readonly direct: boolean;
   /** Topics the peer subscribes to (at most `maxTopicsPerPeer`). */
   readonly topics: Set<string>;
@@ -83,31 +69,49 @@ export interface PeerExchangeHooks {
 
 /** Everything the role files share. */
 export class RouterState {
+  /** The resolved parameters. */
   readonly params: GossipsubParams;
+  /** The score thresholds in force. */
   readonly thresholds: GossipsubThresholds;
+  /** The peer score (or the null score). */
   readonly score: PeerScoreApi;
+  /** The injected random source. */
   readonly random: () => number;
+  /** Where RPCs and deliveries go. */
   readonly sink: PubsubRouterSink;
+  /** Peer-exchange hooks. */
   readonly px: PeerExchangeHooks;
+  /** Explicit peers. */
   readonly directPeers: ReadonlySet<string>;
+  /** The message id function. */
   readonly msgId: (message: PubsubMessage) => Uint8Array;
+  /** Peers with an outbound stream. */
   readonly peers: Map<string, PeerState> = new Map();
   /** topic -> peers subscribed to it (bounded by maxTopics x maxTopicsPerPeer). */
   readonly topics: Map<string, Set<string>> = new Map();
+  /** Our topics. */
   readonly subscriptions: Set<string> = new Set();
+  /** topic -> mesh peers. */
   readonly mesh: Map<string, Set<string>> = new Map();
+  /** topic -> fanout peers (topics we publish to without being in them). */
   readonly fanout: Map<string, Set<string>> = new Map();
+  /** topic -> time (ms) of our last publication to a fanout topic. */
   readonly fanoutLastPub: Map<string, number> = new Map();
   /** topic -> peer -> time (ms) the backoff ends. */
   readonly backoff: Map<string, Map<string, number>> = new Map();
+  /** Entries in `backoff`. */
   backoffEntries = 0;
   /** idKey -> peer -> time (ms) the IWANT promise expires. */
   readonly promises: Map<string, Map<string, number>> = new Map();
+  /** The message cache. */
   readonly mcache: MessageCache;
+  /** The seen cache of message ids. */
   readonly seen: SeenCache;
+  /** Heartbeats so far. */
   tick = 0;
   readonly #outbox = new Map<string, Rpc>();
 
+  /** State for a router with no peers. */
   constructor(init: {
     params: GossipsubParams;
     thresholds: GossipsubThresholds;
@@ -252,7 +256,11 @@ export class RouterState {
     const p = this.peers.get(peer);
     if (p === undefined) return;
     const peersOut: PrunePeerInfo[] = [];
-    if (withPX && this.params.doPX && speaksV11(p) && this.px.peerInfo !== undefined) {
+    // No PX towards negative-score peers, and only non-negative peers offered (v1.1 "Score Thresholds").
+    if (
+      withPX && this.params.doPX && speaksV11(p) && this.px.peerInfo !== undefined &&
+      this.scoreOf(peer, now) >= 0
+    ) {
       const candidates = [...(this.topics.get(topic) ?? [])].filter((q) =>
         q !== peer && this.scoreOf(q, now) >= 0
       );

@@ -104,7 +104,7 @@ export class Harness {
     return this.to(peer).flatMap((r) => r.control?.graft.map((g) => g.topic) ?? []);
   }
 
-  prunes(peer: string): { topic: string; backoff?: number; peers: unknown[] }[] {
+  prunes(peer: string): { topic: string; backoff?: number; peers: { peerId: Uint8Array }[] }[] {
     return this.to(peer).flatMap((r) => r.control?.prune ?? []);
   }
 

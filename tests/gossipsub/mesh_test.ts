@@ -222,4 +222,39 @@ describe("gossipsub mesh", () => {
     assert.ok(!h.router.getSubscribers(T).includes("p0"));
     assert.ok(!h.router.getPeers().includes("p0"));
   });
+
+  it("opportunistic grafting: every 60 heartbeats, 2 peers above a low median mesh score", () => {
+    const h = new Harness({ withScore: true });
+    h.router.subscribe(T, 0);
+    const peers = h.addPeers(6, T, 0, { prefix: "m" });
+    h.router.heartbeat(1000);
+    assert.equal(h.router.getMeshPeers(T).length, 6);
+    for (const p of peers) h.score!.scores.set(p, 1); // median 1 < opportunisticGraftThreshold 20
+    h.addPeers(4, T, 1000, { prefix: "good" });
+    for (let i = 0; i < 4; i++) h.score!.scores.set(`good${i}`, 50);
+    for (let tick = 2; tick < 60; tick++) h.router.heartbeat(tick * 1000);
+    assert.equal(h.router.getMeshPeers(T).filter((p) => p.startsWith("good")).length, 0);
+    h.router.heartbeat(60_000); // the 60th heartbeat
+    assert.equal(h.router.getMeshPeers(T).filter((p) => p.startsWith("good")).length, 2);
+  });
+
+  it("no PX towards a negative-score peer", () => {
+    const h = new Harness({
+      withScore: true,
+      params: { doPX: true },
+      peerInfo: (p) => ({ peerId: new TextEncoder().encode(p) }),
+    });
+    h.addPeers(4, T, 0, { protocol: V11 });
+    h.router.subscribe(T, 0);
+    h.score!.scores.set("p0", -1);
+    h.router.state.clearScoreCache(); // as a heartbeat would, without its mesh upkeep
+    h.clear();
+    h.router.unsubscribe(T, 0);
+    assert.deepEqual(h.prunes("p0").map((x) => x.peers.length), [0]);
+    assert.ok(h.prunes("p1")[0].peers.length > 0);
+    for (const p of ["p1", "p2", "p3"]) {
+      const offered = h.prunes(p)[0].peers.map((x) => new TextDecoder().decode(x.peerId));
+      assert.ok(!offered.includes("p0"), "negative peers are not offered");
+    }
+  });
 });

@@ -10,7 +10,12 @@
 
 import { GossipsubRouter } from "../../protocols/gossipsub/router.ts";
 import type { GossipsubParams } from "../../protocols/gossipsub/params.ts";
-import type { PeerScoreApi, PubsubMessage, Rpc } from "../../protocols/pubsub/types.ts";
+import type {
+  IncomingMessage,
+  PeerScoreApi,
+  PubsubMessage,
+  Rpc,
+} from "../../protocols/pubsub/types.ts";
 import { encodeRpc } from "../../protocols/pubsub/rpc_codec.ts";
 import { PeerScore } from "../../protocols/gossipsub/score.ts";
 import { createPeerScoreParams } from "../../protocols/gossipsub/score_params.ts";
@@ -51,6 +56,10 @@ export interface GossipSimOptions {
   tailMs?: number;
   /** Per-link one-way latency range, ms. */
   latencyMs?: [number, number];
+  /** Each node's uplink, bytes per ms (RPCs leave one after another); default 12,500 (100 Mbit/s). */
+  uplinkBytesPerMs?: number;
+  /** Time to validate a message (signature check and the topic validator), ms; default 1. */
+  validationMs?: number;
   attack?: Attack;
   /** Fraction of nodes that are attackers. */
   attackerFraction?: number;
@@ -82,6 +91,8 @@ export interface GossipSimReport {
   rpcs: number;
   /** The most remote topics any honest router tracks. */
   maxTopicsTracked: number;
+  /** Invalid messages handed to an honest node's application (must be 0). */
+  invalidDelivered: number;
   /** P7 penalties honest nodes applied, by reason. */
   penalties: Record<string, number>;
   /** Share of honest nodes' mesh slots held by attackers at the end. */
@@ -96,6 +107,7 @@ const SIGNATURE = new Uint8Array(64);
 
 type Event =
   | { kind: "rpc"; from: number; to: number; rpc: Rpc }
+  | { kind: "validated"; node: number; incoming: IncomingMessage }
   | { kind: "heartbeat"; node: number }
   | { kind: "publish"; node: number; index: number };
 
@@ -108,12 +120,28 @@ interface SimNode {
   /** message index -> copies received. */
   copies: Map<number, number>;
   seq: number;
+  /** When the node's uplink is free again (virtual ms). */
+  uplinkFree: number;
 }
 
 /** The encoded size of an RPC (protocols/pubsub/rpc_codec.ts), without the varint frame prefix. */
 export function rpcBytes(rpc: Rpc): number {
-  return encodeRpc(rpc).byteLength;
+  if (rpc.messages.length === 0) return encodeRpc(rpc).byteLength;
+  // Protobuf fields concatenate: the RPC without its messages, plus each message's field,
+  // encoded once per message object (a forwarded message is the same object on every link).
+  let size = encodeRpc({ ...rpc, messages: [] }).byteLength;
+  for (const m of rpc.messages) {
+    let n = messageBytes.get(m);
+    if (n === undefined) {
+      n = encodeRpc({ subscriptions: [], messages: [m] }).byteLength;
+      messageBytes.set(m, n);
+    }
+    size += n;
+  }
+  return size;
 }
+
+const messageBytes = new WeakMap<PubsubMessage, number>();
 
 /** A min-heap of events by time, ties in insertion order. */
 class EventQueue {
@@ -182,6 +210,7 @@ export class GossipSim {
   readonly #latencies: number[] = [];
   readonly #deliveries = new Map<number, number>();
   #bogus = 0;
+  #invalidDelivered = 0;
   readonly #penalties: Record<string, number> = {};
   readonly #flooded = new Set<number>();
   /** link -> the RPC merged so far in the current event. */
@@ -190,12 +219,14 @@ export class GossipSim {
   constructor(options: GossipSimOptions) {
     this.#o = {
       dials: 10,
-      messages: 100,
+      messages: 20,
       messageBytes: 1024,
       publishIntervalMs: 50,
-      warmupMs: 5_000,
-      tailMs: 5_000,
+      warmupMs: 3_000,
+      tailMs: 4_000,
       latencyMs: [10, 100],
+      uplinkBytesPerMs: 12_500,
+      validationMs: 1,
       attack: "none",
       attackerFraction: 0,
       ...options,
@@ -258,6 +289,7 @@ export class GossipSim {
       peers: [],
       copies: new Map(),
       seq: 0,
+      uplinkFree: 0,
       router: undefined as unknown as GossipsubRouter,
     };
     const silent = attacker && this.#o.attack !== "invalid-spam";
@@ -273,6 +305,7 @@ export class GossipSim {
         },
         deliver: (incoming) => {
           if (attacker) return;
+          if (incoming.message.data?.[0] === 0xff) this.#invalidDelivered++;
           const m = this.#indexOf(incoming.message);
           if (m < 0) return;
           const pub = this.#published.get(m);
@@ -333,9 +366,14 @@ export class GossipSim {
 
   #flushPending(): void {
     for (const { from, to, rpc } of this.#pending.values()) {
-      if (!this.nodes[from].attacker) this.#bytesSent += rpcBytes(rpc);
+      const bytes = rpcBytes(rpc);
+      if (!this.nodes[from].attacker) this.#bytesSent += bytes;
       const latency = this.#latency.get(from * 1_000_003 + to) ?? 50;
-      this.#queue.push(this.#now + latency, { kind: "rpc", from, to, rpc });
+      // The sender's uplink serialises its RPCs; then the link's latency.
+      const node = this.nodes[from];
+      const departs = Math.max(this.#now, node.uplinkFree) + bytes / this.#o.uplinkBytesPerMs;
+      node.uplinkFree = departs;
+      this.#queue.push(departs + latency, { kind: "rpc", from, to, rpc });
     }
     this.#pending.clear();
   }
@@ -368,7 +406,10 @@ export class GossipSim {
       const { t, v } = this.#queue.pop();
       this.#now = t;
       const node = this.nodes[v.kind === "rpc" ? v.to : v.node];
-      if (v.kind === "heartbeat") {
+      if (v.kind === "validated") {
+        const valid = v.incoming.message.data?.[0] === 1;
+        node.router.reportValidation(v.incoming, valid ? "accept" : "reject", t);
+      } else if (v.kind === "heartbeat") {
         node.router.heartbeat(t);
         if (node.attacker) this.#attack(node);
         this.#queue.push(t + 1000, v);
@@ -384,11 +425,15 @@ export class GossipSim {
             if (index >= 0) node.copies.set(index, (node.copies.get(index) ?? 0) + 1);
           }
         }
-        const incoming = node.router.handleRpc(`n${v.from}`, v.rpc, t);
+        const arrivals = node.router.handleRpc(`n${v.from}`, v.rpc, t);
         if (!node.attacker) {
-          for (const inc of incoming) {
-            const valid = inc.message.data?.[0] === 1;
-            node.router.reportValidation(inc, valid ? "accept" : "reject", t);
+          // Validation takes time; IDONTWANT has already gone out (v1.2: before validation).
+          for (const incoming of arrivals) {
+            this.#queue.push(t + this.#o.validationMs, {
+              kind: "validated",
+              node: node.index,
+              incoming,
+            });
           }
         }
       }
@@ -494,6 +539,7 @@ export class GossipSim {
       ),
       rpcs: this.#rpcs,
       maxTopicsTracked: maxTopics,
+      invalidDelivered: this.#invalidDelivered,
       penalties: { ...this.#penalties },
       attackerMeshShare: round(slots === 0 ? 0 : attackerSlots / slots),
       maxMcache,
