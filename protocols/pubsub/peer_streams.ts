@@ -36,6 +36,11 @@ export interface PeerStreamsHost {
   onReplaced(peer: PeerStreams): void;
   /** The service's lifetime (aborted at stop). */
   signal(): AbortSignal;
+  /** Timers for the retry back-off (the service's injectable clock). */
+  readonly timers: {
+    setTimeout(fn: () => void, ms: number): unknown;
+    clearTimeout(handle: unknown): void;
+  };
 }
 
 /**
@@ -144,7 +149,13 @@ export class PeerStreams {
     try {
       for (let attempt = 0; attempt < MAX_OPEN_ATTEMPTS; attempt++) {
         if (this.#gone || this.#host.signal().aborted) return;
-        if (attempt > 0) await sleep(OPEN_RETRY_BASE_MS * 2 ** (attempt - 1), this.#host.signal());
+        if (attempt > 0) {
+          await sleep(
+            OPEN_RETRY_BASE_MS * 2 ** (attempt - 1),
+            this.#host.signal(),
+            this.#host.timers,
+          );
+        }
         if (this.#connection.status !== "open") {
           lastError = new Error("connection closed");
           break;
@@ -220,14 +231,18 @@ export class PeerStreams {
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+function sleep(
+  ms: number,
+  signal: AbortSignal,
+  timers: PeerStreamsHost["timers"],
+): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
-      clearTimeout(timer);
+      timers.clearTimeout(timer);
       signal.removeEventListener("abort", done);
       resolve();
     };
-    const timer = setTimeout(done, ms);
+    const timer = timers.setTimeout(done, ms);
     signal.addEventListener("abort", done, { once: true });
   });
 }

@@ -136,6 +136,7 @@ export class PubsubService<R extends PubsubRouter = PubsubRouter>
     this.#host = {
       protocols: () => this.router.protocols,
       signal: () => this.#lifetime.signal,
+      timers: this.clock,
       onOutboundOpen: (peer, protocol) => this.#onOutboundOpen(peer, protocol),
       hello: () => this.#hello(),
       onGone: (peer) => this.#onGone(peer),
