@@ -47,6 +47,13 @@ import {
 import { MessagePipeline } from "./pipeline.ts";
 import { createAuthor } from "./author.ts";
 
+/**
+ * How long a publication waits for room in a slow peer's queue before that copy is dropped,
+ * ms (HARDENING.md rule 4: a peer that does not read holds a publisher this long once; after
+ * that its copies are dropped at once until its queue drains).
+ */
+export const DEFAULT_PUBLISH_QUEUE_WAIT_MS = 2_000;
+
 /** Heartbeat period (gossipsub-v1.0.md: 1 s in go, rust and js). */
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 1_000;
 
@@ -100,6 +107,8 @@ export class PubsubService<R extends PubsubRouter = PubsubRouter>
   #started = false;
   /** Peers that got the message being published (set only inside publish). */
   #capture: string[] | undefined;
+  /** Frames of the message being published that wait for room in a slow peer's queue. */
+  #waiting: { peer: PeerStreams; frames: Uint8Array[] }[] = [];
   readonly #stats: PubsubStats = {
     rpcIn: 0,
     rpcOut: 0,
@@ -263,12 +272,19 @@ export class PubsubService<R extends PubsubRouter = PubsubRouter>
     options.signal?.throwIfAborted();
     const id = this.#author.msgId(message);
     this.#capture = [];
+    this.#waiting = [];
     let recipients: string[];
+    let waiting: { peer: PeerStreams; frames: Uint8Array[] }[];
     try {
       this.router.publish(message, id, this.clock.now());
     } finally {
       recipients = this.#capture;
+      waiting = this.#waiting;
       this.#capture = undefined;
+      this.#waiting = [];
+    }
+    if (waiting.length > 0) {
+      recipients.push(...await this.#flushWaiting(waiting, options.signal));
     }
     if (this.options.emitSelf === true && this.router.getTopics().includes(topic)) {
       this.dispatch("message", this.#detail(message, id, this.node.peerId));
@@ -340,16 +356,64 @@ export class PubsubService<R extends PubsubRouter = PubsubRouter>
   #send(peerKey: string, rpc: Rpc): void {
     const peer = this.#peers.get(peerKey);
     if (peer === undefined || peer.gone) return;
-    if (this.#capture !== undefined && rpc.messages.length > 0) this.#capture.push(peerKey);
-    const frame = encodeRpcFrame(rpc);
-    if (frame.byteLength <= MAX_RPC_SEND_BYTES) {
-      if (peer.queue.push(frame)) this.#stats.rpcOut++;
-      return;
+    let frames: Uint8Array[];
+    const whole = encodeRpcFrame(rpc);
+    if (whole.byteLength <= MAX_RPC_SEND_BYTES) {
+      frames = [whole];
+    } else {
+      // Over what go accepts (1 MiB): parts within it (id lists cut, messages kept whole).
+      frames = splitRpc(rpc, MAX_RPC_SEND_BYTES - 8).map(encodeRpcFrame);
     }
-    // Over what go accepts (1 MiB): parts within it (ids lists cut, messages kept whole).
-    for (const part of splitRpc(rpc, MAX_RPC_SEND_BYTES - 8)) {
-      if (peer.queue.push(encodeRpcFrame(part))) this.#stats.rpcOut++;
+    const own = this.#capture !== undefined && rpc.messages.length > 0;
+    if (own) {
+      // Our own publication waits for room in a slow peer's queue rather than being dropped
+      // (publish awaits it), unless the peer already made a publication wait in vain.
+      const bytes = frames.reduce((n, f) => n + f.byteLength, 0);
+      if (!peer.queue.hasRoom(bytes) && !peer.queue.congested) {
+        this.#waiting.push({ peer, frames });
+        return;
+      }
     }
+    let queued = true;
+    for (const f of frames) {
+      if (peer.queue.push(f)) this.#stats.rpcOut++;
+      else queued = false;
+    }
+    if (own && queued) this.#capture!.push(peerKey);
+  }
+
+  /** Queue the frames that waited for room; returns the peers they were queued to. */
+  async #flushWaiting(
+    waiting: { peer: PeerStreams; frames: Uint8Array[] }[],
+    signal: AbortSignal | undefined,
+  ): Promise<string[]> {
+    const ms = this.options.publishQueueWaitMs ?? DEFAULT_PUBLISH_QUEUE_WAIT_MS;
+    const done = await Promise.all(waiting.map(async ({ peer, frames }) => {
+      const bytes = frames.reduce((n, f) => n + f.byteLength, 0);
+      const deadline = new AbortController();
+      const timer = this.clock.setTimeout(() => deadline.abort(), ms);
+      const both = signal === undefined
+        ? deadline.signal
+        : AbortSignal.any([signal, deadline.signal]);
+      try {
+        // Woken waiters race for the room freed: whoever finds none waits again.
+        while (!peer.queue.hasRoom(bytes) && !peer.gone) {
+          await peer.queue.waitForRoom(bytes, both);
+        }
+      } catch {
+        signal?.throwIfAborted();
+        peer.queue.congested = true; // later publications drop at once until it drains
+      } finally {
+        this.clock.clearTimeout(timer);
+      }
+      let queued = true;
+      for (const f of frames) {
+        if (peer.queue.push(f)) this.#stats.rpcOut++;
+        else queued = false;
+      }
+      return queued ? peer.key : undefined;
+    }));
+    return done.filter((k): k is string => k !== undefined);
   }
 
   async #onInbound(stream: Stream): Promise<void> {

@@ -109,8 +109,13 @@ export interface PubsubServiceOptions {
   allowPublishToZeroTopicPeers?: boolean;
   /** Largest inbound frame, bytes. Default 4 MiB (js-libp2p `maxInboundDataLength`). */
   maxInboundDataLength?: number;
-  /** Bytes queued to one peer before new RPCs to it are dropped. Default 8 MiB. */
+  /**
+   * Bytes queued to one peer before new RPCs to it are dropped (forwarded messages, control)
+   * or, for our own publications, wait up to `publishQueueWaitMs`. Default 8 MiB.
+   */
   maxOutboundBufferSize?: number;
+  /** How long `publish` waits for room in a slow peer's queue, ms. Default 2 s. */
+  publishQueueWaitMs?: number;
   /** Count limits of a decoded RPC (the codec's defaults). */
   rpcLimits?: RpcLimits;
   /** Heartbeat period, ms (0 disables the timer). Default 1 s. */

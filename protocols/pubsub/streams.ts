@@ -172,6 +172,9 @@ export class OutboundQueue {
   #writing = false;
   #consecutiveDrops = 0;
   #closed = false;
+  readonly #waiters: { n: number; resolve: () => void }[] = [];
+  /** Set when a publication gave up waiting for room; cleared when a write goes through. */
+  congested = false;
   /** Frames dropped because the queue was full. */
   dropped = 0;
   /** Frames written. */
@@ -200,7 +203,7 @@ export class OutboundQueue {
   /** Queue a frame; false when it was dropped (queue full or closed). */
   push(bytes: Uint8Array): boolean {
     if (this.#closed) return false;
-    if (this.#bytes + bytes.byteLength > this.#maxBytes) {
+    if (!this.hasRoom(bytes.byteLength)) {
       this.dropped++;
       if (++this.#consecutiveDrops === this.#maxDrops) this.#onStall();
       return false;
@@ -210,6 +213,42 @@ export class OutboundQueue {
     this.#bytes += bytes.byteLength;
     if (this.#sink !== undefined && !this.#writing) this.#drain();
     return true;
+  }
+
+  /** True when a frame of `n` bytes fits (an empty queue takes any one frame). */
+  hasRoom(n: number): boolean {
+    return this.#bytes === 0 || this.#bytes + n <= this.#maxBytes;
+  }
+
+  /**
+   * Resolves once a frame of `n` bytes fits, or the queue closed, or `signal` aborted (then it
+   * rejects with the signal's reason). For our own publications: they wait for a slow peer
+   * instead of being dropped (HARDENING.md rule 4 still bounds the queue).
+   */
+  waitForRoom(n: number, signal?: AbortSignal): Promise<void> {
+    if (this.#closed || this.hasRoom(n)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        n,
+        resolve: () => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        },
+      };
+      const onAbort = (): void => {
+        const i = this.#waiters.indexOf(waiter);
+        if (i >= 0) this.#waiters.splice(i, 1);
+        reject(signal!.reason);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#waiters.push(waiter);
+    });
+  }
+
+  #wake(): void {
+    while (this.#waiters.length > 0 && (this.#closed || this.hasRoom(this.#waiters[0].n))) {
+      this.#waiters.shift()!.resolve();
+    }
   }
 
   /** Put `bytes` first in the queue (a replacement stream's hello), never dropped. */
@@ -235,6 +274,7 @@ export class OutboundQueue {
   /** Drop everything; later pushes are refused. */
   close(): void {
     this.#closed = true;
+    for (const w of this.#waiters.splice(0)) w.resolve();
     this.#sink = undefined;
     this.#frames = [];
     this.#head = 0;
@@ -286,6 +326,8 @@ export class OutboundQueue {
         this.written += end - this.#head;
         this.#head = end;
         this.#bytes -= size;
+        this.congested = false;
+        this.#wake();
         if (this.#head > 64 && this.#head * 2 > this.#frames.length) this.#compact();
       }
       if (this.#head === this.#frames.length) {

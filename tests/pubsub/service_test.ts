@@ -144,7 +144,7 @@ describe("pubsub service (floodsub): streams", () => {
 
   it("a peer that never reads is bounded: frames dropped, then it is given up", async () => {
     const cap = 64 * 1024;
-    const a = await psNode({ maxOutboundBufferSize: cap });
+    const a = await psNode({ maxOutboundBufferSize: cap, publishQueueWaitMs: 200 });
     nodes.push(a);
     // A raw peer: it announces a subscription on its own outbound stream, then never reads.
     const raw = await testNode<{ identify: IdentifyService }>({
@@ -169,6 +169,31 @@ describe("pubsub service (floodsub): streams", () => {
     assert.ok(dropsSeen, "frames were dropped once the queue was full");
     assert.equal(a.services.pubsub.stats().peersGivenUp, 1, "the stalled peer was given up");
     assert.equal(a.services.pubsub.getPeers().length, 0);
+  });
+
+  it("a publisher faster than the link waits for room: nothing of its own is dropped", async () => {
+    const a = await psNode({
+      maxOutboundBufferSize: 256 * 1024,
+      globalSignaturePolicy: "StrictNoSign", // no signing to slow the publisher down
+    });
+    const b = await psNode({ globalSignaturePolicy: "StrictNoSign" });
+    nodes.push(a, b);
+    let got = 0;
+    b.services.pubsub.addEventListener("message", () => got++);
+    b.services.pubsub.subscribe("fast");
+    await connect(a, b);
+    await until(() => a.services.pubsub.getSubscribers("fast").length === 1);
+    const n = 200;
+    const sends: Promise<unknown>[] = [];
+    for (let i = 0; i < n; i++) {
+      const data = new Uint8Array(64 * 1024);
+      data[0] = i; // distinct content ids under StrictNoSign
+      sends.push(a.services.pubsub.publish("fast", data));
+    }
+    const results = await Promise.all(sends) as { recipients: unknown[] }[];
+    assert.ok(results.every((r) => r.recipients.length === 1));
+    await until(() => got === n, 20_000);
+    assert.equal(a.services.pubsub.stats().dropped, 0);
   });
 
   it("an oversized frame resets the inbound stream before allocation", async () => {
