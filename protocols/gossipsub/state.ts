@@ -86,23 +86,23 @@ export class RouterState {
   /** The message id function. */
   readonly msgId: (message: PubsubMessage) => Uint8Array;
   /** Peers with an outbound stream. */
-  readonly peers = new Map<string, PeerState>();
+  readonly peers: Map<string, PeerState> = new Map();
   /** topic -> peers subscribed to it (bounded by maxTopics x maxTopicsPerPeer). */
-  readonly topics = new Map<string, Set<string>>();
+  readonly topics: Map<string, Set<string>> = new Map();
   /** Our topics. */
-  readonly subscriptions = new Set<string>();
+  readonly subscriptions: Set<string> = new Set();
   /** topic -> mesh peers. */
-  readonly mesh = new Map<string, Set<string>>();
+  readonly mesh: Map<string, Set<string>> = new Map();
   /** topic -> fanout peers (topics we publish to without being in them). */
-  readonly fanout = new Map<string, Set<string>>();
+  readonly fanout: Map<string, Set<string>> = new Map();
   /** topic -> time (ms) of our last publication to a fanout topic. */
-  readonly fanoutLastPub = new Map<string, number>();
+  readonly fanoutLastPub: Map<string, number> = new Map();
   /** topic -> peer -> time (ms) the backoff ends. */
-  readonly backoff = new Map<string, Map<string, number>>();
+  readonly backoff: Map<string, Map<string, number>> = new Map();
   /** Entries in `backoff`. */
   backoffEntries = 0;
   /** idKey -> peer -> time (ms) the IWANT promise expires. */
-  readonly promises = new Map<string, Map<string, number>>();
+  readonly promises: Map<string, Map<string, number>> = new Map();
   /** The message cache. */
   readonly mcache: MessageCache;
   /** The seen cache of message ids. */
