@@ -15,9 +15,10 @@
  * alpha = 3 for both.
  *
  *   deno run -A bench/kad_dht_bench.ts [--nodes N] [--reps R] [--delay MS] [--seed S]
- *       [--configs default,alpha3] [--write]
+ *       [--configs default,alpha3] [--raw DIR] [--write]
  *
- * With --write the table replaces the part of bench/RESULTS.md between the kad-bench markers.
+ * With --raw every repetition's per-operation results are saved as JSON in DIR. With --write
+ * the table replaces the part of bench/RESULTS.md between the kad-bench markers.
  *
  * @module
  */
@@ -38,6 +39,7 @@ const DELAY = Number(arg("delay") ?? 20);
 const SEED = Number(arg("seed") ?? 17);
 const CONFIGS = (arg("configs") ?? "default,alpha3").split(",");
 const WRITE = argv.includes("--write");
+const RAW = arg("raw");
 const RESULTS = new URL("./RESULTS.md", import.meta.url).pathname;
 const SCRIPTS = {
   ours: new URL("./kad_ours_net.ts", import.meta.url).pathname,
@@ -68,7 +70,12 @@ function runOne(impl: Impl, params: ScenarioParams): Promise<RunOutput> {
     let out = "";
     let err = "";
     child.stdout!.on("data", (d: Uint8Array) => (out += new TextDecoder().decode(d)));
-    child.stderr!.on("data", (d: Uint8Array) => (err = (err + new TextDecoder().decode(d)).slice(-4000)));
+    child.stderr!.on("data", (d: Uint8Array) => {
+      const text = new TextDecoder().decode(d);
+      err = (err + text).slice(-4000);
+      // Progress (phases; per operation with KAD_BENCH_TRACE=1) goes on to our stderr.
+      for (const line of text.split("\n")) if (line !== "") console.error(`  ${impl}> ${line}`);
+    });
     child.on("exit", (code) => {
       const line = out.trim().split("\n").pop() ?? "";
       try {
@@ -170,6 +177,9 @@ for (const config of CONFIGS) {
       console.error(
         `[kad-bench] ${config} rep ${rep} ${impl}: ${((performance.now() - t) / 1000).toFixed(0)} s`,
       );
+    }
+    if (RAW !== undefined) {
+      await writeFile(`${RAW}/kad_${config}_${rep}.json`, JSON.stringify({ params, runs }) + "\n");
     }
     const o = runs.ours!;
     const j = runs.js!;
