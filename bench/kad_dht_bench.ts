@@ -175,7 +175,9 @@ for (const config of CONFIGS) {
       const t = performance.now();
       runs[impl] = await runOne(impl, params);
       console.error(
-        `[kad-bench] ${config} rep ${rep} ${impl}: ${((performance.now() - t) / 1000).toFixed(0)} s`,
+        `[kad-bench] ${config} rep ${rep} ${impl}: ${
+          ((performance.now() - t) / 1000).toFixed(0)
+        } s`,
       );
     }
     if (RAW !== undefined) {

@@ -84,7 +84,10 @@ for (let i = 0; i < params.nodes; i++) {
       if (mine) cur!.messages++;
       for await (const ev of orig(to, msg, options)) {
         if (mine && ev.name === "PEER_RESPONSE" && method === "sendRequest") {
-          cur!.referrals.push({ from: idHex(ev.from), closer: ev.closer.map((p: any) => idHex(p.id)) });
+          cur!.referrals.push({
+            from: idHex(ev.from),
+            closer: ev.closer.map((p: any) => idHex(p.id)),
+          });
         }
         yield ev;
       }
@@ -106,15 +109,20 @@ async function inBatches<T>(items: T[], n: number, run: (x: T) => Promise<unknow
 // Warm-up: the bootstrap dials, then self lookups in rounds.
 const dials: [number, number][] = [];
 sc.bootstrap.forEach((peers, i) => peers.forEach((j) => dials.push([i, j])));
-await inBatches(dials, params.warmupConcurrency, ([i, j]) =>
-  nodes[i].dial(nodes[j].getMultiaddrs()[0], { signal: AbortSignal.timeout(30_000) }));
+await inBatches(
+  dials,
+  params.warmupConcurrency,
+  ([i, j]) => nodes[i].dial(nodes[j].getMultiaddrs()[0], { signal: AbortSignal.timeout(30_000) }),
+);
 const phase = (what: string): void =>
   console.error(`[${what}] ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 phase("dials done");
 await new Promise((r) => setTimeout(r, 1000));
 for (let round = 0; round < params.warmupRounds; round++) {
   await inBatches(nodes.map((_, i) => i), params.warmupConcurrency, async (i) => {
-    for await (const _ of nodes[i].services.dht.getClosestPeers(nodes[i].peerId.toMultihash().bytes)) {
+    for await (
+      const _ of nodes[i].services.dht.getClosestPeers(nodes[i].peerId.toMultihash().bytes)
+    ) {
       /* drain */
     }
   });
@@ -123,7 +131,6 @@ for (let round = 0; round < params.warmupRounds; round++) {
 await new Promise((r) => setTimeout(r, 2000));
 const warmupMs = performance.now() - t0;
 
-// deno-lint-ignore no-explicit-any
 const CIDClass = nodes[0].peerId.toCID().constructor as any;
 
 async function runOp(op: Op): Promise<OpResult> {

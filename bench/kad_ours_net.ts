@@ -17,10 +17,7 @@ import { identify, type IdentifyService } from "../protocols/identify/mod.ts";
 import { ping, type PingService } from "../protocols/ping/mod.ts";
 import { noise } from "../protocols/noise/mod.ts";
 import { yamux } from "../protocols/yamux/mod.ts";
-import {
-  type KadDHT,
-  kadDHTWithInternals as kadDHT,
-} from "../protocols/kad-dht/operations.ts";
+import { type KadDHT, kadDHTWithInternals as kadDHT } from "../protocols/kad-dht/operations.ts";
 import type { KadMessage } from "../protocols/kad-dht/codec.ts";
 import type { QueryPeer } from "../protocols/kad-dht/query.ts";
 import { delayedMemory } from "./kad_delay_ours.ts";
@@ -108,8 +105,11 @@ async function inBatches<T>(items: T[], n: number, run: (x: T) => Promise<unknow
 // Warm-up: the bootstrap dials, then self lookups in rounds.
 const dials: [number, number][] = [];
 sc.bootstrap.forEach((peers, i) => peers.forEach((j) => dials.push([i, j])));
-await inBatches(dials, params.warmupConcurrency, ([i, j]) =>
-  nodes[i].dial(nodes[j].addrs()[0], { signal: AbortSignal.timeout(30_000) }));
+await inBatches(
+  dials,
+  params.warmupConcurrency,
+  ([i, j]) => nodes[i].dial(nodes[j].addrs()[0], { signal: AbortSignal.timeout(30_000) }),
+);
 const phase = (what: string): void =>
   console.error(`[${what}] ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 phase("dials done");

@@ -179,8 +179,12 @@ export function hopsOf(
 }
 
 /** How many of `found` (peer id hex) are among the `k` nodes of `all` nearest `keyHex`. */
-export function recallOf(found: readonly string[], all: readonly string[], keyHex: string, k = 20):
-  number {
+export function recallOf(
+  found: readonly string[],
+  all: readonly string[],
+  keyHex: string,
+  k = 20,
+): number {
   const kid = kadId(fromHexStr(keyHex));
   const ids = all.map((h) => ({ h, id: kadId(fromHexStr(h)) }));
   ids.sort((a, b) => compareDistance(a.id, b.id, kid));
