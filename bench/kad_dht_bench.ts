@@ -12,10 +12,11 @@
  * Per operation: requests the origin sent for the operation's key, hops to the decisive
  * responder, success, wall-clock duration. Reported: success, mean requests, mean hops, p50/p99
  * duration, and the ratios ours/js, once with each implementation's defaults and once with
- * alpha = 3 for both.
+ * alpha = 3 for both (`--configs alpha3paths3`: alpha 3 and 3 disjoint paths for both, the same
+ * concurrency; js's disjointPaths defaults to alpha, ours to 1).
  *
  *   deno run -A bench/kad_dht_bench.ts [--nodes N] [--reps R] [--delay MS] [--seed S]
- *       [--configs default,alpha3] [--raw DIR] [--write]
+ *       [--configs default,alpha3,alpha3paths3] [--raw DIR] [--write]
  *
  * With --raw every repetition's per-operation results are saved as JSON in DIR. With --write
  * the table replaces the part of bench/RESULTS.md between the kad-bench markers.
@@ -160,12 +161,15 @@ for (const config of CONFIGS) {
     closest: Number(arg("closest") ?? 30),
     providers: Number(arg("providers") ?? 10),
     delayMs: DELAY,
-    alpha: config === "alpha3" ? 3 : undefined,
+    alpha: config === "alpha3" || config === "alpha3paths3" ? 3 : undefined,
+    oursDisjointPaths: config === "alpha3paths3" ? 3 : undefined,
     warmupRounds: 2,
     warmupConcurrency: 10,
   };
   const label = config === "alpha3"
     ? "alpha = 3 for both (js: 3 disjoint paths, its default of disjointPaths = alpha; ours: 1 path)"
+    : config === "alpha3paths3"
+    ? "alpha = 3 and 3 disjoint paths for both (up to 9 requests in flight on each side)"
     : "each implementation's defaults (k = 20, alpha = 10; js: 10 disjoint paths, ours: 1 path)";
   for (let rep = 1; rep <= REPS; rep++) {
     const runs: Partial<Record<Impl, RunOutput>> = {};

@@ -65,6 +65,9 @@ for (let i = 0; i < params.nodes; i++) {
         reprovideIntervalMs: 0,
         sweepIntervalMs: 0,
         ...(params.alpha === undefined ? {} : { alpha: params.alpha }),
+        ...(params.oursDisjointPaths === undefined
+          ? {}
+          : { disjointPaths: params.oursDisjointPaths }),
       }),
     },
   });

@@ -29,6 +29,8 @@ export interface ScenarioParams {
   delayMs: number;
   /** Lookup concurrency (alpha); undefined = the implementation's default. */
   alpha?: number;
+  /** Our disjoint paths (js's default is alpha paths); undefined = our default (1). */
+  oursDisjointPaths?: number;
   /** Self-lookup rounds of the warm-up. */
   warmupRounds: number;
   /** Warm-up operations run at once (dials and self lookups). */
