@@ -201,7 +201,7 @@ for (const config of CONFIGS) {
 if (WRITE) {
   const when = new Date(started).toISOString();
   const body = [
-    `Run ${when}: \`deno run -A bench/kad_dht_bench.ts --nodes ${NODES} --reps ${REPS} --delay ${DELAY} --seed ${SEED} --write\` ` +
+    `Run ${when}: \`deno run -A bench/kad_dht_bench.ts ${argv.join(" ")}\` ` +
     `(${((Date.now() - started) / 1000).toFixed(0)} s).`,
     "",
     ...sections.flatMap((s) => [s, ""]),
