@@ -71,6 +71,7 @@ export class InitiatorMachine {
   readonly #maxAttempts: number;
   readonly #backoffMs: number;
   #state: InitiatorState = { s: "idle" };
+  #attempt = 0;
   /** Round-trip times measured, one per attempt that got an answer, ms. */
   readonly rtts: number[] = [];
 
@@ -92,15 +93,16 @@ export class InitiatorMachine {
     return this.#state.s;
   }
 
-  /** The attempt in progress (1-based), 0 before start. */
+  /** The attempt in progress, or the last one once done (1-based); 0 before start. */
   get attempt(): number {
-    return "attempt" in this.#state ? this.#state.attempt : 0;
+    return this.#attempt;
   }
 
   /** Begin attempt 1. */
   start(_now: number): DcutrAction[] {
     if (this.#state.s !== "idle") return [];
     this.#state = { s: "opening", attempt: 1 };
+    this.#attempt = 1;
     return [{ type: "open-stream", attempt: 1 }];
   }
 
@@ -179,6 +181,7 @@ export class InitiatorMachine {
     if (st.s === "backoff" && now >= st.until) {
       const attempt = st.attempt + 1;
       this.#state = { s: "opening", attempt };
+      this.#attempt = attempt;
       return [{ type: "open-stream", attempt }];
     }
     return [];
