@@ -15,7 +15,11 @@
  */
 
 import { type HolePunch, HolePunchType } from "./codec.ts";
-import { DEFAULT_EXCHANGE_TIMEOUT_MS, DEFAULT_RETRY_BACKOFF_MS, MAX_ATTEMPTS } from "./constants.ts";
+import {
+  DEFAULT_EXCHANGE_TIMEOUT_MS,
+  DEFAULT_RETRY_BACKOFF_MS,
+  MAX_ATTEMPTS,
+} from "./constants.ts";
 
 /** What a machine asks the service to do. */
 export type DcutrAction =

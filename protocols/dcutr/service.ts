@@ -422,7 +422,8 @@ class Dcutr implements DcutrService {
     let stream: Stream | undefined;
     let writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
     let connection: Connection | undefined;
-    const onClose = (): void => inbox.push({ k: "ended", gen, reason: "relayed connection closed" });
+    const onClose = (): void =>
+      inbox.push({ k: "ended", gen, reason: "relayed connection closed" });
     const closeStream = (): void => {
       const w = writer;
       const s = stream;
@@ -449,7 +450,8 @@ class Dcutr implements DcutrService {
             peer.toString(),
           );
           this.#dialDirect(peer, addrs, signal, true).then(
-            (r) => inbox.push({ k: "dial", ok: r.conn !== undefined, reason: r.reason, conn: r.conn }),
+            (r) =>
+              inbox.push({ k: "dial", ok: r.conn !== undefined, reason: r.reason, conn: r.conn }),
             (err) => inbox.push({ k: "dial", ok: false, reason: String(err) }),
           );
         } else if (a.type === "done") {
@@ -478,7 +480,9 @@ class Dcutr implements DcutrService {
       let result = await perform(m.start(this.#now()));
       while (result === undefined) {
         if (signal.aborted || relayed.status !== "open") {
-          result = await perform(m.cancel(signal.aborted ? "cancelled" : "relayed connection closed"));
+          result = await perform(
+            m.cancel(signal.aborted ? "cancelled" : "relayed connection closed"),
+          );
           break;
         }
         const deadline = m.deadline();
@@ -506,7 +510,8 @@ class Dcutr implements DcutrService {
         else actions = m.streamEnded(now, e.reason);
         result = await perform(actions);
       }
-      return result ?? { ok: false, method: "none", attempts: m.attempt, rtts: [...m.rtts], reason: "cancelled" };
+      return result ??
+        { ok: false, method: "none", attempts: m.attempt, rtts: [...m.rtts], reason: "cancelled" };
     } finally {
       closeStream();
     }
