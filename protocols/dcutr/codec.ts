@@ -18,7 +18,6 @@
 
 import { DecodeError } from "../../src/errors.ts";
 import { ProtobufReader, ProtobufWriter, WireType } from "../../src/protobuf.ts";
-import type { ByteReader } from "../../src/stream/byte_reader.ts";
 import { encodeUvarint } from "../../src/varint.ts";
 import { MAX_DCUTR_MESSAGE_BYTES, MAX_OBS_ADDRS } from "./constants.ts";
 
@@ -109,17 +108,32 @@ export function encodeHolePunchFrame(message: HolePunch): Uint8Array {
 }
 
 /**
+ * Where framed messages are read from: a `ByteReader` (src/stream) over the stream.
+ *
+ * @example
+ * ```ts
+ * import type { HolePunchSource } from "@p2p-edge/libp2p/protocols/dcutr";
+ * const once: HolePunchSource = {
+ *   readLengthPrefixed: () => Promise.resolve(new Uint8Array([8, 100])),
+ * };
+ * ```
+ */
+export interface HolePunchSource {
+  /** Read `uvarint(length) ‖ body`; a length over `maxLength` throws before the body is read. */
+  readLengthPrefixed(maxLength: number): Promise<Uint8Array>;
+}
+
+/**
  * Read one framed HolePunch message; a length prefix over {@link MAX_DCUTR_MESSAGE_BYTES} is
  * refused before the body is read.
  *
  * @example
  * ```ts
- * import { ByteReader } from "@p2p-edge/libp2p/stream";
  * import { readHolePunch } from "@p2p-edge/libp2p/protocols/dcutr";
- * const reader = new ByteReader(new Blob([new Uint8Array([2, 8, 100])]).stream());
+ * const reader = { readLengthPrefixed: () => Promise.resolve(new Uint8Array([8, 100])) };
  * (await readHolePunch(reader)).type; // 100
  * ```
  */
-export async function readHolePunch(reader: ByteReader): Promise<HolePunch> {
+export async function readHolePunch(reader: HolePunchSource): Promise<HolePunch> {
   return decodeHolePunch(await reader.readLengthPrefixed(MAX_DCUTR_MESSAGE_BYTES));
 }

@@ -41,6 +41,7 @@ export {
   encodeHolePunch,
   encodeHolePunchFrame,
   type HolePunch,
+  type HolePunchSource,
   HolePunchType,
   type HolePunchTypeValue,
   readHolePunch,
