@@ -479,7 +479,12 @@ class Dcutr implements DcutrService {
     try {
       let result = await perform(m.start(this.#now()));
       while (result === undefined) {
-        if (signal.aborted || relayed.status !== "open") {
+        // The relay matters only while the exchange needs its stream: once SYNC went out the
+        // dials go on even if the other side closed the relayed connection (js-libp2p closes it
+        // as soon as its own dial succeeded).
+        const needsRelay = m.state === "opening" || m.state === "await-connect" ||
+          m.state === "backoff";
+        if (signal.aborted || (relayed.status !== "open" && needsRelay)) {
           result = await perform(
             m.cancel(signal.aborted ? "cancelled" : "relayed connection closed"),
           );
@@ -510,8 +515,19 @@ class Dcutr implements DcutrService {
         else actions = m.streamEnded(now, e.reason);
         result = await perform(actions);
       }
-      return result ??
-        { ok: false, method: "none", attempts: m.attempt, rtts: [...m.rtts], reason: "cancelled" };
+      result ??= {
+        ok: false,
+        method: "none",
+        attempts: m.attempt,
+        rtts: [...m.rtts],
+        reason: "cancelled",
+      };
+      const direct = result.ok ? undefined : this.#unlimited(peer);
+      if (direct !== undefined && m.attempt > 0) {
+        // The other side's dial won while ours failed or the relay went away.
+        return { ...result, ok: true, method: "hole-punch", connection: direct };
+      }
+      return result;
     } finally {
       closeStream();
     }
