@@ -8,6 +8,9 @@
  *    the exchange.
  * 2. js is B and initiates, ours is A: js finds our announced address through identify and
  *    upgrades unilaterally (its first step), so the exchange does not run.
+ * 3. js is B, ours is A, and the address js counts as public is closed: js's unilateral dial
+ *    fails, js runs the exchange (CONNECT, SYNC) and our A dials js's loopback address on SYNC:
+ *    upgraded. (js's own SYNC-time dial, with `initiator: false`, goes to the closed port.)
  */
 
 import { describe, it } from "node:test";
@@ -98,6 +101,36 @@ describe("dcutr interop with js-libp2p (loopback, our relay)", () => {
       assert.equal(direct.direction, "inbound"); // js dialled our announced address
       // js closes the relayed connection after its upgrade.
       await until(() => relayed.status === "closed", 10_000);
+    } finally {
+      await js.stop();
+      await stopAll(a, relay);
+    }
+  });
+
+  it("js as B, ours as A, js's unilateral dial fails: js's exchange, our dial on SYNC", async () => {
+    const relay = await relayNode();
+    const port = await freePort();
+    const closed = await freePort();
+    const a = await testTcpNode({
+      transports: [tcp(), circuitRelayTransport()],
+      listen: [`/ip4/127.0.0.1/tcp/${port}`],
+      addresses: {
+        announce: [`/dns4/localhost/tcp/${closed}`, `/ip4/127.0.0.1/tcp/${port}`],
+      },
+      services: { identify: identify(), dcutr: dcutr({ allowPrivateAddresses: true }) },
+    } as Partial<NodeInit>) as Libp2pNode<{ dcutr: DcutrService }>;
+    const js = await startDcutrJsPeer(["b", "--relay", relay.addrs()[0].toString()]);
+    try {
+      const circuit = js.addrs.find((x) => x.includes("/p2p-circuit"))!;
+      const relayed = await a.dial(circuit);
+      assert.equal(relayed.limited, true);
+      await until(() => a.services.dcutr.stats().responded >= 1, 30_000);
+      await until(
+        () => a.getConnections(relayed.remotePeer).some((c) => !c.limited && c.status === "open"),
+        10_000,
+      );
+      const direct = a.getConnections(relayed.remotePeer).find((c) => !c.limited)!;
+      assert.equal(direct.direction, "outbound"); // our SYNC-time dial
     } finally {
       await js.stop();
       await stopAll(a, relay);
