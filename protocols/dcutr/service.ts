@@ -181,12 +181,16 @@ class Inbox {
   async next(delayMs: number | undefined, signal: AbortSignal): Promise<Event | undefined> {
     if (this.#items.length > 0) return this.#items.shift();
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let onAbort: (() => void) | undefined;
     await new Promise<void>((resolve) => {
       this.#wake = resolve;
       if (delayMs !== undefined) timer = setTimeout(resolve, Math.max(0, delayMs));
-      signal.addEventListener("abort", () => resolve(), { once: true });
+      onAbort = () => resolve();
+      if (signal.aborted) resolve();
+      else signal.addEventListener("abort", onAbort, { once: true });
     });
     clearTimeout(timer);
+    signal.removeEventListener("abort", onAbort!);
     this.#wake = undefined;
     return this.#items.shift();
   }
@@ -314,6 +318,17 @@ class Dcutr implements DcutrService {
     }
     if (signal.aborted || relayed.status !== "open") {
       return { ok: false, method: "none", attempts: 0, rtts: [], reason: "cancelled" };
+    }
+    // A peer whose identify did not list the protocol would refuse the stream three times.
+    const protocols = (await this.#node.peerStore.get(peer))?.protocols ?? [];
+    if (protocols.length > 0 && !protocols.includes(DCUTR_PROTOCOL_ID)) {
+      return {
+        ok: false,
+        method: "none",
+        attempts: 0,
+        rtts: [],
+        reason: `the peer does not speak ${DCUTR_PROTOCOL_ID} and has no address we reached`,
+      };
     }
     return await this.#holePunch(relayed, signal);
   }

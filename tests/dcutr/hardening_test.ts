@@ -157,4 +157,22 @@ describe("dcutr hardening (loopback, our relay)", () => {
       await stopAll(silent, b, relay);
     }
   });
+
+  it("a peer without DCUtR (per identify) is not asked: no stream, no retries", async () => {
+    const relay = await relayNode();
+    const results: DcutrResult[] = [];
+    const b = await peerNode([`${relay.addrs()[0]}/p2p-circuit`], {
+      onUpgrade: (_p, r) => results.push(r),
+    });
+    const plain = await peerNode([], undefined);
+    try {
+      await plain.dial(await reservedAddr(b));
+      await until(() => results.length > 0, 15_000);
+      assert.equal(results[0].ok, false);
+      assert.equal(results[0].attempts, 0);
+      assert.match(results[0].reason, /does not speak/);
+    } finally {
+      await stopAll(plain, b, relay);
+    }
+  });
 });
