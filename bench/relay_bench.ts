@@ -18,7 +18,8 @@
  * Runs are interleaved ours, js, js, ours (`--rounds` times), so machine noise hits both.
  *
  *   deno run -A bench/relay_bench.ts [--bulk 64] [--reps 3] [--reservations 200]
- *       [--circuits 200] [--blast 256] [--rounds 1] [--json FILE]
+ *       [--circuits 200] [--blast 256] [--rounds 1] [--json FILE] [--only ours|js]
+ *       [--prof DIR]
  *
  * @module
  */
@@ -40,6 +41,10 @@ const CIRCUITS = arg("circuits", 200);
 const BLAST_KIB = arg("blast", 256);
 const ROUNDS = arg("rounds", 1);
 const JSON_OUT = argv.includes("--json") ? argv[argv.indexOf("--json") + 1] : undefined;
+/** `--prof <dir>`: the relay processes write CPU profiles there (bench/prof_summary.ts). */
+const PROF = argv.includes("--prof") ? argv[argv.indexOf("--prof") + 1] : undefined;
+/** `--only ours|js`: run one implementation (for profiling), `--rounds` times. */
+const ONLY = argv.includes("--only") ? argv[argv.indexOf("--only") + 1] : undefined;
 const WARMUP_RESERVATIONS = 16;
 const CIRCUITS_PER_SOURCE = 8;
 const MIB = 1024 * 1024;
@@ -58,9 +63,11 @@ function denoCommand(): [string, string[]] {
   return ["npx", ["-y", "deno@2.9.6", "run", "-A"]];
 }
 
-async function start(file: string): Promise<Proc> {
+async function start(file: string, prof = false): Promise<Proc> {
   const [cmd, pre] = denoCommand();
-  const child: ChildProcess = spawn(cmd, [...pre, "--v8-flags=--expose-gc", script(file)], {
+  const flags = ["--v8-flags=--expose-gc"];
+  if (prof && PROF !== undefined) flags.push("--cpu-prof", `--cpu-prof-dir=${PROF}`);
+  const child: ChildProcess = spawn(cmd, [...pre, ...flags, script(file)], {
     stdio: ["pipe", "pipe", "pipe"],
   });
   let err = "";
@@ -130,6 +137,8 @@ interface RunResult {
   heapPerReservation: number;
   cpuMsPerReservation: number;
   circuitsMs: number;
+  circuitsFailed: number;
+  blastFailed: number;
   rssPerCircuit: number;
   heapPerCircuit: number;
   blastMiBs: number;
@@ -143,7 +152,7 @@ const median = (xs: number[]): number => {
 };
 
 async function runOnce(impl: "ours" | "js"): Promise<RunResult> {
-  const relay = await start(impl === "ours" ? "relay_ours.ts" : "relay_js.ts");
+  const relay = await start(impl === "ours" ? "relay_ours.ts" : "relay_js.ts", true);
   const recv = await start("relay_peers.ts");
   const send = await start("relay_peers.ts");
   const relayAddr = (relay.ready.addrs as string[])[0];
@@ -194,17 +203,25 @@ async function runOnce(impl: "ours" | "js"): Promise<RunResult> {
     const s3 = await stats();
     const targets = [...res.circuit, ...warm.circuit];
     const circuitTargets = Array.from({ length: CIRCUITS }, (_, k) => targets[k % targets.length]);
-    const circuitsMs = await send.call<number>("circuits", {
+    type Outcome = { ms: number; failed: number; error?: string };
+    const opened = await send.call<Outcome>("circuits", {
       nodes: Array.from({ length: sources }, (_, k) => src.first + k),
       targets: circuitTargets,
       bytes: 16 * 1024,
     });
     const s4 = await stats();
-    log(`${CIRCUITS} circuits in ${circuitsMs.toFixed(0)} ms`);
-    const blastMs = await send.call<number>("blast", { bytes: BLAST_KIB * 1024 });
+    const circuitsMs = opened.ms;
+    const open = CIRCUITS - opened.failed;
+    log(`${open} of ${CIRCUITS} circuits in ${circuitsMs.toFixed(0)} ms ${opened.error ?? ""}`);
+    const blast = await send.call<Outcome>("blast", { bytes: BLAST_KIB * 1024 });
     const s5 = await stats(false);
-    const blastMiB = (CIRCUITS * BLAST_KIB) / 1024;
-    log(`blast ${(blastMiB / (blastMs / 1000)).toFixed(1)} MiB/s`);
+    const blastMs = blast.ms;
+    // Only transfers that completed count towards the aggregate.
+    const blastMiB = ((open - blast.failed) * BLAST_KIB) / 1024;
+    log(
+      `blast ${(blastMiB / (blastMs / 1000)).toFixed(1)} MiB/s, ${blast.failed} of ${open} ` +
+        `failed ${blast.error ?? ""}`,
+    );
     return {
       impl,
       relayedMiBs,
@@ -217,8 +234,10 @@ async function runOnce(impl: "ours" | "js"): Promise<RunResult> {
       heapPerReservation: (s2.heapUsed - s1.heapUsed) / RESERVATIONS,
       cpuMsPerReservation: (s2.cpuMs - s1.cpuMs) / RESERVATIONS,
       circuitsMs,
-      rssPerCircuit: (s4.rss - s3.rss) / CIRCUITS,
-      heapPerCircuit: (s4.heapUsed - s3.heapUsed) / CIRCUITS,
+      circuitsFailed: opened.failed,
+      rssPerCircuit: (s4.rss - s3.rss) / open,
+      heapPerCircuit: (s4.heapUsed - s3.heapUsed) / open,
+      blastFailed: blast.failed,
       blastMiBs: blastMiB / (blastMs / 1000),
       relayCpuMsPerMiBBlast: (s5.cpuMs - s4.cpuMs) / blastMiB,
       relayRssEnd: s5.rss,
@@ -245,9 +264,11 @@ const METRICS: Metric[] = [
   ["relay JS heap per reservation", "heapPerReservation", KIB],
   ["relay CPU per reservation (ms)", "cpuMsPerReservation", f2],
   [`${CIRCUITS} circuits opened + 16 KiB each, wall (ms)`, "circuitsMs", (x) => x.toFixed(0)],
+  ["circuits that failed to open", "circuitsFailed", (x) => x.toFixed(0)],
   ["relay RSS per circuit", "rssPerCircuit", KIB, "<= 0.5x js"],
   ["relay JS heap per circuit", "heapPerCircuit", KIB],
   [`aggregate, ${CIRCUITS} circuits x ${BLAST_KIB} KiB at once (MiB/s)`, "blastMiBs", f1],
+  ["circuits whose aggregate transfer failed", "blastFailed", (x) => x.toFixed(0)],
   ["relay CPU per relayed MiB, aggregate (ms)", "relayCpuMsPerMiBBlast", f2],
   ["relay RSS at the end (MiB)", "relayRssEnd", (x) => (x / MIB).toFixed(1)],
 ];
@@ -277,7 +298,10 @@ function table(results: RunResult[]): string {
 
 const results: RunResult[] = [];
 for (let round = 0; round < ROUNDS; round++) {
-  for (const impl of ["ours", "js", "js", "ours"] as const) {
+  const order: ("ours" | "js")[] = ONLY === "ours" || ONLY === "js"
+    ? [ONLY]
+    : ["ours", "js", "js", "ours"];
+  for (const impl of order) {
     console.error(`round ${round + 1}/${ROUNDS}: ${impl}`);
     results.push(await runOnce(impl));
   }

@@ -14,8 +14,9 @@
  *   {"op":"bulk","node":i,"addr":"…","bytes":B,"reps":R}  R transfers of B bytes, ms each.
  *   {"op":"circuits","nodes":[i…],"targets":[addr…],"bytes":B}
  *       open one relayed connection per target (node nodes[k % n] dials targets[k]) and move B
- *       bytes over each; the connections stay open. Result: ms.
- *   {"op":"blast","bytes":B}  every open circuit moves B bytes at once. Result: ms.
+ *       bytes over each; the connections stay open. Result: {ms, failed, error}.
+ *   {"op":"blast","bytes":B}  every open circuit moves B bytes at once. Result: {ms, failed,
+ *       error} (failed: circuits whose transfer failed; error: the first reason).
  *
  * @module
  */
@@ -119,6 +120,12 @@ async function spawn(n: number, relay: string, reserve: boolean, concurrency: nu
   };
 }
 
+/** How many of `done` failed, and the first reason. */
+function failures(done: PromiseSettledResult<unknown>[]): { failed: number; error?: string } {
+  const failed = done.filter((d) => d.status === "rejected") as PromiseRejectedResult[];
+  return { failed: failed.length, error: failed[0] && String(failed[0].reason) };
+}
+
 async function run(cmd: Record<string, unknown>): Promise<unknown> {
   switch (cmd.op) {
     case "spawn":
@@ -142,19 +149,19 @@ async function run(cmd: Record<string, unknown>): Promise<unknown> {
       const from = (cmd.nodes as number[]).map((i) => nodes[i]);
       const targets = cmd.targets as string[];
       const start = performance.now();
-      await Promise.all(targets.map(async (t, k) => {
+      const done = await Promise.allSettled(targets.map(async (t, k) => {
         const conn = await from[k % from.length].dial(multiaddr(t), {
           runOnLimitedConnection: true,
         });
         circuits.push(conn);
         await transfer(conn, Number(cmd.bytes));
       }));
-      return performance.now() - start;
+      return { ms: performance.now() - start, ...failures(done) };
     }
     case "blast": {
       const start = performance.now();
-      await Promise.all(circuits.map((c) => transfer(c, Number(cmd.bytes))));
-      return performance.now() - start;
+      const done = await Promise.allSettled(circuits.map((c) => transfer(c, Number(cmd.bytes))));
+      return { ms: performance.now() - start, ...failures(done) };
     }
     default:
       throw new Error(`unknown op ${String(cmd.op)}`);
