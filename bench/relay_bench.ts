@@ -71,7 +71,10 @@ async function start(file: string, prof = false): Promise<Proc> {
     stdio: ["pipe", "pipe", "pipe"],
   });
   let err = "";
-  child.stderr!.on("data", (d: Uint8Array) => (err = (err + new TextDecoder().decode(d)).slice(-4000)));
+  child.stderr!.on(
+    "data",
+    (d: Uint8Array) => (err = (err + new TextDecoder().decode(d)).slice(-4000)),
+  );
   const waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   let onReady: (v: Record<string, unknown>) => void = () => {};
   let onFail: (e: Error) => void = () => {};
@@ -131,6 +134,8 @@ interface RunResult {
   directMiBs: number;
   relayCpuMsPerMiBBulk: number;
   relayCpuBusyBulk: number;
+  senderBusyBulk: number;
+  receiverBusyBulk: number;
   relayMiBsPerCoreBulk: number;
   reserveMs: number;
   rssPerReservation: number;
@@ -166,6 +171,10 @@ async function runOnce(impl: "ours" | "js"): Promise<RunResult> {
     const bytes = BULK_MIB * MIB;
     await send.call("bulk", { node: b.first, addr: a.circuit[0], bytes: 8 * MIB, reps: 1 });
     const c0 = await stats(false);
+    const [sa0, sb0] = await Promise.all([
+      recv.call<ProcStats>("stats"),
+      send.call<ProcStats>("stats"),
+    ]);
     const relayed = await send.call<{ ms: number[] }>("bulk", {
       node: b.first,
       addr: a.circuit[0],
@@ -173,6 +182,10 @@ async function runOnce(impl: "ours" | "js"): Promise<RunResult> {
       reps: REPS,
     });
     const c1 = await stats(false);
+    const [sa1, sb1] = await Promise.all([
+      recv.call<ProcStats>("stats"),
+      send.call<ProcStats>("stats"),
+    ]);
     const wall = relayed.ms.reduce((s, x) => s + x, 0);
     const relayedMiBs = BULK_MIB / (median(relayed.ms) / 1000);
     log(`relayed ${relayedMiBs.toFixed(1)} MiB/s (${relayed.ms.map((x) => x.toFixed(0))} ms)`);
@@ -194,7 +207,11 @@ async function runOnce(impl: "ours" | "js"): Promise<RunResult> {
     });
     const s1 = await stats();
     const t0 = performance.now();
-    const res = await recv.call<Spawned>("spawn", { n: RESERVATIONS, relay: relayAddr, reserve: true });
+    const res = await recv.call<Spawned>("spawn", {
+      n: RESERVATIONS,
+      relay: relayAddr,
+      reserve: true,
+    });
     const reserveMs = performance.now() - t0;
     const s2 = await stats();
     log(`${RESERVATIONS} reservations in ${reserveMs.toFixed(0)} ms`);
@@ -228,6 +245,8 @@ async function runOnce(impl: "ours" | "js"): Promise<RunResult> {
       directMiBs,
       relayCpuMsPerMiBBulk: (c1.cpuMs - c0.cpuMs) / (BULK_MIB * REPS),
       relayCpuBusyBulk: (c1.cpuMs - c0.cpuMs) / wall,
+      senderBusyBulk: (sb1.cpuMs - sb0.cpuMs) / wall,
+      receiverBusyBulk: (sa1.cpuMs - sa0.cpuMs) / wall,
       relayMiBsPerCoreBulk: 1000 / ((c1.cpuMs - c0.cpuMs) / (BULK_MIB * REPS)),
       reserveMs,
       rssPerReservation: (s2.rss - s1.rss) / RESERVATIONS,
@@ -258,6 +277,8 @@ const METRICS: Metric[] = [
   ["direct throughput, same clients (MiB/s)", "directMiBs", f1],
   ["relay CPU per relayed MiB, bulk (ms)", "relayCpuMsPerMiBBulk", f2],
   ["relay CPU busy during bulk (share of one core)", "relayCpuBusyBulk", f2],
+  ["sending client's CPU busy during bulk (share of one core)", "senderBusyBulk", f2],
+  ["receiving client's CPU busy during bulk (share of one core)", "receiverBusyBulk", f2],
   ["relay's MiB/s per core of CPU, bulk (1000 / CPU per MiB)", "relayMiBsPerCoreBulk", f1],
   [`${RESERVATIONS} reservations, wall (ms)`, "reserveMs", (x) => x.toFixed(0)],
   ["relay RSS per reservation", "rssPerReservation", KIB],
@@ -283,14 +304,14 @@ function table(results: RunResult[]): string {
   for (const [label, key, fmt, target] of METRICS) {
     const o = ours.map((r) => r[key] as number);
     const j = js.map((r) => r[key] as number);
-    const ratio = median(o) / median(j);
+    const ratio = median(j) === 0 ? NaN : median(o) / median(j);
     let verdict = "";
     if (target?.startsWith(">=")) verdict = ratio >= 2 ? "PASS" : "MISS";
     if (target?.startsWith("<=")) verdict = ratio <= 0.5 ? "PASS" : "MISS";
     lines.push(
-      `| ${label} | ${o.map(fmt).join(", ")} | ${j.map(fmt).join(", ")} | ${f2(ratio)}x | ${
-        target === undefined ? "" : `${target}: ${verdict}`
-      } |`,
+      `| ${label} | ${o.map(fmt).join(", ")} | ${j.map(fmt).join(", ")} | ${
+        Number.isFinite(ratio) ? `${f2(ratio)}x` : "n/a"
+      } | ${target === undefined ? "" : `${target}: ${verdict}`} |`,
     );
   }
   return lines.join("\n");
@@ -308,7 +329,9 @@ for (let round = 0; round < ROUNDS; round++) {
 }
 if (JSON_OUT !== undefined) await writeFile(JSON_OUT, JSON.stringify(results, null, 2));
 console.log(
-  `Run ${new Date().toISOString()}: --bulk ${BULK_MIB} --reps ${REPS} --reservations ${RESERVATIONS} ` +
+  `Run ${
+    new Date().toISOString()
+  }: --bulk ${BULK_MIB} --reps ${REPS} --reservations ${RESERVATIONS} ` +
     `--circuits ${CIRCUITS} --blast ${BLAST_KIB} --rounds ${ROUNDS}\n`,
 );
 console.log(table(results));

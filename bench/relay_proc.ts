@@ -61,9 +61,7 @@ export function serveCommands(
       buf = buf.slice(i + 1);
       if (line === "") continue;
       const cmd = JSON.parse(line) as Record<string, unknown>;
-      const answer = cmd.op === "stats"
-        ? Promise.resolve(procStats(cmd.gc === true))
-        : run(cmd);
+      const answer = cmd.op === "stats" ? Promise.resolve(procStats(cmd.gc === true)) : run(cmd);
       answer.then(
         (result) => write({ id: cmd.id, ok: true, result }),
         (err) => write({ id: cmd.id, ok: false, error: String(err?.stack ?? err) }),
