@@ -306,8 +306,9 @@ function table(results: RunResult[]): string {
     const j = js.map((r) => r[key] as number);
     const ratio = median(j) === 0 ? NaN : median(o) / median(j);
     let verdict = "";
-    if (target?.startsWith(">=")) verdict = ratio >= 2 ? "PASS" : "MISS";
-    if (target?.startsWith("<=")) verdict = ratio <= 0.5 ? "PASS" : "MISS";
+    if (!Number.isFinite(ratio)) verdict = "n/a";
+    else if (target?.startsWith(">=")) verdict = ratio >= 2 ? "PASS" : "MISS";
+    else if (target?.startsWith("<=")) verdict = ratio <= 0.5 ? "PASS" : "MISS";
     lines.push(
       `| ${label} | ${o.map(fmt).join(", ")} | ${j.map(fmt).join(", ")} | ${
         Number.isFinite(ratio) ? `${f2(ratio)}x` : "n/a"
