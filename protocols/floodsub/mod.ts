@@ -81,3 +81,13 @@ export function floodsub(options: FloodsubOptions = {}): ServiceFactory<Floodsub
     serviceDependencies: Object.freeze([IDENTIFY_CAPABILITY]),
   });
 }
+export type { FloodsubRouter, FloodsubRouterOptions } from "./router.ts";
+export type {
+  PubsubClock,
+  PubsubEvents,
+  PubsubMessage,
+  PubsubRouter,
+  PubsubStats,
+  RpcLimits,
+  ValidationResult,
+} from "../pubsub/mod.ts";

@@ -60,3 +60,13 @@ export {
   type SignaturePolicy,
   type SubscriptionChangeDetail,
 } from "../pubsub/mod.ts";
+export type { GossipsubRouter } from "./router.ts";
+export type {
+  PubsubClock,
+  PubsubEvents,
+  PubsubMessage,
+  PubsubRouter,
+  PubsubStats,
+  RpcLimits,
+  ValidationResult,
+} from "../pubsub/mod.ts";
