@@ -52,6 +52,7 @@ const params: GsParams = {
   Dlo: 4,
   Dhi: 12,
   heartbeatMs: 1000,
+  idontwantMinDataSize: 512,
 };
 
 type Label = "ours" | "ours-bun" | "js";

@@ -55,6 +55,7 @@ for (let i = 0; i < params.nodes; i++) {
         Dlo: params.Dlo,
         Dhi: params.Dhi,
         heartbeatInterval: params.heartbeatMs,
+        idontwantMinDataSize: params.idontwantMinDataSize,
         scoreParams: { IPColocationFactorWhitelist: new Set(["127.0.0.1"]) },
       }),
     },

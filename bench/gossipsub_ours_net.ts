@@ -49,6 +49,9 @@ for (let i = 0; i < params.nodes; i++) {
         Dlo: params.Dlo,
         Dhi: params.Dhi,
         heartbeatIntervalMs: params.heartbeatMs,
+        // js's IDONTWANT threshold (512 B; ours defaults to go's 1 KiB), so both send
+        // IDONTWANT for the 1 KiB messages too.
+        idontwantMinDataSize: params.idontwantMinDataSize,
         scoreParams: { IPColocationFactorWhitelist: ["127.0.0.1"] },
       }),
     },

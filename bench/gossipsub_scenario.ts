@@ -41,6 +41,8 @@ export interface GsParams {
   Dlo: number;
   Dhi: number;
   heartbeatMs: number;
+  /** Messages at least this large trigger IDONTWANT (1.2), on both sides. */
+  idontwantMinDataSize: number;
 }
 
 /** One node as the driver sees it. */
