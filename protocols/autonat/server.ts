@@ -282,10 +282,12 @@ export class AutoNATServer {
       try {
         channel.write(frame(encodeDialBack(nonce)));
         await channel.drained();
-        await channel.closeWrite();
+        // Our side stays open until the answer is read (go's order). With our FIN sent right
+        // after the nonce, js reset the dial-back stream in 1 of 7 runs (cause not found).
         const status = decodeDialBackResponse(
           await new ByteReader(channel).readLengthPrefixed(MAX_V2_MESSAGE_BYTES),
         );
+        await channel.closeWrite().catch(() => {});
         channel.cancelRead();
         if (status !== 0) throw new Error(`dial-back answered ${status}`);
       } finally {

@@ -59,10 +59,14 @@ async function run(cmd: Record<string, unknown>): Promise<unknown> {
   }
 }
 
+// js announces a public-looking address only once verified: report what it listens on.
+// deno-lint-ignore no-explicit-any
+const tm = (node as any).components?.transportManager;
+const listening: string[] = tm?.getAddrs?.().map((a: unknown) => String(a)) ?? [];
 report({
   event: "listening",
   peerId: node.peerId.toString(),
-  addrs: node.getMultiaddrs().map((a) => a.toString()),
+  addrs: listening.length > 0 ? listening : node.getMultiaddrs().map((a) => a.toString()),
 });
 
 let buffered = "";

@@ -137,7 +137,9 @@ describe("AutoNAT interop with js-libp2p in a network namespace (11.0.0.0/8)", {
     try {
       await js.call("dial", { addr: ours.getMultiaddrs()[0].toString() });
       const server = ours.services.autonat.server!;
-      await until(() => server.stats().dialBacksOk >= 1, 30_000);
+      await until(() => server.stats().dialBacksOk >= 1, 30_000).catch((err) => {
+        throw new Error(`our server's stats: ${JSON.stringify(server.stats())}`, { cause: err });
+      });
       assert.ok(server.stats().dialDataRequested >= 1);
       const verified = await js.call("addresses") as { addr: string; verified: boolean }[];
       console.log("js addresses after our dial-back:", JSON.stringify(verified));
