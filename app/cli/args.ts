@@ -52,6 +52,10 @@ export interface CliOptions {
   relay?: boolean;
   /** Put private and loopback addresses in relay reservations (`--relay-private-addrs`). */
   relayPrivateAddrs?: boolean;
+  /** Serve AutoNAT v2 and v1, and test our own addresses (`--autonat`). */
+  autonat?: boolean;
+  /** AutoNAT dials and tests private and loopback addresses (`--autonat-private-addrs`). */
+  autonatPrivateAddrs?: boolean;
 }
 
 /** The parse result: options to run with, or a request for the usage text. */
@@ -96,6 +100,10 @@ Options:
   --relay               serve circuit relay v2 (/libp2p/circuit/relay/0.2.0/hop): other
                         peers reserve a slot and are reached through this node
   --relay-private-addrs put private and loopback addresses in reservations (local networks)
+  --autonat             serve AutoNAT v2 and v1 (others learn whether they are reachable) and
+                        test our own addresses with peers that serve it
+  --autonat-private-addrs
+                        let AutoNAT dial and test private and loopback addresses (local networks)
   --echo                also serve /echo/1.0.0
   --perf                also serve /perf/1.0.0
   --quiet               print only the listening lines, ping results and errors
@@ -129,6 +137,8 @@ const BOOLEAN_FLAGS = new Set([
   "--dht-private-addrs",
   "--relay",
   "--relay-private-addrs",
+  "--autonat",
+  "--autonat-private-addrs",
   "--quiet",
   "--verbose",
   "--help",
@@ -244,6 +254,13 @@ export function parseCliArgs(args: readonly string[]): CliCommand {
           break;
         case "--relay-private-addrs":
           options.relayPrivateAddrs = true;
+          break;
+        case "--autonat":
+          options.autonat = true;
+          break;
+        case "--autonat-private-addrs":
+          options.autonat = true;
+          options.autonatPrivateAddrs = true;
           break;
         case "--quiet":
           options.logLevel = "quiet";

@@ -17,6 +17,7 @@ import type { PrivateKey } from "../../src/keys/types.ts";
 import { type Multiaddr, multiaddr } from "../../src/multiaddr/mod.ts";
 import { createNode, type Libp2pNode, type ServiceFactory } from "../../src/node/node.ts";
 import { type CircuitRelayServer, circuitRelayServer } from "../../protocols/circuit-relay/mod.ts";
+import { type AutoNAT, autoNAT } from "../../protocols/autonat/mod.ts";
 import { echo } from "../../protocols/echo/mod.ts";
 import { identify, type IdentifyService } from "../../protocols/identify/mod.ts";
 import { kadDHT } from "../../protocols/kad-dht/mod.ts";
@@ -64,6 +65,8 @@ export interface CliServices extends Record<string, unknown> {
   dht?: KadDHT;
   /** The circuit relay v2 server, with `--relay`. */
   relay?: CircuitRelayServer;
+  /** AutoNAT server and client, with `--autonat`. */
+  autonat?: AutoNAT;
 }
 
 /** Largest key file read, bytes (an RSA-4096 protobuf key is about 2.4 KB). */
@@ -157,6 +160,8 @@ export async function startCliNode(
         | "dial"
         | "relay"
         | "relayPrivateAddrs"
+        | "autonat"
+        | "autonatPrivateAddrs"
       >
     >,
   privateKey: PrivateKey,
@@ -181,6 +186,9 @@ export async function startCliNode(
     services.relay = circuitRelayServer(
       options.relayPrivateAddrs === true ? { reservations: { addressFilter: () => true } } : {},
     );
+  }
+  if (options.autonat === true) {
+    services.autonat = autoNAT({ allowPrivateAddresses: options.autonatPrivateAddrs === true });
   }
   if (options.dht !== undefined && options.dht !== "off") {
     services.dht = kadDHT({
@@ -213,6 +221,11 @@ export async function startCliNode(
       output.out(`listening ${text}`);
     }
   });
+  if (options.autonat === true) {
+    node.addEventListener("self:reachability", (e) => {
+      output.out(`reachability ${e.detail.reachability}`);
+    });
+  }
   await node.start();
   return node;
 }
