@@ -26,7 +26,14 @@ import { type Multiaddr, multiaddr } from "../../src/multiaddr/mod.ts";
 import type { Libp2pNode } from "../../src/node/node.ts";
 import type { PeerId } from "../../src/peer_id.ts";
 import { ByteReader } from "../../src/stream/byte_reader.ts";
-import { decodeV1Message, encodeV1Message, MAX_V1_MESSAGE_BYTES, V1_PROTOCOL, V1Status, V1Type } from "./codec_v1.ts";
+import {
+  decodeV1Message,
+  encodeV1Message,
+  MAX_V1_MESSAGE_BYTES,
+  V1_PROTOCOL,
+  V1Status,
+  V1Type,
+} from "./codec_v1.ts";
 import {
   decodeDialBack,
   decodeV2Message,

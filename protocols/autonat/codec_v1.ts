@@ -145,7 +145,10 @@ function decodePeerInfo(bytes: Uint8Array): { id?: Uint8Array; addrs: Uint8Array
       r.expect(tag, WireType.LENGTH_DELIMITED);
       const a = r.readBytes();
       if (info.addrs.length >= MAX_V1_ADDRS) {
-        throw new LimitExceededError(`DIAL with more than ${MAX_V1_ADDRS} addresses`, "MAX_V1_ADDRS");
+        throw new LimitExceededError(
+          `DIAL with more than ${MAX_V1_ADDRS} addresses`,
+          "MAX_V1_ADDRS",
+        );
       }
       if (a.byteLength > MAX_MULTIADDR_BYTES) throw new DecodeError("DIAL address too long");
       info.addrs.push(a.slice());

@@ -83,7 +83,10 @@ export function encodeV2Message(message: V2Message): Uint8Array {
   switch (message.type) {
     case "dialRequest":
       if (message.addrs.length > MAX_V2_ADDRS) {
-        throw new LimitExceededError(`DialRequest of ${message.addrs.length} addresses`, "MAX_V2_ADDRS");
+        throw new LimitExceededError(
+          `DialRequest of ${message.addrs.length} addresses`,
+          "MAX_V2_ADDRS",
+        );
       }
       for (const a of message.addrs) inner.bytes(1, a);
       inner.fixed64(2, message.nonce);
@@ -145,9 +148,14 @@ function decodeInner(field: number, bytes: Uint8Array): V2Message {
         r.expect(tag, WireType.LENGTH_DELIMITED);
         const a = r.readBytes();
         if (addrs.length >= MAX_V2_ADDRS) {
-          throw new LimitExceededError(`DialRequest with more than ${MAX_V2_ADDRS} addresses`, "MAX_V2_ADDRS");
+          throw new LimitExceededError(
+            `DialRequest with more than ${MAX_V2_ADDRS} addresses`,
+            "MAX_V2_ADDRS",
+          );
         }
-        if (a.byteLength > MAX_MULTIADDR_BYTES) throw new DecodeError("DialRequest address too long");
+        if (a.byteLength > MAX_MULTIADDR_BYTES) {
+          throw new DecodeError("DialRequest address too long");
+        }
         addrs.push(a.slice());
       } else if (tag.field === 2) {
         r.expect(tag, WireType.FIXED64);
@@ -188,7 +196,10 @@ function decodeInner(field: number, bytes: Uint8Array): V2Message {
       r.expect(tag, WireType.LENGTH_DELIMITED);
       data = r.readBytes();
       if (data.byteLength > MAX_DIAL_DATA_CHUNK) {
-        throw new LimitExceededError(`dial data chunk of ${data.byteLength} bytes`, "MAX_DIAL_DATA_CHUNK");
+        throw new LimitExceededError(
+          `dial data chunk of ${data.byteLength} bytes`,
+          "MAX_DIAL_DATA_CHUNK",
+        );
       }
     } else r.skip(tag.wireType);
   }
@@ -276,7 +287,10 @@ export function decodeDialBackResponse(bytes: Uint8Array): number {
  */
 export function frame(body: Uint8Array, max: number = MAX_V2_MESSAGE_BYTES): Uint8Array {
   if (body.byteLength > max) {
-    throw new LimitExceededError(`AutoNAT message of ${body.byteLength} bytes exceeds ${max}`, "MAX_MESSAGE_BYTES");
+    throw new LimitExceededError(
+      `AutoNAT message of ${body.byteLength} bytes exceeds ${max}`,
+      "MAX_MESSAGE_BYTES",
+    );
   }
   const out = new Uint8Array(uvarintLength(body.byteLength) + body.byteLength);
   out.set(body, writeUvarint(body.byteLength, out, 0));

@@ -49,9 +49,9 @@ export {
   MAX_V1_ADDRS,
   MAX_V1_MESSAGE_BYTES,
   V1_PROTOCOL,
+  type V1Message,
   V1Status,
   V1Type,
-  type V1Message,
 } from "./codec_v1.ts";
 export {
   DEFAULT_CONFIDENCE,

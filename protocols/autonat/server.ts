@@ -25,7 +25,14 @@ import type { Libp2pNode } from "../../src/node/node.ts";
 import { peerIdFromBytes } from "../../src/peer_id.ts";
 import { ByteReader } from "../../src/stream/byte_reader.ts";
 import type { ByteChannel } from "../../src/stream/channel.ts";
-import { decodeV1Message, encodeV1Message, MAX_V1_MESSAGE_BYTES, V1_PROTOCOL, V1Status, V1Type } from "./codec_v1.ts";
+import {
+  decodeV1Message,
+  encodeV1Message,
+  MAX_V1_MESSAGE_BYTES,
+  V1_PROTOCOL,
+  V1Status,
+  V1Type,
+} from "./codec_v1.ts";
 import {
   decodeDialBackResponse,
   decodeV2Message,
@@ -114,8 +121,13 @@ export class AutoNATServer {
     this.#node = node;
     this.#allowPrivate = options.allowPrivateAddresses ?? false;
     this.#dialData = options.dialDataBytes ?? DEFAULT_DIAL_DATA_BYTES;
-    if (!Number.isInteger(this.#dialData) || this.#dialData < 1 || this.#dialData > MAX_DIAL_DATA_BYTES_SERVER) {
-      throw new RangeError(`dialDataBytes must be an integer from 1 to ${MAX_DIAL_DATA_BYTES_SERVER}`);
+    if (
+      !Number.isInteger(this.#dialData) || this.#dialData < 1 ||
+      this.#dialData > MAX_DIAL_DATA_BYTES_SERVER
+    ) {
+      throw new RangeError(
+        `dialDataBytes must be an integer from 1 to ${MAX_DIAL_DATA_BYTES_SERVER}`,
+      );
     }
     this.#timeout = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.#dialTimeout = options.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS;
@@ -312,9 +324,15 @@ export class AutoNATServer {
       this.#stats.malformed++;
       throw err;
     }
-    const respond = async (status: number, statusText?: string, addr?: Multiaddr): Promise<void> => {
+    const respond = async (
+      status: number,
+      statusText?: string,
+      addr?: Multiaddr,
+    ): Promise<void> => {
       const response = { status, statusText, addr: addr?.bytes };
-      channel.write(frame(encodeV1Message({ type: V1Type.DIAL_RESPONSE, response }), MAX_V1_MESSAGE_BYTES));
+      channel.write(
+        frame(encodeV1Message({ type: V1Type.DIAL_RESPONSE, response }), MAX_V1_MESSAGE_BYTES),
+      );
       await finish(channel);
     };
     if (request.type !== V1Type.DIAL || request.peer === undefined) {
@@ -323,7 +341,9 @@ export class AutoNATServer {
     }
     this.#stats.requests++;
     try {
-      if (request.peer.id === undefined || !peerIdFromBytes(request.peer.id).equals(conn.remotePeer)) {
+      if (
+        request.peer.id === undefined || !peerIdFromBytes(request.peer.id).equals(conn.remotePeer)
+      ) {
         this.#stats.malformed++;
         return await respond(V1Status.E_BAD_REQUEST, "peer id mismatch");
       }

@@ -106,46 +106,54 @@ describe("AutoNAT interop with js-libp2p on loopback (js refuses)", { skip: NETN
   });
 });
 
-describe("AutoNAT interop with js-libp2p in a network namespace (11.0.0.0/8)", { skip: !NETNS }, () => {
-  it("our client, js v2 server: dial data paid, dial-back with our nonce, success counted", async () => {
-    const js = await startAutoNATJsPeer("/ip4/11.0.0.1/tcp/0");
-    const ours: Node = await testTcpNode<{ autonat: AutoNAT }>({
-      listen: ["/ip4/11.0.0.2/tcp/0"],
-      services: {
-        identify: identify(),
-        autonat: autoNAT({ server: false, timers: never }),
-      } as never,
-    });
-    try {
-      await ours.dial(multiaddr(js.addrs[0]));
-      await until(() => ours.services.autonat.client!.servers().v2.length === 1, 10_000);
-      await ours.services.autonat.client!.probe();
-      const mine = ours.services.autonat.client!.addresses().find((a) => a.addr === bare(ours));
-      assert.equal(mine?.confidence, 1, JSON.stringify(ours.services.autonat.client!.addresses()));
-    } finally {
-      await stopAll(ours);
-      await js.stop();
-    }
-  });
-
-  it("js client, our server: js's request is served (dial data demanded, dial-back OK)", async () => {
-    const ours: Node = await testTcpNode<{ autonat: AutoNAT }>({
-      listen: ["/ip4/11.0.0.1/tcp/0"],
-      services: { identify: identify(), autonat: autoNAT({ client: false }) } as never,
-    });
-    const js = await startAutoNATJsPeer("/ip4/11.0.0.2/tcp/0");
-    try {
-      await js.call("dial", { addr: ours.getMultiaddrs()[0].toString() });
-      const server = ours.services.autonat.server!;
-      await until(() => server.stats().dialBacksOk >= 1, 30_000).catch((err) => {
-        throw new Error(`our server's stats: ${JSON.stringify(server.stats())}`, { cause: err });
+describe(
+  "AutoNAT interop with js-libp2p in a network namespace (11.0.0.0/8)",
+  { skip: !NETNS },
+  () => {
+    it("our client, js v2 server: dial data paid, dial-back with our nonce, success counted", async () => {
+      const js = await startAutoNATJsPeer("/ip4/11.0.0.1/tcp/0");
+      const ours: Node = await testTcpNode<{ autonat: AutoNAT }>({
+        listen: ["/ip4/11.0.0.2/tcp/0"],
+        services: {
+          identify: identify(),
+          autonat: autoNAT({ server: false, timers: never }),
+        } as never,
       });
-      assert.ok(server.stats().dialDataRequested >= 1);
-      const verified = await js.call("addresses") as { addr: string; verified: boolean }[];
-      console.log("js addresses after our dial-back:", JSON.stringify(verified));
-    } finally {
-      await js.stop();
-      await stopAll(ours);
-    }
-  });
-});
+      try {
+        await ours.dial(multiaddr(js.addrs[0]));
+        await until(() => ours.services.autonat.client!.servers().v2.length === 1, 10_000);
+        await ours.services.autonat.client!.probe();
+        const mine = ours.services.autonat.client!.addresses().find((a) => a.addr === bare(ours));
+        assert.equal(
+          mine?.confidence,
+          1,
+          JSON.stringify(ours.services.autonat.client!.addresses()),
+        );
+      } finally {
+        await stopAll(ours);
+        await js.stop();
+      }
+    });
+
+    it("js client, our server: js's request is served (dial data demanded, dial-back OK)", async () => {
+      const ours: Node = await testTcpNode<{ autonat: AutoNAT }>({
+        listen: ["/ip4/11.0.0.1/tcp/0"],
+        services: { identify: identify(), autonat: autoNAT({ client: false }) } as never,
+      });
+      const js = await startAutoNATJsPeer("/ip4/11.0.0.2/tcp/0");
+      try {
+        await js.call("dial", { addr: ours.getMultiaddrs()[0].toString() });
+        const server = ours.services.autonat.server!;
+        await until(() => server.stats().dialBacksOk >= 1, 30_000).catch((err) => {
+          throw new Error(`our server's stats: ${JSON.stringify(server.stats())}`, { cause: err });
+        });
+        assert.ok(server.stats().dialDataRequested >= 1);
+        const verified = await js.call("addresses") as { addr: string; verified: boolean }[];
+        console.log("js addresses after our dial-back:", JSON.stringify(verified));
+      } finally {
+        await js.stop();
+        await stopAll(ours);
+      }
+    });
+  },
+);

@@ -60,7 +60,10 @@ describe("AutoNAT client", () => {
       const [a] = client.services.autonat.client!.addresses();
       assert.equal(a.state, "public");
       assert.equal(a.confidence, 3);
-      assert.equal(servers.reduce((n, s) => n + s.services.autonat.server!.stats().dialBacksOk, 0), 3);
+      assert.equal(
+        servers.reduce((n, s) => n + s.services.autonat.server!.stats().dialBacksOk, 0),
+        3,
+      );
     } finally {
       await stopAll(client, ...servers);
     }
@@ -100,11 +103,15 @@ describe("AutoNAT client", () => {
   });
 
   it("servers that dial back with a wrong nonce (or not at all) and claim OK are not believed", async () => {
-    const liars = await Promise.all([1, 2, 3].map(() => testTcpNode({ services: { identify: identify() } as never })));
+    const liars = await Promise.all(
+      [1, 2, 3].map(() => testTcpNode({ services: { identify: identify() } as never })),
+    );
     for (const [i, liar] of liars.entries()) {
       liar.handle(DIAL_REQUEST_PROTOCOL, async (stream) => {
         const channel = streamChannelOf(stream);
-        const m = decodeV2Message(await new ByteReader(channel).readLengthPrefixed(MAX_V2_MESSAGE_BYTES));
+        const m = decodeV2Message(
+          await new ByteReader(channel).readLengthPrefixed(MAX_V2_MESSAGE_BYTES),
+        );
         if (m.type !== "dialRequest") return channel.abort();
         if (i > 0) {
           // Dial back, but with another nonce.

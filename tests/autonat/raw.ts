@@ -64,7 +64,9 @@ export async function requestV2(
           channel.abort();
           return { messages, paid };
         }
-        const chunk = frame(encodeV2Message({ type: "dialDataResponse", data: new Uint8Array(4096) }));
+        const chunk = frame(
+          encodeV2Message({ type: "dialDataResponse", data: new Uint8Array(4096) }),
+        );
         for (; paid < Number(m.numBytes); paid += 4096) {
           channel.write(chunk);
           await channel.drained();

@@ -66,7 +66,12 @@ describe("AutoNAT v2 server", () => {
       const conn = await client.dial(server.addrs()[0]);
       const r = await requestV2(conn, [bytes("/ip4/127.0.0.1/tcp/1")], 1n);
       assert.deepEqual(r.messages, [
-        { type: "dialResponse", status: ResponseStatus.OK, addrIdx: 0, dialStatus: DialStatus.E_DIAL_ERROR },
+        {
+          type: "dialResponse",
+          status: ResponseStatus.OK,
+          addrIdx: 0,
+          dialStatus: DialStatus.E_DIAL_ERROR,
+        },
       ]);
     } finally {
       await stopAll(server, client);
@@ -79,7 +84,11 @@ describe("AutoNAT v2 server", () => {
     try {
       const nonces = receiveDialBacks(client);
       const conn = await client.dial(server.addrs()[0]);
-      const r = await requestV2(conn, [bytes(listenAddr(client)), bytes("/ip4/10.0.0.1/tcp/1")], 5n);
+      const r = await requestV2(
+        conn,
+        [bytes(listenAddr(client)), bytes("/ip4/10.0.0.1/tcp/1")],
+        5n,
+      );
       assert.deepEqual(r.messages, [
         { type: "dialResponse", status: ResponseStatus.E_DIAL_REFUSED, addrIdx: 0, dialStatus: 0 },
       ]);
