@@ -99,6 +99,7 @@ export class AutoNATClient {
   #started = false;
   #lifetime = new AbortController();
 
+  /** Prefer {@link autoNAT}, which builds it as part of the service. */
   constructor(node: Libp2pNode, options: AutoNATOptions = {}) {
     this.#node = node;
     this.#options = options;

@@ -63,6 +63,7 @@ export class ReachabilityTracker {
   readonly #reprobe: number;
   readonly #votes = new Map<string, Vote[]>();
 
+  /** Build a tracker; throws RangeError for a confidence < 1 or a window smaller than it. */
   constructor(options: ReachabilityTrackerOptions = {}) {
     this.#confidence = options.confidence ?? DEFAULT_CONFIDENCE;
     this.#window = options.window ?? DEFAULT_WINDOW;
@@ -172,6 +173,7 @@ export class RateLimiter {
   readonly #byKey = new Map<string, number[]>();
   #all: number[] = [];
 
+  /** At most `perKey` per key and `total` overall in any `windowMs`. */
   constructor(options: { perKey: number; total: number; windowMs: number }) {
     this.#perKey = options.perKey;
     this.#total = options.total;

@@ -117,6 +117,7 @@ export class AutoNATServer {
     malformed: 0,
   };
 
+  /** Prefer {@link autoNAT}; throws RangeError for a `dialDataBytes` out of range. */
   constructor(node: Libp2pNode, options: AutoNATOptions = {}) {
     this.#node = node;
     this.#allowPrivate = options.allowPrivateAddresses ?? false;
