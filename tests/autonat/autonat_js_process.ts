@@ -26,8 +26,11 @@ export interface AutoNATJsPeer {
 /** Start one js AutoNAT peer listening on `listen` and wait until it listens. */
 export async function startAutoNATJsPeer(listen = "/ip4/127.0.0.1/tcp/0"): Promise<AutoNATJsPeer> {
   const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
+  // DENO_BIN (set by netns.sh) spares npx a registry lookup where there is no network.
   const [cmd, pre] = deno !== undefined && !("Bun" in globalThis)
     ? [deno.execPath(), ["run", "-A"]]
+    : process.env.DENO_BIN !== undefined
+    ? [process.env.DENO_BIN, ["run", "-A"]]
     : ["npx", ["-y", "deno@2.9.6", "run", "-A"]];
   const child: ChildProcess = spawn(cmd, [...pre, PEER], {
     stdio: ["pipe", "pipe", "pipe"],

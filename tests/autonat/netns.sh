@@ -5,6 +5,9 @@
 # Usage: tests/autonat/netns.sh npx -y deno@2.9.6 test -A tests/autonat/autonat_js_test.ts
 set -eu
 if [ "${AUTONAT_NETNS_INSIDE:-}" != "1" ]; then
+  # Resolved outside: inside there is no network for npx to check the registry with.
+  DENO_BIN="${DENO_BIN:-$(npx -y deno@2.9.6 eval 'console.log(Deno.execPath())')}"
+  export DENO_BIN
   exec unshare -rn env AUTONAT_NETNS_INSIDE=1 sh "$0" "$@"
 fi
 ip link set lo up
