@@ -162,3 +162,63 @@ describe("AutoNAT client", () => {
     }
   });
 });
+
+describe("AutoNAT client scheduling (injected timers and clock)", () => {
+  it("first round after the startup delay, soon on a new server or address change, then retry or re-probe", async () => {
+    const delays: number[] = [];
+    let pending: (() => void) | undefined;
+    const timers = {
+      setTimeout: (fn: () => void, ms: number) => {
+        delays.push(ms);
+        pending = fn;
+        return delays.length;
+      },
+      clearTimeout: () => {
+        pending = undefined;
+      },
+    };
+    let now = 1_000_000;
+    const servers = await Promise.all([1, 2, 3].map(() => node({ client: false })));
+    const client = await node({
+      server: false,
+      timers,
+      now: () => now,
+      startupDelayMs: 111,
+      retryIntervalMs: 222,
+      reprobeIntervalMs: 333_000,
+    });
+    try {
+      assert.equal(delays[0], 111);
+      await client.dial(servers[0].addrs()[0]);
+      await until(() => client.services.autonat.client!.servers().v2.length === 1);
+      assert.equal(delays.at(-1), 1_000); // a new server: a round soon
+      // One server cannot decide: the round ends undecided, the next comes at the retry interval.
+      const fire = pending!;
+      pending = undefined;
+      fire();
+      await until(() => delays.at(-1) === 222);
+      for (const s of servers.slice(1)) await client.dial(s.addrs()[0]);
+      await until(() => client.services.autonat.client!.servers().v2.length === 3);
+      await client.services.autonat.client!.probe();
+      assert.equal(client.addressManager.reachability, "public");
+      // Observed candidates (the ephemeral ports servers saw) are still undecided: retried,
+      // found private by the three servers in the next rounds, and dropped.
+      for (let i = 0; i < 5 && delays.at(-1) !== 333_000; i++) {
+        await client.services.autonat.client!.probe();
+      }
+      assert.equal(delays.at(-1), 333_000); // all decided: re-probed after the interval
+      assert.ok(client.services.autonat.client!.addresses().every((a) => a.state !== "unknown"));
+      // Our addresses change: a round soon.
+      const before = delays.length;
+      client.addressManager.confirmObservedAddr(multiaddr("/ip4/127.0.0.1/tcp/9"));
+      await until(() => delays.length > before);
+      assert.equal(delays.at(-1), 1_000);
+      // The decision expires with the clock: the address is due again.
+      now += 333_000;
+      await client.services.autonat.client!.probe();
+      assert.ok(servers.reduce((n, s) => n + s.services.autonat.server!.stats().requests, 0) >= 6);
+    } finally {
+      await stopAll(client, ...servers);
+    }
+  });
+});
