@@ -117,7 +117,20 @@ export function buildLab(): Lab {
   // A veth pair with one end in each namespace (created there directly: no name in the host's
   // namespace, so nothing clashes with the host or another run).
   const veth = (a: string, aName: string, b: string, bName: string): void => {
-    run("ip", ["link", "add", aName, "netns", a, "type", "veth", "peer", "name", bName, "netns", b]);
+    run("ip", [
+      "link",
+      "add",
+      aName,
+      "netns",
+      a,
+      "type",
+      "veth",
+      "peer",
+      "name",
+      bName,
+      "netns",
+      b,
+    ]);
     ip(a, "link", "set", aName, "up");
     ip(b, "link", "set", bName, "up");
   };
@@ -132,7 +145,9 @@ export function buildLab(): Lab {
     veth(ns.relay, "wan", ns.inet, "p-relay");
     veth(ns.ra, "wan", ns.inet, "p-ra");
     veth(ns.rb, "wan", ns.inet, "p-rb");
-    for (const port of ["p-relay", "p-ra", "p-rb"]) ip(ns.inet, "link", "set", port, "master", "br0");
+    for (const port of ["p-relay", "p-ra", "p-rb"]) {
+      ip(ns.inet, "link", "set", port, "master", "br0");
+    }
     ip(ns.relay, "addr", "add", `${RELAY_IP}/24`, "dev", "wan");
     for (const side of ["a", "b"] as const) {
       const router = side === "a" ? ns.ra : ns.rb;

@@ -13,6 +13,7 @@
  * {"id":n,"ok":false,"error":"…"}:
  *   {"op":"echo","addr":"<multiaddr>","size":N}  dial, echo N bytes, compare;
  *                                               result {ms, limited, remoteAddr}
+ *   {"op":"connect","addr":"<multiaddr>"}       dial only; result {limited, remoteAddr}
  *   {"op":"ping","addr":"<multiaddr>"}          result: round trip, ms
  *   {"op":"conns"}                              result [{peer, remoteAddr, limited, direction}]
  *   {"op":"stats"}                              the relay server's stats (relay role)
@@ -83,6 +84,10 @@ await onCommands(async (cmd) => {
       const stream = await conn.newStream(ECHO_PROTOCOL_ID, { runOnLimitedConnection: true });
       const ms = await echoOver(stream, Number(cmd.size));
       return { ms, limited: conn.limited, remoteAddr: conn.remoteAddr.toString() };
+    }
+    case "connect": {
+      const conn = await node.dial(multiaddr(String(cmd.addr)));
+      return { limited: conn.limited, remoteAddr: conn.remoteAddr.toString() };
     }
     case "ping":
       return await node.services.ping.ping(multiaddr(String(cmd.addr)));

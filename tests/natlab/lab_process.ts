@@ -171,3 +171,80 @@ export async function startInNs(
     kill,
   };
 }
+
+/** A running CLI (cli.ts) in a lab namespace. */
+export interface LabCli {
+  /** Every stdout line so far. */
+  stdout: string[];
+  /** The first stdout line matching `re` (so far or later); rejects after `ms` or on exit. */
+  line(re: RegExp, ms: number): Promise<string>;
+  /** SIGKILL it (if still running) and wait for it. */
+  kill(): Promise<void>;
+}
+
+/** Start the CLI (`cli.ts <args>`) on the test's runtime in namespace `ns`. */
+export function startCliInNs(ns: string, args: string[], label = "cli"): LabCli {
+  const argv = RUNTIME === "bun"
+    ? [process.execPath, "cli.ts", ...args]
+    : [denoExec(), "run", "-A", "cli.ts", ...args];
+  const child = spawn("ip", ["netns", "exec", ns, ...argv], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, NO_COLOR: "1" },
+  });
+  const stdout: string[] = [];
+  let stderr = "";
+  const watchers = new Set<() => void>();
+  let gone = false;
+  const decoder = new TextDecoder();
+  let buf = "";
+  child.stdout!.on("data", (d: Uint8Array) => {
+    buf += decoder.decode(d, { stream: true });
+    let i: number;
+    while ((i = buf.indexOf("\n")) >= 0) {
+      stdout.push(buf.slice(0, i));
+      if (DEBUG) console.error(`${label} >`, buf.slice(0, i));
+      buf = buf.slice(i + 1);
+    }
+    for (const w of [...watchers]) w();
+  });
+  child.stderr!.on("data", (d: Uint8Array) => {
+    stderr = (stderr + decoder.decode(d)).slice(-4000);
+  });
+  const exited = new Promise<void>((resolve) => child.on("close", () => resolve()));
+  exited.then(() => {
+    gone = true;
+    for (const w of [...watchers]) w();
+  });
+  return {
+    stdout,
+    line(re, ms) {
+      return new Promise((resolve, reject) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          watchers.delete(watch);
+        };
+        const watch = (): void => {
+          const found = stdout.find((l) => re.test(l));
+          if (found !== undefined) {
+            done();
+            resolve(found);
+          } else if (gone) {
+            done();
+            reject(new Error(`${label} exited before ${re}; stderr: ${stderr}`));
+          }
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`${label}: no line ${re} in ${ms} ms; stdout: ${stdout.join(" | ")}`));
+        }, ms);
+        watchers.add(watch);
+        watch();
+      });
+    },
+    async kill() {
+      if (!gone) child.kill("SIGKILL");
+      await exited;
+    },
+  };
+}

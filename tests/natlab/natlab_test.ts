@@ -8,6 +8,12 @@
  *      a private host cannot be dialled, neither at its router's address nor its private one;
  *   2. both private nodes reserve on our relay and reach each other through it: ping, echo,
  *      10 MiB; relayed throughput printed against direct (private host -> relay host) throughput;
+ *   2b. the CLI (cli.ts) in the lab: `--relay --relay-private-addrs` serves a CLI behind NAT A
+ *      listening through it, and B reaches that CLI there (a limited connection: the CLI relay
+ *      keeps the default limit). The flag puts the lab's documentation addresses, which the
+ *      default filter leaves out, in the reservation; a client that listens on
+ *      `<relay addr>/p2p-circuit` announces that address either way, so this scenario also
+ *      passes without it;
  *   4. the relay restarts (killed, started again with the same key and port): both clients
  *      re-reserve within a minute unasked; the time is printed;
  *   5. js-libp2p takes part: our node reserves on a js relay and a js client reaches it there; a
@@ -20,10 +26,13 @@
 
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import process from "node:process";
 import { generateKeyPair, privateKeyToProtobuf } from "../../src/keys/mod.ts";
 import { buildLab, HOST_IP, type Lab, labUnavailable, RELAY_IP, ROUTER_WAN_IP } from "./lab.ts";
-import { type LabProcess, RUNTIME, startInNs } from "./lab_process.ts";
+import { type LabCli, type LabProcess, RUNTIME, startCliInNs, startInNs } from "./lab_process.ts";
 
 const IN_CI = /^(1|true|yes)$/i.test(process.env.CI ?? "");
 const UNAVAILABLE = labUnavailable();
@@ -38,6 +47,9 @@ const RESERVE_WAIT_MS = 30_000;
 const RERESERVE_BOUND_MS = 60_000;
 const RELAY_PORT = 4001;
 const JS_RELAY_PORT = 4002;
+const CLI_RELAY_PORT = 4003;
+/** How long a CLI may take to start and print a line, ms (a cold start under load). */
+const CLI_WAIT_MS = 60_000;
 const CLIENT_PORT = 4001;
 
 interface Echoed {
@@ -65,7 +77,8 @@ async function poll(check: () => Promise<boolean>, ms: number, what: string): Pr
 
 describe(`NAT lab: our nodes on ${RUNTIME} in network namespaces`, { skip: SKIP }, () => {
   let lab: Lab | undefined;
-  const procs: LabProcess[] = [];
+  const procs: (LabProcess | LabCli)[] = [];
+  let keyDir: string | undefined;
   let relayKey = "";
   let relay: LabProcess;
   let a: LabProcess;
@@ -116,6 +129,7 @@ describe(`NAT lab: our nodes on ${RUNTIME} in network namespaces`, { skip: SKIP 
     // Every process we started, then every namespace: also when a scenario or before() failed.
     await Promise.all(procs.splice(0).map((p) => p.kill()));
     lab?.destroy();
+    if (keyDir !== undefined) rmSync(keyDir, { recursive: true, force: true });
   });
 
   it("0. the relay sees the private hosts behind NAT; they cannot be dialled from outside", async () => {
@@ -160,9 +174,38 @@ describe(`NAT lab: our nodes on ${RUNTIME} in network namespaces`, { skip: SKIP 
     );
   });
 
+  it("2b. the CLI: a CLI relay serves a CLI behind NAT, reached through it from behind NAT", async () => {
+    keyDir = mkdtempSync(join(tmpdir(), "natlab-keys-"));
+    const cli = (ns: string, args: string[], label: string): LabCli => {
+      const p = startCliInNs(ns, ["--key", join(keyDir!, `${label}.key`), ...args], label);
+      procs.push(p);
+      return p;
+    };
+    const cliRelay = cli(lab!.ns.relay, [
+      "--relay",
+      "--relay-private-addrs",
+      "--listen",
+      `/ip4/${RELAY_IP}/tcp/${CLI_RELAY_PORT}`,
+    ], "cli-relay");
+    const relayLine = await cliRelay.line(/^listening \/ip4\/.*\/p2p\//, CLI_WAIT_MS);
+    const cliRelayAddr = relayLine.slice("listening ".length);
+    const behindNat = cli(lab!.ns.ha, ["--listen", `${cliRelayAddr}/p2p-circuit`], "cli-a");
+    const circuitLine = await behindNat.line(/^listening .*\/p2p-circuit\/p2p\//, CLI_WAIT_MS);
+    const circuit = circuitLine.slice("listening ".length);
+    assert.ok(circuit.startsWith(`${cliRelayAddr}/p2p-circuit/p2p/`), circuit);
+    const conn = await b.call("connect", { addr: circuit }) as {
+      limited: boolean;
+      remoteAddr: string;
+    };
+    assert.equal(conn.limited, true);
+    assert.match(conn.remoteAddr, /\/p2p-circuit/);
+    await Promise.all([cliRelay.kill(), behindNat.kill()]);
+  });
+
   it("4. the relay restarts: both clients re-reserve within a minute, unasked", async () => {
     await Promise.all([a, b].map((p) => p.addrsMatch(hasCircuit, RESERVE_WAIT_MS)));
     const before = { a: circuitOf(a), b: circuitOf(b) };
+    const killed = Date.now();
     await relay.kill(); // a crash: no goodbye to the clients
     procs.splice(procs.indexOf(relay), 1);
     relay = await startRelay();
@@ -173,7 +216,10 @@ describe(`NAT lab: our nodes on ${RUNTIME} in network namespaces`, { skip: SKIP 
       "both clients re-reserved on the restarted relay",
     );
     const took = Date.now() - restarted;
-    console.log(`natlab ${RUNTIME}: both clients re-reserved ${took} ms after the relay restarted`);
+    console.log(
+      `natlab ${RUNTIME}: both clients re-reserved ${took} ms after the relay restarted ` +
+        `(${Date.now() - killed} ms after it was killed)`,
+    );
     await Promise.all([a, b].map((p) => p.addrsMatch(hasCircuit, RESERVE_WAIT_MS)));
     assert.equal(circuitOf(a), before.a); // same relay key and port: same relayed address
     const back = await b.call("echo", { addr: circuitOf(a), size: 256 * 1024 }) as Echoed;
@@ -190,7 +236,12 @@ describe(`NAT lab: our nodes on ${RUNTIME} in network namespaces`, { skip: SKIP 
     const jsRelayAddr = withPeer(jsRelay.addrs[0], jsRelay.peerId);
     await Promise.all([a, b].map((p) => p.addrsMatch(hasCircuit, RESERVE_WAIT_MS)));
     const [ours, js] = await Promise.all([
-      start(lab!.ns.ha, "ours", ["--role", "client", "--listen", `${jsRelayAddr}/p2p-circuit`], "C"),
+      start(
+        lab!.ns.ha,
+        "ours",
+        ["--role", "client", "--listen", `${jsRelayAddr}/p2p-circuit`],
+        "C",
+      ),
       start(lab!.ns.hb, "js", ["--role", "client", "--listen", `${relayAddr()}/p2p-circuit`], "J"),
     ]);
     await Promise.all([ours, js].map((p) => p.addrsMatch(hasCircuit, RESERVE_WAIT_MS)));
