@@ -5,7 +5,8 @@
  *   inet   the "internet": a bridge, 203.0.113.0/24, nothing else
  *   relay  a public host, 203.0.113.10 (the relay server runs here)
  *   ra/rb  routers: WAN 203.0.113.21 / .22, LAN 10.0.1.1 / 10.0.2.1, nftables masquerade (source
- *          NAT) of the LAN behind the WAN address, forwarding on
+ *          NAT) of the LAN behind the WAN address, forwarding on, and a stateful firewall that
+ *          silently drops anything new arriving from the WAN (see natRules)
  *   ha/hb  private hosts 10.0.1.2 / 10.0.2.2, default route via their router
  *
  * Namespace names carry a per-run tag, so parallel runs and leftovers of a killed run do not
@@ -77,13 +78,28 @@ export function labUnavailable(): string | false {
   return false;
 }
 
-/** The NAT rule set of a router: masquerade what leaves by the WAN link. */
+/**
+ * A router's rule set, a home router's: masquerade what leaves by the WAN link, and drop (not
+ * refuse) anything new that arrives on it, for the router itself or for the LAN; only replies to
+ * what the LAN sent get in. (A refusal, a TCP RST, would break a hole punch whose SYN arrives
+ * first; real NATs stay silent.)
+ */
 function natRules(): string {
   return [
     "table ip natlab {",
     "  chain postrouting {",
     "    type nat hook postrouting priority srcnat; policy accept;",
     '    oifname "wan" masquerade',
+    "  }",
+    "  chain input {",
+    "    type filter hook input priority filter; policy accept;",
+    '    iifname "wan" ct state established,related accept',
+    '    iifname "wan" drop',
+    "  }",
+    "  chain forward {",
+    "    type filter hook forward priority filter; policy accept;",
+    '    iifname "wan" ct state established,related accept',
+    '    iifname "wan" drop',
     "  }",
     "}",
     "",

@@ -14,7 +14,7 @@
  *   {"op":"echo","addr":"<multiaddr>","size":N}  dial, echo N bytes, compare;
  *                                               result {ms, limited, remoteAddr}
  *   {"op":"connect","addr":"<multiaddr>"}       dial only; result {limited, remoteAddr}
- *   {"op":"ping","addr":"<multiaddr>"}          result: round trip, ms
+ *   {"op":"ping","addr":"<multiaddr>"[,"timeoutMs":N]}  result: round trip, ms (dial included)
  *   {"op":"conns"}                              result [{peer, remoteAddr, limited, direction}]
  *   {"op":"stats"}                              the relay server's stats (relay role)
  * Events: {"event":"listening","peerId":…,"addrs":[…]} first, then {"event":"addrs","addrs":[…]}
@@ -90,7 +90,9 @@ await onCommands(async (cmd) => {
       return { limited: conn.limited, remoteAddr: conn.remoteAddr.toString() };
     }
     case "ping":
-      return await node.services.ping.ping(multiaddr(String(cmd.addr)));
+      return await node.services.ping.ping(multiaddr(String(cmd.addr)), {
+        signal: AbortSignal.timeout(Number(cmd.timeoutMs ?? 30_000)),
+      });
     case "conns":
       return node.getConnections().map((c) => ({
         peer: c.remotePeer.toString(),
