@@ -39,12 +39,20 @@ export function onCommands(
         const cmd = JSON.parse(line) as Record<string, unknown>;
         run(cmd).then(
           (result) => report({ id: cmd.id, ok: true, result }),
-          (err) => report({ id: cmd.id, ok: false, error: String(err?.stack ?? err) }),
+          (err) => report({ id: cmd.id, ok: false, error: errorText(err) }),
         );
       }
     });
     process.stdin.on("end", () => resolve());
   });
+}
+
+/** An error as text: its stack, else name and message (Bun's DOMException has an empty stack). */
+function errorText(err: unknown): string {
+  if (err instanceof Error || err instanceof DOMException) {
+    return err.stack || `${err.name}: ${err.message}`;
+  }
+  return String(err);
 }
 
 /** The echo payload: a fixed pattern, so a corrupted byte is caught. */

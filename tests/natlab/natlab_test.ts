@@ -18,7 +18,8 @@
  *      re-reserve within a minute unasked; the time is printed;
  *   5. js-libp2p takes part: our node reserves on a js relay and a js client reaches it there; a
  *      js client reserves on our relay and our node reaches it there.
- * Scenarios 1 (AutoNAT) and 3 (DCUtR) wait for those protocols to land on main.
+ * Scenarios 1 (AutoNAT) and 3 (DCUtR) are listed, skipped with the reason, until those
+ * protocols land on main (branches `autonat`, `dcutr`).
  *
  * Needs root, `ip` and `nft`; skipped with the reason otherwise, except under CI=true, where a
  * missing piece fails the run (.ci/run installs nftables).
@@ -164,6 +165,10 @@ describe(`NAT lab: our nodes on ${RUNTIME} in network namespaces`, { skip: SKIP 
     }
   });
 
+  it("1. AutoNAT: the private nodes learn they are unreachable, the relay host that it is", {
+    skip: "AutoNAT (protocols/autonat) is not on main yet (branch autonat)",
+  }, () => {});
+
   it("2. both reserve on our relay and reach each other through it (ping, echo, 10 MiB)", async () => {
     await Promise.all([a, b].map((p) => p.addrsMatch(hasCircuit, RESERVE_WAIT_MS)));
     const aCircuit = circuitOf(a);
@@ -218,6 +223,10 @@ describe(`NAT lab: our nodes on ${RUNTIME} in network namespaces`, { skip: SKIP 
     assert.match(conn.remoteAddr, /\/p2p-circuit/);
     await Promise.all([cliRelay.kill(), behindNat.kill()]);
   });
+
+  it("3. DCUtR upgrades the relayed connection to a direct one where the runtime allows it", {
+    skip: "DCUtR (protocols/dcutr) is not on main yet (branch dcutr)",
+  }, () => {});
 
   it("4. the relay restarts: both clients re-reserve within a minute, unasked", async () => {
     await Promise.all([a, b].map((p) => p.addrsMatch(hasCircuit, RESERVE_WAIT_MS)));
