@@ -9,8 +9,9 @@
  *          silently drops anything new arriving from the WAN (see natRules)
  *   ha/hb  private hosts 10.0.1.2 / 10.0.2.2, default route via their router
  *
- * Namespace names carry a per-run tag, so parallel runs and leftovers of a killed run do not
- * clash; {@link Lab.destroy} deletes every namespace (which removes their links and rules) and
+ * Namespace names carry a per-run tag (the test process's pid and a random part), so parallel
+ * runs and leftovers of a killed run do not clash, and leftovers of a run whose process is gone
+ * are deleted before a new lab is built ({@link sweepStaleLabs}); {@link Lab.destroy} deletes every namespace (which removes their links and rules) and
  * is safe to call more than once and after a partial build. Needs root (CAP_NET_ADMIN), `ip`
  * (iproute2) and `nft` (nftables).
  */
@@ -106,8 +107,38 @@ function natRules(): string {
   ].join("\n");
 }
 
+/** A lab namespace's name: `nl<pid base 36><4 random chars>-<role>`. */
+const LAB_NS_NAME = /^nl([0-9a-z]+)[0-9a-z]{4}-(inet|relay|ra|rb|ha|hb)$/;
+
+/**
+ * Delete the namespaces of earlier runs whose test process is gone (a run killed before its
+ * `after`): only names of exactly the lab's pattern whose pid no longer exists.
+ */
+export function sweepStaleLabs(): string[] {
+  const swept: string[] = [];
+  const names = run("ip", ["netns", "list"]).split("\n").map((l) => l.split(" ")[0]);
+  for (const name of names) {
+    const m = LAB_NS_NAME.exec(name);
+    if (m === null) continue;
+    const pid = parseInt(m[1], 36);
+    if (pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+      continue; // its run is still going
+    } catch (e) {
+      if ((e as { code?: string }).code !== "ESRCH") continue; // alive, not ours to signal
+    }
+    try {
+      run("ip", ["netns", "del", name]);
+      swept.push(name);
+    } catch { /* gone meanwhile */ }
+  }
+  return swept;
+}
+
 /** Build the lab; on any failure what was built is removed and the error thrown. */
 export function buildLab(): Lab {
+  sweepStaleLabs();
   const tag = `nl${process.pid.toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const ns = {
     inet: `${tag}-inet`,
