@@ -17,7 +17,8 @@
  *   4. the relay restarts (killed, started again with the same key and port): both clients
  *      re-reserve within a minute unasked; the time is printed;
  *   5. js-libp2p takes part: our node reserves on a js relay and a js client reaches it there; a
- *      js client reserves on our relay and our node reaches it there.
+ *      js client reserves on our relay and our node reaches it there; 10 MiB between our nodes
+ *      through the js relay and through ours, printed side by side.
  * Scenarios 1 (AutoNAT) and 3 (DCUtR) are listed, skipped with the reason, until those
  * protocols land on main (branches `autonat`, `dcutr`).
  *
@@ -279,9 +280,15 @@ describe(`NAT lab: our nodes on ${RUNTIME} in network namespaces`, { skip: SKIP 
     assert.match(toJs.remoteAddr, /\/p2p-circuit/);
     const stats = await relay.call("stats") as { reservations: number };
     assert.equal(stats.reservations, 3);
+    // The same 10 MiB between our nodes B -> C through the js relay, then B -> A through ours
+    // (same hosts, same NATs, one after the other): the relays side by side in the lab.
+    const jsRelayed = await b.call("echo", { addr: circuitOf(ours), size: BIG }) as Echoed;
+    const ourRelayed = await b.call("echo", { addr: circuitOf(a), size: BIG }) as Echoed;
     console.log(
       `natlab ${RUNTIME}: 1 MiB echo js->js relay->ours ${viaJs.ms.toFixed(0)} ms, ` +
-        `ours->our relay->js ${toJs.ms.toFixed(0)} ms`,
+        `ours->our relay->js ${toJs.ms.toFixed(0)} ms; ${BIG / MIB} MiB echo B->C through the ` +
+        `js relay ${jsRelayed.ms.toFixed(0)} ms (${mibPerS(2 * BIG, jsRelayed.ms)} MiB/s), B->A ` +
+        `through ours ${ourRelayed.ms.toFixed(0)} ms (${mibPerS(2 * BIG, ourRelayed.ms)} MiB/s)`,
     );
   });
 });
