@@ -3,8 +3,9 @@
  * (`deno bundle --platform browser`, see tests/browser/). It imports only modules that run on
  * web APIs alone: the node, the WebSocket and WebTransport dialers, Noise (which falls back to
  * @noble when `node:crypto` cannot be imported), Yamux, identify, ping and echo, the Kademlia
- * DHT (use it in client mode: a browser cannot be dialled, so it cannot serve), addressing and
- * keys. TCP and the memory transport are not part of it.
+ * DHT (use it in client mode: a browser cannot be dialled, so it cannot serve), pubsub
+ * (gossipsub and floodsub, which need identify), addressing and keys. TCP and the memory
+ * transport are not part of it.
  *
  * In a browser, listening is not possible (WebSocket and WebTransport listeners need Deno or
  * Bun); a browser node dials out. Use `webTransport({ client: "web" })` so the standard
@@ -59,3 +60,13 @@ export {
   type KadDHTService,
   type KadQueryEvent,
 } from "../../protocols/kad-dht/mod.ts";
+export {
+  gossipsub,
+  type GossipsubOptions,
+  type GossipsubService,
+} from "../../protocols/gossipsub/mod.ts";
+export {
+  floodsub,
+  type FloodsubOptions,
+  type FloodsubService,
+} from "../../protocols/floodsub/mod.ts";

@@ -52,7 +52,19 @@ export interface CliOptions {
   relay?: boolean;
   /** Put private and loopback addresses in relay reservations (`--relay-private-addrs`). */
   relayPrivateAddrs?: boolean;
+  /** Topics to subscribe to; each received message is printed as one line (`--subscribe`). */
+  subscribe: string[];
+  /** The topic each line of standard input is published on (`--publish`). */
+  publish: string | undefined;
+  /** The pubsub router (`--pubsub`), used when subscribing or publishing. */
+  pubsub: PubsubRouterName;
 }
+
+/** The pubsub routers the CLI offers. */
+export type PubsubRouterName = "floodsub" | "gossipsub";
+
+/** The router `--subscribe` / `--publish` use when `--pubsub` is not given. */
+export const DEFAULT_PUBSUB: PubsubRouterName = "gossipsub";
 
 /** The parse result: options to run with, or a request for the usage text. */
 export type CliCommand = { kind: "run"; options: CliOptions } | { kind: "help" };
@@ -96,6 +108,13 @@ Options:
   --relay               serve circuit relay v2 (/libp2p/circuit/relay/0.2.0/hop): other
                         peers reserve a slot and are reached through this node
   --relay-private-addrs put private and loopback addresses in reservations (local networks)
+  --subscribe <topic>   subscribe to a pubsub topic; repeatable; prints each
+                        message received on it as one line (its data as UTF-8)
+  --publish <topic>     publish each line of standard input on the topic (the node
+                        stops when standard input ends)
+  --pubsub floodsub|gossipsub
+                        the pubsub router for --subscribe/--publish (default
+                        ${DEFAULT_PUBSUB})
   --echo                also serve /echo/1.0.0
   --perf                also serve /perf/1.0.0
   --quiet               print only the listening lines, ping results and errors
@@ -119,6 +138,9 @@ const VALUE_FLAGS = new Set([
   "--no-announce",
   "--find-peer",
   "--find-providers",
+  "--subscribe",
+  "--publish",
+  "--pubsub",
 ]);
 const BOOLEAN_FLAGS = new Set([
   "--exit-after-dial",
@@ -156,6 +178,7 @@ export function parseCliArgs(args: readonly string[]): CliCommand {
   const noAnnounce: string[] = [];
   const findPeer: string[] = [];
   const findProviders: string[] = [];
+  const subscribe: string[] = [];
   const lists: Record<string, string[]> = {
     "--listen": listen,
     "--dial": dial,
@@ -164,6 +187,7 @@ export function parseCliArgs(args: readonly string[]): CliCommand {
     "--no-announce": noAnnounce,
     "--find-peer": findPeer,
     "--find-providers": findProviders,
+    "--subscribe": subscribe,
   };
   let keyFile: string | undefined;
   const seen = new Set<string>();
@@ -182,7 +206,11 @@ export function parseCliArgs(args: readonly string[]): CliCommand {
     dhtPrivateAddrs: false,
     findPeer,
     findProviders,
+    subscribe,
+    publish: undefined,
+    pubsub: DEFAULT_PUBSUB,
   };
+  let pubsubGiven = false;
   let help = false;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
@@ -203,6 +231,16 @@ export function parseCliArgs(args: readonly string[]): CliCommand {
       if (name === "--key") {
         if (keyFile !== undefined) throw new SyntaxError("--key given more than once");
         keyFile = value;
+      } else if (name === "--publish") {
+        if (options.publish !== undefined) throw new SyntaxError("--publish given more than once");
+        options.publish = value;
+      } else if (name === "--pubsub") {
+        if (pubsubGiven) throw new SyntaxError("--pubsub given more than once");
+        if (value !== "floodsub" && value !== "gossipsub") {
+          throw new SyntaxError("--pubsub is floodsub or gossipsub");
+        }
+        pubsubGiven = true;
+        options.pubsub = value;
       } else {
         const list = lists[name];
         if (list.length >= MAX_ADDRESS_FLAGS) {

@@ -7,6 +7,7 @@
  */
 
 import process from "node:process";
+import { linesOf, publishLines, subscribeTopics } from "./pubsub.ts";
 import { parseCliArgs, USAGE } from "./args.ts";
 import {
   type CliOutput,
@@ -48,6 +49,8 @@ export interface CliProcess extends CliOutput {
   onSignal(handler: (signal: string) => void): () => void;
   /** Exit now (a second stop signal during a graceful stop). */
   exit(code: number): void;
+  /** Lines of standard input (`--publish`). Default none. */
+  stdinLines?(): AsyncIterable<string>;
 }
 
 /**
@@ -78,6 +81,7 @@ export function processCli(): CliProcess {
       };
     },
     exit: (code) => process.exit(code),
+    stdinLines: () => linesOf(process.stdin as unknown as AsyncIterable<Uint8Array>),
   };
 }
 
@@ -130,6 +134,16 @@ export async function runCli(args: readonly string[], proc: CliProcess): Promise
     if (first === undefined) {
       node = await startCliNode(options, key, proc);
       for (const addr of node.addrs()) proc.out(`listening ${addr.toString()}`);
+      const pubsub = node.services.pubsub;
+      if (pubsub !== undefined) {
+        subscribeTopics(pubsub, options.subscribe, proc);
+        if (options.publish !== undefined) {
+          const lines = proc.stdinLines?.() ?? emptyLines();
+          // Standard input ending (a pipe, ^D) stops the node like a signal.
+          publishLines(pubsub, options.publish, lines, proc, verbose)
+            .finally(() => requestStop("end of input"));
+        }
+      }
     }
 
     let code = EXIT_OK;
@@ -169,3 +183,5 @@ export async function runCli(args: readonly string[], proc: CliProcess): Promise
     off();
   }
 }
+
+async function* emptyLines(): AsyncGenerator<string> {}

@@ -26,6 +26,8 @@ import { noise } from "../../protocols/noise/mod.ts";
 import { perf } from "../../protocols/perf/mod.ts";
 import { ping, type PingService } from "../../protocols/ping/mod.ts";
 import { yamux } from "../../protocols/yamux/mod.ts";
+import { floodsub, type PubsubService } from "../../protocols/floodsub/mod.ts";
+import { gossipsub } from "../../protocols/gossipsub/mod.ts";
 import { tcp } from "../../transports/tcp/mod.ts";
 import { websocket } from "../../transports/websocket/mod.ts";
 import { webTransport } from "../../transports/webtransport/mod.ts";
@@ -64,6 +66,8 @@ export interface CliServices extends Record<string, unknown> {
   dht?: KadDHT;
   /** The circuit relay v2 server, with `--relay`. */
   relay?: CircuitRelayServer;
+  /** Pubsub (`--pubsub` router), with `--subscribe` or `--publish`. */
+  pubsub?: PubsubService;
 }
 
 /** Largest key file read, bytes (an RSA-4096 protobuf key is about 2.4 KB). */
@@ -157,6 +161,9 @@ export async function startCliNode(
         | "dial"
         | "relay"
         | "relayPrivateAddrs"
+        | "subscribe"
+        | "publish"
+        | "pubsub"
       >
     >,
   privateKey: PrivateKey,
@@ -190,6 +197,8 @@ export async function startCliNode(
       bootstrapPeers: (options.dial ?? []).filter((a) => a.includes("/p2p/")),
     });
   }
+  const pubsub = cliPubsub(options);
+  if (pubsub !== undefined) services.pubsub = pubsub;
   const node = await createNode<CliServices>({
     privateKey,
     // Most specific first: a listen address goes to the first transport that takes it.
@@ -405,4 +414,16 @@ export async function dhtLookups(
     }
   }
   return misses;
+}
+
+/** The pubsub service factory for `--pubsub`, or undefined when no topic flag asks for one. */
+export function cliPubsub(
+  options: Partial<Pick<CliOptions, "subscribe" | "publish" | "pubsub">>,
+): ServiceFactory<PubsubService> | undefined {
+  if ((options.subscribe ?? []).length === 0 && options.publish === undefined) return undefined;
+  // A chat line typed before anyone listens is not an error: it goes nowhere.
+  const common = { allowPublishToZeroTopicPeers: true };
+  return options.pubsub === "floodsub"
+    ? floodsub(common)
+    : gossipsub(common) as unknown as ServiceFactory<PubsubService>;
 }

@@ -95,3 +95,23 @@ export {
   type ValidationStats,
   type ValidationTimers,
 } from "./validation.ts";
+export {
+  DEFAULT_HEARTBEAT_INITIAL_DELAY_MS,
+  DEFAULT_HEARTBEAT_INTERVAL_MS,
+  ipOf,
+  PubsubService,
+  REAL_CLOCK,
+} from "./service.ts";
+export {
+  PublishError,
+  type PublishResult,
+  type PubsubAuthor,
+  type PubsubClock,
+  type PubsubEvents,
+  type PubsubMessageDetail,
+  type PubsubServiceOptions,
+  type PubsubStats,
+  type SubscriptionChangeDetail,
+  type TopicValidator as PubsubTopicValidator,
+} from "./service_types.ts";
+export { DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_QUEUED_BYTES } from "./streams.ts";

@@ -181,8 +181,11 @@ export function messageIdKey(id: Uint8Array): string {
   return text;
 }
 
-/** Protocol ids (libp2p/specs pubsub). */
+/** Floodsub's protocol id (libp2p/specs pubsub/README.md). */
 export const FLOODSUB_PROTOCOL = "/floodsub/1.0.0";
+/** Gossipsub v1.0 (gossipsub-v1.0.md): no peer exchange, no IDONTWANT. */
 export const GOSSIPSUB_V10_PROTOCOL = "/meshsub/1.0.0";
+/** Gossipsub v1.1 (gossipsub-v1.1.md): scoring, peer exchange, backoff. */
 export const GOSSIPSUB_V11_PROTOCOL = "/meshsub/1.1.0";
+/** Gossipsub v1.2 (gossipsub-v1.2.md): IDONTWANT. */
 export const GOSSIPSUB_V12_PROTOCOL = "/meshsub/1.2.0";

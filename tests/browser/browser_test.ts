@@ -194,6 +194,10 @@ describe("browser bundle in headless Chromium (127.0.0.1)", { skip: SKIP }, () =
     assert.ok(!bundle.includes("// transports/tcp/"), "transports/tcp is in the bundle");
     assert.ok(bundle.includes("// transports/websocket/dial.ts"));
     assert.ok(bundle.includes("// transports/webtransport/web.ts"));
+    assert.ok(bundle.includes("// protocols/gossipsub/router.ts"), "gossipsub is in the bundle");
+    assert.ok(bundle.includes("// protocols/floodsub/router.ts"), "floodsub is in the bundle");
+    const bytes = new TextEncoder().encode(bundle).byteLength;
+    console.log(`browser bundle: ${bytes} bytes (unminified)`);
   });
 
   it("the bundle carries the DHT; its size is reported", async () => {

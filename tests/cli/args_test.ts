@@ -35,6 +35,9 @@ describe("parseCliArgs", () => {
       dhtPrivateAddrs: false,
       findPeer: [],
       findProviders: [],
+      subscribe: [],
+      publish: undefined,
+      pubsub: "gossipsub",
     });
     assert.equal(DEFAULT_LISTEN, "/ip4/0.0.0.0/tcp/4001");
     assert.equal(DEFAULT_KEY_FILE, "./node.key");
@@ -44,6 +47,19 @@ describe("parseCliArgs", () => {
     assert.deepEqual(run(["--listen", A]).listen, [A]);
     assert.deepEqual(run(["--listen", A, "--listen", B]).listen, [A, B]);
     assert.deepEqual(run(["--listen", B, "--listen", A]).listen, [B, A]);
+  });
+
+  it("pubsub: --subscribe repeats, --publish once, --pubsub floodsub|gossipsub", () => {
+    const o = run(["--subscribe", "a", "--subscribe=b", "--publish", "a", "--pubsub", "floodsub"]);
+    assert.deepEqual(o.subscribe, ["a", "b"]);
+    assert.equal(o.publish, "a");
+    assert.equal(o.pubsub, "floodsub");
+    assert.throws(
+      () => run(["--publish", "a", "--publish", "b"]),
+      /--publish given more than once/,
+    );
+    assert.throws(() => run(["--pubsub", "meshsub"]), /--pubsub is floodsub or gossipsub/);
+    assert.throws(() => run(["--subscribe"]), /--subscribe needs a value/);
   });
 
   it("--dial is repeatable and keeps order", () => {

@@ -42,12 +42,12 @@ export function cliCommand(args: readonly string[]): [string, string[]] {
     : ["npx", ["-y", "deno@2.9.6", "task", "start", "--", ...args]];
 }
 
-/** Start the CLI with `args`. */
-export function startCli(args: readonly string[]): CliRun {
+/** Start the CLI with `args`; `stdin: true` gives it a pipe (`child.stdin`) as its input. */
+export function startCli(args: readonly string[], options: { stdin?: boolean } = {}): CliRun {
   const [cmd, argv] = cliCommand(args);
   const child = spawn(cmd, argv, {
     cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: [options.stdin === true ? "pipe" : "ignore", "pipe", "pipe"],
     env: { ...process.env, NO_COLOR: "1" },
   });
   const stdout: string[] = [];
