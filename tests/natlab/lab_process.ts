@@ -39,6 +39,12 @@ export interface LabProcess {
   addrs: string[];
   /** Resolves once `check(addrs)` holds; rejects after `ms` or when the process exits. */
   addrsMatch(check: (addrs: string[]) => boolean, ms: number): Promise<string[]>;
+  /** Resolves with the first other event (e.g. "dcutr") matching `check`; rejects after `ms`. */
+  event(
+    name: string,
+    check: (e: Record<string, unknown>) => boolean,
+    ms: number,
+  ): Promise<Record<string, unknown>>;
   /** Run one command; resolves with its result, rejects with the driver's error or after 90 s. */
   call(op: string, args?: Record<string, unknown>): Promise<unknown>;
   /** End the process (close stdin; SIGKILL after 5 s) and wait for it. */
@@ -72,6 +78,7 @@ export async function startInNs(
   const calls = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   const watchers = new Set<() => void>();
   let addrs: string[] = [];
+  const events: Record<string, unknown>[] = [];
   let peerId = "";
   let ready: () => void = () => {};
   let failed: (e: Error) => void = () => {};
@@ -86,6 +93,11 @@ export async function startInNs(
         peerId = String(obj.peerId);
         ready();
       }
+      for (const w of [...watchers]) w();
+      return;
+    }
+    if (obj.event !== undefined) {
+      events.push(obj);
       for (const w of [...watchers]) w();
       return;
     }
@@ -142,6 +154,30 @@ export async function startInNs(
         const timer = setTimeout(() => {
           done();
           reject(new Error(`${label}: addresses not as expected in ${ms} ms: ${addrs.join(" ")}`));
+        }, ms);
+        watchers.add(watch);
+        watch();
+      });
+    },
+    event(name, check, ms) {
+      return new Promise((resolve, reject) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          watchers.delete(watch);
+        };
+        const watch = (): void => {
+          const found = events.find((e) => e.event === name && check(e));
+          if (found !== undefined) {
+            done();
+            resolve(found);
+          } else if (gone) {
+            done();
+            reject(new Error(`${label} exited while waiting for a ${name} event`));
+          }
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`${label}: no ${name} event in ${ms} ms`));
         }, ms);
         watchers.add(watch);
         watch();

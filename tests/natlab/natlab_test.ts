@@ -19,8 +19,12 @@
  *   5. js-libp2p takes part: our node reserves on a js relay and a js client reaches it there; a
  *      js client reserves on our relay and our node reaches it there; 10 MiB between our nodes
  *      through the js relay and through ours, printed side by side.
- * Scenarios 1 (AutoNAT) and 3 (DCUtR) are listed, skipped with the reason, until those
- * protocols land on main (branches `autonat`, `dcutr`).
+ *   3. DCUtR (a relay with its default limit, so relayed connections are limited): a node behind
+ *      NAT reaching a public host through the relay is upgraded to a direct connection (the
+ *      CONNECT/SYNC exchange, the NATed side's dial at SYNC); between the two NATs the upgrade
+ *      needs a TCP hole punch, which the test expects only where HOLE_PUNCH_SUPPORT says the
+ *      runtime can make one, and otherwise records why not (the connection stays relayed);
+ * Scenario 1 (AutoNAT) is listed, skipped with the reason, until AutoNAT lands on main.
  *
  * Needs root, `ip` and `nft`; skipped with the reason otherwise, except under CI=true, where a
  * missing piece fails the run (.ci/run installs nftables).
@@ -33,6 +37,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { generateKeyPair, peerIdFromPublicKey, privateKeyToProtobuf } from "../../src/keys/mod.ts";
+import { HOLE_PUNCH_SUPPORT } from "../../protocols/dcutr/mod.ts";
 import { buildLab, HOST_IP, type Lab, labUnavailable, RELAY_IP, ROUTER_WAN_IP } from "./lab.ts";
 import { type LabCli, type LabProcess, RUNTIME, startCliInNs, startInNs } from "./lab_process.ts";
 
@@ -53,6 +58,19 @@ const CLI_RELAY_PORT = 4003;
 /** How long a CLI may take to start and print a line, ms (a cold start under load). */
 const CLI_WAIT_MS = 60_000;
 const CLIENT_PORT = 4001;
+const LIMITED_RELAY_PORT = 4004;
+const DCUTR_PORT = 4005;
+const PUBLIC_PEER_PORT = 4006;
+/** DCUtR in the lab: documentation addresses allowed, short dial and exchange deadlines. */
+const DCUTR_OPTIONS = {
+  allowPrivateAddresses: true,
+  dialTimeoutMs: 3_000,
+  exchangeTimeoutMs: 5_000,
+  identifyWaitMs: 3_000,
+  retryBackoffMs: 200,
+};
+/** How long one DCUtR upgrade may take with those options (3 attempts), ms. */
+const DCUTR_WAIT_MS = 60_000;
 /** How long scenario 0 tries a dial that the NAT drops silently, ms. */
 const UNREACHABLE_WAIT_MS = 2_000;
 
@@ -225,9 +243,86 @@ describe(`NAT lab: our nodes on ${RUNTIME} in network namespaces`, { skip: SKIP 
     await Promise.all([cliRelay.kill(), behindNat.kill()]);
   });
 
-  it("3. DCUtR upgrades the relayed connection to a direct one where the runtime allows it", {
-    skip: "DCUtR (protocols/dcutr) is not on main yet (branch dcutr)",
-  }, () => {});
+  it("3. DCUtR upgrades the relayed connection to a direct one where the runtime allows it", async () => {
+    // DCUtR upgrades limited relayed connections: a relay with its default limit, DCUtR on a
+    // public host (P, next to the relay) and on a node behind each NAT (D, E).
+    const dcutrArgs = ["--dcutr", JSON.stringify(DCUTR_OPTIONS)];
+    const limited = await start(lab!.ns.relay, "ours", [
+      "--role",
+      "relay",
+      "--limit",
+      "on",
+      "--listen",
+      `/ip4/${RELAY_IP}/tcp/${LIMITED_RELAY_PORT}`,
+    ], "relay-limited");
+    const via = `${withPeer(limited.addrs[0], limited.peerId)}/p2p-circuit`;
+    const node = (ns: string, ip: string, port: number, label: string): Promise<LabProcess> =>
+      start(ns, "ours", [
+        "--role",
+        "client",
+        "--listen",
+        `/ip4/${ip}/tcp/${port}`,
+        "--listen",
+        via,
+        ...dcutrArgs,
+      ], label);
+    const [p, d, e] = await Promise.all([
+      node(lab!.ns.relay, RELAY_IP, PUBLIC_PEER_PORT, "P"),
+      // On the host's address, not 0.0.0.0: a loopback address offered in CONNECT would be the
+      // other side's own host.
+      node(lab!.ns.ha, HOST_IP.a, DCUTR_PORT, "D"),
+      node(lab!.ns.hb, HOST_IP.b, DCUTR_PORT, "E"),
+    ]);
+    await Promise.all([p, d, e].map((x) => x.addrsMatch(hasCircuit, RESERVE_WAIT_MS)));
+
+    // Behind NAT -> public host: P received the relayed connection, so P starts; its direct dial
+    // into D's NAT fails, the CONNECT/SYNC exchange runs and D's dial at SYNC reaches P.
+    let t0 = Date.now();
+    const toP = await d.call("connect", { addr: circuitOf(p) }) as { limited: boolean };
+    assert.equal(toP.limited, true);
+    const up = await p.event("dcutr", (x) => x.peer === d.peerId, DCUTR_WAIT_MS);
+    const publicMs = Date.now() - t0;
+    assert.equal(up.ok, true, String(up.reason));
+    const dConns = await d.call("conns") as {
+      peer: string;
+      limited: boolean;
+      remoteAddr: string;
+    }[];
+    const direct = dConns.filter((c) => c.peer === p.peerId && !c.limited);
+    assert.equal(direct.length, 1);
+    assert.doesNotMatch(direct[0].remoteAddr, /\/p2p-circuit/);
+
+    // Behind NAT <-> behind NAT: only a TCP hole punch (a dial from the listening port) opens
+    // two such NATs; HOLE_PUNCH_SUPPORT says whether this runtime can make one.
+    t0 = Date.now();
+    await d.call("connect", { addr: circuitOf(e) });
+    const punched = await e.event("dcutr", (x) => x.peer === d.peerId, DCUTR_WAIT_MS);
+    const natMs = Date.now() - t0;
+    const dToE = (await d.call("conns") as { peer: string; limited: boolean }[])
+      .filter((c) => c.peer === e.peerId);
+    if (HOLE_PUNCH_SUPPORT.tcp) {
+      assert.equal(punched.ok, true, String(punched.reason));
+      assert.ok(dToE.some((c) => !c.limited));
+    } else {
+      assert.equal(punched.ok, false);
+      assert.ok(Number(punched.attempts) >= 1); // the exchange ran over the relay
+      assert.ok(dToE.length > 0 && dToE.every((c) => c.limited)); // still relayed, still open
+      const small = await e.call("echo", {
+        addr: circuitOf(d),
+        size: 4096,
+        existing: true,
+      }) as Echoed;
+      assert.equal(small.limited, true);
+    }
+    console.log(
+      `natlab ${RUNTIME}: DCUtR behind NAT -> public host: ${up.ok ? "direct" : "failed"} ` +
+        `(${up.method}, ${up.attempts} attempt(s), rtt ${JSON.stringify(up.rtts)} ms) in ` +
+        `${publicMs} ms; NAT <-> NAT: ${punched.ok ? "direct" : "no direct connection"} ` +
+        `(${punched.method}, ${punched.attempts} attempt(s)) in ${natMs} ms: ${punched.reason}` +
+        (HOLE_PUNCH_SUPPORT.tcp ? "" : `; no TCP hole punch on ${RUNTIME}: ` +
+          HOLE_PUNCH_SUPPORT.reason),
+    );
+  });
 
   it("4. the relay restarts: both clients re-reserve within a minute, unasked", async () => {
     await Promise.all([a, b].map((p) => p.addrsMatch(hasCircuit, RESERVE_WAIT_MS)));
