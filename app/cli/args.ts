@@ -58,6 +58,10 @@ export interface CliOptions {
   publish: string | undefined;
   /** The pubsub router (`--pubsub`), used when subscribing or publishing. */
   pubsub: PubsubRouterName;
+  /** Serve AutoNAT v2 and v1, and test our own addresses (`--autonat`). */
+  autonat?: boolean;
+  /** AutoNAT dials and tests private and loopback addresses (`--autonat-private-addrs`). */
+  autonatPrivateAddrs?: boolean;
 }
 
 /** The pubsub routers the CLI offers. */
@@ -115,6 +119,10 @@ Options:
   --pubsub floodsub|gossipsub
                         the pubsub router for --subscribe/--publish (default
                         ${DEFAULT_PUBSUB})
+  --autonat             serve AutoNAT v2 and v1 (others learn whether they are reachable) and
+                        test our own addresses with peers that serve it
+  --autonat-private-addrs
+                        let AutoNAT dial and test private and loopback addresses (local networks)
   --echo                also serve /echo/1.0.0
   --perf                also serve /perf/1.0.0
   --quiet               print only the listening lines, ping results and errors
@@ -151,6 +159,8 @@ const BOOLEAN_FLAGS = new Set([
   "--dht-private-addrs",
   "--relay",
   "--relay-private-addrs",
+  "--autonat",
+  "--autonat-private-addrs",
   "--quiet",
   "--verbose",
   "--help",
@@ -282,6 +292,13 @@ export function parseCliArgs(args: readonly string[]): CliCommand {
           break;
         case "--relay-private-addrs":
           options.relayPrivateAddrs = true;
+          break;
+        case "--autonat":
+          options.autonat = true;
+          break;
+        case "--autonat-private-addrs":
+          options.autonat = true;
+          options.autonatPrivateAddrs = true;
           break;
         case "--quiet":
           options.logLevel = "quiet";

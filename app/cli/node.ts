@@ -17,6 +17,7 @@ import type { PrivateKey } from "../../src/keys/types.ts";
 import { type Multiaddr, multiaddr } from "../../src/multiaddr/mod.ts";
 import { createNode, type Libp2pNode, type ServiceFactory } from "../../src/node/node.ts";
 import { type CircuitRelayServer, circuitRelayServer } from "../../protocols/circuit-relay/mod.ts";
+import { type AutoNAT, autoNAT } from "../../protocols/autonat/mod.ts";
 import { echo } from "../../protocols/echo/mod.ts";
 import { identify, type IdentifyService } from "../../protocols/identify/mod.ts";
 import { kadDHT } from "../../protocols/kad-dht/mod.ts";
@@ -68,6 +69,8 @@ export interface CliServices extends Record<string, unknown> {
   relay?: CircuitRelayServer;
   /** Pubsub (`--pubsub` router), with `--subscribe` or `--publish`. */
   pubsub?: PubsubService;
+  /** AutoNAT server and client, with `--autonat`. */
+  autonat?: AutoNAT;
 }
 
 /** Largest key file read, bytes (an RSA-4096 protobuf key is about 2.4 KB). */
@@ -164,6 +167,8 @@ export async function startCliNode(
         | "subscribe"
         | "publish"
         | "pubsub"
+        | "autonat"
+        | "autonatPrivateAddrs"
       >
     >,
   privateKey: PrivateKey,
@@ -188,6 +193,9 @@ export async function startCliNode(
     services.relay = circuitRelayServer(
       options.relayPrivateAddrs === true ? { reservations: { addressFilter: () => true } } : {},
     );
+  }
+  if (options.autonat === true) {
+    services.autonat = autoNAT({ allowPrivateAddresses: options.autonatPrivateAddrs === true });
   }
   if (options.dht !== undefined && options.dht !== "off") {
     services.dht = kadDHT({
@@ -222,6 +230,11 @@ export async function startCliNode(
       output.out(`listening ${text}`);
     }
   });
+  if (options.autonat === true) {
+    node.addEventListener("self:reachability", (e) => {
+      output.out(`reachability ${e.detail.reachability}`);
+    });
+  }
   await node.start();
   return node;
 }

@@ -29,7 +29,7 @@ import { publicKeyFromProtobuf, publicKeyToProtobuf } from "../../src/keys/proto
 import type { PrivateKey, PublicKey } from "../../src/keys/types.ts";
 import { IDENTITY_CODE } from "../../src/multiformats/multihash.ts";
 import { encodeMessage } from "./rpc_codec.ts";
-import type { PubsubMessage } from "./types.ts";
+import { messageIdKey, type PubsubMessage } from "./types.ts";
 
 /** How messages are authored and checked (pubsub/README.md "Message Signing"). */
 export type SignaturePolicy = "StrictSign" | "StrictNoSign";
@@ -195,10 +195,20 @@ export async function checkSignaturePolicy(
   if (message.seqno.byteLength !== SEQNO_BYTES) return { valid: false, reason: "invalid-seqno" };
   if (message.signature === undefined) return { valid: false, reason: "missing-signature" };
   let author: PeerId;
-  try {
-    author = peerIdFromBytes(message.from);
-  } catch {
-    return { valid: false, reason: "invalid-from" };
+  const fromKey = message.key === undefined ? messageIdKey(message.from) : undefined;
+  const known = fromKey === undefined ? undefined : AUTHORS.get(fromKey);
+  if (known !== undefined) author = known;
+  else {
+    try {
+      author = peerIdFromBytes(message.from);
+    } catch {
+      return { valid: false, reason: "invalid-from" };
+    }
+    if (fromKey !== undefined) {
+      // Cleared whole at the cap: O(1) per message, bounded (HARDENING.md rule 4).
+      if (AUTHORS.size >= MAX_CACHED_AUTHORS) AUTHORS.clear();
+      AUTHORS.set(fromKey, author);
+    }
   }
   let publicKey: PublicKey | undefined;
   if (message.key !== undefined) {
@@ -222,6 +232,16 @@ export async function checkSignaturePolicy(
   }
   return ok ? { valid: true, author, publicKey } : { valid: false, reason: "invalid-signature" };
 }
+
+/**
+ * Authors whose keys are inlined in their peer ids (Ed25519, secp256k1), by `from` bytes: the
+ * same PeerId object, and so the same public key object, verifies each of an author's messages,
+ * which lets the key keep its WebCrypto import (src/keys/ed25519.ts). Process-wide, capped.
+ */
+const AUTHORS = new Map<string, PeerId>();
+
+/** Authors kept in {@link AUTHORS} (a 38-byte id and its key object: ~1 KiB each). */
+export const MAX_CACHED_AUTHORS = 4096;
 
 /** A message-id function (the id is bytes; its map key is `messageIdKey(id)`). */
 export type MessageIdFn = (message: PubsubMessage) => Uint8Array;

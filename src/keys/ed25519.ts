@@ -193,6 +193,10 @@ export class Ed25519PublicKey implements PublicKey {
   readonly type = "Ed25519" as const;
   /** The 32-byte key. */
   readonly raw: Uint8Array;
+  /** Verifications so far (WebCrypto path): the import is kept from the third on. */
+  #verifies = 0;
+  /** The imported key, once this key has verified often enough to be worth keeping. */
+  #imported: Promise<CryptoKey> | undefined;
 
   /** Wrap 32 key bytes (copied). Throws DecodeError on a wrong length. */
   constructor(raw: Uint8Array) {
@@ -211,17 +215,28 @@ export class Ed25519PublicKey implements PublicKey {
 
   async #verifyWebCrypto(data: Uint8Array, signature: Uint8Array): Promise<boolean> {
     try {
-      // Imported per call, not cached: a remote peer's key verifies once or twice per
-      // connection, while a kept CryptoKey stays for the connection's life (a CryptoKey, its
-      // key data and algorithm objects, and native state outside the heap).
-      const key = await webCryptoEd25519PublicKey(this.raw);
+      // A remote peer's key verifies once or twice per connection (Noise, its peer record),
+      // and a kept CryptoKey would stay for the connection's life (a CryptoKey, its key data
+      // and algorithm objects, native state outside the heap): those import per call. A key
+      // that verifies again and again (a pubsub author's, through the author cache in
+      // protocols/pubsub/signing.ts) keeps its import from the third verification on; the
+      // import was measured at more than half of each verification's cost (207 µs with it,
+      // 86 µs without, bench/RESULTS.md "Gossipsub vs js-libp2p").
+      this.#verifies++;
+      let key: Promise<CryptoKey>;
+      if (this.#imported !== undefined) key = this.#imported;
+      else {
+        key = webCryptoEd25519PublicKey(this.raw);
+        if (this.#verifies >= 3) this.#imported = key;
+      }
       return await crypto.subtle.verify(
         "Ed25519",
-        key,
+        await key,
         signature as BufferSource,
         data as BufferSource,
       );
     } catch (err) {
+      this.#imported = undefined;
       if (isNotSupported(err)) {
         backend = "noble";
         return nobleEd25519Verify(this.raw, data, signature);

@@ -83,6 +83,22 @@ describe("StrictSign", () => {
     assert.ok(check.valid && check.author?.equals(author.peerId));
   });
 
+  it("an author's later messages (its key import kept after the cache) verify, and forgeries still fail", async () => {
+    const key = generateKeyPairFromSeed("Ed25519", seed.map((b) => b ^ 0x5a));
+    const author = new MessageAuthor({ privateKey: key });
+    for (let i = 0; i < 6; i++) {
+      const m = await author.build("topic", utf8Encode(`message ${i}`));
+      const check = await checkSignaturePolicy(m, "StrictSign");
+      assert.equal(check.valid, true, `message ${i}`);
+      // The same author object each time: its key keeps the WebCrypto import from the third.
+      const forged = { ...m, data: utf8Encode(`forged ${i}`) };
+      assert.deepEqual(await checkSignaturePolicy(forged, "StrictSign"), {
+        valid: false,
+        reason: "invalid-signature",
+      });
+    }
+  });
+
   it("RSA ids (sha256 of the key) carry the key, which must hash to from", async () => {
     const rsa = await generateKeyPair("RSA", 2048);
     const m = await new MessageAuthor({ privateKey: rsa }).build("t", utf8Encode("x"));
