@@ -2,7 +2,7 @@
  * The NAT lab's driver for OUR node (run by Deno or Bun inside a lab namespace):
  *
  *   lab_node.ts --role relay|client [--listen <multiaddr>]... [--key <hex protobuf key>]
- *               [--limit on] [--dcutr <DcutrOptions as JSON>]
+ *               [--limit on] [--dcutr <DcutrOptions as JSON>] [--autonat <AutoNATOptions as JSON>]
  *
  * `relay` serves circuit relay v2 with no default limit (the lab moves 10 MiB through a circuit)
  * and puts every listening address in reservations (the lab's public side uses documentation
@@ -23,6 +23,7 @@
  *   {"op":"conns"}                              result [{peer, remoteAddr, limited, direction}]
  *   {"op":"stats"}                              the relay server's stats (relay role)
  *   {"op":"dcutrStats"}                         the DCUtR service's stats (with --dcutr)
+ *   {"op":"reachability"}                       the node's reachability (AutoNAT's verdict)
  * Events: {"event":"listening","peerId":…,"addrs":[…]} first, then {"event":"addrs","addrs":[…]}
  * whenever our addresses change (a reservation made or lost). Exits when stdin closes.
  */
@@ -40,6 +41,7 @@ import { ping, type PingService } from "../../protocols/ping/mod.ts";
 import { ECHO_PROTOCOL_ID } from "../../protocols/echo/mod.ts";
 import { type CircuitRelayServer, circuitRelayServer } from "../../protocols/circuit-relay/mod.ts";
 import { dcutr, type DcutrService } from "../../protocols/dcutr/mod.ts";
+import { type AutoNAT, autoNAT } from "../../protocols/autonat/mod.ts";
 import { echoOver, flags, onCommands, report } from "./lab_driver.ts";
 
 const args = flags(process.argv.slice(2));
@@ -48,8 +50,14 @@ const key = args.get("key")?.[0];
 
 const dcutrJson = args.get("dcutr")?.[0];
 const limit = args.get("limit")?.[0] === "on";
+const autonatJson = args.get("autonat")?.[0];
 
-type Services = { ping: PingService; relay?: CircuitRelayServer; dcutr?: DcutrService };
+type Services = {
+  ping: PingService;
+  relay?: CircuitRelayServer;
+  dcutr?: DcutrService;
+  autonat?: AutoNAT;
+};
 
 const node: Libp2pNode<Services> = await createNode<Services>({
   privateKey: key === undefined ? undefined : privateKeyFromProtobuf(
@@ -69,6 +77,7 @@ const node: Libp2pNode<Services> = await createNode<Services>({
         }),
       }
       : {}),
+    ...(autonatJson !== undefined ? { autonat: autoNAT(JSON.parse(autonatJson)) } : {}),
     ...(dcutrJson !== undefined
       ? {
         dcutr: dcutr({
@@ -135,6 +144,8 @@ await onCommands(async (cmd) => {
       }));
     case "stats":
       return node.services.relay?.stats() ?? null;
+    case "reachability":
+      return node.addressManager.reachability;
     case "dcutrStats":
       return node.services.dcutr?.stats() ?? null;
     default:

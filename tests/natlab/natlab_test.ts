@@ -24,7 +24,8 @@
  *      CONNECT/SYNC exchange, the NATed side's dial at SYNC); between the two NATs the upgrade
  *      needs a TCP hole punch, which the test expects only where HOLE_PUNCH_SUPPORT says the
  *      runtime can make one, and otherwise records why not (the connection stays relayed);
- * Scenario 1 (AutoNAT) is listed, skipped with the reason, until AutoNAT lands on main.
+ *   1. AutoNAT (client and server on the relay host and a node behind each NAT, one server
+ *      deciding): the relay host learns it is public, the private nodes that they are private;
  *
  * Needs root, `ip` and `nft`; skipped with the reason otherwise, except under CI=true, where a
  * missing piece fails the run (.ci/run installs nftables).
@@ -69,6 +70,18 @@ const DCUTR_OPTIONS = {
   identifyWaitMs: 3_000,
   retryBackoffMs: 200,
 };
+const AUTONAT_RELAY_PORT = 4007;
+const AUTONAT_PORT = 4008;
+/** AutoNAT in the lab: documentation addresses allowed, one server decides, short timers. */
+const AUTONAT_OPTIONS = {
+  allowPrivateAddresses: true,
+  confidence: 1,
+  startupDelayMs: 500,
+  retryIntervalMs: 1_000,
+  dialTimeoutMs: 2_000,
+};
+/** How long the three verdicts may take, ms. */
+const AUTONAT_WAIT_MS = 60_000;
 /** How long one DCUtR upgrade may take with those options (3 attempts), ms. */
 const DCUTR_WAIT_MS = 60_000;
 /** How long scenario 0 tries a dial that the NAT drops silently, ms. */
@@ -87,14 +100,18 @@ const withPeer = (addr: string, peer: string): string =>
 const mibPerS = (bytes: number, ms: number): string => (bytes / MIB / (ms / 1000)).toFixed(1);
 
 /** Poll `check` every 100 ms, at most `ms` (and at most ms/100 + 1 times). */
-async function poll(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+async function poll(
+  check: () => Promise<boolean>,
+  ms: number,
+  what: string | (() => string),
+): Promise<void> {
   const end = Date.now() + ms;
   for (let i = 0; i <= ms / 100; i++) {
     if (await check()) return;
     if (Date.now() > end) break;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`${what}: not within ${ms} ms`);
+  throw new Error(`${typeof what === "string" ? what : what()}: not within ${ms} ms`);
 }
 
 describe(`NAT lab: our nodes on ${RUNTIME} in network namespaces`, { skip: SKIP }, () => {
@@ -184,9 +201,56 @@ describe(`NAT lab: our nodes on ${RUNTIME} in network namespaces`, { skip: SKIP 
     }
   });
 
-  it("1. AutoNAT: the private nodes learn they are unreachable, the relay host that it is", {
-    skip: "AutoNAT (protocols/autonat) is not on main yet (branch autonat)",
-  }, () => {});
+  it("1. AutoNAT: the private nodes learn they are unreachable, the relay host that it is", async () => {
+    // A relay host and a node behind each NAT, all running AutoNAT (client and server). The
+    // private nodes' only server is the relay host (each is connected to it alone), hence a
+    // confidence of 1; the relay host's servers are the two private nodes, which can dial out.
+    const opts = ["--autonat", JSON.stringify(AUTONAT_OPTIONS)];
+    const t0 = Date.now();
+    const server = await start(lab!.ns.relay, "ours", [
+      "--role",
+      "relay",
+      "--listen",
+      `/ip4/${RELAY_IP}/tcp/${AUTONAT_RELAY_PORT}`,
+      ...opts,
+    ], "relay-autonat");
+    const via = `${withPeer(server.addrs[0], server.peerId)}/p2p-circuit`;
+    const [f, g] = await Promise.all([
+      start(lab!.ns.ha, "ours", [
+        "--role",
+        "client",
+        "--listen",
+        `/ip4/${HOST_IP.a}/tcp/${AUTONAT_PORT}`,
+        "--listen",
+        via,
+        ...opts,
+      ], "F"),
+      start(lab!.ns.hb, "ours", [
+        "--role",
+        "client",
+        "--listen",
+        `/ip4/${HOST_IP.b}/tcp/${AUTONAT_PORT}`,
+        "--listen",
+        via,
+        ...opts,
+      ], "G"),
+    ]);
+    const verdicts = async (): Promise<string[]> =>
+      await Promise.all([server, f, g].map((x) => x.call("reachability"))) as string[];
+    let last: string[] = [];
+    await poll(
+      async () => {
+        last = await verdicts();
+        return last.join() === "public,private,private";
+      },
+      AUTONAT_WAIT_MS,
+      () => `AutoNAT verdicts (relay host, F, G): ${last.join(", ")}`,
+    );
+    console.log(
+      `natlab ${RUNTIME}: AutoNAT: relay host public, both private nodes private, ` +
+        `${Date.now() - t0} ms after the nodes started`,
+    );
+  });
 
   it("2. both reserve on our relay and reach each other through it (ping, echo, 10 MiB)", async () => {
     await Promise.all([a, b].map((p) => p.addrsMatch(hasCircuit, RESERVE_WAIT_MS)));
