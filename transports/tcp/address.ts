@@ -88,30 +88,36 @@ export function socketMultiaddr(host: string, port: number): Multiaddr {
   return multiaddr(`/dns/${h}/tcp/${port}`);
 }
 
-// The local addresses of recent connections: every connection a listener accepts has the same
-// one, so they share one Multiaddr (a few hundred bytes each otherwise). Outbound connections
-// have ephemeral local ports; the memo is simply emptied when it fills up.
-const recentLocal = new Map<string, Multiaddr>();
-const RECENT_LOCAL_MAX = 16;
+/** Local addresses a listener keeps: one per interface it accepts on (HARDENING.md rule 4). */
+const LISTENER_LOCAL_MAX = 64;
 
 /**
- * {@link socketMultiaddr} for a connection's local address, shared with recent connections on
- * the same address (Multiaddr objects are immutable). Internal.
+ * The local addresses of one listener's connections: every connection it accepts on an
+ * interface has the same one, so they share one Multiaddr (a few hundred bytes each otherwise;
+ * Multiaddr objects are immutable). One memo per listener: outbound connections (ephemeral
+ * ports, nothing to share) and other listeners never evict its entries. Internal.
  *
  * @example
  * ```ts
- * localMultiaddr("127.0.0.1", 4001) === localMultiaddr("127.0.0.1", 4001); // true
+ * const local = new LocalAddrMemo();
+ * local.get("127.0.0.1", 4001) === local.get("127.0.0.1", 4001); // true
  * ```
  */
-export function localMultiaddr(host: string, port: number): Multiaddr {
-  const key = `${host} ${port}`;
-  let addr = recentLocal.get(key);
-  if (addr === undefined) {
-    if (recentLocal.size >= RECENT_LOCAL_MAX) recentLocal.clear();
-    addr = socketMultiaddr(host, port);
-    recentLocal.set(key, addr);
+export class LocalAddrMemo {
+  readonly #addrs = new Map<string, Multiaddr>();
+
+  /** The shared Multiaddr of `host`:`port`. */
+  get(host: string, port: number): Multiaddr {
+    const key = `${host} ${port}`;
+    let addr = this.#addrs.get(key);
+    if (addr === undefined) {
+      // A wildcard bind sees one local address per interface; past the cap (not expected),
+      // connections simply get their own object.
+      addr = socketMultiaddr(host, port);
+      if (this.#addrs.size < LISTENER_LOCAL_MAX) this.#addrs.set(key, addr);
+    }
+    return addr;
   }
-  return addr;
 }
 
 /**

@@ -8,7 +8,7 @@
 
 import type { Multiaddr } from "../../src/multiaddr/mod.ts";
 import type { RawConnection } from "../../src/transport.ts";
-import { localMultiaddr, socketMultiaddr } from "./address.ts";
+import { type LocalAddrMemo, socketMultiaddr } from "./address.ts";
 import type { TcpPeer } from "./backend.ts";
 import type { TcpChannel } from "./channel.ts";
 
@@ -21,12 +21,17 @@ export class TcpConnection implements RawConnection {
   /** The local address, when the runtime reports it. */
   readonly localAddr?: Multiaddr;
 
-  /** Wrap the channel of an open socket. */
-  constructor(channel: TcpChannel, peer: TcpPeer) {
+  /**
+   * Wrap the channel of an open socket; `local` is the accepting listener's memo (inbound
+   * connections share its local Multiaddr), absent for dialled connections.
+   */
+  constructor(channel: TcpChannel, peer: TcpPeer, local?: LocalAddrMemo) {
     this.channel = channel;
     this.remoteAddr = socketMultiaddr(peer.remoteHost, peer.remotePort);
     if (peer.localHost !== undefined && peer.localPort !== undefined) {
-      this.localAddr = localMultiaddr(peer.localHost, peer.localPort);
+      this.localAddr = local !== undefined
+        ? local.get(peer.localHost, peer.localPort)
+        : socketMultiaddr(peer.localHost, peer.localPort);
     }
   }
 

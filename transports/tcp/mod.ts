@@ -34,7 +34,7 @@ import type { Multiaddr } from "../../src/multiaddr/mod.ts";
 import { isBun, isDeno, runtimeInfo } from "../../src/runtime.ts";
 import type { AbortOptions } from "../../src/stream/types.ts";
 import type { Listener, ListenerInit, RawConnection, Transport } from "../../src/transport.ts";
-import { boundAddrs, tcpEndpoint } from "./address.ts";
+import { boundAddrs, LocalAddrMemo, tcpEndpoint } from "./address.ts";
 import type { TcpPeer, TcpRuntime, TcpServer, TcpSocket, TcpSocketEvents } from "./backend.ts";
 import { TcpChannel } from "./channel.ts";
 import { TcpConnection } from "./connection.ts";
@@ -80,6 +80,8 @@ class TcpListener implements Listener {
   #closed = false;
   #active = 0;
   #addrs: Multiaddr[] = [];
+  /** The local Multiaddr its accepted connections share. */
+  readonly #local = new LocalAddrMemo();
   readonly #onRelease = (): void => {
     this.#active--;
   };
@@ -120,7 +122,7 @@ class TcpListener implements Listener {
     channel.attach(socket);
     let conn: TcpConnection;
     try {
-      conn = new TcpConnection(channel, peer);
+      conn = new TcpConnection(channel, peer, this.#local);
     } catch (error) {
       channel.abort(error);
       this.#init.onError?.(
