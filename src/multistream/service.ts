@@ -295,11 +295,26 @@ class LazySelectChannel extends ForwardingChannel {
     }
   }
 
+  /**
+   * Our FIN goes out only after the listener's answer arrived: js-libp2p (@libp2p/utils 7.4's
+   * AbstractMessageStream) loses a remote close that arrives while its handler is not iterating
+   * yet and data is buffered, so a proposal, data and FIN that reach it in one chunk (through a
+   * relay, or coalesced on a busy link) hang its handler until its own timeout. Sending FIN at
+   * once is valid multistream-select (rust's lazy select does); waiting costs at most one round
+   * trip, and only to a stream closed before any read. The verification reads just the answer;
+   * what follows stays for the caller's reads.
+   */
+  override async closeWrite(): Promise<void> {
+    if (this.#verified === undefined) {
+      this.#verifying ??= this.#verify();
+      await this.#verifying;
+    }
+    return this.below.closeWrite();
+  }
+
   async #verifyThenRead(into: Uint8Array | undefined): Promise<Uint8Array | null> {
     this.#verifying ??= this.#verify();
-    this.#verified = await this.#verifying;
-    this.#verifying = undefined;
-    return this.#verified.read(into);
+    return (await this.#verifying).read(into);
   }
 
   async #verify(): Promise<ByteChannel> {
@@ -319,7 +334,8 @@ class LazySelectChannel extends ForwardingChannel {
       deadline.clear();
     }
     this.#reader = undefined;
-    return reader.restChannel();
+    this.#verified = reader.restChannel();
+    return this.#verified;
   }
 }
 

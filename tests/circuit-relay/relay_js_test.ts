@@ -4,7 +4,12 @@
  * carries a circuit between two js nodes. js node B listens on `<our relay>/p2p-circuit` (a
  * static reservation through our HOP server, advertising the addresses our reservation carried);
  * js node A dials `<relay>/p2p-circuit/p2p/<B>` (our relay opens STOP to B) and pings and echoes
- * over the relayed, limited connection.
+ * over the relayed, limited connection. Then our own node (with the relay client transport) dials
+ * the same js node through our relay and echoes over fresh connections: proposal, data and FIN
+ * reach js in one chunk there, which hung js's echo handler until its timeout before our lazy
+ * multistream-select held FIN back until the answer (js-libp2p's side is at fault:
+ * @libp2p/utils 7.4's AbstractMessageStream loses a remote close that arrives before its
+ * handler iterates; src/multistream/service.ts LazySelectChannel.closeWrite).
  */
 
 import { after, before, describe, it } from "node:test";
@@ -13,6 +18,11 @@ import { toHex } from "../../src/bytes.ts";
 import type { Libp2pNode } from "../../src/node/node.ts";
 import { identify, type IdentifyService } from "../../protocols/identify/mod.ts";
 import { type CircuitRelayServer, circuitRelayServer } from "../../protocols/circuit-relay/mod.ts";
+import { multiaddr } from "../../src/multiaddr/mod.ts";
+import { tcp } from "../../transports/tcp/mod.ts";
+import { circuitRelayTransport } from "../../transports/circuit-relay/mod.ts";
+import { ECHO_PROTOCOL_ID } from "../../protocols/echo/mod.ts";
+import { echoOver } from "../natlab/lab_driver.ts";
 import { stopAll, testTcpNode, until } from "../helpers/nodes.ts";
 import { type RelayJsPeer, startRelayJsPeer } from "./relay_js_process.ts";
 
@@ -44,9 +54,10 @@ describe("relay server: a circuit between two js-libp2p nodes", () => {
     relayed = addrs.find((a) => a.includes("/p2p-circuit"))!;
   });
 
+  let ours: Libp2pNode | undefined;
   after(async () => {
     await Promise.all([target?.stop(), source?.stop()]);
-    await stopAll(relay);
+    await stopAll(...(ours ? [ours] : []), relay);
   });
 
   it("js reserved on our relay and advertises the relayed address", () => {
@@ -66,5 +77,27 @@ describe("relay server: a circuit between two js-libp2p nodes", () => {
     const stats = relay.services.relay.stats();
     assert.ok(stats.connectsAccepted >= 1);
     assert.ok(stats.bytesRelayed > 8192n, `relayed ${stats.bytesRelayed} bytes`);
+  });
+
+  it("our node echoes the js node through our relay, over fresh connections", async () => {
+    ours = await testTcpNode({
+      transports: [tcp(), circuitRelayTransport()],
+      listen: [],
+    });
+    for (let round = 0; round < 4; round++) {
+      const conn = await ours.dial(multiaddr(relayed));
+      assert.match(conn.remoteAddr.toString(), /\/p2p-circuit/);
+      for (const size of [4096, 32_768]) { // within the default limit (128 KiB a direction)
+        const stream = await conn.newStream(ECHO_PROTOCOL_ID, { runOnLimitedConnection: true });
+        // Bounded well below js's 60 s echo deadline: a lost FIN fails here, not by timeout.
+        await Promise.race([
+          echoOver(stream, size),
+          new Promise((_, reject) =>
+            setTimeout(() => reject(new Error(`echo of ${size} bytes stalled`)), 15_000).unref?.()
+          ),
+        ]);
+      }
+      await conn.close();
+    }
   });
 });

@@ -26,6 +26,26 @@ import { chunkSource, collector, readAll, readN, streamsOnly, writeChunks } from
 
 const text = (s: string): Uint8Array => utf8Encode(s);
 
+/** Reads exact byte counts from a channel, keeping what it read ahead. */
+class ByteReaderOf {
+  #buffered: Uint8Array = new Uint8Array(0);
+  constructor(readonly channel: ByteChannel) {}
+  async take(n: number): Promise<Uint8Array> {
+    while (this.#buffered.byteLength < n) {
+      const chunk = await this.channel.read();
+      if (chunk === null) throw new Error(`ended after ${this.#buffered.byteLength} of ${n} bytes`);
+      this.#buffered = concat([this.#buffered, chunk]);
+    }
+    const out = this.#buffered.slice(0, n);
+    this.#buffered = this.#buffered.slice(n);
+    return out;
+  }
+  /** True when the channel ends with nothing more buffered or sent. */
+  async end(): Promise<boolean> {
+    return this.#buffered.byteLength === 0 && (await this.channel.read()) === null;
+  }
+}
+
 describe("multistream state machines (sans-IO)", () => {
   it("dialer: header + first proposal in one buffer, then na -> next, echo -> done", () => {
     const d = new DialerNegotiation(["/a", "/b"]);
@@ -130,6 +150,34 @@ describe("multistream select/handle over duplexPair", () => {
     const second = await reader.read();
     assert.equal(utf8Decode(second.value!), "payload");
     reader.releaseLock();
+  });
+
+  it("lazy select: data goes out at once, FIN only after the listener's answer", async () => {
+    // js-libp2p loses a FIN that arrives with the proposal before its handler iterates (see
+    // LazySelectChannel.closeWrite): the half-close waits for the answer, the data does not.
+    const [a, b] = channelPair();
+    const dialed = await selectChannel(a.channel, ["/p"], { lazy: true });
+    dialed.channel.write(text("payload"));
+    let closed = false;
+    const closing = dialed.channel.closeWrite().then(() => closed = true);
+    const reader = new ByteReaderOf(b.channel);
+    assert.equal(
+      toHex(await reader.take(encodeMessages([PROTOCOL_ID, "/p"]).byteLength)),
+      toHex(encodeMessages([PROTOCOL_ID, "/p"])),
+    );
+    assert.equal(utf8Decode(await reader.take(7)), "payload");
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(closed, false, "no FIN before the listener answered");
+    b.channel.write(encodeMessages([PROTOCOL_ID, "/p"]));
+    await closing;
+    assert.equal(await reader.end(), true, "FIN after the answer");
+    b.channel.write(text("reply"));
+    await b.channel.closeWrite();
+    assert.equal(
+      utf8Decode((await dialed.channel.read())!),
+      "reply",
+      "the answer's tail stays readable",
+    );
   });
 
   it("several protocols: the first is rejected, the second accepted", async () => {
