@@ -131,6 +131,17 @@ export interface DialOptions extends AbortOptions {
 /** Options of {@link Libp2pNode.dialProtocol}. */
 export interface DialProtocolOptions extends DialOptions, NewStreamOptions {}
 
+/** A dial in flight, shared by the callers that asked for the same peer and addresses. */
+interface PendingDial {
+  readonly promise: Promise<Connection>;
+  /** Its key in the node's map of dials in flight. */
+  readonly key: string;
+  /** Callers still waiting on it. */
+  waiters: number;
+  /** Aborts the attempt once every caller has given up. */
+  readonly abandon: AbortController;
+}
+
 /** Something to dial: a multiaddr (with or without `/p2p/`), a peer id, or their text. */
 export type DialTarget = Multiaddr | PeerId | string;
 
@@ -240,7 +251,7 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
   readonly #transports: Transport[] = [];
   readonly #listeners: Listener[] = [];
   readonly #connections = new Map<string, Set<Connection>>();
-  readonly #pendingDials = new Map<string, Promise<Connection>>();
+  readonly #pendingDials = new Map<string, PendingDial>();
   readonly #byId = new Map<string, Connection>();
   /** Inbound raw connections between accept and the end of their upgrade. */
   readonly #pendingRaw = new Set<RawConnection>();
@@ -508,8 +519,10 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
   }
 
   /**
-   * Connect to a peer. An open connection to the same peer is reused; concurrent dials to one
-   * peer share one attempt.
+   * Connect to a peer. An open connection to the same peer is reused (a limited one only with
+   * `runOnLimitedConnection`, or when every given address is a relayed one); concurrent dials
+   * for the same peer and addresses share one attempt, which is aborted once all of its callers
+   * have aborted theirs.
    */
   dial(target: DialTarget, options?: DialOptions): Promise<Connection> {
     if (this.#status !== "started") {
@@ -530,15 +543,54 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
         (options?.runOnLimitedConnection === true ? open[0] : undefined);
       if (existing !== undefined) return Promise.resolve(existing);
     }
-    // With a limited connection open already, dialling another relayed one gains nothing.
-    const direct = peer !== undefined && this.getConnections(peer).some((c) => c.limited);
-    const key = peer?.toString() ?? addrs.map(String).join(",");
+    const isCircuit = (a: Multiaddr): boolean => a.protoCodes().includes(CODE_P2P_CIRCUIT);
+    const limited = peer === undefined
+      ? undefined
+      : this.getConnections(peer).find((c) => c.status === "open" && c.limited);
+    // Asked for a relayed connection while one is open: a second circuit gains nothing.
+    if (limited !== undefined && addrs.length > 0 && addrs.every(isCircuit)) {
+      return Promise.resolve(limited);
+    }
+    // With a limited connection open already, only a direct one is worth dialling.
+    const direct = limited !== undefined;
+    // Dials share an attempt only when they ask for the same thing: the same peer with the same
+    // addresses (or none). A dial to other addresses is not held up by an attempt its caller may
+    // have given up on.
+    const key = `${peer?.toString() ?? ""}|${addrs.map(String).sort().join(",")}`;
     let pending = this.#pendingDials.get(key);
     if (pending === undefined) {
-      pending = this.#dial(peer, addrs, direct).finally(() => this.#pendingDials.delete(key));
+      const abandon = new AbortController();
+      const entry: PendingDial = {
+        promise: this.#dial(peer, addrs, direct, abandon.signal).finally(() => {
+          if (this.#pendingDials.get(key) === entry) this.#pendingDials.delete(key);
+        }),
+        key,
+        waiters: 0,
+        abandon,
+      };
+      pending = entry;
       this.#pendingDials.set(key, pending);
     }
-    return raceSignal(pending, options?.signal);
+    return this.#waitForDial(pending, options?.signal);
+  }
+
+  /**
+   * One caller's wait on a shared dial. When every caller has given up (their signals aborted)
+   * the attempt itself is aborted, so no socket or handshake outlives its last interested caller.
+   */
+  #waitForDial(pending: PendingDial, signal: AbortSignal | undefined): Promise<Connection> {
+    pending.waiters++;
+    let left = false;
+    const leave = (): void => {
+      if (left) return;
+      left = true;
+      if (--pending.waiters === 0 && signal?.aborted === true) {
+        // Gone from the map at once: a later caller starts afresh instead of joining the abort.
+        if (this.#pendingDials.get(pending.key) === pending) this.#pendingDials.delete(pending.key);
+        pending.abandon.abort(signal.reason);
+      }
+    };
+    return raceSignal(pending.promise, signal).finally(leave);
   }
 
   /**
@@ -639,7 +691,8 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
   async #dial(
     peer: PeerId | undefined,
     addrs: Multiaddr[],
-    directOnly = false,
+    directOnly: boolean,
+    abandoned: AbortSignal,
   ): Promise<Connection> {
     let candidates = addrs;
     if (candidates.length === 0 && peer !== undefined) {
@@ -654,7 +707,7 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
     }
     const admission = this.#manager.admitOutbound();
     if (!admission.ok) throw new LimitExceededError(admission.reason, admission.limit);
-    const signal = this.#lifetime.signal;
+    const signal = AbortSignal.any([this.#lifetime.signal, abandoned]);
     const conn = await this.#dialer.dial(candidates, peer, { signal });
     try {
       if (this.#status !== "started") {

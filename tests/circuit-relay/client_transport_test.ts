@@ -139,6 +139,9 @@ describe("circuit relay client", () => {
       const conn = await b.node.dial(circuitAddrs(a.node)[0]);
       assert.equal(conn.limited, true);
       assert.deepEqual(conn.limits, { durationMs: 120_000, bytes: 1n << 20n });
+      // Dialling the relayed address again returns the open limited connection (a second
+      // circuit gains nothing); before, only direct addresses were tried and the dial failed.
+      assert.equal(await b.node.dial(circuitAddrs(a.node)[0]), conn);
       await assert.rejects(conn.newStream(ECHO), LimitedConnectionError);
       await assert.rejects(
         conn.newStream([ECHO, "/test/missing/1.0.0"], { runOnLimitedConnection: true }),
