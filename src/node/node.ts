@@ -40,6 +40,8 @@ import { LimitedConnectionError } from "./limits.ts";
 import { orderServices } from "./services.ts";
 import { Topologies, type Topology } from "./topology.ts";
 import { ContentRouting, PeerRouting } from "./routing.ts";
+import type { PeerDiscovery } from "./discovery.ts";
+import { DiscoveryManager } from "./discovery_manager.ts";
 
 /**
  * Builds a service from the node; the service may have start/stop hooks ({@link Startable}).
@@ -111,6 +113,21 @@ export function defineService<T>(
 export type TransportFactory = (node: Libp2pNode) => Transport;
 
 /**
+ * A `peerDiscovery` entry that needs the node (bootstrap dials through it, mDNS announces its
+ * addresses): called once, at the end of the node's constructor. See {@link PeerDiscovery}.
+ *
+ * @example
+ * ```ts
+ * import { PeerDiscoveryBase, type PeerDiscoveryFactory } from "@p2p-edge/libp2p";
+ * const none: PeerDiscoveryFactory = (node) => {
+ *   console.log(`discovery for ${node.peerId}`);
+ *   return new PeerDiscoveryBase();
+ * };
+ * ```
+ */
+export type PeerDiscoveryFactory = (node: Libp2pNode) => PeerDiscovery;
+
+/**
  * A `connectionEncrypters` entry: a factory that builds the encrypter from the node's private key
  * (what `noise()` returns), or a ready encrypter.
  */
@@ -160,6 +177,12 @@ export interface NodeInit<S extends Record<string, unknown> = Record<string, unk
    * dependency order (a factory's `serviceDependencies`), stopped in reverse. Default none.
    */
   services?: { [K in keyof S]: ServiceFactory<S[K]> };
+  /**
+   * Discovery services (e.g. bootstrap(), mdns()), started after `services` and stopped before
+   * them. Found peers are stored ("discovered"), reported as `peer:discovery`, and dialled
+   * while below `connectionManager.minConnections`. Default none.
+   */
+  peerDiscovery?: readonly (PeerDiscovery | PeerDiscoveryFactory)[];
   /** Peer store. Default: a {@link MemoryPeerStore} with its default limits. */
   peerStore?: PeerStore;
   /** Dial limits (address concurrency 2, 30 s per dial). */
@@ -226,6 +249,8 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
   readonly peerRouting: PeerRouting;
   /** Finding providers and records through the services that can: `provide`, `get`, .... */
   readonly contentRouting: ContentRouting;
+  /** The discovery services and the dialling of discovered peers (`report`, `stats`). */
+  readonly discovery: DiscoveryManager;
   readonly #init: NodeInit<S>;
   readonly #registrar = new Registrar();
   readonly #topologies = new Topologies();
@@ -328,6 +353,20 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
     for (const t of init.transports ?? []) {
       this.#transports.push(typeof t === "function" ? t(this as unknown as Libp2pNode) : t);
     }
+    const o = this.#manager.options;
+    this.discovery = new DiscoveryManager(
+      this,
+      (init.peerDiscovery ?? []).map((d) =>
+        typeof d === "function" ? d(this as unknown as Libp2pNode) : d
+      ),
+      {
+        minConnections: o.minConnections,
+        perSecond: o.autoDialPerSecond,
+        concurrency: o.autoDialConcurrency,
+        backoffBaseMs: o.autoDialBackoffBaseMs,
+        backoffMaxMs: o.autoDialBackoffMaxMs,
+      },
+    );
   }
 
   /** "stopped", "starting", "started" or "stopping". */
@@ -361,6 +400,7 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
       }
       this.#status = "started";
       for (const t of this.#transports) await t.start?.();
+      await this.discovery.start();
     } catch (err) {
       this.#status = "started";
       await this.stop();
@@ -379,6 +419,7 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
   async stop(): Promise<void> {
     if (this.#status !== "started") return;
     this.#status = "stopping";
+    await this.discovery.stop();
     for (const t of this.#transports) {
       try {
         await t.stop?.();
