@@ -261,6 +261,27 @@ interface NodeDnsResolver {
   resolve6(name: string): Promise<string[]>;
 }
 
+const utf8 = new TextEncoder();
+
+/**
+ * Bun 1.4's node:dns `resolveTxt` returns each character-string of a TXT record as a record of
+ * its own (Node returns `[["<255 bytes>", "<rest>"]]`, Bun `[["<255 bytes>"], ["<rest>"]]`), so a
+ * record longer than 255 bytes, split by the server, arrives in pieces. Servers fill every
+ * string but the last to 255 bytes: a one-string record of exactly 255 bytes is joined with the
+ * one after it. (Observed in tests/multiaddr/dns_server_test.ts against a local server.)
+ */
+function rejoinTxtChunks(records: string[][]): string[][] {
+  const out: string[][] = [];
+  let pending: string[] | undefined;
+  for (const record of records) {
+    if (pending !== undefined) pending.push(...record);
+    else out.push(pending = [...record]);
+    const last = record[record.length - 1] ?? "";
+    if (!(record.length === 1 && utf8.encode(last).byteLength === 255)) pending = undefined;
+  }
+  return out;
+}
+
 /** Per-query timeout of the node:dns resolver, ms, and its tries (the whole lookup is bounded). */
 const NODE_DNS_TIMEOUT_MS = 3_000;
 const NODE_DNS_TRIES = 2;
@@ -325,7 +346,10 @@ export function systemDnsResolver(server?: DnsServer): SystemDnsResolver | undef
     });
   };
   return {
-    resolveTxt: (name, o) => query(o?.signal, (r) => r.resolveTxt(name)),
+    resolveTxt: (name, o) =>
+      query(o?.signal, (r) => r.resolveTxt(name)).then((records) =>
+        isBun() ? rejoinTxtChunks(records) : records
+      ),
     resolve4: (name, o) => query(o?.signal, (r) => r.resolve4(name)),
     resolve6: (name, o) => query(o?.signal, (r) => r.resolve6(name)),
   };

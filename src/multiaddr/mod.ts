@@ -40,6 +40,12 @@ export {
   needsResolution,
 } from "./resolver.ts";
 export {
+  DEFAULT_DOH_ENDPOINT,
+  DEFAULT_DOH_TIMEOUT_MS,
+  dohResolver,
+  type DohResolverOptions,
+} from "./doh.ts";
+export {
   type ComponentSpan,
   decodeMultiaddrBytes,
   formatMultiaddr,

@@ -21,6 +21,7 @@ import {
   defaultResolver,
   dnsMultiaddrResolver,
   type DnsResolver,
+  dohResolver,
   isMultiaddr,
   type Multiaddr,
   multiaddr,
@@ -196,8 +197,9 @@ export interface NodeInit<S extends Record<string, unknown> = Record<string, unk
   /**
    * DNS client for `/dnsaddr` addresses (TXT records). When given, `/dns`, `/dns4` and `/dns6`
    * addresses are also resolved through it before dialling (except TLS ones, which keep their
-   * name). Default: the runtime's resolver (`Deno.resolveDns`, `node:dns`), which resolves
-   * `/dnsaddr` only; none in browsers.
+   * name). Default: the runtime's resolver (`Deno.resolveDns`, `node:dns`), or DNS over HTTPS
+   * (`dohResolver()`, Cloudflare's endpoint) where there is none (browsers); it resolves
+   * `/dnsaddr` only.
    */
   dns?: DnsResolver;
   /** Peer store. Default: a {@link MemoryPeerStore} with its default limits. */
@@ -347,7 +349,8 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
       resources: this.#resources,
       streamIdleTimeoutMs: init.streamIdleTimeoutMs,
     });
-    const dns = init.dns ?? systemDnsResolver();
+    const dns = init.dns ?? systemDnsResolver() ??
+      (typeof fetch === "function" ? dohResolver() : undefined);
     this.resolveMultiaddr = dns === undefined
       ? defaultResolver
       : dnsMultiaddrResolver(dns, { resolveHostnames: init.dns !== undefined });
