@@ -139,6 +139,10 @@ describe("bootstrap() on nodes", () => {
       },
     });
     const others = [await testNode(), await testNode()];
+    let bootstrapClosed = 0;
+    a.addEventListener("connection:close", (e) => {
+      if (e.detail.remotePeer.equals(b.peerId)) bootstrapClosed++;
+    });
     try {
       await until(() => a.getConnections(b.peerId).length > 0);
       await others[0].dial(a.addrs()[0]);
@@ -146,6 +150,7 @@ describe("bootstrap() on nodes", () => {
       await until(() => a.getConnections().length <= 1);
       assert.equal(a.getConnections().length, 1);
       assert.ok(a.getConnections()[0].remotePeer.equals(b.peerId));
+      assert.equal(bootstrapClosed, 0);
     } finally {
       for (const n of [a, b, ...others]) await n.stop();
     }
