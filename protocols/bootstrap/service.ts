@@ -112,21 +112,7 @@ export class Bootstrap extends PeerDiscoveryBase {
   /** Validate the list (TypeError when empty or an entry names no peer and is no dnsaddr). */
   constructor(node: Libp2pNode, init: BootstrapInit, now: () => number = Date.now) {
     super();
-    if (!Array.isArray(init?.list) || init.list.length === 0) {
-      throw new TypeError("bootstrap requires a non-empty list of peer addresses");
-    }
-    if (init.list.length > MAX_BOOTSTRAP_ENTRIES) {
-      throw new RangeError(`at most ${MAX_BOOTSTRAP_ENTRIES} bootstrap entries`);
-    }
-    this.#entries = init.list.map((item) => {
-      const ma = isMultiaddr(item) ? item : multiaddr(String(item));
-      const text = ma.getPeerId();
-      if (text !== undefined) return { ma, id: peerIdFromString(text) };
-      if (ma.protoCodes()[0] === CODE_DNSADDR) return { ma };
-      throw new TypeError(
-        `bootstrap entry ${ma} names no peer: end it with /p2p/<id>, or use /dnsaddr/<host>`,
-      );
-    });
+    this.#entries = parseList(init?.list);
     for (const e of this.#entries) if (e.id !== undefined) this.#known.add(e.id.toString());
     const tagValue = init.tagValue ?? DEFAULT_BOOTSTRAP_TAG_VALUE;
     if (!Number.isInteger(tagValue) || tagValue < 0 || tagValue > 1000) {
@@ -286,9 +272,24 @@ export class Bootstrap extends PeerDiscoveryBase {
  * ```
  */
 export function bootstrap(init: BootstrapInit): PeerDiscoveryFactory {
-  // Validate at once (a bad list fails where it is written, not at node creation).
-  if (!Array.isArray(init?.list) || init.list.length === 0) {
+  parseList(init?.list); // a bad list fails where it is written, not at node creation
+  return (node) => new Bootstrap(node, init);
+}
+
+function parseList(list: unknown): Entry[] {
+  if (!Array.isArray(list) || list.length === 0) {
     throw new TypeError("bootstrap requires a non-empty list of peer addresses");
   }
-  return (node) => new Bootstrap(node, init);
+  if (list.length > MAX_BOOTSTRAP_ENTRIES) {
+    throw new RangeError(`at most ${MAX_BOOTSTRAP_ENTRIES} bootstrap entries`);
+  }
+  return list.map((item) => {
+    const ma = isMultiaddr(item) ? item : multiaddr(String(item));
+    const text = ma.getPeerId();
+    if (text !== undefined) return { ma, id: peerIdFromString(text) };
+    if (ma.protoCodes()[0] === CODE_DNSADDR) return { ma };
+    throw new TypeError(
+      `bootstrap entry ${ma} names no peer: end it with /p2p/<id>, or use /dnsaddr/<host>`,
+    );
+  });
 }

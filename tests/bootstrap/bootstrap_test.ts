@@ -50,6 +50,7 @@ describe("BootstrapSchedule (sans-IO)", () => {
   it("bad options and lists throw", () => {
     assert.throws(() => new BootstrapSchedule({ intervalMs: 0 }), RangeError);
     assert.throws(() => bootstrap({ list: [] }), TypeError);
+    assert.throws(() => bootstrap({ list: ["/ip4/192.0.2.1/tcp/1"] }), /names no peer/);
   });
 });
 
