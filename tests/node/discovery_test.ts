@@ -15,7 +15,13 @@ import {
   MAX_AUTO_DIAL_CANDIDATES,
 } from "../../src/node/auto_dialer.ts";
 import { PeerDiscoveryBase } from "../../src/node/discovery.ts";
-import { MAX_DISCOVERED_ADDRS } from "../../src/node/discovery_manager.ts";
+import {
+  type DiscoveryHost,
+  DiscoveryManager,
+  MAX_DISCOVERED_ADDRS,
+} from "../../src/node/discovery_manager.ts";
+import { type NodeEventMap, TypedEventTarget } from "../../src/node/events.ts";
+import { MemoryPeerStore } from "../../src/node/memory_peer_store.ts";
 import { nextEvent, testNode, until } from "../helpers/nodes.ts";
 
 const none = (connections = 0): AutoDialState => ({ connections, isConnected: () => false });
@@ -214,6 +220,49 @@ describe("node peer discovery", () => {
       assert.equal(a.discovery.stats().backingOff, 1);
     } finally {
       await a.stop();
+    }
+  });
+});
+
+describe("DiscoveryManager: no dial storm", () => {
+  it("a flood of 200 discovered peers starts 4 dials, not 200; more only as tokens refill", async () => {
+    let dials = 0;
+    const pending: ((ok: boolean) => void)[] = [];
+    const host = Object.assign(new TypedEventTarget<NodeEventMap>(), {
+      peerId: await somePeer(),
+      peerStore: new MemoryPeerStore(),
+      status: "started",
+      getConnections: () => [],
+      dial: () => {
+        dials++;
+        return new Promise<unknown>((resolve, reject) => {
+          pending.push((ok) => ok ? resolve(undefined) : reject(new Error("unreachable")));
+        });
+      },
+    }) as unknown as DiscoveryHost;
+    const frozen = 1_000; // the clock does not move: no token is ever refilled
+    const manager = new DiscoveryManager(host, [], {
+      minConnections: 1000,
+      perSecond: 4,
+      concurrency: 100,
+    }, () => frozen);
+    await manager.start();
+    try {
+      for (let i = 0; i < 200; i++) {
+        await manager.report({
+          id: await somePeer(),
+          multiaddrs: [multiaddr(`/ip4/192.0.2.${i}/tcp/1`)],
+        });
+      }
+      assert.equal(dials, 4);
+      for (const settle of pending.splice(0)) settle(false);
+      await new Promise((r) => setTimeout(r, 20));
+      assert.equal(dials, 4); // failures free slots, but the bucket is empty
+      assert.equal(manager.stats().dialFailures, 4);
+      assert.equal(manager.stats().backingOff, 4);
+      assert.equal(manager.stats().queued, 196);
+    } finally {
+      await manager.stop();
     }
   });
 });
