@@ -1,0 +1,460 @@
+/**
+ * The rendezvous service (libp2p/specs rendezvous/README.md): a client (`register`,
+ * `unregister`, `discover` against a rendezvous point) and, with `{ server: true }`, a
+ * rendezvous point serving `/rendezvous/1.0.0` from a {@link RegistrationStore}.
+ *
+ * A client request is one stream: the request, the response (none for UNREGISTER), close. The
+ * server answers up to {@link MAX_REQUESTS_PER_STREAM} requests per stream in order, with an
+ * inactivity deadline; anything malformed or unexpected resets the stream (HARDENING.md rule 5).
+ * Discovered registrations are verified (the signed peer record must be valid; its signer is
+ * the registration's peer), added to the peer store and reported as a `peer` event.
+ *
+ * @module
+ */
+
+import { clampDelay, deadlineSignal, raceSignal } from "../../src/abort.ts";
+import type { Stream } from "../../src/connection.ts";
+import type { Multiaddr } from "../../src/multiaddr/mod.ts";
+import type { Libp2pNode, ServiceFactory, Startable } from "../../src/node/node.ts";
+import { checkMaxInboundStreams, ProtocolHandler } from "../../src/node/protocol_handler.ts";
+import { TypedEventTarget } from "../../src/node/events.ts";
+import type { PeerId } from "../../src/peer_id.ts";
+import { openPeerRecord, sealPeerRecord } from "../../src/record/mod.ts";
+import { ByteReader, UnexpectedEOFError } from "../../src/stream/byte_reader.ts";
+import { idleTimer } from "../../src/stream/idle.ts";
+import type { AbortOptions } from "../../src/stream/types.ts";
+import { decodeMessage, encodeFrame, type RendezvousMessage } from "./codec.ts";
+import {
+  DEFAULT_TIMEOUT_MS,
+  MAX_INBOUND_STREAMS,
+  MAX_MESSAGE_BYTES,
+  MAX_REQUEST_BYTES,
+  MAX_REQUESTS_PER_STREAM,
+  MessageType,
+  RENDEZVOUS_PROTOCOL_ID,
+  ResponseStatus,
+} from "./constants.ts";
+import { RendezvousError } from "./errors.ts";
+import { answerRequest, type ServedRequest } from "./server.ts";
+import { namespaceProblem, RegistrationStore, type RegistrationStoreOptions } from "./store.ts";
+
+/** Options of {@link rendezvous}; each with its default. */
+export interface RendezvousOptions extends Omit<RegistrationStoreOptions, "epoch"> {
+  /** Also serve as a rendezvous point. Default false (client only). */
+  server?: boolean;
+  /** Deadline of one client exchange and inactivity deadline of a served stream, ms. 10 s. */
+  timeoutMs?: number;
+  /** Inbound rendezvous streams per connection (server). Default 4. */
+  maxInboundStreams?: number;
+  /** The server's clock, ms (tests inject one to expire registrations). Default Date.now. */
+  now?: () => number;
+}
+
+/** Options of {@link RendezvousService.register}. */
+export interface RendezvousRegisterOptions extends AbortOptions {
+  /** Requested TTL, s. Default: the server's (2 h). */
+  ttl?: number;
+}
+
+/** Options of {@link RendezvousService.discover}. */
+export interface RendezvousDiscoverOptions extends AbortOptions {
+  /** Most registrations wanted. Default: the server's maximum (1,000 for ours). */
+  limit?: number;
+  /** The cookie of an earlier answer: only registrations newer than it. */
+  cookie?: Uint8Array;
+}
+
+/** A discovered registration (verified: `id` signed the record holding `multiaddrs`). */
+export interface RendezvousRegistration {
+  /** The registered peer. */
+  id: PeerId;
+  /** Its addresses, from its signed peer record. */
+  multiaddrs: Multiaddr[];
+  /** The namespace. */
+  namespace: string;
+  /** Seconds left of the registration, as the server reported. */
+  ttl: number;
+}
+
+/** The answer of {@link RendezvousService.discover}. */
+export interface RendezvousDiscoverResult {
+  /** The registrations (invalid ones the server sent are left out). */
+  registrations: RendezvousRegistration[];
+  /** Pass it as `cookie` to get only what is new (or the next page). */
+  cookie: Uint8Array;
+}
+
+/** A rendezvous point: a PeerId, its text, or a multiaddr ending in `/p2p/<id>`. */
+export type RendezvousPoint = PeerId | string | Multiaddr;
+
+/** Counters of {@link RendezvousService.stats}. */
+export interface RendezvousStats {
+  /** Registrations held (server). */
+  registrations: number;
+  /** Registrations accepted (server). */
+  registered: number;
+  /** Registrations refused, any status (server). */
+  refused: number;
+  /** Refused as E_NOT_AUTHORIZED: a record not the sender's (server). */
+  notAuthorized: number;
+  /** DISCOVERs answered (server). */
+  discovers: number;
+  /** Streams reset for malformed or unexpected input (server). */
+  badStreams: number;
+  /** Registrations from a server dropped by the client as invalid. */
+  invalidDiscovered: number;
+}
+
+/** Events of the rendezvous service. */
+export interface RendezvousEvents {
+  /** A peer found by `discover` (js-libp2p's PeerInfo shape). */
+  peer: { id: PeerId; multiaddrs: Multiaddr[] };
+}
+
+/** The rendezvous service as `node.services.rendezvous`. */
+export interface RendezvousService extends Startable, TypedEventTarget<RendezvousEvents> {
+  /**
+   * Register this node in `namespace` at a rendezvous point with a freshly signed peer record
+   * of its current addresses. Resolves to the TTL granted (s); rejects with RendezvousError
+   * when the point refuses (`status` says why).
+   */
+  register(
+    namespace: string,
+    rendezvousPeer: RendezvousPoint,
+    options?: RendezvousRegisterOptions,
+  ): Promise<number>;
+  /** Remove this node's registration in `namespace` (the spec has no answer to wait for). */
+  unregister(
+    namespace: string,
+    rendezvousPeer: RendezvousPoint,
+    options?: AbortOptions,
+  ): Promise<void>;
+  /**
+   * Ask a rendezvous point for the registrations in `namespace` (undefined or "" for all).
+   * Rejects with RendezvousError when the point refuses (a stale cookie: E_INVALID_COOKIE).
+   */
+  discover(
+    namespace: string | undefined,
+    rendezvousPeer: RendezvousPoint,
+    options?: RendezvousDiscoverOptions,
+  ): Promise<RendezvousDiscoverResult>;
+  /** The registration store, when serving. */
+  readonly store: RegistrationStore | undefined;
+  /** Counters. */
+  stats(): RendezvousStats;
+}
+
+/**
+ * Rendezvous as a node service (`services: { rendezvous: rendezvous() }`): a client, and with
+ * `{ server: true }` a rendezvous point too.
+ *
+ * @example
+ * ```ts
+ * import { createNode } from "@p2p-edge/libp2p";
+ * import { rendezvous } from "@p2p-edge/libp2p/protocols/rendezvous";
+ * import { tcp } from "@p2p-edge/libp2p/transports/tcp";
+ * import { noise } from "@p2p-edge/libp2p/protocols/noise";
+ * import { yamux } from "@p2p-edge/libp2p/protocols/yamux";
+ * const init = { transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] };
+ * const point = await createNode({ ...init, listen: ["/ip4/127.0.0.1/tcp/0"],
+ *   services: { rendezvous: rendezvous({ server: true }) } });
+ * const a = await createNode({ ...init, listen: ["/ip4/127.0.0.1/tcp/0"],
+ *   services: { rendezvous: rendezvous() } });
+ * await a.services.rendezvous.register("chat", point.addrs()[0]);
+ * const { registrations } = await a.services.rendezvous.discover("chat", point.addrs()[0]);
+ * console.log(registrations.map((r) => r.id.toString()));
+ * await a.stop();
+ * await point.stop();
+ * ```
+ */
+export function rendezvous(options: RendezvousOptions = {}): ServiceFactory<RendezvousService> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (!(timeoutMs > 0)) throw new RangeError("timeoutMs must be > 0");
+  checkMaxInboundStreams(options.maxInboundStreams ?? MAX_INBOUND_STREAMS);
+  // Build a store once here so that bad store options throw at configuration time.
+  if (options.server === true) new RegistrationStore(options);
+  const build = (node: Libp2pNode): RendezvousService => new Rendezvous(node, options, timeoutMs);
+  return Object.assign(build, {
+    serviceCapabilities: Object.freeze(["@libp2p/rendezvous", "@libp2p/peer-discovery"]),
+  });
+}
+
+class Rendezvous extends TypedEventTarget<RendezvousEvents> implements RendezvousService {
+  readonly #node: Libp2pNode;
+  readonly #timeoutMs: number;
+  readonly #now: () => number;
+  readonly #handler: ProtocolHandler | undefined;
+  readonly store: RegistrationStore | undefined;
+  #sweep: ReturnType<typeof setTimeout> | undefined;
+  #started = false;
+  readonly #stats = {
+    registered: 0,
+    refused: 0,
+    notAuthorized: 0,
+    discovers: 0,
+    badStreams: 0,
+    invalidDiscovered: 0,
+  };
+
+  constructor(node: Libp2pNode, options: RendezvousOptions, timeoutMs: number) {
+    super();
+    this.#node = node;
+    this.#timeoutMs = timeoutMs;
+    this.#now = options.now ?? Date.now;
+    if (options.server === true) {
+      this.store = new RegistrationStore(options);
+      this.#handler = new ProtocolHandler(
+        node,
+        RENDEZVOUS_PROTOCOL_ID,
+        "rendezvous",
+        options.maxInboundStreams ?? MAX_INBOUND_STREAMS,
+        (s) => this.#serve(s),
+      );
+    }
+  }
+
+  start(): void {
+    this.#started = true;
+    this.#handler?.start();
+  }
+
+  stop(): void {
+    this.#started = false;
+    this.#handler?.stop();
+    clearTimeout(this.#sweep);
+    this.#sweep = undefined;
+  }
+
+  stats(): RendezvousStats {
+    return { registrations: this.store?.size ?? 0, ...this.#stats };
+  }
+
+  async register(
+    namespace: string,
+    rendezvousPeer: RendezvousPoint,
+    options: RendezvousRegisterOptions = {},
+  ): Promise<number> {
+    checkNamespace(namespace);
+    const ttl = options.ttl;
+    if (ttl !== undefined && !(Number.isSafeInteger(ttl) && ttl > 0)) {
+      throw new RangeError("ttl must be a positive integer (seconds)");
+    }
+    const addrs = this.#node.addressManager.getAddresses().map(withoutP2p);
+    const envelope = await sealPeerRecord(this.#node.privateKey, addrs, { signal: options.signal });
+    const answer = await this.#exchange(rendezvousPeer, {
+      type: MessageType.REGISTER,
+      register: {
+        ns: namespace,
+        signedPeerRecord: envelope.encode(),
+        ttl: ttl === undefined ? undefined : BigInt(ttl),
+      },
+    }, options);
+    const r = answer?.registerResponse;
+    if (answer?.type !== MessageType.REGISTER_RESPONSE || r === undefined) {
+      throw new RendezvousError(ResponseStatus.E_INTERNAL_ERROR, "unexpected answer to REGISTER");
+    }
+    if (r.status !== ResponseStatus.OK) throw new RendezvousError(r.status, r.statusText);
+    return r.ttl === undefined ? ttl ?? 0 : Number(r.ttl);
+  }
+
+  async unregister(
+    namespace: string,
+    rendezvousPeer: RendezvousPoint,
+    options: AbortOptions = {},
+  ): Promise<void> {
+    checkNamespace(namespace);
+    await this.#exchange(rendezvousPeer, {
+      type: MessageType.UNREGISTER,
+      unregister: { ns: namespace },
+    }, options);
+  }
+
+  async discover(
+    namespace: string | undefined,
+    rendezvousPeer: RendezvousPoint,
+    options: RendezvousDiscoverOptions = {},
+  ): Promise<RendezvousDiscoverResult> {
+    const ns = namespace ?? "";
+    if (ns !== "") checkNamespace(ns);
+    const limit = options.limit;
+    if (limit !== undefined && !(Number.isSafeInteger(limit) && limit > 0)) {
+      throw new RangeError("limit must be a positive integer");
+    }
+    const answer = await this.#exchange(rendezvousPeer, {
+      type: MessageType.DISCOVER,
+      discover: {
+        ns: ns === "" ? undefined : ns,
+        limit: limit === undefined ? undefined : BigInt(limit),
+        cookie: options.cookie,
+      },
+    }, options);
+    const d = answer?.discoverResponse;
+    if (answer?.type !== MessageType.DISCOVER_RESPONSE || d === undefined) {
+      throw new RendezvousError(ResponseStatus.E_INTERNAL_ERROR, "unexpected answer to DISCOVER");
+    }
+    if (d.status !== ResponseStatus.OK) throw new RendezvousError(d.status, d.statusText);
+    const registrations: RendezvousRegistration[] = [];
+    for (const reg of d.registrations) {
+      if (ns !== "" && reg.ns !== ns) {
+        this.#stats.invalidDiscovered++;
+        continue;
+      }
+      try {
+        const { record } = await openPeerRecord(reg.signedPeerRecord, undefined, options);
+        registrations.push({
+          id: record.peerId,
+          multiaddrs: [...record.addresses],
+          namespace: reg.ns,
+          ttl: reg.ttl === undefined ? 0 : Number(reg.ttl),
+        });
+      } catch {
+        options.signal?.throwIfAborted();
+        this.#stats.invalidDiscovered++;
+      }
+    }
+    for (const r of registrations) this.#report(r);
+    return { registrations, cookie: d.cookie ?? new Uint8Array(0) };
+  }
+
+  /** A discovered peer: into the peer store, and out as an event (not ourselves). */
+  #report(r: RendezvousRegistration): void {
+    if (r.id.equals(this.#node.peerId)) return;
+    if (r.multiaddrs.length > 0) {
+      this.#node.peerStore.merge(r.id, {
+        addresses: r.multiaddrs,
+        addressSource: "discovered",
+      }).catch(() => {});
+    }
+    this.dispatch("peer", { id: r.id, multiaddrs: r.multiaddrs });
+  }
+
+  /** One client exchange on a new stream: the request, then the answer unless UNREGISTER. */
+  async #exchange(
+    point: RendezvousPoint,
+    request: RendezvousMessage,
+    options: AbortOptions,
+  ): Promise<RendezvousMessage | undefined> {
+    const target = dialTarget(point);
+    const d = deadlineSignal(this.#timeoutMs, options.signal, "rendezvous");
+    let stream: Stream | undefined;
+    try {
+      const conn = await this.#node.dial(target, { signal: d.signal });
+      stream = await conn.newStream(RENDEZVOUS_PROTOCOL_ID, { signal: d.signal });
+      const s = stream;
+      d.signal.addEventListener("abort", () => s.abort(d.signal.reason), { once: true });
+      const writer = s.writable.getWriter();
+      const reader = new ByteReader(s.readable);
+      await raceSignal(writer.write(encodeFrame(request)), d.signal);
+      let answer: RendezvousMessage | undefined;
+      if (request.type !== MessageType.UNREGISTER) {
+        const bytes = await raceSignal(reader.readLengthPrefixed(MAX_MESSAGE_BYTES), d.signal);
+        answer = decodeMessage(bytes);
+      }
+      await raceSignal(writer.close(), d.signal);
+      // The server closes after our close: for UNREGISTER this tells us it was applied. Bytes
+      // here are not part of the exchange; a reset after the answer does not fail it.
+      await raceSignal(reader.readChunk(), d.signal).catch(() => undefined);
+      return answer;
+    } catch (err) {
+      stream?.abort(err);
+      throw err;
+    } finally {
+      d.clear();
+    }
+  }
+
+  /** Serve one inbound stream: requests in order until EOF, the cap or the idle deadline. */
+  async #serve(stream: Stream): Promise<void> {
+    const store = this.store!;
+    const sender = stream.connection.remotePeer;
+    const idle = idleTimer(this.#timeoutMs, this.#handler!.signal, "rendezvous stream");
+    idle.signal.addEventListener("abort", () => stream.abort(idle.signal.reason), { once: true });
+    const reader = new ByteReader(stream.readable);
+    const writer = stream.writable.getWriter();
+    try {
+      for (let n = 0; n < MAX_REQUESTS_PER_STREAM; n++) {
+        let bytes: Uint8Array;
+        try {
+          bytes = await reader.readLengthPrefixed(MAX_REQUEST_BYTES);
+        } catch (err) {
+          if (err instanceof UnexpectedEOFError && reader.buffered === 0) break;
+          throw err;
+        }
+        idle.touch();
+        const answer = await answerRequest(store, sender, decodeMessage(bytes), this.#now());
+        if (answer === undefined) {
+          throw new RendezvousError(ResponseStatus.E_INTERNAL_ERROR, "not a request");
+        }
+        this.#count(answer.served);
+        if (answer.response !== undefined) await writer.write(encodeFrame(answer.response));
+        idle.touch();
+        this.#scheduleSweep();
+      }
+      await writer.close();
+    } catch (err) {
+      this.#stats.badStreams++;
+      stream.abort(err);
+    } finally {
+      idle.clear();
+    }
+  }
+
+  #count(served: ServedRequest): void {
+    switch (served.kind) {
+      case "registered":
+        this.#stats.registered++;
+        break;
+      case "refused":
+        this.#stats.refused++;
+        if (served.status === ResponseStatus.E_NOT_AUTHORIZED) this.#stats.notAuthorized++;
+        break;
+      case "discovered":
+      case "discover-refused":
+        this.#stats.discovers++;
+        break;
+    }
+  }
+
+  /** Drop expired registrations when the next one expires (memory, not correctness: every
+   * store operation expires first). */
+  #scheduleSweep(): void {
+    const store = this.store;
+    if (store === undefined || !this.#started) return;
+    clearTimeout(this.#sweep);
+    this.#sweep = undefined;
+    const next = store.nextExpiry();
+    if (next === undefined) return;
+    this.#sweep = setTimeout(() => {
+      this.#sweep = undefined;
+      store.expire(this.#now());
+      this.#scheduleSweep();
+    }, clampDelay(Math.max(1_000, next - this.#now())));
+  }
+}
+
+function checkNamespace(namespace: string): void {
+  if (typeof namespace !== "string") throw new TypeError("namespace must be a string");
+  const bad = namespaceProblem(namespace);
+  if (bad !== undefined) throw new RangeError(bad);
+}
+
+/** The dial target of a rendezvous point; a multiaddr must name the peer (`/p2p/<id>`). */
+function dialTarget(point: RendezvousPoint): PeerId | string | Multiaddr {
+  if (typeof point === "string") {
+    if (point.startsWith("/") && !/\/p2p\/[^/]+$/.test(point)) {
+      throw new TypeError("a rendezvous point multiaddr must end in /p2p/<peer id>");
+    }
+    return point;
+  }
+  if ("getPeerId" in point && typeof point.getPeerId === "function") {
+    if (point.getPeerId() === undefined) {
+      throw new TypeError("a rendezvous point multiaddr must end in /p2p/<peer id>");
+    }
+  }
+  return point;
+}
+
+function withoutP2p(addr: Multiaddr): Multiaddr {
+  const codes = addr.protoCodes();
+  return codes[codes.length - 1] === 421 ? addr.decapsulateCode(421) : addr;
+}
