@@ -391,6 +391,8 @@ class Rendezvous extends TypedEventTarget<RendezvousEvents> implements Rendezvou
         this.#scheduleSweep();
       }
       await writer.close();
+      // At the request cap the peer may still be sending: discard it rather than buffer it.
+      stream.closeRead();
     } catch (err) {
       this.#stats.badStreams++;
       stream.abort(err);
