@@ -62,6 +62,8 @@ export interface CliOptions {
   autonat?: boolean;
   /** AutoNAT dials and tests private and loopback addresses (`--autonat-private-addrs`). */
   autonatPrivateAddrs?: boolean;
+  /** Serve as a rendezvous point (`--rendezvous`). */
+  rendezvous?: boolean;
 }
 
 /** The pubsub routers the CLI offers. */
@@ -123,6 +125,8 @@ Options:
                         test our own addresses with peers that serve it
   --autonat-private-addrs
                         let AutoNAT dial and test private and loopback addresses (local networks)
+  --rendezvous          serve as a rendezvous point (/rendezvous/1.0.0): peers register in
+                        namespaces and discover each other here
   --echo                also serve /echo/1.0.0
   --perf                also serve /perf/1.0.0
   --quiet               print only the listening lines, ping results and errors
@@ -161,6 +165,7 @@ const BOOLEAN_FLAGS = new Set([
   "--relay-private-addrs",
   "--autonat",
   "--autonat-private-addrs",
+  "--rendezvous",
   "--quiet",
   "--verbose",
   "--help",
@@ -295,6 +300,9 @@ export function parseCliArgs(args: readonly string[]): CliCommand {
           break;
         case "--autonat":
           options.autonat = true;
+          break;
+        case "--rendezvous":
+          options.rendezvous = true;
           break;
         case "--autonat-private-addrs":
           options.autonat = true;

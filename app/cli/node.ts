@@ -18,6 +18,7 @@ import { type Multiaddr, multiaddr } from "../../src/multiaddr/mod.ts";
 import { createNode, type Libp2pNode, type ServiceFactory } from "../../src/node/node.ts";
 import { type CircuitRelayServer, circuitRelayServer } from "../../protocols/circuit-relay/mod.ts";
 import { type AutoNAT, autoNAT } from "../../protocols/autonat/mod.ts";
+import { rendezvous, type RendezvousService } from "../../protocols/rendezvous/mod.ts";
 import { echo } from "../../protocols/echo/mod.ts";
 import { identify, type IdentifyService } from "../../protocols/identify/mod.ts";
 import { kadDHT } from "../../protocols/kad-dht/mod.ts";
@@ -71,6 +72,8 @@ export interface CliServices extends Record<string, unknown> {
   pubsub?: PubsubService;
   /** AutoNAT server and client, with `--autonat`. */
   autonat?: AutoNAT;
+  /** A rendezvous point (and client), with `--rendezvous`. */
+  rendezvous?: RendezvousService;
 }
 
 /** Largest key file read, bytes (an RSA-4096 protobuf key is about 2.4 KB). */
@@ -169,6 +172,7 @@ export async function startCliNode(
         | "pubsub"
         | "autonat"
         | "autonatPrivateAddrs"
+        | "rendezvous"
       >
     >,
   privateKey: PrivateKey,
@@ -194,6 +198,7 @@ export async function startCliNode(
       options.relayPrivateAddrs === true ? { reservations: { addressFilter: () => true } } : {},
     );
   }
+  if (options.rendezvous === true) services.rendezvous = rendezvous({ server: true });
   if (options.autonat === true) {
     services.autonat = autoNAT({ allowPrivateAddresses: options.autonatPrivateAddrs === true });
   }
