@@ -28,12 +28,38 @@ export {
   type Libp2pNode,
   type NodeInit,
   type NodeStats,
+  type PeerDiscoveryFactory,
   type SecurityOption,
   type ServiceFactory,
   type Startable,
   type TransportFactory,
 } from "./src/node/node.ts";
 export type { NodeEventMap, TypedEventTarget } from "./src/node/events.ts";
+export {
+  type DiscoveredPeer,
+  type PeerDiscovery,
+  PeerDiscoveryBase,
+  type PeerDiscoveryEvents,
+} from "./src/node/discovery.ts";
+export {
+  type DiscoveryHost,
+  type DiscoveryManager,
+  type DiscoveryStats,
+  MAX_DISCOVERED_ADDRS,
+} from "./src/node/discovery_manager.ts";
+export {
+  AutoDialer,
+  type AutoDialerOptions,
+  type AutoDialPlan,
+  type AutoDialState,
+  DEFAULT_AUTO_DIAL_BACKOFF_BASE_MS,
+  DEFAULT_AUTO_DIAL_BACKOFF_MAX_MS,
+  DEFAULT_AUTO_DIAL_CONCURRENCY,
+  DEFAULT_AUTO_DIAL_PER_SECOND,
+  DEFAULT_MIN_CONNECTIONS,
+  MAX_AUTO_DIAL_BACKOFFS,
+  MAX_AUTO_DIAL_CANDIDATES,
+} from "./src/node/auto_dialer.ts";
 export type { DialerOptions } from "./src/node/dialer.ts";
 export type {
   AddressSource,
@@ -125,16 +151,28 @@ export { PeerId, peerIdFromBytes, peerIdFromString } from "./src/peer_id.ts";
 // Addressing
 export {
   type Component,
+  dnsMultiaddrResolver,
+  type DnsMultiaddrResolverOptions,
+  DnsResolutionError,
+  type DnsResolver,
   isMultiaddr,
   Multiaddr,
   multiaddr,
   type MultiaddrInput,
   type MultiaddrResolver,
+  needsResolution,
   type NodeAddress,
   type Protocol,
   withoutPeerId,
   withPeerId,
 } from "./src/multiaddr/mod.ts";
+
+export {
+  type DnsServer,
+  parseDnsServer,
+  type SystemDnsResolver,
+  systemDnsResolver,
+} from "./src/runtime.ts";
 
 // Errors
 export {

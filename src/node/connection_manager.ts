@@ -28,6 +28,13 @@
 
 import { LimitExceededError } from "../errors.ts";
 import type { Multiaddr } from "../multiaddr/mod.ts";
+import {
+  DEFAULT_AUTO_DIAL_BACKOFF_BASE_MS,
+  DEFAULT_AUTO_DIAL_BACKOFF_MAX_MS,
+  DEFAULT_AUTO_DIAL_CONCURRENCY,
+  DEFAULT_AUTO_DIAL_PER_SECOND,
+  DEFAULT_MIN_CONNECTIONS,
+} from "./auto_dialer.ts";
 import { ipKey, IpList } from "./ip_list.ts";
 
 /** Default hard cap of open connections (sized in README "Limits"). */
@@ -94,6 +101,19 @@ export interface ConnectionManagerOptions {
   allowList?: readonly string[];
   /** Peers with tags or protection at once. Default 16 384. */
   maxTaggedPeers?: number;
+  /**
+   * Connection target: discovered peers are dialled while fewer connections are open
+   * (auto_dialer.ts). 0 disables dialling discovered peers. Default 5 (js-libp2p's).
+   */
+  minConnections?: number;
+  /** New dials of discovered peers per second (token bucket). Default 4. */
+  autoDialPerSecond?: number;
+  /** Dials of discovered peers in flight at once. Default 4. */
+  autoDialConcurrency?: number;
+  /** Backoff after a discovered peer's first failed dial, ms, doubled per failure. 5000. */
+  autoDialBackoffBaseMs?: number;
+  /** Longest backoff of a discovered peer, ms. Default 300 000. */
+  autoDialBackoffMaxMs?: number;
 }
 
 /** {@link ConnectionManagerOptions} with defaults applied (allowList parsed). */
@@ -181,6 +201,41 @@ export function resolveConnectionManagerOptions(
     pruneGraceMs: int("pruneGraceMs", o.pruneGraceMs, DEFAULT_PRUNE_GRACE_MS, 0, big),
     allowList: new IpList(o.allowList ?? []),
     maxTaggedPeers: int("maxTaggedPeers", o.maxTaggedPeers, DEFAULT_MAX_TAGGED_PEERS, 1, big),
+    minConnections: int(
+      "minConnections",
+      o.minConnections,
+      Math.min(DEFAULT_MIN_CONNECTIONS, maxConnections),
+      0,
+      maxConnections,
+    ),
+    autoDialPerSecond: int(
+      "autoDialPerSecond",
+      o.autoDialPerSecond,
+      DEFAULT_AUTO_DIAL_PER_SECOND,
+      1,
+      big,
+    ),
+    autoDialConcurrency: int(
+      "autoDialConcurrency",
+      o.autoDialConcurrency,
+      DEFAULT_AUTO_DIAL_CONCURRENCY,
+      1,
+      big,
+    ),
+    autoDialBackoffBaseMs: int(
+      "autoDialBackoffBaseMs",
+      o.autoDialBackoffBaseMs,
+      DEFAULT_AUTO_DIAL_BACKOFF_BASE_MS,
+      1,
+      big,
+    ),
+    autoDialBackoffMaxMs: int(
+      "autoDialBackoffMaxMs",
+      o.autoDialBackoffMaxMs,
+      DEFAULT_AUTO_DIAL_BACKOFF_MAX_MS,
+      1,
+      big,
+    ),
   };
 }
 

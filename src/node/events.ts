@@ -46,6 +46,11 @@ export interface NodeEventMap {
     /** The protocols we serve now. */
     protocols: string[];
   };
+  /**
+   * A discovery service (or `node.discovery.report`) found a peer; its addresses are in the
+   * peer store with source "discovered". js-libp2p's name and detail shape.
+   */
+  "peer:discovery": { id: PeerId; multiaddrs: Multiaddr[] };
   /** A NAT service changed our reachability (`node.addressManager.setReachability`). */
   "self:reachability": { reachability: Reachability };
   /**

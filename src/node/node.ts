@@ -16,7 +16,18 @@ import type {
 import { ConnectionClosedError, Libp2pError, LimitExceededError, TimeoutError } from "../errors.ts";
 import { generateKeyPair, peerIdFromPrivateKey } from "../keys/mod.ts";
 import type { PrivateKey } from "../keys/types.ts";
-import { CODE_P2P_CIRCUIT, isMultiaddr, type Multiaddr, multiaddr } from "../multiaddr/mod.ts";
+import {
+  CODE_P2P_CIRCUIT,
+  defaultResolver,
+  dnsMultiaddrResolver,
+  type DnsResolver,
+  dohResolver,
+  isMultiaddr,
+  type Multiaddr,
+  multiaddr,
+  type MultiaddrResolver,
+} from "../multiaddr/mod.ts";
+import { systemDnsResolver } from "../runtime.ts";
 import type { StreamMuxerFactory } from "../muxer.ts";
 import { type PeerId, peerIdFromString } from "../peer_id.ts";
 import type { ConnectionEncrypter } from "../security.ts";
@@ -40,6 +51,8 @@ import { LimitedConnectionError } from "./limits.ts";
 import { orderServices } from "./services.ts";
 import { Topologies, type Topology } from "./topology.ts";
 import { ContentRouting, PeerRouting } from "./routing.ts";
+import type { PeerDiscovery } from "./discovery.ts";
+import { DiscoveryManager } from "./discovery_manager.ts";
 
 /**
  * Builds a service from the node; the service may have start/stop hooks ({@link Startable}).
@@ -111,6 +124,21 @@ export function defineService<T>(
 export type TransportFactory = (node: Libp2pNode) => Transport;
 
 /**
+ * A `peerDiscovery` entry that needs the node (bootstrap dials through it, mDNS announces its
+ * addresses): called once, at the end of the node's constructor. See {@link PeerDiscovery}.
+ *
+ * @example
+ * ```ts
+ * import { PeerDiscoveryBase, type PeerDiscoveryFactory } from "@p2p-edge/libp2p";
+ * const none: PeerDiscoveryFactory = (node) => {
+ *   console.log(`discovery for ${node.peerId}`);
+ *   return new PeerDiscoveryBase();
+ * };
+ * ```
+ */
+export type PeerDiscoveryFactory = (node: Libp2pNode) => PeerDiscovery;
+
+/**
  * A `connectionEncrypters` entry: a factory that builds the encrypter from the node's private key
  * (what `noise()` returns), or a ready encrypter.
  */
@@ -160,6 +188,20 @@ export interface NodeInit<S extends Record<string, unknown> = Record<string, unk
    * dependency order (a factory's `serviceDependencies`), stopped in reverse. Default none.
    */
   services?: { [K in keyof S]: ServiceFactory<S[K]> };
+  /**
+   * Discovery services (e.g. bootstrap(), mdns()), started after `services` and stopped before
+   * them. Found peers are stored ("discovered"), reported as `peer:discovery`, and dialled
+   * while below `connectionManager.minConnections`. Default none.
+   */
+  peerDiscovery?: readonly (PeerDiscovery | PeerDiscoveryFactory)[];
+  /**
+   * DNS client for `/dnsaddr` addresses (TXT records). When given, `/dns`, `/dns4` and `/dns6`
+   * addresses are also resolved through it before dialling (except TLS ones, which keep their
+   * name). Default: the runtime's resolver (`Deno.resolveDns`, `node:dns`), or DNS over HTTPS
+   * (`dohResolver()`, Cloudflare's endpoint) where there is none (browsers); it resolves
+   * `/dnsaddr` only.
+   */
+  dns?: DnsResolver;
   /** Peer store. Default: a {@link MemoryPeerStore} with its default limits. */
   peerStore?: PeerStore;
   /** Dial limits (address concurrency 2, 30 s per dial). */
@@ -226,6 +268,10 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
   readonly peerRouting: PeerRouting;
   /** Finding providers and records through the services that can: `provide`, `get`, .... */
   readonly contentRouting: ContentRouting;
+  /** The discovery services and the dialling of discovered peers (`report`, `stats`). */
+  readonly discovery: DiscoveryManager;
+  /** Expands `/dnsaddr` (and `/dns*` with the `dns` option) as dials do. */
+  readonly resolveMultiaddr: MultiaddrResolver;
   readonly #init: NodeInit<S>;
   readonly #registrar = new Registrar();
   readonly #topologies = new Topologies();
@@ -303,11 +349,17 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
       resources: this.#resources,
       streamIdleTimeoutMs: init.streamIdleTimeoutMs,
     });
+    const dns = init.dns ?? systemDnsResolver() ??
+      (typeof fetch === "function" ? dohResolver() : undefined);
+    this.resolveMultiaddr = dns === undefined
+      ? defaultResolver
+      : dnsMultiaddrResolver(dns, { resolveHostnames: init.dns !== undefined });
     this.#dialer = new Dialer(
       this.#transports,
       this.#upgrader,
       init.dialer,
       init.connectionGater,
+      this.resolveMultiaddr,
     );
     this.addEventListener("peer:identify", (e) => {
       const { peerId, protocols } = e.detail;
@@ -328,6 +380,20 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
     for (const t of init.transports ?? []) {
       this.#transports.push(typeof t === "function" ? t(this as unknown as Libp2pNode) : t);
     }
+    const o = this.#manager.options;
+    this.discovery = new DiscoveryManager(
+      this,
+      (init.peerDiscovery ?? []).map((d) =>
+        typeof d === "function" ? d(this as unknown as Libp2pNode) : d
+      ),
+      {
+        minConnections: o.minConnections,
+        perSecond: o.autoDialPerSecond,
+        concurrency: o.autoDialConcurrency,
+        backoffBaseMs: o.autoDialBackoffBaseMs,
+        backoffMaxMs: o.autoDialBackoffMaxMs,
+      },
+    );
   }
 
   /** "stopped", "starting", "started" or "stopping". */
@@ -361,6 +427,7 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
       }
       this.#status = "started";
       for (const t of this.#transports) await t.start?.();
+      await this.discovery.start();
     } catch (err) {
       this.#status = "started";
       await this.stop();
@@ -379,6 +446,7 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
   async stop(): Promise<void> {
     if (this.#status !== "started") return;
     this.#status = "stopping";
+    await this.discovery.stop();
     for (const t of this.#transports) {
       try {
         await t.stop?.();
