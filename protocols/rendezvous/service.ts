@@ -7,7 +7,9 @@
  * server answers up to {@link MAX_REQUESTS_PER_STREAM} requests per stream in order, with an
  * inactivity deadline; anything malformed or unexpected resets the stream (HARDENING.md rule 5).
  * Discovered registrations are verified (the signed peer record must be valid; its signer is
- * the registration's peer), added to the peer store and reported as a `peer` event.
+ * the registration's peer) and reported through the node's discovery path (`node.discovery`:
+ * the peer store, the node's `peer:discovery` event, dials below the connection target) and as
+ * this service's `peer` event.
  *
  * @module
  */
@@ -316,15 +318,14 @@ class Rendezvous extends TypedEventTarget<RendezvousEvents> implements Rendezvou
     return { registrations, cookie: d.cookie ?? new Uint8Array(0) };
   }
 
-  /** A discovered peer: into the peer store, and out as an event (not ourselves). */
+  /**
+   * A discovered peer (not ourselves): through the node's discovery path (peer store with
+   * source "discovered", `peer:discovery`, dialled while the node is below its connection
+   * target), and out as this service's `peer` event.
+   */
   #report(r: RendezvousRegistration): void {
     if (r.id.equals(this.#node.peerId)) return;
-    if (r.multiaddrs.length > 0) {
-      this.#node.peerStore.merge(r.id, {
-        addresses: r.multiaddrs,
-        addressSource: "discovered",
-      }).catch(() => {});
-    }
+    this.#node.discovery.report({ id: r.id, multiaddrs: r.multiaddrs }).catch(() => {});
     this.dispatch("peer", { id: r.id, multiaddrs: r.multiaddrs });
   }
 

@@ -1,7 +1,7 @@
 /**
  * A rendezvous point and several clients of ours over TCP on loopback (runs under Deno and
- * Bun): registration, discovery (addresses from the signed records, the peer store and the
- * `peer` event), paging with cookies and polling, expiry on the point's injected clock,
+ * Bun): registration, discovery (addresses from the signed records, the node's `peer:discovery`
+ * and peer store, the service's `peer` event), paging with cookies and polling, expiry on the point's injected clock,
  * replacement, unregister, refusal of a record signed by another peer (E_NOT_AUTHORIZED), bad
  * TTLs and cookies, and the three ways to name the point.
  */
@@ -16,6 +16,7 @@ import {
   RendezvousError,
   ResponseStatus,
 } from "../../protocols/rendezvous/mod.ts";
+import { until } from "../helpers/nodes.ts";
 import { lab, rawRequest } from "./helpers.ts";
 
 const H = 3_600_000;
@@ -40,6 +41,8 @@ describe("rendezvous over TCP", () => {
 
       const seen: string[] = [];
       c.services.rendezvous.addEventListener("peer", (e) => seen.push(e.detail.id.toString()));
+      const nodeSeen: string[] = [];
+      c.addEventListener("peer:discovery", (e) => nodeSeen.push(e.detail.id.toString()));
       const found = await c.services.rendezvous.discover("chat", point);
       assert.deepEqual(ids(found.registrations), ids([a.peerId, b.peerId].map((id) => ({ id }))));
       const ra = found.registrations.find((r) => r.id.equals(a.peerId))!;
@@ -48,6 +51,9 @@ describe("rendezvous over TCP", () => {
       const aAddrs = a.addrs().map((x) => x.decapsulateCode(421).toString()).sort();
       assert.deepEqual(ra.multiaddrs.map(String).sort(), aAddrs);
       assert.deepEqual(seen.sort(), ids(found.registrations));
+      // The node's discovery contract: `peer:discovery` and the peer store (source "discovered").
+      await until(() => nodeSeen.length === 2);
+      assert.deepEqual(nodeSeen.sort(), ids(found.registrations));
       const stored = await c.peerStore.get(a.peerId);
       assert.ok(stored?.addresses.some((x) => aAddrs.includes(x.toString())));
 
@@ -55,6 +61,7 @@ describe("rendezvous over TCP", () => {
       const all = await c.services.rendezvous.discover(undefined, point);
       assert.equal(all.registrations.length, 3);
       assert.equal(seen.length, 2 + 2);
+      await until(() => nodeSeen.length === 4);
     } finally {
       await l.stop();
     }
