@@ -64,7 +64,7 @@ export const MAX_INBOUND_STREAMS = 4;
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
 /** Longest cookie we accept, bytes: ours are 17 bytes plus the namespace. */
-export const MAX_COOKIE_BYTES = 17 + MAX_NAMESPACE_BYTES;
+export const MAX_COOKIE_BYTES: number = 17 + MAX_NAMESPACE_BYTES;
 
 /** Message.MessageType (README.md "Protobuf"). */
 export const MessageType = {

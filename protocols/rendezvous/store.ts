@@ -170,12 +170,19 @@ function removeFrom(list: StoredRegistration[], entry: StoredRegistration): void
  * ```
  */
 export class RegistrationStore {
+  /** Shortest TTL accepted, s. */
   readonly minTtl: number;
+  /** Longest TTL accepted, s. */
   readonly maxTtl: number;
+  /** TTL of a REGISTER that names none, s. */
   readonly defaultTtl: number;
+  /** Registrations one peer may hold. */
   readonly maxRegistrationsPerPeer: number;
+  /** Registrations held in total. */
   readonly maxRegistrations: number;
+  /** Results per DISCOVER. */
   readonly maxDiscoverLimit: number;
+  /** Largest stored record, bytes. */
   readonly maxRecordBytes: number;
   readonly #epoch: Uint8Array;
   /** namespace -> peer -> registration. */

@@ -22,7 +22,13 @@ describe("cli --rendezvous", () => {
   it("serves as a rendezvous point", async () => {
     const lines: string[] = [];
     const point = await startCliNode(
-      { listen: ["/ip4/127.0.0.1/tcp/0"], echo: false, perf: false, logLevel: "quiet", rendezvous: true },
+      {
+        listen: ["/ip4/127.0.0.1/tcp/0"],
+        echo: false,
+        perf: false,
+        logLevel: "quiet",
+        rendezvous: true,
+      },
       await generateKeyPair("Ed25519"),
       { out: (l) => lines.push(l), err: (l) => lines.push(l) },
     );

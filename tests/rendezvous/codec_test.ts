@@ -33,7 +33,10 @@ describe("rendezvous codec", () => {
     });
     assert.equal(a.type, MessageType.REGISTER);
     assert.deepEqual(a.register, { ns: "chat", signedPeerRecord: rec, ttl: 7200n });
-    const b = roundTrip({ type: MessageType.REGISTER, register: { ns: "é", signedPeerRecord: rec } });
+    const b = roundTrip({
+      type: MessageType.REGISTER,
+      register: { ns: "é", signedPeerRecord: rec },
+    });
     assert.equal(b.register?.ttl, undefined);
     assert.equal(b.register?.ns, "é");
   });

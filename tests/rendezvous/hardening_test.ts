@@ -28,7 +28,7 @@ import {
   ResponseStatus,
 } from "../../protocols/rendezvous/mod.ts";
 import { outcome, stopAll, until } from "../helpers/nodes.ts";
-import { lab, rawExchange, rawRequest, rdvNode } from "./helpers.ts";
+import { lab, rawRequest, rdvNode } from "./helpers.ts";
 
 async function keys(n: number): Promise<PrivateKey[]> {
   return await Promise.all(Array.from({ length: n }, () => generateKeyPair("Ed25519")));
@@ -94,7 +94,10 @@ describe("rendezvous hardening", () => {
       }
       assert.equal(refused, 8);
       assert.equal(await good.services.rendezvous.register("ns0", point), 7200);
-      assert.equal(l.point.services.rendezvous.stats().registrations, MAX_REGISTRATIONS_PER_PEER + 1);
+      assert.equal(
+        l.point.services.rendezvous.stats().registrations,
+        MAX_REGISTRATIONS_PER_PEER + 1,
+      );
     } finally {
       await l.stop();
     }

@@ -11,11 +11,7 @@ import assert from "node:assert/strict";
 import { generateKeyPair } from "../../src/keys/mod.ts";
 import { multiaddr } from "../../src/multiaddr/mod.ts";
 import { sealPeerRecord } from "../../src/record/mod.ts";
-import {
-  MessageType,
-  RendezvousError,
-  ResponseStatus,
-} from "../../protocols/rendezvous/mod.ts";
+import { MessageType, RendezvousError, ResponseStatus } from "../../protocols/rendezvous/mod.ts";
 import { until } from "../helpers/nodes.ts";
 import { lab, rawRequest } from "./helpers.ts";
 
@@ -35,7 +31,10 @@ describe("rendezvous over TCP", () => {
       // A PeerId or its text names a point we are connected to (or whose addresses we know).
       await b.dial(point);
       await c.dial(point);
-      assert.equal(await b.services.rendezvous.register("chat", l.point.peerId, { ttl: 3 * 3600 }), 3 * 3600);
+      assert.equal(
+        await b.services.rendezvous.register("chat", l.point.peerId, { ttl: 3 * 3600 }),
+        3 * 3600,
+      );
       await c.services.rendezvous.register("other", l.point.peerId.toString());
       assert.equal(l.point.services.rendezvous.stats().registrations, 3);
 
@@ -75,7 +74,10 @@ describe("rendezvous over TCP", () => {
       for (const n of [a, b, c]) await n.services.rendezvous.register("room", point);
       const p1 = await d.services.rendezvous.discover("room", point, { limit: 2 });
       assert.equal(p1.registrations.length, 2);
-      const p2 = await d.services.rendezvous.discover("room", point, { limit: 2, cookie: p1.cookie });
+      const p2 = await d.services.rendezvous.discover("room", point, {
+        limit: 2,
+        cookie: p1.cookie,
+      });
       assert.equal(p2.registrations.length, 1);
       assert.deepEqual(
         ids([...p1.registrations, ...p2.registrations]),

@@ -43,7 +43,12 @@ describe("rendezvous registration store", () => {
     assert.equal(reg(s, "b", "ns", 0, MIN_TTL - 1).status, ResponseStatus.E_INVALID_TTL);
     assert.equal(reg(s, "b", "ns", 0, MAX_TTL + 1).status, ResponseStatus.E_INVALID_TTL);
     assert.equal(reg(s, "b", "ns", 0, 0).status, ResponseStatus.E_INVALID_TTL);
-    const huge = s.register({ peer: "b", namespace: "ns", signedPeerRecord: REC, ttl: 2n ** 64n - 1n }, 0);
+    const huge = s.register({
+      peer: "b",
+      namespace: "ns",
+      signedPeerRecord: REC,
+      ttl: 2n ** 64n - 1n,
+    }, 0);
     assert.equal(huge.status, ResponseStatus.E_INVALID_TTL);
     assert.deepEqual(reg(s, "b", "ns", 0, MAX_TTL), { status: 0, ttl: MAX_TTL, replaced: false });
     assert.equal(s.size, 2);
@@ -91,7 +96,12 @@ describe("rendezvous registration store", () => {
     reg(s, "a", "ns", 0);
     reg(s, "b", "ns", 0);
     const { cookie } = peersOf(s, "ns", 0);
-    const r = s.register({ peer: "a", namespace: "ns", signedPeerRecord: new Uint8Array([9]), ttl: 3 * 3600 }, H);
+    const r = s.register({
+      peer: "a",
+      namespace: "ns",
+      signedPeerRecord: new Uint8Array([9]),
+      ttl: 3 * 3600,
+    }, H);
     assert.deepEqual(r, { status: 0, ttl: 3 * 3600, replaced: true });
     assert.equal(s.size, 2);
     assert.equal(s.countFor("a"), 1);
@@ -150,12 +160,24 @@ describe("rendezvous registration store", () => {
     reg(s, "b", "y");
     const x = peersOf(s, "x", 0).cookie;
     const all = peersOf(s, undefined, 0).cookie;
-    assert.equal(s.discover({ namespace: "y", cookie: x }, 0).status, ResponseStatus.E_INVALID_COOKIE);
-    assert.equal(s.discover({ namespace: "x", cookie: all }, 0).status, ResponseStatus.E_INVALID_COOKIE);
+    assert.equal(
+      s.discover({ namespace: "y", cookie: x }, 0).status,
+      ResponseStatus.E_INVALID_COOKIE,
+    );
+    assert.equal(
+      s.discover({ namespace: "x", cookie: all }, 0).status,
+      ResponseStatus.E_INVALID_COOKIE,
+    );
     assert.equal(s.discover({ cookie: x }, 0).status, ResponseStatus.E_INVALID_COOKIE);
     const other = store({ epoch: new Uint8Array(8).fill(1) });
-    assert.equal(other.discover({ namespace: "x", cookie: x }, 0).status, ResponseStatus.E_INVALID_COOKIE);
-    assert.equal(s.discover({ cookie: new Uint8Array([1, 2, 3]) }, 0).status, ResponseStatus.E_INVALID_COOKIE);
+    assert.equal(
+      other.discover({ namespace: "x", cookie: x }, 0).status,
+      ResponseStatus.E_INVALID_COOKIE,
+    );
+    assert.equal(
+      s.discover({ cookie: new Uint8Array([1, 2, 3]) }, 0).status,
+      ResponseStatus.E_INVALID_COOKIE,
+    );
     const ahead = all.slice();
     ahead[16] = 99; // a position the store never reached
     assert.equal(s.discover({ cookie: ahead }, 0).status, ResponseStatus.E_INVALID_COOKIE);
