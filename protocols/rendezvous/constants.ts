@@ -63,8 +63,8 @@ export const MAX_INBOUND_STREAMS = 4;
 /** Deadline of one client exchange and inactivity deadline of a served stream, ms (rule 8). */
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
-/** Longest cookie we accept, bytes: ours are 17 bytes plus the namespace. */
-export const MAX_COOKIE_BYTES: number = 17 + MAX_NAMESPACE_BYTES;
+/** Longest cookie we accept, bytes: 8 bytes plus the namespace (ours and rust-libp2p's). */
+export const MAX_COOKIE_BYTES: number = 8 + MAX_NAMESPACE_BYTES;
 
 /** Message.MessageType (README.md "Protobuf"). */
 export const MessageType = {

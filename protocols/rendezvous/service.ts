@@ -41,7 +41,7 @@ import { answerRequest, type ServedRequest } from "./server.ts";
 import { namespaceProblem, RegistrationStore, type RegistrationStoreOptions } from "./store.ts";
 
 /** Options of {@link rendezvous}; each with its default. */
-export interface RendezvousOptions extends Omit<RegistrationStoreOptions, "epoch"> {
+export interface RendezvousOptions extends Omit<RegistrationStoreOptions, "seqBase"> {
   /** Also serve as a rendezvous point. Default false (client only). */
   server?: boolean;
   /** Deadline of one client exchange and inactivity deadline of a served stream, ms. 10 s. */

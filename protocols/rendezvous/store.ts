@@ -12,17 +12,20 @@
  *   rather than evicting honest registrations;
  * - every registration gets a sequence number when it is stored (a replacement gets a new one),
  *   and a DISCOVER returns registrations in sequence order. A cookie is
- *   `[version 1][epoch: 8 bytes][last sequence returned: u64 BE][namespace]`: the position
- *   travels in the cookie, so the server keeps no per-cookie state at all (rust keeps up to
- *   10,000 cookies; here there is nothing to cap), and a cookie from another server instance
- *   (another epoch) or for another namespace is E_INVALID_COOKIE.
+ *   `[last sequence returned: u64 BE][namespace, UTF-8]`, the layout rust-libp2p's clients decode
+ *   (`[8-byte id][namespace]`: they refuse a whole DISCOVER_RESPONSE whose cookie does not parse
+ *   that way). The position travels in the cookie, so the server keeps no per-cookie state at
+ *   all (rust keeps up to 10,000 cookies; here there is nothing to cap). Sequence numbers start
+ *   at the store's creation time in ms x 1024, so a cookie from an earlier run of the point is
+ *   older than every registration of this run (the client gets everything again); a cookie for
+ *   another namespace, or ahead of the store, is E_INVALID_COOKIE.
  *
  * The signed record is opaque here: the caller verifies that it is the sender's before storing.
  *
  * @module
  */
 
-import { equals, randomBytes, utf8Encode } from "../../src/bytes.ts";
+import { equals, utf8Encode } from "../../src/bytes.ts";
 import {
   DEFAULT_TTL,
   MAX_DISCOVER_LIMIT,
@@ -51,8 +54,11 @@ export interface RegistrationStoreOptions {
   maxDiscoverLimit?: number;
   /** Largest stored record, bytes. Default {@link MAX_SIGNED_RECORD_BYTES} (8 KiB). */
   maxRecordBytes?: number;
-  /** 8 bytes naming this store in its cookies. Default random. */
-  epoch?: Uint8Array;
+  /**
+   * The first sequence number (cookie positions start after it). Default `Date.now() * 1024`
+   * at creation, so cookies of an earlier run are older than this run's registrations.
+   */
+  seqBase?: number;
 }
 
 /** A stored registration. */
@@ -116,8 +122,8 @@ export type DiscoverResult =
   | { status: 0; registrations: DiscoveredRegistration[]; cookie: Uint8Array }
   | { status: number; statusText: string };
 
-const COOKIE_VERSION = 1;
-const EPOCH_BYTES = 8;
+/** Bytes of the position at the start of a cookie. */
+const COOKIE_POSITION_BYTES = 8;
 /** Bytes a registration adds to a response beyond its record and namespace (tags, lengths, ttl). */
 const REGISTRATION_OVERHEAD = 24;
 
@@ -184,7 +190,6 @@ export class RegistrationStore {
   readonly maxDiscoverLimit: number;
   /** Largest stored record, bytes. */
   readonly maxRecordBytes: number;
-  readonly #epoch: Uint8Array;
   /** namespace -> peer -> registration. */
   readonly #byNamespace = new Map<string, Map<string, StoredRegistration>>();
   /** Every registration, by seq. */
@@ -192,7 +197,7 @@ export class RegistrationStore {
   /** Per namespace, by seq. */
   readonly #ordered = new Map<string, StoredRegistration[]>();
   readonly #perPeer = new Map<string, number>();
-  #seq = 0;
+  #seq: number;
   /** Lower bound of the earliest expiry (exact after a scan). */
   #earliest = Infinity;
 
@@ -222,10 +227,7 @@ export class RegistrationStore {
       options.maxRecordBytes,
       MAX_SIGNED_RECORD_BYTES,
     );
-    if (options.epoch !== undefined && options.epoch.byteLength !== EPOCH_BYTES) {
-      throw new RangeError(`epoch must be ${EPOCH_BYTES} bytes`);
-    }
-    this.#epoch = options.epoch?.slice() ?? randomBytes(EPOCH_BYTES);
+    this.#seq = positiveInt("seqBase", options.seqBase, Date.now() * 1024);
   }
 
   /** Registrations held (expired ones included until the next operation or {@link expire}). */
@@ -396,22 +398,17 @@ export class RegistrationStore {
 
   #cookie(namespace: string, after: number): Uint8Array {
     const ns = utf8Encode(namespace);
-    const out = new Uint8Array(1 + EPOCH_BYTES + 8 + ns.byteLength);
-    out[0] = COOKIE_VERSION;
-    out.set(this.#epoch, 1);
-    new DataView(out.buffer).setBigUint64(1 + EPOCH_BYTES, BigInt(after));
-    out.set(ns, 1 + EPOCH_BYTES + 8);
+    const out = new Uint8Array(COOKIE_POSITION_BYTES + ns.byteLength);
+    new DataView(out.buffer).setBigUint64(0, BigInt(after));
+    out.set(ns, COOKIE_POSITION_BYTES);
     return out;
   }
 
-  /** The position in a cookie of ours for this namespace, else undefined. */
+  /** The position in a cookie for this namespace, else undefined. */
   #readCookie(cookie: Uint8Array, namespace: string): number | undefined {
-    const head = 1 + EPOCH_BYTES + 8;
-    if (cookie.byteLength < head || cookie[0] !== COOKIE_VERSION) return undefined;
-    if (!equals(cookie.subarray(1, 1 + EPOCH_BYTES), this.#epoch)) return undefined;
-    if (!equals(cookie.subarray(head), utf8Encode(namespace))) return undefined;
-    const pos = new DataView(cookie.buffer, cookie.byteOffset, cookie.byteLength)
-      .getBigUint64(1 + EPOCH_BYTES);
+    if (cookie.byteLength < COOKIE_POSITION_BYTES) return undefined;
+    if (!equals(cookie.subarray(COOKIE_POSITION_BYTES), utf8Encode(namespace))) return undefined;
+    const pos = new DataView(cookie.buffer, cookie.byteOffset, cookie.byteLength).getBigUint64(0);
     return pos <= BigInt(this.#seq) ? Number(pos) : undefined;
   }
 }

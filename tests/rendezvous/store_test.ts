@@ -22,7 +22,7 @@ const REC = new Uint8Array([1, 2, 3]);
 const H = 3_600_000; // one hour, ms
 
 function store(options: RegistrationStoreOptions = {}): RegistrationStore {
-  return new RegistrationStore({ epoch: new Uint8Array(8).fill(7), ...options });
+  return new RegistrationStore({ seqBase: 1_000_000, ...options });
 }
 
 function reg(s: RegistrationStore, peer: string, namespace: string, now = 0, ttl?: number) {
@@ -154,7 +154,17 @@ describe("rendezvous registration store", () => {
     assert.deepEqual(peersOf(s, "", 0, { cookie: first.cookie }).peers, ["c"]);
   });
 
-  it("refuses cookies of another namespace, another store, or forged", () => {
+  it("writes cookies as rust-libp2p reads them: [u64 position][namespace]", () => {
+    const s = store();
+    reg(s, "a", "chat");
+    const { cookie } = peersOf(s, "chat", 0);
+    assert.equal(cookie.byteLength, 8 + 4);
+    assert.equal(new DataView(cookie.buffer).getBigUint64(0), 1_000_001n);
+    assert.equal(new TextDecoder().decode(cookie.subarray(8)), "chat");
+    assert.equal(peersOf(s, undefined, 0).cookie.byteLength, 8); // all namespaces: no suffix
+  });
+
+  it("refuses cookies of another namespace, ahead of the store, or malformed", () => {
     const s = store();
     reg(s, "a", "x");
     reg(s, "b", "y");
@@ -169,18 +179,23 @@ describe("rendezvous registration store", () => {
       ResponseStatus.E_INVALID_COOKIE,
     );
     assert.equal(s.discover({ cookie: x }, 0).status, ResponseStatus.E_INVALID_COOKIE);
-    const other = store({ epoch: new Uint8Array(8).fill(1) });
-    assert.equal(
-      other.discover({ namespace: "x", cookie: x }, 0).status,
-      ResponseStatus.E_INVALID_COOKIE,
-    );
     assert.equal(
       s.discover({ cookie: new Uint8Array([1, 2, 3]) }, 0).status,
       ResponseStatus.E_INVALID_COOKIE,
     );
     const ahead = all.slice();
-    ahead[16] = 99; // a position the store never reached
+    ahead[0] = 0x7f; // a position the store never reached
     assert.equal(s.discover({ cookie: ahead }, 0).status, ResponseStatus.E_INVALID_COOKIE);
+  });
+
+  it("takes a cookie of an earlier run of the point as older than everything", () => {
+    const before = store({ seqBase: 10 });
+    reg(before, "a", "x");
+    const old = peersOf(before, "x", 0).cookie;
+    const s = store(); // restarted: later sequence numbers
+    reg(s, "b", "x");
+    reg(s, "c", "x");
+    assert.deepEqual(peersOf(s, "x", 0, { cookie: old }).peers, ["b", "c"]);
   });
 
   it(`caps results per query at ${MAX_DISCOVER_LIMIT}`, () => {
@@ -230,6 +245,6 @@ describe("rendezvous registration store", () => {
   it("validates its options", () => {
     assert.throws(() => new RegistrationStore({ minTtl: 10, maxTtl: 5 }), RangeError);
     assert.throws(() => new RegistrationStore({ maxRegistrations: -1 }), RangeError);
-    assert.throws(() => new RegistrationStore({ epoch: new Uint8Array(3) }), RangeError);
+    assert.throws(() => new RegistrationStore({ seqBase: -1 }), RangeError);
   });
 });
