@@ -63,6 +63,12 @@ export const MAX_INBOUND_STREAMS = 4;
 /** Deadline of one client exchange and inactivity deadline of a served stream, ms (rule 8). */
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
+/**
+ * How long a client waits for the point to close the stream after an UNREGISTER (which has no
+ * answer), ms: the close says it was applied; a point that does not close costs at most this.
+ */
+export const UNREGISTER_CLOSE_WAIT_MS = 2_000;
+
 /** Longest cookie we accept, bytes: 8 bytes plus the namespace (ours and rust-libp2p's). */
 export const MAX_COOKIE_BYTES: number = 8 + MAX_NAMESPACE_BYTES;
 

@@ -83,4 +83,5 @@ export {
   RENDEZVOUS_PROTOCOL_ID,
   ResponseStatus,
   type ResponseStatusValue,
+  UNREGISTER_CLOSE_WAIT_MS,
 } from "./constants.ts";

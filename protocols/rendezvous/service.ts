@@ -35,6 +35,7 @@ import {
   MessageType,
   RENDEZVOUS_PROTOCOL_ID,
   ResponseStatus,
+  UNREGISTER_CLOSE_WAIT_MS,
 } from "./constants.ts";
 import { RendezvousError } from "./errors.ts";
 import { answerRequest, type ServedRequest } from "./server.ts";
@@ -352,9 +353,17 @@ class Rendezvous extends TypedEventTarget<RendezvousEvents> implements Rendezvou
         answer = decodeMessage(bytes);
       }
       await raceSignal(writer.close(), d.signal);
-      // The server closes after our close: for UNREGISTER this tells us it was applied. Bytes
-      // here are not part of the exchange; a reset after the answer does not fail it.
-      await raceSignal(reader.readChunk(), d.signal).catch(() => undefined);
+      if (request.type === MessageType.UNREGISTER) {
+        // UNREGISTER has no answer; our point closes after it applied it, so waiting for that
+        // close orders a later DISCOVER after it. Bounded: a point that keeps the stream open
+        // (or resets it) does not fail the call.
+        const wait = deadlineSignal(UNREGISTER_CLOSE_WAIT_MS, d.signal, "rendezvous unregister");
+        try {
+          await raceSignal(reader.readChunk(), wait.signal).catch(() => undefined);
+        } finally {
+          wait.clear();
+        }
+      }
       return answer;
     } catch (err) {
       stream?.abort(err);
