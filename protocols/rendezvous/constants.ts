@@ -57,6 +57,19 @@ export const MAX_MESSAGE_BYTES = 1024 * 1024;
 /** Requests a server answers on one stream before closing it (HARDENING.md rule 7). */
 export const MAX_REQUESTS_PER_STREAM = 64;
 
+/**
+ * Requests (REGISTER, DISCOVER) one peer may send at once before the rate applies: registering
+ * in every namespace it may hold ({@link MAX_REGISTRATIONS_PER_PEER}) and discovering as many
+ * (HARDENING.md rule 7). Over budget: E_UNAVAILABLE.
+ */
+export const DEFAULT_REQUEST_BURST = 64;
+
+/** Requests one peer regains per second (HARDENING.md rule 7). */
+export const DEFAULT_REQUESTS_PER_SECOND = 8;
+
+/** Peers whose request budget is tracked at once (HARDENING.md rule 4). */
+export const MAX_RATE_LIMITED_PEERS = 10_000;
+
 /** Inbound rendezvous streams per connection (HARDENING.md rule 7). */
 export const MAX_INBOUND_STREAMS = 4;
 

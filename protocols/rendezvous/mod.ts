@@ -50,7 +50,8 @@ export {
   type RegistrationStoreOptions,
   type StoredRegistration,
 } from "./store.ts";
-export { answerRequest, type ServedRequest, type ServerAnswer } from "./server.ts";
+export { answerRequest, type ServedRequest, type ServerAnswer, unavailable } from "./server.ts";
+export { PeerRateLimit, type PeerRateLimitOptions } from "./rate_limit.ts";
 export {
   decodeMessage,
   type Discover,
@@ -64,6 +65,8 @@ export {
 } from "./codec.ts";
 export { RendezvousError } from "./errors.ts";
 export {
+  DEFAULT_REQUEST_BURST,
+  DEFAULT_REQUESTS_PER_SECOND,
   DEFAULT_TIMEOUT_MS,
   DEFAULT_TTL,
   MAX_COOKIE_BYTES,
@@ -71,6 +74,7 @@ export {
   MAX_INBOUND_STREAMS,
   MAX_MESSAGE_BYTES,
   MAX_NAMESPACE_BYTES,
+  MAX_RATE_LIMITED_PEERS,
   MAX_REGISTRATIONS,
   MAX_REGISTRATIONS_PER_PEER,
   MAX_REQUEST_BYTES,

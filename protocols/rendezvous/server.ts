@@ -151,3 +151,34 @@ export async function answerRequest(
       return undefined;
   }
 }
+
+/**
+ * The E_UNAVAILABLE answer to a request refused before it is looked at (rate limit): a
+ * REGISTER_RESPONSE or DISCOVER_RESPONSE; undefined for UNREGISTER (no answer) and responses.
+ *
+ * @example
+ * ```ts
+ * import { MessageType, unavailable } from "@p2p-edge/libp2p/protocols/rendezvous";
+ * const a = unavailable({ type: MessageType.DISCOVER, discover: {} }, "slow down");
+ * a?.response?.discoverResponse?.status; // 400
+ * ```
+ */
+export function unavailable(
+  message: RendezvousMessage,
+  statusText: string,
+): ServerAnswer | undefined {
+  const status = ResponseStatus.E_UNAVAILABLE;
+  if (message.type === MessageType.REGISTER) {
+    return refuseRegister(message.register!.ns, status, statusText);
+  }
+  if (message.type === MessageType.DISCOVER) {
+    return {
+      response: {
+        type: MessageType.DISCOVER_RESPONSE,
+        discoverResponse: { registrations: [], status, statusText },
+      },
+      served: { kind: "discover-refused", status },
+    };
+  }
+  return undefined;
+}

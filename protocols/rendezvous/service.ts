@@ -27,9 +27,12 @@ import { idleTimer } from "../../src/stream/idle.ts";
 import type { AbortOptions } from "../../src/stream/types.ts";
 import { decodeMessage, encodeFrame, type RendezvousMessage } from "./codec.ts";
 import {
+  DEFAULT_REQUEST_BURST,
+  DEFAULT_REQUESTS_PER_SECOND,
   DEFAULT_TIMEOUT_MS,
   MAX_INBOUND_STREAMS,
   MAX_MESSAGE_BYTES,
+  MAX_RATE_LIMITED_PEERS,
   MAX_REQUEST_BYTES,
   MAX_REQUESTS_PER_STREAM,
   MessageType,
@@ -38,7 +41,8 @@ import {
   UNREGISTER_CLOSE_WAIT_MS,
 } from "./constants.ts";
 import { RendezvousError } from "./errors.ts";
-import { answerRequest, type ServedRequest } from "./server.ts";
+import { answerRequest, type ServedRequest, unavailable } from "./server.ts";
+import { PeerRateLimit } from "./rate_limit.ts";
 import { namespaceProblem, RegistrationStore, type RegistrationStoreOptions } from "./store.ts";
 
 /** Options of {@link rendezvous}; each with its default. */
@@ -51,6 +55,10 @@ export interface RendezvousOptions extends Omit<RegistrationStoreOptions, "seqBa
   maxInboundStreams?: number;
   /** The server's clock, ms (tests inject one to expire registrations). Default Date.now. */
   now?: () => number;
+  /** Requests (REGISTER, DISCOVER) a peer may send at once (server). Default 64. */
+  requestBurst?: number;
+  /** Requests a peer regains per second (server). Default 8. */
+  requestsPerSecond?: number;
 }
 
 /** Options of {@link RendezvousService.register}. */
@@ -104,6 +112,8 @@ export interface RendezvousStats {
   discovers: number;
   /** Streams reset for malformed or unexpected input (server). */
   badStreams: number;
+  /** Requests refused as over the peer's rate (E_UNAVAILABLE; server). */
+  rateLimited: number;
   /** Registrations from a server dropped by the client as invalid. */
   invalidDiscovered: number;
 }
@@ -174,8 +184,15 @@ export function rendezvous(options: RendezvousOptions = {}): ServiceFactory<Rend
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (!(timeoutMs > 0)) throw new RangeError("timeoutMs must be > 0");
   checkMaxInboundStreams(options.maxInboundStreams ?? MAX_INBOUND_STREAMS);
-  // Build a store once here so that bad store options throw at configuration time.
-  if (options.server === true) new RegistrationStore(options);
+  // Build the server's parts once here so that bad options throw at configuration time.
+  if (options.server === true) {
+    new RegistrationStore(options);
+    new PeerRateLimit({
+      burst: options.requestBurst ?? DEFAULT_REQUEST_BURST,
+      perSecond: options.requestsPerSecond ?? DEFAULT_REQUESTS_PER_SECOND,
+      maxPeers: MAX_RATE_LIMITED_PEERS,
+    });
+  }
   const build = (node: Libp2pNode): RendezvousService => new Rendezvous(node, options, timeoutMs);
   return Object.assign(build, {
     serviceCapabilities: Object.freeze(["@libp2p/rendezvous", "@libp2p/peer-discovery"]),
@@ -196,8 +213,10 @@ class Rendezvous extends TypedEventTarget<RendezvousEvents> implements Rendezvou
     notAuthorized: 0,
     discovers: 0,
     badStreams: 0,
+    rateLimited: 0,
     invalidDiscovered: 0,
   };
+  readonly #limit: PeerRateLimit | undefined;
 
   constructor(node: Libp2pNode, options: RendezvousOptions, timeoutMs: number) {
     super();
@@ -206,6 +225,11 @@ class Rendezvous extends TypedEventTarget<RendezvousEvents> implements Rendezvou
     this.#now = options.now ?? Date.now;
     if (options.server === true) {
       this.store = new RegistrationStore(options);
+      this.#limit = new PeerRateLimit({
+        burst: options.requestBurst ?? DEFAULT_REQUEST_BURST,
+        perSecond: options.requestsPerSecond ?? DEFAULT_REQUESTS_PER_SECOND,
+        maxPeers: MAX_RATE_LIMITED_PEERS,
+      });
       this.#handler = new ProtocolHandler(
         node,
         RENDEZVOUS_PROTOCOL_ID,
@@ -391,7 +415,15 @@ class Rendezvous extends TypedEventTarget<RendezvousEvents> implements Rendezvou
           throw err;
         }
         idle.touch();
-        const answer = await answerRequest(store, sender, decodeMessage(bytes), this.#now());
+        const message = decodeMessage(bytes);
+        const now = this.#now();
+        // UNREGISTER only frees state: never refused.
+        const limited = message.type !== MessageType.UNREGISTER &&
+          !this.#limit!.admit(sender.toString(), now);
+        if (limited) this.#stats.rateLimited++;
+        const answer = limited
+          ? unavailable(message, "too many requests, retry later")
+          : await answerRequest(store, sender, message, now);
         if (answer === undefined) {
           throw new RendezvousError(ResponseStatus.E_INTERNAL_ERROR, "not a request");
         }

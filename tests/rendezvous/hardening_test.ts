@@ -22,6 +22,7 @@ import {
   MAX_REGISTRATIONS_PER_PEER,
   MAX_REQUESTS_PER_STREAM,
   MessageType,
+  PeerRateLimit,
   RegistrationStore,
   RENDEZVOUS_PROTOCOL_ID,
   RendezvousError,
@@ -89,6 +90,7 @@ describe("rendezvous hardening", () => {
       for (let i = 0; i < MAX_REGISTRATIONS_PER_PEER + 8; i++) {
         await bad.services.rendezvous.register(`ns${i}`, point).catch((e) => {
           assert.equal((e as RendezvousError).status, ResponseStatus.E_UNAVAILABLE);
+          assert.match((e as RendezvousError).statusText, /registrations per peer/);
           refused++;
         });
       }
@@ -101,6 +103,42 @@ describe("rendezvous hardening", () => {
     } finally {
       await l.stop();
     }
+  });
+
+  it("a peer over its request rate gets E_UNAVAILABLE until its budget refills", async () => {
+    const l = await lab(2, { requestBurst: 3, requestsPerSecond: 1 });
+    try {
+      const [a, b] = l.clients;
+      const point = l.point.addrs()[0];
+      for (let i = 0; i < 3; i++) await a.services.rendezvous.discover("ns", point);
+      await assert.rejects(
+        a.services.rendezvous.register("ns", point),
+        (e) =>
+          e instanceof RendezvousError && e.status === ResponseStatus.E_UNAVAILABLE &&
+          /too many requests/.test(e.statusText),
+      );
+      await assert.rejects(a.services.rendezvous.discover("ns", point), RendezvousError);
+      assert.equal(l.point.services.rendezvous.stats().rateLimited, 2);
+      // Other peers have their own budget; UNREGISTER is never refused.
+      assert.equal(await b.services.rendezvous.register("ns", point), 7200);
+      await a.services.rendezvous.unregister("ns", point);
+      l.clock.now += 1_000; // one request regained
+      assert.equal(await a.services.rendezvous.register("ns", point), 7200);
+      await assert.rejects(a.services.rendezvous.register("ns", point), RendezvousError);
+    } finally {
+      await l.stop();
+    }
+  });
+
+  it("the request budget table forgets the least recently active peer beyond its cap", () => {
+    const limit = new PeerRateLimit({ burst: 1, perSecond: 1, maxPeers: 2 });
+    assert.equal(limit.admit("a", 0), true);
+    assert.equal(limit.admit("b", 0), true);
+    assert.equal(limit.admit("a", 0), false);
+    assert.equal(limit.admit("c", 0), true); // b forgotten (a was active more recently)
+    assert.equal(limit.size, 2);
+    assert.equal(limit.admit("a", 0), false);
+    assert.equal(limit.admit("b", 0), true); // a fresh budget
   });
 
   it("huge namespaces are refused before any signature work", async () => {
