@@ -27,18 +27,18 @@
  * @module
  */
 
-export {
-  rendezvous,
-  type RendezvousDiscoverOptions,
-  type RendezvousDiscoverResult,
-  type RendezvousEvents,
-  type RendezvousOptions,
-  type RendezvousPoint,
-  type RendezvousRegisterOptions,
-  type RendezvousRegistration,
-  type RendezvousService,
-  type RendezvousStats,
-} from "./service.ts";
+export { rendezvous } from "./service.ts";
+export type {
+  RendezvousDiscoverOptions,
+  RendezvousDiscoverResult,
+  RendezvousEvents,
+  RendezvousOptions,
+  RendezvousPoint,
+  RendezvousRegisterOptions,
+  RendezvousRegistration,
+  RendezvousService,
+  RendezvousStats,
+} from "./types.ts";
 export {
   type DiscoveredRegistration,
   type DiscoverRequest,
