@@ -172,7 +172,7 @@ function removeFrom(list: StoredRegistration[], entry: StoredRegistration): void
  * const record = new Uint8Array([1, 2, 3]); // a verified signed peer record
  * store.register({ peer: "12D3KooW...", namespace: "chat", signedPeerRecord: record }, 0);
  * const page = store.discover({ namespace: "chat", limit: 10 }, 1_000);
- * if (page.status === 0) console.log(page.registrations.length); // 1
+ * if ("registrations" in page) console.log(page.registrations.length); // 1
  * ```
  */
 export class RegistrationStore {
