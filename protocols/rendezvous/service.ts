@@ -226,7 +226,9 @@ class Rendezvous extends TypedEventTarget<RendezvousEvents> implements Rendezvou
         continue;
       }
       try {
-        const { record } = await openPeerRecord(reg.signedPeerRecord, undefined, options);
+        const { record } = await openPeerRecord(reg.signedPeerRecord, undefined, {
+          signal: options.signal,
+        });
         registrations.push({
           id: record.peerId,
           multiaddrs: [...record.addresses],
