@@ -83,6 +83,27 @@ describe("rendezvous registration store", () => {
     assert.equal(s.nextExpiry(), undefined);
   });
 
+  it("expires thousands at once and keeps every index consistent", () => {
+    const s = store();
+    for (let i = 0; i < 3_000; i++) reg(s, `p${i % 1_000}`, `ns${i % 3}`, 0, i % 2 ? 7200 : 9000);
+    assert.equal(s.size, 3_000);
+    const gone = s.expire(7_200_000);
+    assert.equal(gone.length, 1_500);
+    assert.equal(s.size, 1_500);
+    let total = 0;
+    for (const ns of ["ns0", "ns1", "ns2"]) {
+      const { peers } = peersOf(s, ns, 7_200_000);
+      total += peers.length;
+    }
+    assert.equal(total, 1_500);
+    assert.equal(peersOf(s, undefined, 7_200_000).peers.length, MAX_DISCOVER_LIMIT);
+    assert.equal(s.countFor("p0"), 3); // registered at i = 0, 1000, 2000: all 9000 s
+    assert.equal(s.countFor("p1"), 0); // i = 1, 1001, 2001: all 7200 s, expired
+    assert.equal(s.expire(9_000_000).length, 1_500);
+    assert.equal(s.size, 0);
+    assert.equal(s.namespaces, 0);
+  });
+
   it("reports the remaining TTL in discover answers", () => {
     const s = store();
     reg(s, "a", "ns", 0, 7200);
