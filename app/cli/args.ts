@@ -66,6 +66,8 @@ export interface CliOptions {
   bootstrap?: string[];
   /** The DNS server every lookup goes to, `ip:port` (`--dns-server`). */
   dnsServer?: string;
+  /** Serve as a rendezvous point (`--rendezvous`). */
+  rendezvous?: boolean;
 }
 
 /** The pubsub routers the CLI offers. */
@@ -135,6 +137,8 @@ Options:
   --dns-server <ip:port>
                         send every DNS lookup (/dnsaddr TXT, /dns4 /dns6 /dns) to this
                         server instead of the system's resolver
+  --rendezvous          serve as a rendezvous point (/rendezvous/1.0.0): peers register in
+                        namespaces and discover each other here
   --echo                also serve /echo/1.0.0
   --perf                also serve /perf/1.0.0
   --quiet               print only the listening lines, ping results and errors
@@ -175,6 +179,7 @@ const BOOLEAN_FLAGS = new Set([
   "--relay-private-addrs",
   "--autonat",
   "--autonat-private-addrs",
+  "--rendezvous",
   "--quiet",
   "--verbose",
   "--help",
@@ -316,6 +321,9 @@ export function parseCliArgs(args: readonly string[]): CliCommand {
           break;
         case "--autonat":
           options.autonat = true;
+          break;
+        case "--rendezvous":
+          options.rendezvous = true;
           break;
         case "--autonat-private-addrs":
           options.autonat = true;

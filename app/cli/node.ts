@@ -25,6 +25,7 @@ import { parseDnsServer, systemDnsResolver } from "../../src/runtime.ts";
 import { bootstrap } from "../../protocols/bootstrap/mod.ts";
 import { type CircuitRelayServer, circuitRelayServer } from "../../protocols/circuit-relay/mod.ts";
 import { type AutoNAT, autoNAT } from "../../protocols/autonat/mod.ts";
+import { rendezvous, type RendezvousService } from "../../protocols/rendezvous/mod.ts";
 import { echo } from "../../protocols/echo/mod.ts";
 import { identify, type IdentifyService } from "../../protocols/identify/mod.ts";
 import { kadDHT } from "../../protocols/kad-dht/mod.ts";
@@ -78,6 +79,8 @@ export interface CliServices extends Record<string, unknown> {
   pubsub?: PubsubService;
   /** AutoNAT server and client, with `--autonat`. */
   autonat?: AutoNAT;
+  /** A rendezvous point (and client), with `--rendezvous`. */
+  rendezvous?: RendezvousService;
 }
 
 /** Largest key file read, bytes (an RSA-4096 protobuf key is about 2.4 KB). */
@@ -178,6 +181,7 @@ export async function startCliNode(
         | "autonatPrivateAddrs"
         | "bootstrap"
         | "dnsServer"
+        | "rendezvous"
       >
     >,
   privateKey: PrivateKey,
@@ -203,6 +207,7 @@ export async function startCliNode(
       options.relayPrivateAddrs === true ? { reservations: { addressFilter: () => true } } : {},
     );
   }
+  if (options.rendezvous === true) services.rendezvous = rendezvous({ server: true });
   if (options.autonat === true) {
     services.autonat = autoNAT({ allowPrivateAddresses: options.autonatPrivateAddrs === true });
   }

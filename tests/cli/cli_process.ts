@@ -35,16 +35,25 @@ export interface CliRun {
   kill(): Promise<void>;
 }
 
-/** The command line that starts the CLI with `args` on the current runtime. */
-export function cliCommand(args: readonly string[]): [string, string[]] {
-  return CLI_RUNTIME === "bun"
+/** The command line that starts the CLI with `args` on `runtime` (default the current one). */
+export function cliCommand(
+  args: readonly string[],
+  runtime: "deno" | "bun" = CLI_RUNTIME,
+): [string, string[]] {
+  return runtime === "bun"
     ? ["npx", ["-y", "bun@1.4.5", "run", "start", "--", ...args]]
     : ["npx", ["-y", "deno@2.9.6", "task", "start", "--", ...args]];
 }
 
-/** Start the CLI with `args`; `stdin: true` gives it a pipe (`child.stdin`) as its input. */
-export function startCli(args: readonly string[], options: { stdin?: boolean } = {}): CliRun {
-  const [cmd, argv] = cliCommand(args);
+/**
+ * Start the CLI with `args`; `stdin: true` gives it a pipe (`child.stdin`) as its input;
+ * `runtime` runs it on the other runtime than the tests' (cross-runtime tests).
+ */
+export function startCli(
+  args: readonly string[],
+  options: { stdin?: boolean; runtime?: "deno" | "bun" } = {},
+): CliRun {
+  const [cmd, argv] = cliCommand(args, options.runtime);
   const child = spawn(cmd, argv, {
     cwd: ROOT,
     stdio: [options.stdin === true ? "pipe" : "ignore", "pipe", "pipe"],
