@@ -261,10 +261,9 @@ export class PubsubPeerDiscovery extends TypedEventTarget<PubsubPeerDiscoveryEve
       this.rejected++;
       return;
     }
-    this.#node.peerStore.merge(found.id, {
-      addresses: found.multiaddrs,
-      addressSource: "discovered",
-    }).catch(() => {});
+    // The node's discovery path: the peer store ("discovered"), the node's `peer:discovery`
+    // event, and dials while the node is below its connection target.
+    this.#node.discovery.report(found).catch(() => {});
     this.dispatch("peer", found);
     if (
       this.#dial && this.#dialing < MAX_CONCURRENT_DISCOVERY_DIALS &&

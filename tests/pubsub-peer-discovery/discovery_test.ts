@@ -45,9 +45,12 @@ describe("pubsub peer discovery (gossipsub, memory transport)", () => {
     const [a, b, c] = nodes;
     const seenByC = new Set<string>();
     c.services.discovery.addEventListener("peer", (e) => seenByC.add(e.detail.id.toString()));
+    const nodeSawAtC = new Set<string>();
+    c.addEventListener("peer:discovery", (e) => nodeSawAtC.add(e.detail.id.toString()));
     await a.dial(b.addrs()[0]);
     await c.dial(b.addrs()[0]);
     await until(() => seenByC.has(a.peerId.toString()), 15_000);
+    await until(() => nodeSawAtC.has(a.peerId.toString()), 5_000); // the node's event too
     const info = await c.peerStore.get(a.peerId);
     assert.ok(info !== undefined && info.addresses.length > 0, "a's addresses stored at c");
     // a dials what it discovers (dial: true).
