@@ -302,12 +302,13 @@ class LazySelectChannel extends ForwardingChannel {
    * relay, or coalesced on a busy link) hang its handler until its own timeout. Sending FIN at
    * once is valid multistream-select (rust's lazy select does); waiting costs at most one round
    * trip, and only to a stream closed before any read. The verification reads just the answer;
-   * what follows stays for the caller's reads.
+   * what follows, or its failure, stays for the caller's reads.
    */
   override async closeWrite(): Promise<void> {
     if (this.#verified === undefined) {
       this.#verifying ??= this.#verify();
-      await this.#verifying;
+      // A failed negotiation shows on reads, as it always has; the half-close goes ahead.
+      await this.#verifying.catch(() => {});
     }
     return this.below.closeWrite();
   }

@@ -65,11 +65,12 @@ describe("StreamIdleWatch", () => {
         fired.push(["idle", e]);
         idleErr.resolve(e);
       });
-      watch.add(busy, 40, "busy stream", (e) => fired.push(["busy", e]));
+      // The busy one's deadline leaves room for a loaded machine's late timers (a 5 ms tick
+      // that runs 150 ms late would fail it); it is kept going for several deadlines.
+      watch.add(busy, 150, "busy stream", (e) => fired.push(["busy", e]));
       const ticking = setInterval(() => busy.touch(), 5);
       const err = await idleErr.promise;
-      // Keep the busy one going for several more deadlines.
-      await sleep(200);
+      await sleep(600);
       clearInterval(ticking);
       assert.ok(err instanceof TimeoutError, String(err));
       assert.match((err as Error).message, /^idle stream idle for more than 40 ms$/);
