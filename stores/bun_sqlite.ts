@@ -86,8 +86,8 @@ class BunSqliteDatastore implements Datastore {
   }
 
   get(key: string, options?: AbortOptions): Promise<Uint8Array | undefined> {
-    checkKey(key);
     return this.#do("read", options, () => {
+      checkKey(key);
       const row = this.#get.get(key) as { value?: unknown } | null;
       if (row === null || row === undefined) return undefined;
       const value = asBytes(row.value);
@@ -97,16 +97,16 @@ class BunSqliteDatastore implements Datastore {
   }
 
   put(key: string, value: Uint8Array, options?: AbortOptions): Promise<void> {
-    checkKey(key);
-    checkValue(value);
     return this.#do("write", options, () => {
+      checkKey(key);
+      checkValue(value);
       this.#put.run(key, value);
     });
   }
 
   delete(key: string, options?: AbortOptions): Promise<void> {
-    checkKey(key);
     return this.#do("write", options, () => {
+      checkKey(key);
       this.#delete.run(key);
     });
   }
@@ -169,7 +169,10 @@ class BunSqliteDatastore implements Datastore {
       options?.signal?.throwIfAborted();
       return Promise.resolve(fn());
     } catch (err) {
-      if (err instanceof DatastoreError || (err as Error)?.name === "AbortError") {
+      if (
+        err instanceof DatastoreError || err instanceof TypeError || err instanceof RangeError ||
+        (err as Error)?.name === "AbortError"
+      ) {
         return Promise.reject(err);
       }
       return Promise.reject(

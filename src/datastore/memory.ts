@@ -40,27 +40,28 @@ export class MemoryDatastore implements Datastore {
   }
 
   /** The value under `key`. */
-  get(key: string, options?: AbortOptions): Promise<Uint8Array | undefined> {
+  // deno-lint-ignore require-await
+  async get(key: string, options?: AbortOptions): Promise<Uint8Array | undefined> {
     checkKey(key);
     this.#check(options);
-    return Promise.resolve(this.#data.get(key)?.slice());
+    return this.#data.get(key)?.slice();
   }
 
   /** Store a value. */
-  put(key: string, value: Uint8Array, options?: AbortOptions): Promise<void> {
+  // deno-lint-ignore require-await
+  async put(key: string, value: Uint8Array, options?: AbortOptions): Promise<void> {
     checkKey(key);
     checkValue(value);
     this.#check(options);
     this.#data.set(key, value.slice());
-    return Promise.resolve();
   }
 
   /** Remove a key. */
-  delete(key: string, options?: AbortOptions): Promise<void> {
+  // deno-lint-ignore require-await
+  async delete(key: string, options?: AbortOptions): Promise<void> {
     checkKey(key);
     this.#check(options);
     this.#data.delete(key);
-    return Promise.resolve();
   }
 
   /** Entries under `prefix`, in key order. */
@@ -81,13 +82,13 @@ export class MemoryDatastore implements Datastore {
 
   /** A new batch. */
   batch(): DatastoreBatch {
-    return new CollectingBatch((ops: DatastoreOp[], options?: AbortOptions) => {
+    // deno-lint-ignore require-await
+    return new CollectingBatch(async (ops: DatastoreOp[], options?: AbortOptions) => {
       this.#check(options);
       for (const op of ops) {
         if (op.type === "put") this.#data.set(op.key, op.value);
         else this.#data.delete(op.key);
       }
-      return Promise.resolve();
     });
   }
 
