@@ -1,6 +1,8 @@
 /**
  * The DHT's value and provider stores on a datastore (src/datastore), so a DHT server keeps the
- * records it holds for the network across restarts (issue 21, restart-safe state).
+ * records it holds for the network across restarts (issue 21, restart-safe state). A failed
+ * datastore write rejects the call (the handler then resets the stream, HARDENING.md rule 5);
+ * a value put that could not be written is undone in memory too.
  *
  * Each store is the in-memory store of values.ts / providers.ts, with its policy and caps
  * unchanged, written through to the datastore: every accepted put, refresh or delete is
@@ -135,15 +137,18 @@ export class DatastoreValueStore implements ValueStore {
 
   /** Store a value (and write it to the datastore). */
   async put(key: Uint8Array, value: Uint8Array, now: number): Promise<PutValueResult> {
+    const previous = await this.#memory.get(key, now);
     const result = await this.#memory.put(key, value, now);
     if (result !== "stored" && result !== "replaced") return result;
     const dsKey = `${DHT_VALUES_PREFIX}/${b64(key)}`;
     try {
       await this.#ds.put(dsKey, concat([timeBytes(now), value]));
     } catch (err) {
-      // Not durable, so not stored: memory and disk stay the same.
+      // Not durable, so not stored: memory goes back to what the disk holds.
       await this.#memory.delete(key);
-      this.#expiry.delete(dsKey);
+      if (previous !== undefined) {
+        await this.#memory.put(key, previous.value, previous.receivedAt);
+      } else this.#expiry.delete(dsKey);
       throw err;
     }
     const stored = await this.#memory.get(key, now);
