@@ -155,7 +155,8 @@ Options:
   --help, -h            show this help
 
 Flags take their value as the next argument or after "=" (--listen=/ip4/...).
-Exit codes: 0 stopped cleanly, 1 runtime error, 2 usage error.
+Exit codes: 0 stopped cleanly, 1 runtime error, 2 usage error, 78 unusable data dir
+(corrupt or foreign store file: move it away; restarting will not help).
 
 Example:
   start --listen /ip4/0.0.0.0/tcp/4001 --listen /ip4/0.0.0.0/tcp/4002/ws \\

@@ -20,7 +20,7 @@ import {
 } from "./node.ts";
 import type { Libp2pNode } from "../../src/node/node.ts";
 import { dialRecentPeers, trackRecentPeers } from "../../src/datastore/recent_peers.ts";
-import { type CliState, openCliState, relayChange } from "./state.ts";
+import { type CliState, DataDirError, openCliState, relayChange } from "./state.ts";
 
 /** Exit codes of the CLI. */
 export const EXIT_OK = 0;
@@ -28,6 +28,12 @@ export const EXIT_OK = 0;
 export const EXIT_ERROR = 1;
 /** A usage error: unknown flag, missing value. */
 export const EXIT_USAGE = 2;
+/**
+ * The data dir is unusable as it is (corrupt or foreign store file, newer schema, identities
+ * that disagree): 78 is sysexits' EX_CONFIG. A restart cannot fix it, so a supervisor should
+ * not loop on it (systemd: `RestartPreventExitStatus=78`).
+ */
+export const EXIT_DATA_DIR = 78;
 
 /** The signals that stop the node. */
 export const STOP_SIGNALS = ["SIGINT", "SIGTERM"] as const;
@@ -209,7 +215,7 @@ export async function runCli(args: readonly string[], proc: CliProcess): Promise
     return code;
   } catch (err) {
     proc.err(errorLine("", err, verbose));
-    return EXIT_ERROR;
+    return err instanceof DataDirError ? EXIT_DATA_DIR : EXIT_ERROR;
   } finally {
     await node?.stop().catch(() => {});
     await state?.close().catch(() => {});

@@ -72,8 +72,24 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-function dataError(dir: string, err: unknown): CliError {
-  return new CliError(`data dir ${dir}: ${describeError(err)}`, { cause: err });
+/**
+ * The data dir cannot be used as it is (a corrupt or foreign store file, a newer schema, a
+ * folder we cannot create, identities that disagree): restarting will not help, so the CLI
+ * exits with its own code (`EXIT_DATA_DIR`) that a supervisor can be told not to restart on.
+ *
+ * @example
+ * ```ts
+ * import { DataDirError } from "./state.ts";
+ * throw new DataDirError("data dir ./node.data: not a database");
+ * ```
+ */
+export class DataDirError extends CliError {
+  /** "DataDirError". */
+  override name = "DataDirError";
+}
+
+function dataError(dir: string, err: unknown): DataDirError {
+  return new DataDirError(`data dir ${dir}: ${describeError(err)}`, { cause: err });
 }
 
 /**
@@ -141,7 +157,7 @@ export async function openCliState(
         const a = peerIdFromPrivateKey(fromFile).toString();
         const b = peerIdFromPrivateKey(stored).toString();
         if (a !== b) {
-          throw new CliError(
+          throw new DataDirError(
             `key file ${options.keyFile} (peer ${a}) and data dir ${dir} (peer ${b}) hold ` +
               `different identities: remove the one you do not want`,
           );

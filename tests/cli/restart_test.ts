@@ -4,7 +4,7 @@
  * server, connect a peer that puts a /pk record and provides a CID to it, SIGKILL the node,
  * start it again: same peer id, no new identity, the DHT records answered to a fresh peer, and
  * the recently good peer dialled back by the node itself. Then a corrupt store file: one clear
- * error line and exit code 1, the file left alone.
+ * error line and exit code 78 (EXIT_DATA_DIR, not a restart loop), the file left alone.
  */
 
 import { after, describe, it } from "node:test";
@@ -142,7 +142,7 @@ describe(`CLI restart safety (${CLI_RUNTIME})`, () => {
     assert.equal(await second.exited, 0);
   });
 
-  it("a corrupt store file: one clear error line, exit code 1, file left alone", async () => {
+  it("a corrupt store file: one clear error line, exit code 78, file left alone", async () => {
     const badDir = join(dir, "corrupt");
     const file = join(badDir, CLI_RUNTIME === "deno" ? "state.denokv" : "state.sqlite");
     await rm(badDir, { recursive: true, force: true });
@@ -151,7 +151,7 @@ describe(`CLI restart safety (${CLI_RUNTIME})`, () => {
     await writeFile(file, junk);
     const run = startCli(["--listen", "/ip4/127.0.0.1/tcp/0", "--key", key, "--data-dir", badDir]);
     runs.push(run);
-    assert.equal(await run.exited, 1);
+    assert.equal(await run.exited, 78); // EXIT_DATA_DIR: a supervisor must not loop on it
     const line = run.stderr.find((l) => l.startsWith("error: "));
     assert.ok(line !== undefined, run.stderr.join("\n"));
     assert.match(
