@@ -2,7 +2,9 @@
  * The DHT's value and provider stores on a datastore (src/datastore), so a DHT server keeps the
  * records it holds for the network across restarts (issue 21, restart-safe state). A failed
  * datastore write rejects the call (the handler then resets the stream, HARDENING.md rule 5);
- * a value put that could not be written is undone in memory too.
+ * a value put that could not be written is undone in memory too. Writes go through a group
+ * commit (src/datastore/group_commit.ts): under load many records share one commit, and each
+ * call still resolves only once its record is durable.
  *
  * Each store is the in-memory store of values.ts / providers.ts, with its policy and caps
  * unchanged, written through to the datastore: every accepted put, refresh or delete is
@@ -21,6 +23,7 @@
 
 import { concat } from "../../src/bytes.ts";
 import type { Datastore } from "../../src/datastore/types.ts";
+import { GroupCommit } from "../../src/datastore/group_commit.ts";
 import { base64url } from "../../src/multiformats/multibase.ts";
 import { decodeUvarint, encodeUvarint } from "../../src/varint.ts";
 import { MAX_PROVIDER_RECORDS, MAX_RECORD_VALUE_BYTES, MAX_VALUE_RECORDS } from "./constants.ts";
@@ -91,6 +94,7 @@ function readTime(bytes: Uint8Array): number | undefined {
  */
 export class DatastoreValueStore implements ValueStore {
   readonly #ds: Datastore;
+  readonly #group: GroupCommit;
   readonly #memory: MemoryValueStore;
   /** Stored key (datastore key) to its expiry, to find what to delete on sweep. */
   readonly #expiry = new Map<string, number>();
@@ -98,6 +102,7 @@ export class DatastoreValueStore implements ValueStore {
 
   private constructor(ds: Datastore, options: ValueStoreOptions) {
     this.#ds = ds;
+    this.#group = new GroupCommit(() => ds.batch());
     this.#memory = new MemoryValueStore(options);
     this.#ttl = options.ttlMs;
   }
@@ -142,7 +147,11 @@ export class DatastoreValueStore implements ValueStore {
     if (result !== "stored" && result !== "replaced") return result;
     const dsKey = `${DHT_VALUES_PREFIX}/${b64(key)}`;
     try {
-      await this.#ds.put(dsKey, concat([timeBytes(now), value]));
+      await this.#group.write([{
+        type: "put",
+        key: dsKey,
+        value: concat([timeBytes(now), value]),
+      }]);
     } catch (err) {
       // Not durable, so not stored: memory goes back to what the disk holds.
       await this.#memory.delete(key);
@@ -166,7 +175,7 @@ export class DatastoreValueStore implements ValueStore {
     const dsKey = `${DHT_VALUES_PREFIX}/${b64(key)}`;
     const had = await this.#memory.delete(key);
     this.#expiry.delete(dsKey);
-    await this.#ds.delete(dsKey);
+    await this.#group.write([{ type: "delete", key: dsKey }]);
     return had;
   }
 
@@ -203,12 +212,14 @@ export class DatastoreValueStore implements ValueStore {
  */
 export class DatastoreProviderStore implements ProviderStore {
   readonly #ds: Datastore;
+  readonly #group: GroupCommit;
   readonly #memory: MemoryProviderStore;
   readonly #expiry = new Map<string, number>();
   readonly #ttl: number | undefined;
 
   private constructor(ds: Datastore, options: ProviderStoreOptions) {
     this.#ds = ds;
+    this.#group = new GroupCommit(() => ds.batch());
     this.#memory = new MemoryProviderStore(options);
     this.#ttl = options.ttlMs;
   }
@@ -273,7 +284,9 @@ export class DatastoreProviderStore implements ProviderStore {
     const result = await this.#memory.add(key, provider, now);
     if (result !== "added" && result !== "refreshed") return result;
     const dsKey = `${DHT_PROVIDERS_PREFIX}/${b64(key)}/${b64(provider.peerId)}`;
-    await this.#ds.put(dsKey, encodeProvider(now, provider.addrs));
+    await this.#group.write([
+      { type: "put", key: dsKey, value: encodeProvider(now, provider.addrs) },
+    ]);
     const stored = (await this.#memory.get(key, now)).find((p) =>
       b64(p.peerId) === b64(provider.peerId)
     );

@@ -116,12 +116,15 @@ describe("kad-dht value store on a failing datastore", () => {
     const ds = new MemoryDatastore();
     const s = await DatastoreValueStore.open(ds, { now: () => T0 });
     await s.put(key(1), new Uint8Array([1]), T0);
-    const failing = ds as unknown as { put: MemoryDatastore["put"] };
-    const real = failing.put.bind(ds);
-    failing.put = () => Promise.reject(new Error("disk full"));
+    const real = ds.batch.bind(ds);
+    ds.batch = () => {
+      const b = real();
+      b.commit = () => Promise.reject(new Error("disk full"));
+      return b;
+    };
     await assert.rejects(s.put(key(1), new Uint8Array([2]), T0 + H), /disk full/);
     await assert.rejects(s.put(key(2), new Uint8Array([3]), T0 + H), /disk full/);
-    failing.put = real;
+    ds.batch = real;
     assert.deepEqual((await s.get(key(1), T0 + H))?.value, new Uint8Array([1]));
     assert.equal(await s.get(key(2), T0 + H), undefined);
   });
