@@ -194,3 +194,4 @@ export {
 } from "./src/errors.ts";
 export { DialError } from "./src/node/dialer.ts";
 export { ConnectionDeniedError } from "./src/node/gater.ts";
+export * from "./src/datastore/mod.ts";

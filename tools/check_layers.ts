@@ -10,6 +10,8 @@
  *   their `mod.ts`; never a transport.
  * - `transports/<name>/`: imports `src/`, protocols and other transports only through their
  *   `mod.ts` (WebTransport runs Noise on its first stream).
+ * - `stores/`: the persistent datastores (runtime adapters of src/datastore). Imports `src/`
+ *   only.
  * - `app/`: composition roots (the CLI, the browser entry). Only `cli.ts`, `app/` itself, tests
  *   and benchmarks import it; the library (root `mod.ts` included) never does.
  * - Library code (everything above, `mod.ts`, `cli.ts`) never imports `tests/`, `bench/`, `tools/`.
@@ -56,6 +58,7 @@ type Place =
   | { kind: "src" }
   | { kind: "protocol"; name: string }
   | { kind: "transport"; name: string }
+  | { kind: "stores" }
   | { kind: "app" }
   | { kind: "cli" }
   | { kind: "root" }
@@ -72,6 +75,8 @@ function placeOf(path: string): Place {
       return parts.length > 2 ? { kind: "protocol", name: parts[1] } : { kind: "other" };
     case "transports":
       return parts.length > 2 ? { kind: "transport", name: parts[1] } : { kind: "other" };
+    case "stores":
+      return { kind: "stores" };
     case "app":
       return { kind: "app" };
     case "tests":
@@ -92,11 +97,12 @@ function isModOf(target: string, folder: string): boolean {
   return target === `${folder}/mod.ts`;
 }
 
-const RULE_SRC = "src/ must not import protocols/, transports/ or app/";
+const RULE_SRC = "src/ must not import protocols/, transports/, stores/ or app/";
 const RULE_PROTO_PROTO = "a protocol imports another protocol only through its mod.ts";
 const RULE_PROTO_TRANSPORT = "a protocol must not import a transport";
 const RULE_TRANSPORT_TRANSPORT = "a transport imports another transport only through its mod.ts";
 const RULE_TRANSPORT_PROTO = "a transport imports a protocol only through its mod.ts";
+const RULE_STORES = "stores/ imports only src/";
 const RULE_APP = "only cli.ts, app/, tests and bench may import app/";
 const RULE_LIBRARY = "library code must not import tests/, bench/ or tools/";
 const RULE_CYCLE = "no import cycle between components (src, a protocol, a transport, app)";
@@ -110,11 +116,19 @@ function layerRule(file: string, ref: ImportRef): string | undefined {
     return RULE_APP;
   }
   const library = from.kind === "src" || from.kind === "protocol" || from.kind === "transport" ||
-    from.kind === "app" || from.kind === "cli" || from.kind === "root";
+    from.kind === "stores" || from.kind === "app" || from.kind === "cli" || from.kind === "root";
   if (library && (to.kind === "tests" || to.kind === "tools")) return RULE_LIBRARY;
   switch (from.kind) {
     case "src":
-      if (to.kind === "protocol" || to.kind === "transport" || to.kind === "app") return RULE_SRC;
+      if (
+        to.kind === "protocol" || to.kind === "transport" || to.kind === "stores" ||
+        to.kind === "app"
+      ) return RULE_SRC;
+      return undefined;
+    case "stores":
+      if (to.kind === "protocol" || to.kind === "transport" || to.kind === "app") {
+        return RULE_STORES;
+      }
       return undefined;
     case "protocol":
       if (to.kind === "transport") return RULE_PROTO_TRANSPORT;
@@ -146,6 +160,7 @@ function componentOf(path: string): string {
     case "transport":
       return `transports/${place.name}`;
     case "src":
+    case "stores":
     case "app":
     case "tests":
     case "tools":

@@ -11,8 +11,8 @@
  * 3. does not type-check with `deno check --config tools/web_only.json` (lib: dom, dom.iterable,
  *    esnext; no deno.window, deno.unstable or Bun types).
  *
- * Web-only files: every tracked .ts file under src/, protocols/, transports/, app/browser/, and the
- * root mod.ts, except the {@link ADAPTERS} (and tests). Files imported by both sides (an adapter
+ * Web-only files: every tracked .ts file under src/, protocols/, transports/, stores/,
+ * app/browser/, and the root mod.ts, except the {@link ADAPTERS} (and tests). Files imported by both sides (an adapter
  * imports its transport's core, src/, ...) are web-only: the rule runs one way, an adapter may use
  * anything web-only, never the reverse.
  *
@@ -43,6 +43,8 @@ export const ADAPTERS: readonly string[] = [
   "transports/webtransport/deno.ts",
   "transports/webtransport/deno_dial.ts",
   "transports/webtransport/deno_listener.ts",
+  "stores/deno_kv.ts",
+  "stores/bun_sqlite.ts",
 ];
 
 /** The one feature-detection module: may name `Deno` and `Bun`, and is itself web-only. */
@@ -79,7 +81,7 @@ const RULE_TYPES = "a web-only file type-checks against web APIs alone (tools/we
 export function isWebOnly(path: string): boolean {
   if (!path.endsWith(".ts") || path.endsWith("_test.ts") || ADAPTERS.includes(path)) return false;
   return path === "mod.ts" || path.startsWith("src/") || path.startsWith("protocols/") ||
-    path.startsWith("transports/") || path.startsWith("app/browser/");
+    path.startsWith("transports/") || path.startsWith("stores/") || path.startsWith("app/browser/");
 }
 
 const RUNTIME_GLOBAL = /(?<![\w$])(Deno|Bun)(?![\w$])/g;

@@ -12,6 +12,23 @@ export const DEFAULT_LISTEN = "/ip4/0.0.0.0/tcp/4001";
 /** The identity key file used when no `--key` is given. */
 export const DEFAULT_KEY_FILE = "./node.key";
 
+/**
+ * The data folder used when no `--data-dir` is given: next to the key file, named after it
+ * (`./node.key` gives `./node.data`, `/etc/edge/id` gives `/etc/edge/id.data`).
+ *
+ * @example
+ * ```ts
+ * import { defaultDataDir } from "./args.ts";
+ * defaultDataDir("./node.key"); // "./node.data"
+ * ```
+ */
+export function defaultDataDir(keyFile: string): string {
+  const slash = keyFile.lastIndexOf("/");
+  const dot = keyFile.lastIndexOf(".");
+  const stem = dot > slash + 1 ? keyFile.slice(0, dot) : keyFile;
+  return `${stem}.data`;
+}
+
 /** Most `--listen`, `--dial`, `--announce`, ... flags taken (each); more is a usage error. */
 export const MAX_ADDRESS_FLAGS = 64;
 
@@ -24,6 +41,11 @@ export interface CliOptions {
   listen: string[];
   /** Identity key file (default {@link DEFAULT_KEY_FILE}). */
   keyFile: string;
+  /**
+   * Folder of the node's restart-safe state (`--data-dir`; default {@link defaultDataDir} of
+   * the key file).
+   */
+  dataDir: string;
   /** Peers to connect to and ping once each, in order. */
   dial: string[];
   /** Addresses to announce instead of the listening ones (`--announce`). */
@@ -95,6 +117,9 @@ Options:
                         addresses are printed as "listening ..." once reserved
   --key <file>          identity key file (protobuf PrivateKey); an Ed25519 key is created
                         on first run with mode 0600 (default ${DEFAULT_KEY_FILE})
+  --data-dir <dir>      folder of the node's state across restarts: identity, recently
+                        good peers (dialled first at start), DHT records (--dht-server),
+                        relay settings (default: next to the key file, ./node.data)
   --announce <multiaddr>
                         announce this address (identify, peer record) instead of the
                         listening ones, e.g. a public IP or DNS name; repeatable
@@ -146,7 +171,8 @@ Options:
   --help, -h            show this help
 
 Flags take their value as the next argument or after "=" (--listen=/ip4/...).
-Exit codes: 0 stopped cleanly, 1 runtime error, 2 usage error.
+Exit codes: 0 stopped cleanly, 1 runtime error, 2 usage error, 78 unusable data dir
+(corrupt or foreign store file: move it away; restarting will not help).
 
 Example:
   start --listen /ip4/0.0.0.0/tcp/4001 --listen /ip4/0.0.0.0/tcp/4002/ws \\
@@ -156,6 +182,7 @@ Example:
 const VALUE_FLAGS = new Set([
   "--listen",
   "--key",
+  "--data-dir",
   "--dial",
   "--announce",
   "--append-announce",
@@ -221,10 +248,12 @@ export function parseCliArgs(args: readonly string[]): CliCommand {
     "--subscribe": subscribe,
   };
   let keyFile: string | undefined;
+  let dataDir: string | undefined;
   const seen = new Set<string>();
   const options: CliOptions = {
     listen,
     keyFile: DEFAULT_KEY_FILE,
+    dataDir: defaultDataDir(DEFAULT_KEY_FILE),
     dial,
     announce,
     appendAnnounce,
@@ -262,6 +291,9 @@ export function parseCliArgs(args: readonly string[]): CliCommand {
       if (name === "--key") {
         if (keyFile !== undefined) throw new SyntaxError("--key given more than once");
         keyFile = value;
+      } else if (name === "--data-dir") {
+        if (dataDir !== undefined) throw new SyntaxError("--data-dir given more than once");
+        dataDir = value;
       } else if (name === "--publish") {
         if (options.publish !== undefined) throw new SyntaxError("--publish given more than once");
         options.publish = value;
@@ -353,6 +385,7 @@ export function parseCliArgs(args: readonly string[]): CliCommand {
   }
   if (keyFile !== undefined) options.keyFile = keyFile;
   if (bootstrap.length > 0) options.bootstrap = bootstrap;
+  options.dataDir = dataDir ?? defaultDataDir(options.keyFile);
   // A one-shot dialler needs no listener (and must not collide with a node on the default port).
   if (listen.length === 0 && !options.exitAfterDial) listen.push(DEFAULT_LISTEN);
   return { kind: "run", options };

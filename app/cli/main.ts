@@ -16,10 +16,11 @@ import {
   dialAndPing,
   type DialOutcome,
   errorLine,
-  loadOrCreateKey,
   startCliNode,
 } from "./node.ts";
 import type { Libp2pNode } from "../../src/node/node.ts";
+import { dialRecentPeers, trackRecentPeers } from "../../src/datastore/recent_peers.ts";
+import { type CliState, DataDirError, openCliState, relayChange } from "./state.ts";
 
 /** Exit codes of the CLI. */
 export const EXIT_OK = 0;
@@ -27,6 +28,12 @@ export const EXIT_OK = 0;
 export const EXIT_ERROR = 1;
 /** A usage error: unknown flag, missing value. */
 export const EXIT_USAGE = 2;
+/**
+ * The data dir is unusable as it is (corrupt or foreign store file, newer schema, identities
+ * that disagree): 78 is sysexits' EX_CONFIG. A restart cannot fix it, so a supervisor should
+ * not loop on it (systemd: `RestartPreventExitStatus=78`).
+ */
+export const EXIT_DATA_DIR = 78;
 
 /** The signals that stop the node. */
 export const STOP_SIGNALS = ["SIGINT", "SIGTERM"] as const;
@@ -128,11 +135,31 @@ export async function runCli(args: readonly string[], proc: CliProcess): Promise
   });
 
   let node: Libp2pNode<CliServices> | undefined;
+  let state: CliState | undefined;
   try {
-    const { key, created } = await loadOrCreateKey(options.keyFile);
+    state = await openCliState(options);
+    const { key, created } = state;
     if (created && !quiet) proc.out(`created ${key.type} identity ${options.keyFile}`);
+    if (state.restoredKeyFile && !quiet) {
+      proc.out(`restored identity ${options.keyFile} from ${state.path}`);
+    }
+    if (verbose) {
+      proc.out(`state ${state.path} (${state.datastore.kind}, schema ${state.schemaVersion})`);
+    }
+    const relayNote = relayChange(state.previousRelay, {
+      server: options.relay === true,
+      privateAddrs: options.relayPrivateAddrs === true,
+      circuitListen: options.listen.filter((a) => a.includes("/p2p-circuit")),
+    });
+    if (relayNote !== undefined && !quiet) proc.out(relayNote);
     if (first === undefined) {
-      node = await startCliNode(options, key, proc);
+      node = await startCliNode(options, key, proc, { dht: state.dht });
+      const s = state;
+      trackRecentPeers(node, state.recent, {
+        onError: (err) => {
+          if (verbose) proc.err(errorLine(`recent peers ${s.path}: `, err, false));
+        },
+      });
       for (const addr of node.addrs()) proc.out(`listening ${addr.toString()}`);
       const pubsub = node.services.pubsub;
       if (pubsub !== undefined) {
@@ -146,10 +173,19 @@ export async function runCli(args: readonly string[], proc: CliProcess): Promise
       }
     }
 
+    // The peers of the last run first: they rejoin us to the network without bootstrap.
+    const recentPeers = state.recent.list();
+    const recentDials = node !== undefined && !options.exitAfterDial && recentPeers.length > 0
+      ? dialRecentPeers(node, state.recent).then((r) => {
+        if (!quiet) proc.out(`recent peers: connected ${r.connected.length} of ${r.tried}`);
+      }).catch((err) => proc.err(errorLine("recent peers: ", err, verbose)))
+      : Promise.resolve();
+
     let code = EXIT_OK;
     if (node !== undefined && options.dial.length > 0) {
       const n = node;
       const dials = (async (): Promise<DialOutcome[]> => {
+        await recentDials;
         const outcomes: DialOutcome[] = [];
         for (const addr of options.dial) {
           if (first !== undefined) break;
@@ -173,13 +209,16 @@ export async function runCli(args: readonly string[], proc: CliProcess): Promise
     if (!options.exitAfterDial) await stopRequested;
     await node?.stop();
     node = undefined;
+    await state.close();
+    state = undefined;
     if (!quiet) proc.out("stopped");
     return code;
   } catch (err) {
     proc.err(errorLine("", err, verbose));
-    return EXIT_ERROR;
+    return err instanceof DataDirError ? EXIT_DATA_DIR : EXIT_ERROR;
   } finally {
     await node?.stop().catch(() => {});
+    await state?.close().catch(() => {});
     off();
   }
 }

@@ -30,6 +30,7 @@ import { echo } from "../../protocols/echo/mod.ts";
 import { identify, type IdentifyService } from "../../protocols/identify/mod.ts";
 import { kadDHT } from "../../protocols/kad-dht/mod.ts";
 import type { KadDHT } from "../../protocols/kad-dht/operations.ts";
+import type { ProviderStore, ValueStore } from "../../protocols/kad-dht/mod.ts";
 import { mplex } from "../../protocols/mplex/mod.ts";
 import { noise } from "../../protocols/noise/mod.ts";
 import { perf } from "../../protocols/perf/mod.ts";
@@ -152,6 +153,7 @@ export function parseAddr(flag: string, text: string): Multiaddr {
  * plus echo/perf when enabled; `announce`/`appendAnnounce`/`noAnnounce` go to the node's
  * `addresses` option. Node events are logged to `output` at `options.logLevel` (verbose: also
  * what the node announces, on every change).
+ * `stores.dht` (from the data dir) keeps the DHT's records when serving the DHT.
  * Throws {@link CliError} for a malformed address and the node's error when listening fails.
  *
  * @example
@@ -186,6 +188,7 @@ export async function startCliNode(
     >,
   privateKey: PrivateKey,
   output: CliOutput,
+  stores: { dht?: { values: ValueStore; providers: ProviderStore } } = {},
 ): Promise<Libp2pNode<CliServices>> {
   const listen = options.listen.map((text) => parseAddr("--listen", text));
   const announce = (options.announce ?? []).map((text) => parseAddr("--announce", text));
@@ -217,6 +220,9 @@ export async function startCliNode(
       allowPrivateAddresses: options.dhtPrivateAddrs === true,
       // The --dial peers, with /p2p/, are the bootstrap peers (runCli bootstraps after dials).
       bootstrapPeers: (options.dial ?? []).filter((a) => a.includes("/p2p/")),
+      // Records we hold for the network survive restarts (--data-dir).
+      values: options.dht === "server" ? stores.dht?.values : undefined,
+      providers: options.dht === "server" ? stores.dht?.providers : undefined,
     });
   }
   const pubsub = cliPubsub(options);

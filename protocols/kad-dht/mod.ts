@@ -56,3 +56,9 @@ export {
   type Validators,
 } from "./records.ts";
 export { RecordValidationError } from "./ipns.ts";
+export {
+  DatastoreProviderStore,
+  DatastoreValueStore,
+  DHT_PROVIDERS_PREFIX,
+  DHT_VALUES_PREFIX,
+} from "./datastore_stores.ts";

@@ -23,6 +23,7 @@ describe("parseCliArgs", () => {
     assert.deepEqual(run([]), {
       listen: [DEFAULT_LISTEN],
       keyFile: DEFAULT_KEY_FILE,
+      dataDir: "./node.data",
       dial: [],
       announce: [],
       appendAnnounce: [],
@@ -41,6 +42,15 @@ describe("parseCliArgs", () => {
     });
     assert.equal(DEFAULT_LISTEN, "/ip4/0.0.0.0/tcp/4001");
     assert.equal(DEFAULT_KEY_FILE, "./node.key");
+  });
+
+  it("--data-dir, or a folder named after the key file next to it", () => {
+    assert.equal(run(["--data-dir", "/var/lib/edge"]).dataDir, "/var/lib/edge");
+    assert.equal(run(["--key", "/etc/edge/id.key"]).dataDir, "/etc/edge/id.data");
+    assert.equal(run(["--key", "/etc/edge.d/id"]).dataDir, "/etc/edge.d/id.data");
+    assert.equal(run(["--key", ".hidden"]).dataDir, ".hidden.data");
+    assert.throws(() => run(["--data-dir", "a", "--data-dir", "b"]), SyntaxError);
+    assert.throws(() => run(["--data-dir"]), SyntaxError);
   });
 
   it("--listen is repeatable, keeps order and replaces the default", () => {

@@ -30,7 +30,7 @@ export interface CliRun {
   /** Settles with the exit code of npx (which passes the CLI's on). */
   exited: Promise<number | null>;
   /** Send `signal` to the CLI process itself. */
-  signal(signal: "SIGINT" | "SIGTERM"): void;
+  signal(signal: "SIGINT" | "SIGTERM" | "SIGKILL"): void;
   /** Kill everything still running (test clean-up). */
   kill(): Promise<void>;
 }

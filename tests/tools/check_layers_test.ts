@@ -67,6 +67,25 @@ describe("check_layers", () => {
     }
   });
 
+  it("stores/ imports src/ only; src/ never imports stores/", () => {
+    assert.deepEqual(
+      checkLayers(tree({
+        "stores/mod.ts":
+          'import { b } from "../src/bytes.ts";\nexport const s = () => import("./kv.ts");\n',
+        "stores/kv.ts": 'import { s } from "./mod.ts";\nexport const k = s;\n',
+      })),
+      [],
+    );
+    for (const target of ["../protocols/noise/mod.ts", "../transports/tcp/mod.ts"]) {
+      const v = layer(checkLayers(tree({ "stores/bad.ts": `import { x } from "${target}";\n` })));
+      assert.match(v.rule, /stores\/ imports only src\//);
+    }
+    const up = layer(
+      checkLayers(tree({ "src/bad.ts": 'import { s } from "../stores/mod.ts";\n' })),
+    );
+    assert.match(up.rule, /^src\/ must not import/);
+  });
+
   it("flags a protocol importing another protocol's internals, and any transport", () => {
     const inner = only(checkLayers(tree({
       "protocols/ping/mod.ts": 'import { n } from "../noise/session.ts";\nexport const p = n;\n',

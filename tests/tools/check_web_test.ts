@@ -18,6 +18,8 @@ describe("check_web", () => {
     assert.ok(isWebOnly("src/bytes.ts"));
     assert.ok(isWebOnly("transports/tcp/mod.ts"));
     assert.ok(isWebOnly("app/browser/mod.ts"));
+    assert.ok(isWebOnly("stores/mod.ts"));
+    assert.ok(!isWebOnly("stores/deno_kv.ts") && !isWebOnly("stores/bun_sqlite.ts"));
     assert.ok(isWebOnly("mod.ts"));
     assert.ok(isWebOnly(FEATURE_DETECTION));
     for (const adapter of ADAPTERS) assert.ok(!isWebOnly(adapter), adapter);
