@@ -43,6 +43,8 @@ export const ADAPTERS: readonly string[] = [
   "transports/webtransport/deno.ts",
   "transports/webtransport/deno_dial.ts",
   "transports/webtransport/deno_listener.ts",
+  "protocols/mdns/deno.ts",
+  "protocols/mdns/dgram.ts",
 ];
 
 /** The one feature-detection module: may name `Deno` and `Bun`, and is itself web-only. */
