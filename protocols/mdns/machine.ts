@@ -12,6 +12,7 @@
  * - peers read from anyone's responses (ours skipped), reported when new, when their addresses
  *   changed, or again after {@link REPORT_AGAIN_MS}, through a token bucket of
  *   {@link DISCOVERIES_PER_SECOND}; at most {@link MAX_KNOWN_PEERS} remembered;
+ * - an unsolicited response when our addresses change ({@link MdnsMachine.announce});
  * - a goodbye (our records with TTL 0, RFC 6762 section 10.1) at stop.
  *
  * @module
@@ -139,6 +140,17 @@ export class MdnsMachine {
     this.#nextQueryAt = now + this.#interval;
     this.#stats.queriesSent++;
     return [{ type: "send", bytes: this.#query }];
+  }
+
+  /**
+   * Our addresses changed: announce them unsolicited (RFC 6762 section 8.4), within the
+   * one-response-per-second rule.
+   */
+  announce(now: number): MdnsAction[] {
+    if (!this.#running || this.#init.broadcast === false) return [];
+    const out: MdnsAction[] = [];
+    this.#respond(now, out);
+    return out;
   }
 
   /** Stop: the goodbye packet to send, if we announced anything. */

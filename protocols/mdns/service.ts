@@ -56,6 +56,10 @@ export interface MdnsHost {
   readonly peerId: PeerId;
   /** The addresses we announce (those mDNS may announce are picked from them). */
   getMultiaddrs(): Multiaddr[];
+  /** The node's events: `self:peer:update` (our addresses changed) triggers an announcement. */
+  addEventListener?(type: "self:peer:update", listener: () => void): void;
+  /** Counterpart of `addEventListener`. */
+  removeEventListener?(type: "self:peer:update", listener: () => void): void;
 }
 
 const NAME_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
@@ -92,6 +96,7 @@ export class MdnsDiscovery extends PeerDiscoveryBase {
   #socket: MdnsSocket | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt = Infinity;
+  #startTimer: ReturnType<typeof setTimeout> | undefined;
   #sendFailures = 0;
 
   /** A service for `host`; nothing happens before {@link start}. */
@@ -146,8 +151,18 @@ export class MdnsDiscovery extends PeerDiscoveryBase {
     }
     this.#machine = machine;
     this.#socket = socket;
-    this.#run(machine.start(this.#now()));
+    this.#host.addEventListener?.("self:peer:update", this.#onSelfUpdate);
+    // The first query goes out in a later task: the node publishes its listening addresses
+    // right after its discovery services started, and our own query makes us announce them.
+    this.#startTimer = setTimeout(() => {
+      this.#startTimer = undefined;
+      if (this.#machine === machine) this.#run(machine.start(this.#now()));
+    }, 0);
   }
+
+  readonly #onSelfUpdate = (): void => {
+    this.#run(this.#machine?.announce(this.#now()));
+  };
 
   /** Send a goodbye, close the socket, clear the timer. */
   async stop(): Promise<void> {
@@ -155,6 +170,8 @@ export class MdnsDiscovery extends PeerDiscoveryBase {
     const socket = this.#socket;
     this.#machine = undefined;
     this.#socket = undefined;
+    this.#host.removeEventListener?.("self:peer:update", this.#onSelfUpdate);
+    clearTimeout(this.#startTimer);
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#timerAt = Infinity;

@@ -403,6 +403,26 @@ describe("mdns machine", () => {
     assert.equal(m.stats().malformed, 3);
   });
 
+  it("announces unsolicited when addresses change, within the one-per-second rule", async () => {
+    let addrs: string[] = [];
+    const m = new MdnsMachine({
+      peerId: await newId(),
+      peerName: "u".repeat(63),
+      addresses: () => addrs.map((a) => multiaddr(a)),
+    });
+    assert.deepEqual(m.announce(0), [], "not started");
+    m.start(0);
+    assert.deepEqual(sends(m.announce(1)), [], "nothing announceable yet");
+    addrs = ["/ip4/10.0.0.1/tcp/1"];
+    const [first] = sends(m.announce(2));
+    assert.equal(readPeers(decodeDnsMessage(first), SERVICE)[0].multiaddrs.length, 1);
+    addrs = ["/ip4/10.0.0.1/tcp/1", "/ip4/10.0.0.2/tcp/1"];
+    assert.deepEqual(sends(m.announce(3)), [], "deferred");
+    assert.equal(m.nextWake(), 2 + MIN_RESPONSE_INTERVAL_MS);
+    const [second] = sends(m.tick(2 + MIN_RESPONSE_INTERVAL_MS));
+    assert.equal(readPeers(decodeDnsMessage(second), SERVICE)[0].multiaddrs.length, 2);
+  });
+
   it("says goodbye with TTL 0 at stop after announcing", async () => {
     const m = machine(await newId(), "g".repeat(63), ["/ip4/10.0.0.1/tcp/1"]);
     m.start(0);
