@@ -151,16 +151,28 @@ export { PeerId, peerIdFromBytes, peerIdFromString } from "./src/peer_id.ts";
 // Addressing
 export {
   type Component,
+  dnsMultiaddrResolver,
+  type DnsMultiaddrResolverOptions,
+  DnsResolutionError,
+  type DnsResolver,
   isMultiaddr,
   Multiaddr,
   multiaddr,
   type MultiaddrInput,
   type MultiaddrResolver,
+  needsResolution,
   type NodeAddress,
   type Protocol,
   withoutPeerId,
   withPeerId,
 } from "./src/multiaddr/mod.ts";
+
+export {
+  type DnsServer,
+  parseDnsServer,
+  type SystemDnsResolver,
+  systemDnsResolver,
+} from "./src/runtime.ts";
 
 // Errors
 export {

@@ -62,6 +62,10 @@ export interface CliOptions {
   autonat?: boolean;
   /** AutoNAT dials and tests private and loopback addresses (`--autonat-private-addrs`). */
   autonatPrivateAddrs?: boolean;
+  /** Bootstrap peers (`--bootstrap`, repeatable; `/dnsaddr/<host>` allowed). */
+  bootstrap?: string[];
+  /** The DNS server every lookup goes to, `ip:port` (`--dns-server`). */
+  dnsServer?: string;
 }
 
 /** The pubsub routers the CLI offers. */
@@ -123,6 +127,14 @@ Options:
                         test our own addresses with peers that serve it
   --autonat-private-addrs
                         let AutoNAT dial and test private and loopback addresses (local networks)
+  --bootstrap <multiaddr>
+                        a bootstrap peer (/.../p2p/<id>, or /dnsaddr/<host>); repeatable:
+                        reported, tagged and dialled at start and whenever the node has
+                        fewer than 5 connections; every peer:discovery event prints
+                        "discovered <peer id> <multiaddr> ..."
+  --dns-server <ip:port>
+                        send every DNS lookup (/dnsaddr TXT, /dns4 /dns6 /dns) to this
+                        server instead of the system's resolver
   --echo                also serve /echo/1.0.0
   --perf                also serve /perf/1.0.0
   --quiet               print only the listening lines, ping results and errors
@@ -149,6 +161,8 @@ const VALUE_FLAGS = new Set([
   "--subscribe",
   "--publish",
   "--pubsub",
+  "--bootstrap",
+  "--dns-server",
 ]);
 const BOOLEAN_FLAGS = new Set([
   "--exit-after-dial",
@@ -189,7 +203,9 @@ export function parseCliArgs(args: readonly string[]): CliCommand {
   const findPeer: string[] = [];
   const findProviders: string[] = [];
   const subscribe: string[] = [];
+  const bootstrap: string[] = [];
   const lists: Record<string, string[]> = {
+    "--bootstrap": bootstrap,
     "--listen": listen,
     "--dial": dial,
     "--announce": announce,
@@ -244,6 +260,11 @@ export function parseCliArgs(args: readonly string[]): CliCommand {
       } else if (name === "--publish") {
         if (options.publish !== undefined) throw new SyntaxError("--publish given more than once");
         options.publish = value;
+      } else if (name === "--dns-server") {
+        if (options.dnsServer !== undefined) {
+          throw new SyntaxError("--dns-server given more than once");
+        }
+        options.dnsServer = value;
       } else if (name === "--pubsub") {
         if (pubsubGiven) throw new SyntaxError("--pubsub given more than once");
         if (value !== "floodsub" && value !== "gossipsub") {
@@ -323,6 +344,7 @@ export function parseCliArgs(args: readonly string[]): CliCommand {
     throw new SyntaxError("--exit-after-dial needs at least one --dial");
   }
   if (keyFile !== undefined) options.keyFile = keyFile;
+  if (bootstrap.length > 0) options.bootstrap = bootstrap;
   // A one-shot dialler needs no listener (and must not collide with a node on the default port).
   if (listen.length === 0 && !options.exitAfterDial) listen.push(DEFAULT_LISTEN);
   return { kind: "run", options };

@@ -15,7 +15,14 @@ import {
 } from "../../src/keys/mod.ts";
 import type { PrivateKey } from "../../src/keys/types.ts";
 import { type Multiaddr, multiaddr } from "../../src/multiaddr/mod.ts";
-import { createNode, type Libp2pNode, type ServiceFactory } from "../../src/node/node.ts";
+import {
+  createNode,
+  type Libp2pNode,
+  type PeerDiscoveryFactory,
+  type ServiceFactory,
+} from "../../src/node/node.ts";
+import { parseDnsServer, systemDnsResolver } from "../../src/runtime.ts";
+import { bootstrap } from "../../protocols/bootstrap/mod.ts";
 import { type CircuitRelayServer, circuitRelayServer } from "../../protocols/circuit-relay/mod.ts";
 import { type AutoNAT, autoNAT } from "../../protocols/autonat/mod.ts";
 import { echo } from "../../protocols/echo/mod.ts";
@@ -169,6 +176,8 @@ export async function startCliNode(
         | "pubsub"
         | "autonat"
         | "autonatPrivateAddrs"
+        | "bootstrap"
+        | "dnsServer"
       >
     >,
   privateKey: PrivateKey,
@@ -207,7 +216,9 @@ export async function startCliNode(
   }
   const pubsub = cliPubsub(options);
   if (pubsub !== undefined) services.pubsub = pubsub;
+  const discovery = cliDiscovery(options);
   const node = await createNode<CliServices>({
+    ...discovery,
     privateKey,
     // Most specific first: a listen address goes to the first transport that takes it.
     // The relay client takes only /p2p-circuit addresses (listen) and circuits (dial).
@@ -230,6 +241,11 @@ export async function startCliNode(
       output.out(`listening ${text}`);
     }
   });
+  node.addEventListener("peer:discovery", (e) => {
+    if (options.logLevel === "quiet") return;
+    const { id, multiaddrs } = e.detail;
+    output.out(`discovered ${id.toString()} ${multiaddrs.map(String).join(" ")}`.trimEnd());
+  });
   if (options.autonat === true) {
     node.addEventListener("self:reachability", (e) => {
       output.out(`reachability ${e.detail.reachability}`);
@@ -237,6 +253,44 @@ export async function startCliNode(
   }
   await node.start();
   return node;
+}
+
+/**
+ * The node options of `--bootstrap` and `--dns-server`: the bootstrap discovery service and
+ * the DNS client sending every lookup to the given server. {@link CliError} when an address or
+ * the server is malformed, or the runtime has no DNS client to point at a server.
+ *
+ * @example
+ * ```ts
+ * import { cliDiscovery } from "./node.ts";
+ * const { peerDiscovery } = cliDiscovery({ bootstrap: ["/dnsaddr/bootstrap.libp2p.io"] });
+ * ```
+ */
+export function cliDiscovery(
+  options: Partial<Pick<CliOptions, "bootstrap" | "dnsServer">>,
+): { peerDiscovery?: PeerDiscoveryFactory[]; dns?: ReturnType<typeof systemDnsResolver> } {
+  const out: ReturnType<typeof cliDiscovery> = {};
+  if (options.dnsServer !== undefined) {
+    let dns: ReturnType<typeof systemDnsResolver>;
+    try {
+      dns = systemDnsResolver(parseDnsServer(options.dnsServer));
+    } catch (err) {
+      throw new CliError(`invalid --dns-server ${options.dnsServer}: ${describeError(err)}`, {
+        cause: err,
+      });
+    }
+    if (dns === undefined) throw new CliError("--dns-server: this runtime has no DNS client");
+    out.dns = dns;
+  }
+  const list = (options.bootstrap ?? []).map((text) => parseAddr("--bootstrap", text));
+  if (list.length > 0) {
+    try {
+      out.peerDiscovery = [bootstrap({ list, timeoutMs: 0 })];
+    } catch (err) {
+      throw new CliError(`invalid --bootstrap list: ${describeError(err)}`, { cause: err });
+    }
+  }
+  return out;
 }
 
 /** Log connection and identify events at `level` (nothing at "quiet"). */

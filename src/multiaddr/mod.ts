@@ -23,7 +23,28 @@ export {
   withoutPeerId,
   withPeerId,
 } from "./multiaddr.ts";
-export { defaultResolver, type MultiaddrResolver } from "./resolver.ts";
+export {
+  DEFAULT_DNS_MAX_LOOKUPS,
+  DEFAULT_DNS_TIMEOUT_MS,
+  DEFAULT_DNSADDR_MAX_DEPTH,
+  DEFAULT_DNSADDR_MAX_RESULTS,
+  defaultResolver,
+  dnsMultiaddrResolver,
+  type DnsMultiaddrResolverOptions,
+  DnsResolutionError,
+  type DnsResolver,
+  MAX_HOST_ADDRESSES,
+  MAX_TXT_RECORD_CHARS,
+  MAX_TXT_RECORDS,
+  type MultiaddrResolver,
+  needsResolution,
+} from "./resolver.ts";
+export {
+  DEFAULT_DOH_ENDPOINT,
+  DEFAULT_DOH_TIMEOUT_MS,
+  dohResolver,
+  type DohResolverOptions,
+} from "./doh.ts";
 export {
   type ComponentSpan,
   decodeMultiaddrBytes,

@@ -8,7 +8,12 @@
 import { abortReason, deadlineSignal } from "../abort.ts";
 import type { Connection } from "../connection.ts";
 import { Libp2pError } from "../errors.ts";
-import type { Multiaddr } from "../multiaddr/mod.ts";
+import {
+  defaultResolver,
+  type Multiaddr,
+  type MultiaddrResolver,
+  needsResolution,
+} from "../multiaddr/mod.ts";
 import type { PeerId } from "../peer_id.ts";
 import type { AbortOptions } from "../stream/types.ts";
 import type { Transport } from "../transport.ts";
@@ -59,13 +64,18 @@ export class Dialer {
   readonly #concurrency: number;
   readonly #timeoutMs: number;
   readonly #gater: ConnectionGater | undefined;
+  readonly #resolver: MultiaddrResolver;
 
-  /** Validate options. `gater.denyDial` is asked before each address is dialled. */
+  /**
+   * Validate options. `gater.denyDial` is asked before each address is dialled; `resolver`
+   * expands `/dnsaddr` (and `/dns*` when it resolves them) before dialling.
+   */
   constructor(
     transports: readonly Transport[],
     upgrader: Upgrader,
     options: DialerOptions = {},
     gater?: ConnectionGater,
+    resolver: MultiaddrResolver = defaultResolver,
   ) {
     const concurrency = options.addressConcurrency ?? 2;
     if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 16) {
@@ -78,6 +88,7 @@ export class Dialer {
     this.#concurrency = concurrency;
     this.#timeoutMs = timeout;
     this.#gater = gater;
+    this.#resolver = resolver;
   }
 
   /** The transport that can dial `addr`, if any. */
@@ -94,17 +105,26 @@ export class Dialer {
     remotePeer: PeerId | undefined,
     options?: AbortOptions,
   ): Promise<Connection> {
-    const dialable = addrs.filter((a) => this.transportFor(a) !== undefined);
+    const deadline = deadlineSignal(this.#timeoutMs, options?.signal, "dial");
+    const errors: Error[] = [];
+    let dialable: Multiaddr[];
+    try {
+      const resolved = await this.#resolve(addrs, remotePeer, deadline.signal, errors);
+      dialable = resolved.filter((a) => this.transportFor(a) !== undefined);
+    } catch (err) {
+      deadline.clear();
+      throw err;
+    }
     if (dialable.length === 0) {
+      deadline.clear();
+      const why = errors.length > 0 ? `: ${errors.map((e) => e.message).join("; ")}` : "";
       throw new DialError(
-        `no transport can dial ${addrs.map(String).join(", ") || "(no addresses)"}`,
-        [],
+        `no transport can dial ${addrs.map(String).join(", ") || "(no addresses)"}${why}`,
+        errors,
       );
     }
-    const deadline = deadlineSignal(this.#timeoutMs, options?.signal, "dial");
     const losers = new AbortController();
     const signal = AbortSignal.any([deadline.signal, losers.signal]);
-    const errors: Error[] = [];
     let winner: Connection | undefined;
     let next = 0;
     const worker = async (): Promise<void> => {
@@ -143,6 +163,45 @@ export class Dialer {
       }`,
       errors,
     );
+  }
+
+  /**
+   * Expand names (`/dnsaddr`, `/dns*` when the resolver does them); a failed resolution is
+   * one error in `errors`. Results naming another peer than `remotePeer` are dropped.
+   */
+  async #resolve(
+    addrs: readonly Multiaddr[],
+    remotePeer: PeerId | undefined,
+    signal: AbortSignal,
+    errors: Error[],
+  ): Promise<Multiaddr[]> {
+    if (!addrs.some((a) => needsResolution(a))) return [...addrs];
+    const out: Multiaddr[] = [];
+    const seen = new Set<string>();
+    const want = remotePeer?.toString();
+    for (const addr of addrs) {
+      let found: Multiaddr[];
+      if (!needsResolution(addr)) {
+        found = [addr];
+      } else {
+        try {
+          found = await this.#resolver(addr, { signal });
+        } catch (err) {
+          if (signal.aborted) throw abortReason(signal);
+          errors.push(err instanceof Error ? err : new Error(String(err)));
+          continue;
+        }
+      }
+      for (const f of found) {
+        const named = f.getPeerId();
+        if (want !== undefined && named !== undefined && named !== want) continue;
+        const key = f.toString();
+        if (seen.has(key)) continue;
+        seen.add(key);
+        out.push(f);
+      }
+    }
+    return out;
   }
 
   async #dialOne(

@@ -100,6 +100,11 @@ export class DiscoveryManager {
     this.#now = now;
   }
 
+  /** The connection target (`connectionManager.minConnections`): below it, peers are dialled. */
+  get minConnections(): number {
+    return this.#auto.minConnections;
+  }
+
   /** The discovery services, in configuration order. */
   get services(): readonly PeerDiscovery[] {
     return this.#services;

@@ -16,7 +16,18 @@ import type {
 import { ConnectionClosedError, Libp2pError, LimitExceededError, TimeoutError } from "../errors.ts";
 import { generateKeyPair, peerIdFromPrivateKey } from "../keys/mod.ts";
 import type { PrivateKey } from "../keys/types.ts";
-import { CODE_P2P_CIRCUIT, isMultiaddr, type Multiaddr, multiaddr } from "../multiaddr/mod.ts";
+import {
+  CODE_P2P_CIRCUIT,
+  defaultResolver,
+  dnsMultiaddrResolver,
+  type DnsResolver,
+  dohResolver,
+  isMultiaddr,
+  type Multiaddr,
+  multiaddr,
+  type MultiaddrResolver,
+} from "../multiaddr/mod.ts";
+import { systemDnsResolver } from "../runtime.ts";
 import type { StreamMuxerFactory } from "../muxer.ts";
 import { type PeerId, peerIdFromString } from "../peer_id.ts";
 import type { ConnectionEncrypter } from "../security.ts";
@@ -183,6 +194,14 @@ export interface NodeInit<S extends Record<string, unknown> = Record<string, unk
    * while below `connectionManager.minConnections`. Default none.
    */
   peerDiscovery?: readonly (PeerDiscovery | PeerDiscoveryFactory)[];
+  /**
+   * DNS client for `/dnsaddr` addresses (TXT records). When given, `/dns`, `/dns4` and `/dns6`
+   * addresses are also resolved through it before dialling (except TLS ones, which keep their
+   * name). Default: the runtime's resolver (`Deno.resolveDns`, `node:dns`), or DNS over HTTPS
+   * (`dohResolver()`, Cloudflare's endpoint) where there is none (browsers); it resolves
+   * `/dnsaddr` only.
+   */
+  dns?: DnsResolver;
   /** Peer store. Default: a {@link MemoryPeerStore} with its default limits. */
   peerStore?: PeerStore;
   /** Dial limits (address concurrency 2, 30 s per dial). */
@@ -251,6 +270,8 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
   readonly contentRouting: ContentRouting;
   /** The discovery services and the dialling of discovered peers (`report`, `stats`). */
   readonly discovery: DiscoveryManager;
+  /** Expands `/dnsaddr` (and `/dns*` with the `dns` option) as dials do. */
+  readonly resolveMultiaddr: MultiaddrResolver;
   readonly #init: NodeInit<S>;
   readonly #registrar = new Registrar();
   readonly #topologies = new Topologies();
@@ -328,11 +349,17 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
       resources: this.#resources,
       streamIdleTimeoutMs: init.streamIdleTimeoutMs,
     });
+    const dns = init.dns ?? systemDnsResolver() ??
+      (typeof fetch === "function" ? dohResolver() : undefined);
+    this.resolveMultiaddr = dns === undefined
+      ? defaultResolver
+      : dnsMultiaddrResolver(dns, { resolveHostnames: init.dns !== undefined });
     this.#dialer = new Dialer(
       this.#transports,
       this.#upgrader,
       init.dialer,
       init.connectionGater,
+      this.resolveMultiaddr,
     );
     this.addEventListener("peer:identify", (e) => {
       const { peerId, protocols } = e.detail;
