@@ -66,6 +66,8 @@ export interface CliOptions {
   bootstrap?: string[];
   /** The DNS server every lookup goes to, `ip:port` (`--dns-server`). */
   dnsServer?: string;
+  /** Find and announce peers on the LAN with mDNS (`--mdns`). */
+  mdns?: boolean;
 }
 
 /** The pubsub routers the CLI offers. */
@@ -135,6 +137,9 @@ Options:
   --dns-server <ip:port>
                         send every DNS lookup (/dnsaddr TXT, /dns4 /dns6 /dns) to this
                         server instead of the system's resolver
+  --mdns                find peers on the local network with mDNS (and announce our loopback,
+                        private and link-local addresses); each prints a "discovered" line.
+                        (on Deno it needs --unstable-net, which deno.json turns on)
   --echo                also serve /echo/1.0.0
   --perf                also serve /perf/1.0.0
   --quiet               print only the listening lines, ping results and errors
@@ -175,6 +180,7 @@ const BOOLEAN_FLAGS = new Set([
   "--relay-private-addrs",
   "--autonat",
   "--autonat-private-addrs",
+  "--mdns",
   "--quiet",
   "--verbose",
   "--help",
@@ -320,6 +326,9 @@ export function parseCliArgs(args: readonly string[]): CliCommand {
         case "--autonat-private-addrs":
           options.autonat = true;
           options.autonatPrivateAddrs = true;
+          break;
+        case "--mdns":
+          options.mdns = true;
           break;
         case "--quiet":
           options.logLevel = "quiet";

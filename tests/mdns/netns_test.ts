@@ -3,7 +3,8 @@
  * `@libp2p/mdns` 12 on Node 20 (its multicast does not work under Deno, ipfs/helia#73) run as
  * three processes in a fresh network namespace whose loopback carries multicast
  * (`ip link set lo up multicast on`, `224.0.0.0/4 dev lo`), and each must report the other two
- * through `peer:discovery`, with the TCP address the other listens on. The namespace is removed
+ * through `peer:discovery`, with the TCP address the other listens on; then the CLI's `--mdns`
+ * on Deno and Bun, each printing a `discovered` line for the other. The namespace is removed
  * afterwards.
  *
  * Needs Linux, root and `ip` (iproute2); skipped with the reason otherwise. The js side is left
@@ -15,6 +16,9 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const NS = `mdns${process.pid.toString(36)}`;
@@ -85,6 +89,12 @@ function startPeer(label: string, argv: string[]): Peer {
       try {
         obj = JSON.parse(text);
       } catch {
+        // the CLI's text lines: "listening <addr>/p2p/<id>", "discovered <id> <addr>..."
+        const [word, first, ...rest] = text.trim().split(" ");
+        if (word === "listening" && peer.peerId === "") {
+          peer.peerId = first.slice(first.lastIndexOf("/p2p/") + 5);
+        }
+        if (word === "discovered") peer.found.set(first, rest);
         continue;
       }
       if (obj.event === "listening") peer.peerId = String(obj.peerId);
@@ -113,6 +123,7 @@ describe("mdns in a network namespace: Deno, Bun and js-libp2p find each other",
   skip: SKIP,
 }, () => {
   const peers: Peer[] = [];
+  const keyDirs: string[] = [];
 
   before(() => {
     run("ip", ["netns", "add", NS]);
@@ -131,6 +142,7 @@ describe("mdns in a network namespace: Deno, Bun and js-libp2p find each other",
     try {
       run("ip", ["netns", "del", NS]);
     } catch { /* gone */ }
+    for (const dir of keyDirs) rmSync(dir, { recursive: true, force: true });
   });
 
   it("each peer reports the others with their listen addresses", async () => {
@@ -168,5 +180,37 @@ describe("mdns in a network namespace: Deno, Bun and js-libp2p find each other",
     }
     for (const p of peers) p.child.stdin!.end();
     await waitFor(() => peers.every((p) => p.exited), report);
+  });
+
+  it("the CLI's --mdns on Deno and Bun prints a discovered line for the other", async () => {
+    const args = ["cli.ts", "--listen", "/ip4/127.0.0.1/tcp/0", "--mdns", "--key"];
+    const dir = mkdtempSync(join(tmpdir(), "mdns-cli-"));
+    keyDirs.push(dir);
+    const clis = [
+      startPeer("deno cli", [denoExec(), "run", "-A", ...args, join(dir, "deno.key")]),
+      startPeer("bun cli", [bunExec(), ...args, join(dir, "bun.key")]),
+    ];
+    peers.push(...clis);
+    const report = (): string =>
+      clis.map((p) =>
+        `${p.label} ${p.peerId || "(not started)"} found [${[...p.found.keys()].join(", ")}]` +
+        (p.exited ? ` exited: ${p.stderr.slice(-800)}` : "")
+      ).join("\n");
+    await waitFor(
+      () =>
+        (clis[0].peerId !== "" && clis[1].found.has(clis[0].peerId) &&
+          clis[1].peerId !== "" && clis[0].found.has(clis[1].peerId)) ||
+        clis.some((p) => p.exited),
+      report,
+    );
+    assert.ok(clis.every((p) => !p.exited), report());
+    for (const [p, q] of [[clis[0], clis[1]], [clis[1], clis[0]]]) {
+      assert.ok(
+        p.found.get(q.peerId)!.some((a) => /^\/ip4\/127\.0\.0\.1\/tcp\/\d+$/.test(a)),
+        report(),
+      );
+    }
+    for (const p of clis) p.child.kill("SIGTERM");
+    await waitFor(() => clis.every((p) => p.exited), report);
   });
 });
