@@ -7,6 +7,7 @@
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import {
   decodeDnsMessage,
   type DnsRecord,
@@ -23,6 +24,7 @@ import { type Multiaddr, multiaddr } from "../../src/multiaddr/mod.ts";
 import { utf8Decode, utf8Encode } from "../../src/bytes.ts";
 import { generateKeyPair } from "../../src/keys/factory.ts";
 import { base58btc } from "../../src/multiformats/mod.ts";
+import { bitIndex, bytes, check } from "../fuzz/fuzz.ts";
 import { peerIdFromPublicKey } from "../../src/keys/peer_id_from_key.ts";
 import {
   buildQuery,
@@ -421,6 +423,28 @@ describe("mdns machine", () => {
     assert.equal(m.nextWake(), 2 + MIN_RESPONSE_INTERVAL_MS);
     const [second] = sends(m.tick(2 + MIN_RESPONSE_INTERVAL_MS));
     assert.equal(readPeers(decodeDnsMessage(second), SERVICE)[0].multiaddrs.length, 2);
+  });
+
+  it("arbitrary packets and bit flips of a response never throw", async () => {
+    const m = machine(await newId(), "z".repeat(63), ["/ip4/10.0.0.1/tcp/1"]);
+    m.start(0);
+    let now = 0;
+    check(
+      "mdns: arbitrary packets",
+      fc.property(bytes(600), (packet) => {
+        m.receive(packet, now += 10);
+      }),
+    );
+    const response = goStyle("v".repeat(40), await newId(), ["/ip4/10.0.0.2/tcp/1"]);
+    check(
+      "mdns: bit flips of a go-style response",
+      fc.property(bitIndex(response.length), (bit) => {
+        const flipped = response.slice();
+        flipped[bit >> 3] ^= 1 << (bit & 7);
+        m.receive(flipped, now += 10);
+      }),
+    );
+    assert.ok(m.stats().malformed > 0);
   });
 
   it("says goodbye with TTL 0 at stop after announcing", async () => {
