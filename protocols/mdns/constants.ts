@@ -31,6 +31,8 @@ export const MAX_RECEIVE_BYTES = 9_000;
 export const MAX_RECORDS_PER_PACKET = 64;
 /** Service instances read from one response (HARDENING.md rule 4). */
 export const MAX_INSTANCES_PER_PACKET = 8;
+/** Peers read from one instance's TXT strings (each string names its peer; HARDENING.md rule 4). */
+export const MAX_PEERS_PER_INSTANCE = 4;
 /** Addresses taken from one peer's TXT strings (HARDENING.md rule 4). */
 export const MAX_ADDRS_PER_PEER = 16;
 /** Addresses we announce at most (go-libp2p #3415: keep the packet small). */

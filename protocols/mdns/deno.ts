@@ -8,6 +8,7 @@
  * @module
  */
 
+import { MAX_RECEIVE_BYTES } from "./constants.ts";
 import { MdnsUnavailableError } from "./errors.ts";
 import type { MdnsSocket, MdnsSocketOptions } from "./socket.ts";
 
@@ -54,7 +55,8 @@ export async function denoMdnsSocket(options: MdnsSocketOptions): Promise<MdnsSo
   let closed = false;
   (async () => {
     while (!closed) {
-      const [data] = await conn.receive();
+      // one byte more than we decode: a larger datagram arrives cut short and is dropped as malformed
+      const [data] = await conn.receive(new Uint8Array(MAX_RECEIVE_BYTES + 1));
       options.onMessage(data);
     }
   })().catch((err) => {

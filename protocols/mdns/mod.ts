@@ -7,8 +7,17 @@
  * @example
  * ```ts
  * import { createNode } from "@p2p-edge/libp2p";
+ * import { tcp } from "@p2p-edge/libp2p/transports/tcp";
+ * import { noise } from "@p2p-edge/libp2p/protocols/noise";
+ * import { yamux } from "@p2p-edge/libp2p/protocols/yamux";
  * import { mdns } from "@p2p-edge/libp2p/protocols/mdns";
- * const node = await createNode({ peerDiscovery: [mdns()] });
+ * const node = await createNode({
+ *   transports: [tcp()],
+ *   connectionEncrypters: [noise()],
+ *   streamMuxers: [yamux()],
+ *   listen: ["/ip4/0.0.0.0/tcp/0"],
+ *   peerDiscovery: [mdns()],
+ * });
  * node.addEventListener("peer:discovery", (e) => console.log(e.detail.id.toString()));
  * ```
  *
@@ -24,6 +33,7 @@ export {
   MAX_ANNOUNCED_ADDRS,
   MAX_INSTANCES_PER_PACKET,
   MAX_KNOWN_PEERS,
+  MAX_PEERS_PER_INSTANCE,
   MAX_RECEIVE_BYTES,
   MAX_RECORDS_PER_PACKET,
   MAX_SEND_BYTES,

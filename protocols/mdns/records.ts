@@ -39,6 +39,7 @@ import {
   MAX_ANNOUNCED_ADDRS,
   MAX_ANNOUNCED_IPS,
   MAX_INSTANCES_PER_PACKET,
+  MAX_PEERS_PER_INSTANCE,
   MAX_SEND_BYTES,
 } from "./constants.ts";
 
@@ -249,7 +250,8 @@ export interface AnnouncedPeer {
  * Read the peers a response announces: instances named by a PTR of the service (or a TXT record
  * under it, as go's browser accepts), their `dnsaddr=` TXT strings parsed as multiaddrs and grouped
  * by the peer id each one ends with. Goodbyes (TTL 0) and unparsable strings are skipped; at most
- * {@link MAX_INSTANCES_PER_PACKET} instances and {@link MAX_ADDRS_PER_PEER} addresses per peer.
+ * {@link MAX_INSTANCES_PER_PACKET} instances, {@link MAX_PEERS_PER_INSTANCE} peers per instance and
+ * {@link MAX_ADDRS_PER_PEER} addresses per peer.
  *
  * @example
  * ```ts
@@ -294,7 +296,7 @@ export function readPeers(message: DnsMessage, serviceName: string): AnnouncedPe
         if (ma === undefined || id === undefined) continue;
         let list = byPeer.get(id);
         if (list === undefined) {
-          if (byPeer.size >= MAX_ADDRS_PER_PEER) continue;
+          if (byPeer.size >= MAX_PEERS_PER_INSTANCE) continue;
           byPeer.set(id, list = []);
         }
         if (list.length < MAX_ADDRS_PER_PEER) list.push(withoutPeerId(ma));

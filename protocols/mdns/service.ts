@@ -97,6 +97,7 @@ export class MdnsDiscovery extends PeerDiscoveryBase {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt = Infinity;
   #startTimer: ReturnType<typeof setTimeout> | undefined;
+  #starting = false;
   #sendFailures = 0;
 
   /** A service for `host`; nothing happens before {@link start}. */
@@ -119,7 +120,16 @@ export class MdnsDiscovery extends PeerDiscoveryBase {
 
   /** Open the socket, join the group and send the first query. */
   async start(): Promise<void> {
-    if (this.#machine !== undefined) return;
+    if (this.#machine !== undefined || this.#starting) return;
+    this.#starting = true;
+    try {
+      await this.#start();
+    } finally {
+      this.#starting = false;
+    }
+  }
+
+  async #start(): Promise<void> {
     const o = this.#options;
     const machine = new MdnsMachine({
       peerId: this.#host.peerId.toString(),
