@@ -45,6 +45,8 @@ export const ADAPTERS: readonly string[] = [
   "transports/webtransport/deno_listener.ts",
   "stores/deno_kv.ts",
   "stores/bun_sqlite.ts",
+  "protocols/mdns/deno.ts",
+  "protocols/mdns/dgram.ts",
 ];
 
 /** The one feature-detection module: may name `Deno` and `Bun`, and is itself web-only. */

@@ -90,6 +90,8 @@ export interface CliOptions {
   dnsServer?: string;
   /** Serve as a rendezvous point (`--rendezvous`). */
   rendezvous?: boolean;
+  /** Find and announce peers on the LAN with mDNS (`--mdns`). */
+  mdns?: boolean;
 }
 
 /** The pubsub routers the CLI offers. */
@@ -164,6 +166,9 @@ Options:
                         server instead of the system's resolver
   --rendezvous          serve as a rendezvous point (/rendezvous/1.0.0): peers register in
                         namespaces and discover each other here
+  --mdns                find peers on the local network with mDNS (and announce our loopback,
+                        private and link-local addresses); each prints a "discovered" line.
+                        (on Deno it needs --unstable-net, which deno.json turns on)
   --echo                also serve /echo/1.0.0
   --perf                also serve /perf/1.0.0
   --quiet               print only the listening lines, ping results and errors
@@ -207,6 +212,7 @@ const BOOLEAN_FLAGS = new Set([
   "--autonat",
   "--autonat-private-addrs",
   "--rendezvous",
+  "--mdns",
   "--quiet",
   "--verbose",
   "--help",
@@ -360,6 +366,9 @@ export function parseCliArgs(args: readonly string[]): CliCommand {
         case "--autonat-private-addrs":
           options.autonat = true;
           options.autonatPrivateAddrs = true;
+          break;
+        case "--mdns":
+          options.mdns = true;
           break;
         case "--quiet":
           options.logLevel = "quiet";

@@ -23,6 +23,7 @@ import {
 } from "../../src/node/node.ts";
 import { parseDnsServer, systemDnsResolver } from "../../src/runtime.ts";
 import { bootstrap } from "../../protocols/bootstrap/mod.ts";
+import { mdns } from "../../protocols/mdns/mod.ts";
 import { type CircuitRelayServer, circuitRelayServer } from "../../protocols/circuit-relay/mod.ts";
 import { type AutoNAT, autoNAT } from "../../protocols/autonat/mod.ts";
 import { rendezvous, type RendezvousService } from "../../protocols/rendezvous/mod.ts";
@@ -267,8 +268,8 @@ export async function startCliNode(
 }
 
 /**
- * The node options of `--bootstrap` and `--dns-server`: the bootstrap discovery service and
- * the DNS client sending every lookup to the given server. {@link CliError} when an address or
+ * The node options of `--bootstrap`, `--mdns` and `--dns-server`: the bootstrap and mDNS
+ * discovery services and the DNS client sending every lookup to the given server. {@link CliError} when an address or
  * the server is malformed, or the runtime has no DNS client to point at a server.
  *
  * @example
@@ -278,7 +279,7 @@ export async function startCliNode(
  * ```
  */
 export function cliDiscovery(
-  options: Partial<Pick<CliOptions, "bootstrap" | "dnsServer">>,
+  options: Partial<Pick<CliOptions, "bootstrap" | "dnsServer" | "mdns">>,
 ): { peerDiscovery?: PeerDiscoveryFactory[]; dns?: ReturnType<typeof systemDnsResolver> } {
   const out: ReturnType<typeof cliDiscovery> = {};
   if (options.dnsServer !== undefined) {
@@ -301,6 +302,7 @@ export function cliDiscovery(
       throw new CliError(`invalid --bootstrap list: ${describeError(err)}`, { cause: err });
     }
   }
+  if (options.mdns === true) out.peerDiscovery = [...(out.peerDiscovery ?? []), mdns()];
   return out;
 }
 
