@@ -41,6 +41,11 @@ export interface DialerOptions {
   addressConcurrency?: number;
   /** Deadline for one whole dial (all addresses), ms. Default 30 s. */
   dialTimeoutMs?: number;
+  /**
+   * Called with each address that failed to dial (not those cut short because another address
+   * connected first): metrics and the status page's recent errors. Default none.
+   */
+  onAddressError?: (addr: Multiaddr, error: Error) => void;
 }
 
 /**
@@ -59,6 +64,7 @@ export class Dialer {
   readonly #concurrency: number;
   readonly #timeoutMs: number;
   readonly #gater: ConnectionGater | undefined;
+  readonly #onError: ((addr: Multiaddr, error: Error) => void) | undefined;
 
   /** Validate options. `gater.denyDial` is asked before each address is dialled. */
   constructor(
@@ -78,6 +84,7 @@ export class Dialer {
     this.#concurrency = concurrency;
     this.#timeoutMs = timeout;
     this.#gater = gater;
+    this.#onError = options.onAddressError;
   }
 
   /** The transport that can dial `addr`, if any. */
@@ -123,7 +130,9 @@ export class Dialer {
           }
         } catch (err) {
           if (winner === undefined) {
-            errors.push(err instanceof Error ? err : new Error(String(err)));
+            const error = err instanceof Error ? err : new Error(String(err));
+            errors.push(error);
+            this.#onError?.(addr, error);
           }
         }
       }
