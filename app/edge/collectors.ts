@@ -23,8 +23,6 @@ export interface DhtStatsSource {
   stats(): KadDHTStats;
   /** Whether it serves the protocol. */
   readonly serverMode: boolean;
-  /** The routing table (its size is read). */
-  readonly table?: { readonly size: number };
 }
 
 /** What the pubsub collector reads: a pubsub service (gossipsub, floodsub). */
@@ -157,7 +155,7 @@ function dhtCollector(registry: MetricsRegistry, dht: DhtStatsSource): () => voi
   });
   return () => {
     const s = dht.stats();
-    tableSize.set(undefined, dht.table?.size ?? 0);
+    tableSize.set(undefined, s.routingTableSize);
     serverMode.set(undefined, dht.serverMode ? 1 : 0);
     inbound.set({ outcome: "served" }, s.served);
     inbound.set({ outcome: "refused" }, s.refused);

@@ -182,7 +182,7 @@ export function buildStatus(src: StatusSource, now: number): EdgeStatus {
   if (services.dht !== undefined) {
     const s = services.dht.stats();
     doc.dht = {
-      tableSize: services.dht.table?.size ?? 0,
+      tableSize: s.routingTableSize,
       serverMode: services.dht.serverMode,
       served: s.served,
       sent: s.sent,
