@@ -20,6 +20,7 @@ import {
   startCliNode,
 } from "./node.ts";
 import type { Libp2pNode } from "../../src/node/node.ts";
+import { type EdgeHttpServer, startEdgeHttp } from "../edge/mod.ts";
 
 /** Exit codes of the CLI. */
 export const EXIT_OK = 0;
@@ -128,12 +129,23 @@ export async function runCli(args: readonly string[], proc: CliProcess): Promise
   });
 
   let node: Libp2pNode<CliServices> | undefined;
+  let metrics: EdgeHttpServer | undefined;
   try {
     const { key, created } = await loadOrCreateKey(options.keyFile);
     if (created && !quiet) proc.out(`created ${key.type} identity ${options.keyFile}`);
     if (first === undefined) {
       node = await startCliNode(options, key, proc);
       for (const addr of node.addrs()) proc.out(`listening ${addr.toString()}`);
+      if (options.metrics !== undefined) {
+        metrics = await startEdgeHttp({
+          node: node as unknown as Libp2pNode,
+          services: node.services,
+          // The --dial peers are the bootstrap peers (as for the DHT): /readyz waits for one.
+          bootstrap: options.dial,
+          ...options.metrics,
+        });
+        proc.out(`metrics ${metrics.url}/metrics`);
+      }
       const pubsub = node.services.pubsub;
       if (pubsub !== undefined) {
         subscribeTopics(pubsub, options.subscribe, proc);
@@ -171,6 +183,8 @@ export async function runCli(args: readonly string[], proc: CliProcess): Promise
       }
     }
     if (!options.exitAfterDial) await stopRequested;
+    await metrics?.close();
+    metrics = undefined;
     await node?.stop();
     node = undefined;
     if (!quiet) proc.out("stopped");
@@ -179,6 +193,7 @@ export async function runCli(args: readonly string[], proc: CliProcess): Promise
     proc.err(errorLine("", err, verbose));
     return EXIT_ERROR;
   } finally {
+    await metrics?.close().catch(() => {});
     await node?.stop().catch(() => {});
     off();
   }
