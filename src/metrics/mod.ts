@@ -36,6 +36,7 @@ export {
   MAX_LABEL_VALUE_LENGTH,
   Metric,
   type MetricOptions,
+  type MetricSeries,
   MetricsRegistry,
   type MetricType,
   OVERFLOW_LABEL_VALUE,

@@ -71,12 +71,15 @@ export function exponentialBuckets(start: number, factor: number, count: number)
   return out;
 }
 
-/** One series' state: a value, or a histogram's bucket counts. */
-interface Series {
+/** One series' state: a value, or a histogram's bucket counts (for subclasses of Metric). */
+export interface MetricSeries {
+  /** Label values, in the metric's label order. */
   readonly values: readonly string[];
+  /** The value; a histogram's sum. */
   value: number;
-  /** Histograms: count per bucket (not cumulative), sum in `value`. */
+  /** Histograms: count per bucket (not cumulative). */
   buckets?: number[];
+  /** Histograms: the number of observations. */
   count?: number;
 }
 
@@ -102,7 +105,7 @@ export abstract class Metric {
   /** The kind, for `# TYPE`. */
   abstract readonly type: MetricType;
   readonly #maxSeries: number;
-  readonly #series = new Map<string, Series>();
+  readonly #series = new Map<string, MetricSeries>();
   readonly #onOverflow: (metric: string) => void;
 
   /** Use the registry's `counter`, `gauge` and `histogram`. */
@@ -139,7 +142,7 @@ export abstract class Metric {
   }
 
   /** The series for `labels`, made on first use (or the overflow series past the cap). */
-  protected series(labels: Labels | undefined): Series {
+  protected series(labels: Labels | undefined): MetricSeries {
     const values = this.labelNames.map((n) => {
       const v = labels?.[n];
       if (v === undefined) throw new TypeError(`${this.name}: label ${n} missing`);
@@ -164,7 +167,7 @@ export abstract class Metric {
   }
 
   /** A fresh series with `values`. */
-  protected newSeries(values: readonly string[]): Series {
+  protected newSeries(values: readonly string[]): MetricSeries {
     return { values, value: 0 };
   }
 
@@ -293,10 +296,12 @@ export class Histogram extends Metric {
       ?.count ?? 0;
   }
 
-  protected override newSeries(values: readonly string[]): Series {
+  /** A fresh series with zeroed buckets. */
+  protected override newSeries(values: readonly string[]): MetricSeries {
     return { values, value: 0, buckets: new Array(this.#bounds.length).fill(0), count: 0 };
   }
 
+  /** The bucket upper bounds. */
   protected override bounds(): readonly number[] {
     return this.#bounds;
   }

@@ -27,7 +27,7 @@ export interface TrafficCell {
  *
  * @example
  * ```ts
- * import { multiaddr } from "@p2p-edge/libp2p/multiaddr";
+ * import { multiaddr } from "@p2p-edge/libp2p";
  * import { transportLabel } from "@p2p-edge/libp2p/metrics";
  * transportLabel(multiaddr("/ip4/127.0.0.1/tcp/1/ws")); // "websocket"
  * ```
@@ -51,7 +51,7 @@ export function transportLabel(addr: Multiaddr | undefined): string {
  *
  * @example
  * ```ts
- * import { multiaddr } from "@p2p-edge/libp2p/multiaddr";
+ * import { multiaddr } from "@p2p-edge/libp2p";
  * import { ipVersionLabel } from "@p2p-edge/libp2p/metrics";
  * ipVersionLabel(multiaddr("/ip6/::1/tcp/1")); // "ip6"
  * ```
