@@ -64,6 +64,8 @@ export interface CliOptions {
   autonatPrivateAddrs?: boolean;
   /** Serve /metrics, /healthz, /readyz and the status page here (`--metrics`); off if absent. */
   metrics?: HostPort;
+  /** Output lines as text (default) or one JSON object per line (`--log-format json`). */
+  logFormat?: "text" | "json";
 }
 
 /** An HTTP listen address, `--metrics 127.0.0.1:8888`. */
@@ -156,6 +158,9 @@ Options:
   --metrics <host:port> serve Prometheus /metrics, /healthz, /readyz and a live status
                         page at / on this HTTP address, e.g. 127.0.0.1:8888 (off unless
                         given; the --dial peers are the bootstrap peers /readyz waits for)
+  --log-format text|json
+                        print each event as a text line (default) or as one JSON object
+                        per line: {"time","level","event","msg"}
   --echo                also serve /echo/1.0.0
   --perf                also serve /perf/1.0.0
   --quiet               print only the listening lines, ping results and errors
@@ -183,6 +188,7 @@ const VALUE_FLAGS = new Set([
   "--publish",
   "--pubsub",
   "--metrics",
+  "--log-format",
 ]);
 const BOOLEAN_FLAGS = new Set([
   "--exit-after-dial",
@@ -285,6 +291,14 @@ export function parseCliArgs(args: readonly string[]): CliCommand {
         }
         pubsubGiven = true;
         options.pubsub = value;
+      } else if (name === "--log-format") {
+        if (options.logFormat !== undefined) {
+          throw new SyntaxError("--log-format given more than once");
+        }
+        if (value !== "text" && value !== "json") {
+          throw new SyntaxError("--log-format is text or json");
+        }
+        options.logFormat = value;
       } else if (name === "--metrics") {
         if (options.metrics !== undefined) throw new SyntaxError("--metrics given more than once");
         options.metrics = parseHostPort(value);

@@ -21,6 +21,7 @@ import {
 } from "./node.ts";
 import type { Libp2pNode } from "../../src/node/node.ts";
 import { type EdgeHttpServer, startEdgeHttp } from "../edge/mod.ts";
+import { jsonOutput } from "./log.ts";
 
 /** Exit codes of the CLI. */
 export const EXIT_OK = 0;
@@ -109,6 +110,8 @@ export async function runCli(args: readonly string[], proc: CliProcess): Promise
     return EXIT_OK;
   }
   const options = command.options;
+  // JSON log mode: every line below becomes one JSON object (log.ts).
+  if (options.logFormat === "json") proc = { ...proc, ...jsonOutput(proc) };
   const verbose = options.logLevel === "verbose";
   const quiet = options.logLevel === "quiet";
 
