@@ -10,6 +10,7 @@ import type { MetricsRegistry } from "../../src/metrics/mod.ts";
 import type { CircuitRelayStats } from "../../protocols/circuit-relay/mod.ts";
 import type { KadDHTStats } from "../../protocols/kad-dht/mod.ts";
 import type { PubsubStats } from "../../protocols/pubsub/mod.ts";
+import type { AutoNATServerStats } from "../../protocols/autonat/mod.ts";
 
 /** What the relay collector reads: the circuit relay server (`circuitRelayServer()`). */
 export interface RelayStatsSource {
@@ -35,6 +36,12 @@ export interface PubsubStatsSource {
   getTopics(): readonly string[];
 }
 
+/** What the AutoNAT collector reads: the AutoNAT service (`autoNAT()`), its server's counters. */
+export interface AutoNATStatsSource {
+  /** The server, unless the service runs without one. */
+  readonly server?: { stats(): AutoNATServerStats };
+}
+
 /** The services whose metrics {@link collectServiceMetrics} registers; each optional. */
 export interface EdgeServices {
   /** The circuit relay v2 server. */
@@ -43,6 +50,8 @@ export interface EdgeServices {
   dht?: DhtStatsSource;
   /** Pubsub. */
   pubsub?: PubsubStatsSource;
+  /** AutoNAT (its server's counters; reachability is a node metric). */
+  autonat?: AutoNATStatsSource;
 }
 
 /**
@@ -65,6 +74,8 @@ export function collectServiceMetrics(
   if (services.relay !== undefined) parts.push(relayCollector(registry, services.relay));
   if (services.dht !== undefined) parts.push(dhtCollector(registry, services.dht));
   if (services.pubsub !== undefined) parts.push(pubsubCollector(registry, services.pubsub));
+  const autonatServer = services.autonat?.server;
+  if (autonatServer !== undefined) parts.push(autonatCollector(registry, autonatServer));
   return registry.addCollector(() => {
     for (const p of parts) p();
   });
@@ -191,5 +202,40 @@ function pubsubCollector(registry: MetricsRegistry, pubsub: PubsubStatsSource): 
     validated.set({ result: "reject" }, s.validated.reject);
     validated.set({ result: "ignore" }, s.validated.ignore);
     dropped.set(undefined, s.dropped);
+  };
+}
+
+function autonatCollector(
+  registry: MetricsRegistry,
+  server: { stats(): AutoNATServerStats },
+): () => void {
+  const requests = registry.counter({
+    name: "libp2p_autonat_server_requests_total",
+    help: "AutoNAT requests read (v2 and v1)",
+  });
+  const outcomes = registry.counter({
+    name: "libp2p_autonat_server_responses_total",
+    help: "AutoNAT requests by outcome (rejected: rate limit or relayed; refused: nothing " +
+      "dialable; malformed)",
+    labelNames: ["outcome"],
+  });
+  const dialBacks = registry.counter({
+    name: "libp2p_autonat_server_dial_backs_total",
+    help: "AutoNAT dial backs by result (ok, failed)",
+    labelNames: ["result"],
+  });
+  const dialData = registry.counter({
+    name: "libp2p_autonat_server_dial_data_requests_total",
+    help: "AutoNAT v2 dial data demanded (the requester's IP differed from the address)",
+  });
+  return () => {
+    const s = server.stats();
+    requests.set(undefined, s.requests);
+    outcomes.set({ outcome: "rejected" }, s.rejected);
+    outcomes.set({ outcome: "refused" }, s.refused);
+    outcomes.set({ outcome: "malformed" }, s.malformed);
+    dialBacks.set({ result: "ok" }, s.dialBacksOk);
+    dialBacks.set({ result: "failed" }, s.dialBacksFailed);
+    dialData.set(undefined, s.dialDataRequested);
   };
 }

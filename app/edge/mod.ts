@@ -18,6 +18,7 @@ import { type HttpServer, serveHttp } from "./serve.ts";
 
 export { createEdgeHttp, type EdgeHttp, type EdgeHttpOptions } from "./http.ts";
 export {
+  type AutoNATStatsSource,
   collectServiceMetrics,
   type DhtStatsSource,
   type EdgeServices,

@@ -102,6 +102,8 @@ export interface EdgeStatus {
   peers: number;
   /** Peers in the peer store, when it reports its size. */
   peerStore?: number;
+  /** Reachability as the node knows it (AutoNAT): unknown, public, private. */
+  reachability: string;
   /** The relay server, when it runs. */
   relay?: { reservations: number; circuits: number; bytesRelayed: number; connects: number };
   /** The DHT, when it runs. */
@@ -162,6 +164,7 @@ export function buildStatus(src: StatusSource, now: number): EdgeStatus {
     connections: { total: conns.length, byTransport },
     peers: node.stats().peers,
     peerStore: typeof size === "number" ? size : undefined,
+    reachability: node.addressManager.reachability,
     bandwidth: {
       counted: node.traffic !== undefined,
       intervalSeconds: src.intervalMs / 1000,

@@ -76,6 +76,7 @@ function render(s) {
   setText("dht-table", s.dht ? s.dht.tableSize : "off");
   setText("dht-mode", s.dht ? (s.dht.serverMode ? "server" : "client") : "off");
   setText("pubsub-peers", s.pubsub ? s.pubsub.peers : "off");
+  setText("reachability", s.reachability);
   const tbody = $("conn-rows");
   tbody.replaceChildren();
   for (const [t, c] of Object.entries(s.connections.byTransport)) {
@@ -165,6 +166,7 @@ ${card("relay-bytes", "relayed")}
 ${card("dht-table", "DHT routing table")}
 ${card("dht-mode", "DHT mode")}
 ${card("pubsub-peers", "pubsub peers")}
+${card("reachability", "reachability (AutoNAT)")}
 </div>
 <section><h2>Connections by transport</h2>
 <table><thead><tr><th>transport</th><th>inbound</th><th>outbound</th></tr></thead>

@@ -91,6 +91,7 @@ describe("CLI --metrics", () => {
       "--dht-private-addrs",
       "--relay",
       "--relay-private-addrs",
+      "--autonat",
       "--metrics",
       "127.0.0.1:0",
       "--quiet",
@@ -107,6 +108,10 @@ describe("CLI --metrics", () => {
       assert.ok(sampleSum(m, "libp2p_swarm_connections_opened_total", { dir: "outbound" }) >= 1);
       assert.equal(sampleValue(m, "libp2p_relaysvc_status"), 1);
       assert.equal(sampleValue(m, "libp2p_kad_dht_server_mode"), 1);
+      // AutoNAT's server counters and the node's reachability (unknown here: nobody tested us).
+      assert.equal(m.get("libp2p_autonat_server_requests_total")?.type, "counter");
+      assert.equal(sampleValue(m, "libp2p_autonat_server_dial_backs_total", { result: "ok" }), 0);
+      assert.equal(sampleValue(m, "libp2p_autonat_reachability_status"), 0);
       assert.ok(sampleSum(m, "libp2p_transport_bytes_total", { transport: "tcp" }) > 0);
       const page = await fetch(`${base}/`);
       assert.equal(page.status, 200);

@@ -129,6 +129,7 @@ describe("status page in headless Chromium (127.0.0.1)", { skip: SKIP }, () => {
     assert.ok(Number(table) >= 1);
     assert.equal(textOf(dom, "dht-mode"), "server");
     assert.match(textOf(dom, "peers"), /^\d+$/);
+    assert.equal(textOf(dom, "reachability"), edge.addressManager.reachability);
     assert.match(textOf(dom, "relay-bytes"), /^\d+(\.\d)? (B|KiB|MiB)$/);
   });
 
