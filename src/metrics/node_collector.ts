@@ -131,7 +131,7 @@ export function collectNodeMetrics(node: Libp2pNode, registry: MetricsRegistry):
   });
   const errorsTotal = registry.counter({
     name: "libp2p_node_errors_total",
-    help: "Errors the node reported, by kind (dial, handler)",
+    help: "Errors the node reported, by kind (dial, handler; metrics: an event not counted)",
     labelNames: ["kind"],
   });
   const connections = registry.gauge({
@@ -190,7 +190,16 @@ export function collectNodeMetrics(node: Libp2pNode, registry: MetricsRegistry):
     if (errors.length > MAX_RECENT_ERRORS) errors.shift();
   };
 
-  const onOpen = (e: CustomEvent<Connection>): void => {
+  // Listeners never throw (HARDENING.md rule 5): an exception in an event listener is reported
+  // to the runtime, which may end the process. A failure to count is counted instead.
+  const guard = <T>(fn: (e: CustomEvent<T>) => void) => (e: CustomEvent<T>): void => {
+    try {
+      fn(e);
+    } catch {
+      errorsTotal.inc({ kind: "metrics" });
+    }
+  };
+  const onOpen = guard((e: CustomEvent<Connection>): void => {
     const c = e.detail;
     const labels = connLabels(c);
     opened.inc(labels);
@@ -200,8 +209,8 @@ export function collectNodeMetrics(node: Libp2pNode, registry: MetricsRegistry):
       const { dir: _, ...rest } = labels;
       handshake.observe(rest, Math.max(0, t.upgraded - t.open) / 1000);
     }
-  };
-  const onClose = (e: CustomEvent<Connection>): void => {
+  });
+  const onClose = guard((e: CustomEvent<Connection>): void => {
     const c = e.detail;
     const labels = connLabels(c);
     closed.inc(labels);
@@ -209,8 +218,8 @@ export function collectNodeMetrics(node: Libp2pNode, registry: MetricsRegistry):
       labels,
       Math.max(0, (c.timeline.close ?? Date.now()) - c.timeline.open) / 1000,
     );
-  };
-  const onDialError = (e: CustomEvent<{ addr: Multiaddr; error: Error }>): void => {
+  });
+  const onDialError = guard((e: CustomEvent<{ addr: Multiaddr; error: Error }>): void => {
     const { addr, error } = e.detail;
     dialErrors.inc({
       transport: transportLabel(addr),
@@ -218,10 +227,10 @@ export function collectNodeMetrics(node: Libp2pNode, registry: MetricsRegistry):
       ip_version: ipVersionLabel(addr),
     });
     remember("dial", error, addr.toString());
-  };
-  const onHandlerError = (
-    e: CustomEvent<{ protocol: string; error: unknown }>,
-  ): void => remember("handler", e.detail.error, e.detail.protocol);
+  });
+  const onHandlerError = guard((e: CustomEvent<{ protocol: string; error: unknown }>): void =>
+    remember("handler", e.detail.error, e.detail.protocol)
+  );
 
   node.addEventListener("connection:open", onOpen);
   node.addEventListener("connection:close", onClose);

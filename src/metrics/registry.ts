@@ -173,7 +173,8 @@ export abstract class Metric {
 
   /** The value for `labels` (0 when the series does not exist). Histograms: the sum. */
   get(labels?: Labels): number {
-    const key = this.labelNames.map((n) => labels?.[n] ?? "").join("\u0000");
+    const key = this.labelNames.map((n) => (labels?.[n] ?? "").slice(0, MAX_LABEL_VALUE_LENGTH))
+      .join("\u0000");
     return this.#series.get(key)?.value ?? 0;
   }
 
