@@ -177,7 +177,7 @@ ${card("reachability", "reachability (AutoNAT)")}
  · scale <span id="bw-max">-</span> <span id="bw-note"></span></div>
 <svg id="bw-chart" width="600" height="140" viewBox="0 0 600 140" role="img" aria-label="bandwidth chart" data-points="0">
 <polyline id="bw-in-line" fill="none" stroke="#1f77b4" stroke-width="2" points=""></polyline>
-<polyline id="bw-out-line" fill="none" stroke="#d62728" stroke-width="2" points=""></polyline>
+<polyline id="bw-out-line" fill="none" stroke="#d62728" stroke-width="2" stroke-dasharray="6 4" points=""></polyline>
 </svg></section>
 <section><h2>Recent errors (<span id="errors-count">0</span>)</h2><ul id="errors"></ul></section>
 <script>${SCRIPT.replace("__POLL_MS__", String(Math.max(100, Math.floor(pollMs))))}</script>
