@@ -20,6 +20,7 @@ async function silentServer(): Promise<{ server: Server; port: number; sockets: 
     sockets.add(s);
     s.on("close", () => sockets.delete(s));
     s.on("error", () => {});
+    s.resume(); // read (and drop) what arrives, so the peer's close is seen
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as { port: number }).port;
