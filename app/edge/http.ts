@@ -24,6 +24,7 @@ import {
 import { multiaddr } from "../../src/multiaddr/mod.ts";
 import { type PeerId, peerIdFromString } from "../../src/peer_id.ts";
 import { collectServiceMetrics, type EdgeServices } from "./collectors.ts";
+import { collectProcessMetrics } from "./process_metrics.ts";
 import {
   BandwidthHistory,
   buildStatus,
@@ -98,6 +99,7 @@ export function createEdgeHttp(options: EdgeHttpOptions): EdgeHttp {
   const services = options.services ?? {};
   const metrics = collectNodeMetrics(node, registry);
   const removeServices = collectServiceMetrics(registry, services);
+  const removeProcess = collectProcessMetrics(registry);
   const intervalMs = options.sampleIntervalMs ?? DEFAULT_SAMPLE_INTERVAL_MS;
   const history = new BandwidthHistory({
     intervalMs,
@@ -179,6 +181,7 @@ export function createEdgeHttp(options: EdgeHttpOptions): EdgeHttp {
       clearInterval(timer);
       metrics.close();
       removeServices();
+      removeProcess();
     },
   };
 }

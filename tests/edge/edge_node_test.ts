@@ -123,6 +123,8 @@ describe("the edge node with js-libp2p peers", () => {
       (sampleValue(after, "libp2p_kad_dht_routing_table_size") ?? 0) >= 2,
       "both js nodes are in the edge node's routing table",
     );
+    assert.ok((sampleValue(after, "process_resident_memory_bytes") ?? 0) > 1 << 20, "RSS");
+    assert.ok(sampleValue(after, "process_event_loop_lag_seconds") !== undefined, "lag probe");
     assert.ok(
       sampleSum(after, "libp2p_kad_dht_inbound_requests_total") >
         sampleSum(before, "libp2p_kad_dht_inbound_requests_total"),
