@@ -19,6 +19,7 @@ import type { PrivateKey } from "./keys/types.ts";
 import type { ConnectionEncrypter, SecuredConnection } from "./security.ts";
 import type { AbortOptions, Direction } from "./stream/types.ts";
 import type { ByteChannel, ChannelConnection } from "./stream/channel.ts";
+import type { TrafficCounters } from "./metrics/traffic.ts";
 import type { RawConnection, SelfUpgradeResult } from "./transport.ts";
 import { type ConnectionGater, gate } from "./node/gater.ts";
 import type { ConnectionScope, ResourceManager } from "./node/resource_manager.ts";
@@ -65,6 +66,8 @@ export interface UpgraderInit {
   resources?: ResourceManager;
   /** Default inactivity deadline of protocol streams, ms (0: none). Default 60 s. */
   streamIdleTimeoutMs?: number;
+  /** Count each connection's bytes by transport (src/metrics/traffic.ts). Default none. */
+  traffic?: TrafficCounters;
 }
 
 /** Options of one outbound upgrade. */
@@ -128,6 +131,7 @@ export class Upgrader {
     options?: UpgradeOutboundOptions & { onSecurityNegotiated?: () => void },
   ): Promise<Connection> {
     const open = Date.now();
+    if (this.#init.traffic !== undefined) raw = this.#init.traffic.wrap(raw);
     const deadline = deadlineSignal(
       this.#init.upgradeTimeoutMs ?? DEFAULT_UPGRADE_TIMEOUT_MS,
       options?.signal,

@@ -90,6 +90,38 @@ export interface CliOptions {
   dnsServer?: string;
   /** Serve as a rendezvous point (`--rendezvous`). */
   rendezvous?: boolean;
+  /** Serve /metrics, /healthz, /readyz and the status page here (`--metrics`); off if absent. */
+  metrics?: HostPort;
+  /** Output lines as text (default) or one JSON object per line (`--log-format json`). */
+  logFormat?: "text" | "json";
+}
+
+/** An HTTP listen address, `--metrics 127.0.0.1:8888`. */
+export interface HostPort {
+  /** The interface, e.g. "127.0.0.1" or "::1" (brackets removed). */
+  hostname: string;
+  /** The port, 0 to 65535 (0 picks a free one). */
+  port: number;
+}
+
+/**
+ * Parse `host:port` (`[v6]:port` for IPv6). Throws SyntaxError when malformed.
+ *
+ * @example
+ * ```ts
+ * import { parseHostPort } from "./args.ts";
+ * parseHostPort("[::1]:8888"); // { hostname: "::1", port: 8888 }
+ * ```
+ */
+export function parseHostPort(text: string): HostPort {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\[\]\s]+)):(\d{1,5})$/.exec(text);
+  const port = m === null ? NaN : Number(m[3]);
+  if (m === null || !(port >= 0 && port <= 65535)) {
+    throw new SyntaxError(
+      `--metrics takes host:port (e.g. 127.0.0.1:8888), not ${JSON.stringify(text)}`,
+    );
+  }
+  return { hostname: m[1] ?? m[2], port };
 }
 
 /** The pubsub routers the CLI offers. */
@@ -164,6 +196,12 @@ Options:
                         server instead of the system's resolver
   --rendezvous          serve as a rendezvous point (/rendezvous/1.0.0): peers register in
                         namespaces and discover each other here
+  --metrics <host:port> serve Prometheus /metrics, /healthz, /readyz and a live status
+                        page at / on this HTTP address, e.g. 127.0.0.1:8888 (off unless
+                        given; the --dial peers are the bootstrap peers /readyz waits for)
+  --log-format text|json
+                        print each event as a text line (default) or as one JSON object
+                        per line: {"time","level","event","msg"}
   --echo                also serve /echo/1.0.0
   --perf                also serve /perf/1.0.0
   --quiet               print only the listening lines, ping results and errors
@@ -194,6 +232,8 @@ const VALUE_FLAGS = new Set([
   "--pubsub",
   "--bootstrap",
   "--dns-server",
+  "--metrics",
+  "--log-format",
 ]);
 const BOOLEAN_FLAGS = new Set([
   "--exit-after-dial",
@@ -309,6 +349,17 @@ export function parseCliArgs(args: readonly string[]): CliCommand {
         }
         pubsubGiven = true;
         options.pubsub = value;
+      } else if (name === "--log-format") {
+        if (options.logFormat !== undefined) {
+          throw new SyntaxError("--log-format given more than once");
+        }
+        if (value !== "text" && value !== "json") {
+          throw new SyntaxError("--log-format is text or json");
+        }
+        options.logFormat = value;
+      } else if (name === "--metrics") {
+        if (options.metrics !== undefined) throw new SyntaxError("--metrics given more than once");
+        options.metrics = parseHostPort(value);
       } else {
         const list = lists[name];
         if (list.length >= MAX_ADDRESS_FLAGS) {

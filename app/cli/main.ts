@@ -21,6 +21,8 @@ import {
 import type { Libp2pNode } from "../../src/node/node.ts";
 import { dialRecentPeers, trackRecentPeers } from "../../src/datastore/recent_peers.ts";
 import { type CliState, DataDirError, openCliState, relayChange } from "./state.ts";
+import { type EdgeHttpServer, startEdgeHttp } from "../edge/mod.ts";
+import { jsonOutput } from "./log.ts";
 
 /** Exit codes of the CLI. */
 export const EXIT_OK = 0;
@@ -115,6 +117,8 @@ export async function runCli(args: readonly string[], proc: CliProcess): Promise
     return EXIT_OK;
   }
   const options = command.options;
+  // JSON log mode: every line below becomes one JSON object (log.ts).
+  if (options.logFormat === "json") proc = { ...proc, ...jsonOutput(proc) };
   const verbose = options.logLevel === "verbose";
   const quiet = options.logLevel === "quiet";
 
@@ -136,6 +140,7 @@ export async function runCli(args: readonly string[], proc: CliProcess): Promise
 
   let node: Libp2pNode<CliServices> | undefined;
   let state: CliState | undefined;
+  let metrics: EdgeHttpServer | undefined;
   try {
     state = await openCliState(options);
     const { key, created } = state;
@@ -161,6 +166,16 @@ export async function runCli(args: readonly string[], proc: CliProcess): Promise
         },
       });
       for (const addr of node.addrs()) proc.out(`listening ${addr.toString()}`);
+      if (options.metrics !== undefined) {
+        metrics = await startEdgeHttp({
+          node: node as unknown as Libp2pNode,
+          services: node.services,
+          // The --dial peers are the bootstrap peers (as for the DHT): /readyz waits for one.
+          bootstrap: options.dial,
+          ...options.metrics,
+        });
+        proc.out(`metrics ${metrics.url}/metrics`);
+      }
       const pubsub = node.services.pubsub;
       if (pubsub !== undefined) {
         subscribeTopics(pubsub, options.subscribe, proc);
@@ -207,6 +222,8 @@ export async function runCli(args: readonly string[], proc: CliProcess): Promise
       }
     }
     if (!options.exitAfterDial) await stopRequested;
+    await metrics?.close();
+    metrics = undefined;
     await node?.stop();
     node = undefined;
     await state.close();
@@ -217,6 +234,7 @@ export async function runCli(args: readonly string[], proc: CliProcess): Promise
     proc.err(errorLine("", err, verbose));
     return err instanceof DataDirError ? EXIT_DATA_DIR : EXIT_ERROR;
   } finally {
+    await metrics?.close().catch(() => {});
     await node?.stop().catch(() => {});
     await state?.close().catch(() => {});
     off();

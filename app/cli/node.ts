@@ -184,6 +184,7 @@ export async function startCliNode(
         | "bootstrap"
         | "dnsServer"
         | "rendezvous"
+        | "metrics"
       >
     >,
   privateKey: PrivateKey,
@@ -238,6 +239,8 @@ export async function startCliNode(
     streamMuxers: [yamux(), mplex()],
     services: services as { [K in keyof CliServices]: ServiceFactory<CliServices[K]> },
     addresses: { listen, announce, appendAnnounce, noAnnounce },
+    // Bytes by transport for /metrics and the status page's chart (--metrics only).
+    countTraffic: options.metrics !== undefined,
     // Started below, once the log listeners are attached.
     start: false,
   });

@@ -91,7 +91,12 @@ export class KadDHTCore implements KadCore, Startable {
   #lifetime = new AbortController();
   #server = false;
   #started = false;
-  readonly #stats: KadDHTStats = { served: 0, refused: 0, badStreams: 0, sent: 0 };
+  readonly #stats: Omit<KadDHTStats, "routingTableSize"> = {
+    served: 0,
+    refused: 0,
+    badStreams: 0,
+    sent: 0,
+  };
 
   /** Prefer {@link kadDHT}, which builds it as a node service. */
   constructor(node: Libp2pNode, options: KadDHTOptions) {
@@ -130,7 +135,7 @@ export class KadDHTCore implements KadCore, Startable {
 
   /** Counters. */
   stats(): KadDHTStats {
-    return { ...this.#stats, refused: this.#limiter.refused };
+    return { ...this.#stats, refused: this.#limiter.refused, routingTableSize: this.table.size };
   }
 
   /** Register the topology, apply the mode, arm the upkeep timers, bootstrap once listening. */

@@ -140,6 +140,8 @@ export interface KadDHTStats {
   badStreams: number;
   /** Requests we sent. */
   sent: number;
+  /** Peers in the routing table now. */
+  routingTableSize: number;
 }
 
 /** Peer not found, no record, or no provider: the lookup ended without what was asked. */

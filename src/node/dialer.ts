@@ -46,6 +46,11 @@ export interface DialerOptions {
   addressConcurrency?: number;
   /** Deadline for one whole dial (all addresses), ms. Default 30 s. */
   dialTimeoutMs?: number;
+  /**
+   * Called with each address that failed to dial (not those cut short because another address
+   * connected first): metrics and the status page's recent errors. Default none.
+   */
+  onAddressError?: (addr: Multiaddr, error: Error) => void;
 }
 
 /**
@@ -65,6 +70,7 @@ export class Dialer {
   readonly #timeoutMs: number;
   readonly #gater: ConnectionGater | undefined;
   readonly #resolver: MultiaddrResolver;
+  readonly #onError: ((addr: Multiaddr, error: Error) => void) | undefined;
 
   /**
    * Validate options. `gater.denyDial` is asked before each address is dialled; `resolver`
@@ -89,6 +95,7 @@ export class Dialer {
     this.#timeoutMs = timeout;
     this.#gater = gater;
     this.#resolver = resolver;
+    this.#onError = options.onAddressError;
   }
 
   /** The transport that can dial `addr`, if any. */
@@ -143,7 +150,9 @@ export class Dialer {
           }
         } catch (err) {
           if (winner === undefined) {
-            errors.push(err instanceof Error ? err : new Error(String(err)));
+            const error = err instanceof Error ? err : new Error(String(err));
+            errors.push(error);
+            this.#onError?.(addr, error);
           }
         }
       }

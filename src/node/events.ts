@@ -58,6 +58,11 @@ export interface NodeEventMap {
    * would leave no trace.
    */
   "stream:handler:error": { protocol: string; peer: PeerId; error: unknown };
+  /**
+   * Dialling one address failed (each address of a dial that fails, and the addresses that
+   * failed before another connected). For metrics and logs.
+   */
+  "dial:error": { addr: Multiaddr; error: Error };
 }
 
 /**

@@ -53,6 +53,7 @@ import { Topologies, type Topology } from "./topology.ts";
 import { ContentRouting, PeerRouting } from "./routing.ts";
 import type { PeerDiscovery } from "./discovery.ts";
 import { DiscoveryManager } from "./discovery_manager.ts";
+import { TrafficCounters } from "../metrics/traffic.ts";
 
 /**
  * Builds a service from the node; the service may have start/stop hooks ({@link Startable}).
@@ -240,6 +241,11 @@ export interface NodeInit<S extends Record<string, unknown> = Record<string, unk
    * Default 60 s.
    */
   streamIdleTimeoutMs?: number;
+  /**
+   * Count bytes sent and received by transport ({@link Libp2pNode.traffic}), at the cost of one
+   * addition and one promise per received chunk. For metrics; default false.
+   */
+  countTraffic?: boolean;
   /** Start right away. Default true. */
   start?: boolean;
 }
@@ -283,6 +289,8 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
   readonly discovery: DiscoveryManager;
   /** Expands `/dnsaddr` (and `/dns*` with the `dns` option) as dials do. */
   readonly resolveMultiaddr: MultiaddrResolver;
+  /** Bytes by transport since the node was built, with `countTraffic: true`. */
+  readonly traffic: TrafficCounters | undefined;
   readonly #init: NodeInit<S>;
   readonly #registrar = new Registrar();
   readonly #topologies = new Topologies();
@@ -339,6 +347,7 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
     if (!(init.connectionEncrypters?.length > 0)) {
       throw new TypeError("at least one connection encrypter needed (connectionEncrypters)");
     }
+    this.traffic = init.countTraffic === true ? new TrafficCounters() : undefined;
     const encrypters = init.connectionEncrypters.map((s) =>
       typeof s === "function" ? s({ privateKey }) : s
     );
@@ -359,6 +368,7 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
       gater: init.connectionGater,
       resources: this.#resources,
       streamIdleTimeoutMs: init.streamIdleTimeoutMs,
+      traffic: this.traffic,
     });
     const dns = init.dns ?? systemDnsResolver() ??
       (typeof fetch === "function" ? dohResolver() : undefined);
@@ -368,7 +378,13 @@ export class Libp2pNode<S extends Record<string, unknown> = Record<string, unkno
     this.#dialer = new Dialer(
       this.#transports,
       this.#upgrader,
-      init.dialer,
+      {
+        ...init.dialer,
+        onAddressError: (addr, error) => {
+          init.dialer?.onAddressError?.(addr, error);
+          this.dispatch("dial:error", { addr, error });
+        },
+      },
       init.connectionGater,
       this.resolveMultiaddr,
     );
