@@ -18,6 +18,12 @@ import { type HttpServer, serveHttp } from "./serve.ts";
 
 export { createEdgeHttp, type EdgeHttp, type EdgeHttpOptions } from "./http.ts";
 export {
+  createEdgeFetch,
+  EDGE_HTTP_PATHS,
+  type EdgeFetch,
+  type EdgeFetchOptions,
+} from "./fetch.ts";
+export {
   type AutoNATStatsSource,
   collectServiceMetrics,
   type DhtStatsSource,
