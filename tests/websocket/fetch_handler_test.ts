@@ -27,6 +27,10 @@ import {
 import { createEdgeFetch } from "../../app/edge/mod.ts";
 import { parseExposition } from "../metrics/prom_parse.ts";
 import { until } from "../helpers/nodes.ts";
+import { web } from "../helpers/conn.ts";
+import { multiaddr } from "../../src/multiaddr/mod.ts";
+import type { RawConnection } from "../../src/transport.ts";
+import { ConnectionClosedError, LimitExceededError } from "../../src/errors.ts";
 import { startJsPeer } from "../interop/js_process.ts";
 
 type Services = { ping: PingService; echo: EchoService };
@@ -240,6 +244,36 @@ describe("libp2p over WebSocket from a fetch handler (edge platforms)", () => {
     assert.ok((await client.services.ping.ping(addr)) >= 0);
     await node.stop();
     assert.equal(await (await fetch(`${base}/libp2p`)).text(), "app");
+  });
+
+  it("caps message size as the transport's own listener does (maxPayloadLength)", async () => {
+    const max = 4096;
+    const ws = websocket({ mount: true, maxPayloadLength: max });
+    const server = serve(ws.mount!);
+    server.target.current = webSocketFetchHandler(ws.mount!);
+    const accepted: RawConnection[] = [];
+    const listener = ws.createListener({ onConnection: (c) => accepted.push(c) });
+    await listener.listen(multiaddr(`/ip4/127.0.0.1/tcp/${server.port}/ws`));
+    cleanups.push(() => listener.close());
+    const client = await websocket().dial(listener.getAddrs()[0]);
+    cleanups.push(() => client.close());
+    await until(() => accepted.length === 1);
+    const writer = web(client).writable.getWriter();
+    await writer.write(new Uint8Array(max).fill(1));
+    const reader = web(accepted[0]).readable.getReader();
+    let got = 0;
+    while (got < max) got += (await reader.read()).value!.byteLength;
+    assert.equal(got, max, "a message of maxPayloadLength is accepted");
+    // A bigger message is not split by a raw socket: the connection closes (Deno: our check,
+    // LimitExceededError; Bun: its native limit, reported as a closed connection).
+    const raw = await rawSocket(`ws://127.0.0.1:${server.port}/`);
+    await until(() => accepted.length === 2);
+    raw.ws.send(new Uint8Array(max + 1));
+    await raw.closed;
+    await assert.rejects(web(accepted[1]).readable.getReader().read(), (e: unknown) =>
+      isBun ? e instanceof ConnectionClosedError : (
+        e instanceof LimitExceededError && e.limit === "maxPayloadLength"
+      ));
   });
 
   for (
