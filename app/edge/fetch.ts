@@ -16,7 +16,15 @@ import {
 } from "../../transports/websocket/fetch_handler.ts";
 import { createEdgeHttp, type EdgeHttp, type EdgeHttpOptions } from "./http.ts";
 
-/** The paths the edge HTTP surface serves (http.ts). */
+/**
+ * The paths the edge HTTP surface serves (http.ts).
+ *
+ * @example
+ * ```ts
+ * import { EDGE_HTTP_PATHS } from "./fetch.ts";
+ * EDGE_HTTP_PATHS.includes("/metrics"); // true
+ * ```
+ */
 export const EDGE_HTTP_PATHS: readonly string[] = [
   "/",
   "/metrics",
@@ -25,7 +33,14 @@ export const EDGE_HTTP_PATHS: readonly string[] = [
   "/status.json",
 ];
 
-/** Options of {@link createEdgeFetch}. */
+/**
+ * Options of {@link createEdgeFetch}.
+ *
+ * @example
+ * ```ts ignore
+ * const options: EdgeFetchOptions = { node, webSocket: ws.mount!, bootstrap: [] };
+ * ```
+ */
 export interface EdgeFetchOptions extends EdgeHttpOptions {
   /** The mount of the node's WebSocket transport (`websocket({ mount: true }).mount`). */
   webSocket: WebSocketMount;
@@ -33,7 +48,16 @@ export interface EdgeFetchOptions extends EdgeHttpOptions {
   routes?: readonly FetchRoute[];
 }
 
-/** The edge node's fetch handler: libp2p upgrades, the edge HTTP surface, then `routes`. */
+/**
+ * The edge node's fetch handler: libp2p upgrades, the edge HTTP surface, then `routes`.
+ *
+ * @example
+ * ```ts ignore
+ * const edge: EdgeFetch = createEdgeFetch({ node, webSocket: ws.mount! });
+ * console.log(edge.http.readiness());
+ * edge.close();
+ * ```
+ */
 export interface EdgeFetch extends WebSocketFetchHandler {
   /** The metrics registry, readiness and status behind the HTTP paths. */
   readonly http: EdgeHttp;

@@ -20,12 +20,27 @@ import type { BunServerLike, BunWebSocketHandlers, DenoRequestInfo } from "./upg
 /**
  * An application handler: the response, or `undefined`/`null` for a request it does not serve
  * (the next handler gets it).
+ *
+ * @example
+ * ```ts
+ * import type { FetchRoute } from "@p2p-edge/libp2p/transports/websocket";
+ * const hello: FetchRoute = (req) =>
+ *   new URL(req.url).pathname === "/hello" ? new Response("hi") : undefined;
+ * ```
  */
 export type FetchRoute = (
   request: Request,
 ) => Response | null | undefined | Promise<Response | null | undefined>;
 
-/** Options of {@link webSocketFetchHandler}. */
+/**
+ * Options of {@link webSocketFetchHandler}.
+ *
+ * @example
+ * ```ts
+ * import type { WebSocketFetchOptions } from "@p2p-edge/libp2p/transports/websocket";
+ * const options: WebSocketFetchOptions = { routes: [() => new Response("app")] };
+ * ```
+ */
 export interface WebSocketFetchOptions {
   /**
    * The application's handlers, asked in order for every request that is not a libp2p upgrade;
@@ -34,7 +49,14 @@ export interface WebSocketFetchOptions {
   routes?: readonly FetchRoute[];
 }
 
-/** The two pieces `Bun.serve` needs: spread them into its options. */
+/**
+ * The two pieces `Bun.serve` needs: spread them into its options.
+ *
+ * @example
+ * ```ts ignore
+ * Bun.serve({ port: 8080, ...webSocketFetchHandler(ws.mount!).bun });
+ * ```
+ */
 export interface BunServeParts {
   /** `Bun.serve`'s `fetch`: undefined when the request was upgraded for libp2p. */
   fetch(request: Request, server: BunServerLike): Promise<Response | undefined>;
@@ -42,7 +64,15 @@ export interface BunServeParts {
   readonly websocket: BunWebSocketHandlers;
 }
 
-/** A fetch handler that serves libp2p WebSocket upgrades and the application's routes. */
+/**
+ * A fetch handler that serves libp2p WebSocket upgrades and the application's routes.
+ *
+ * @example
+ * ```ts ignore
+ * const handler: WebSocketFetchHandler = webSocketFetchHandler(ws.mount!);
+ * Deno.serve({ port: 8080 }, handler.fetch);
+ * ```
+ */
 export interface WebSocketFetchHandler {
   /** For `Deno.serve(handler.fetch)` (Deno passes `info`, which gives the peer's address). */
   fetch(request: Request, info?: DenoRequestInfo): Promise<Response>;
