@@ -24,7 +24,9 @@ import {
   webSocketFetchHandler,
   type WebSocketMount,
 } from "../../transports/websocket/mod.ts";
-import { createEdgeFetch } from "../../app/edge/mod.ts";
+import { createEdgeFetch, startEdgeHttp } from "../../app/edge/mod.ts";
+import { createServer } from "node:net";
+import type { AddressInfo } from "node:net";
 import { parseExposition } from "../metrics/prom_parse.ts";
 import { until } from "../helpers/nodes.ts";
 import { web } from "../helpers/conn.ts";
@@ -205,6 +207,44 @@ describe("libp2p over WebSocket from a fetch handler (edge platforms)", () => {
       assert.equal(await (await fetch(`${base}/hello`)).text(), "hello from the app");
     },
   );
+
+  it("startEdgeHttp({ webSocket }) serves libp2p and the edge paths on one port", async () => {
+    // The node's listen address must name the server's port before the server runs: take a
+    // free one from the kernel (bind, read, release).
+    const port = await new Promise<number>((resolve, reject) => {
+      const probe = createServer();
+      probe.once("error", reject);
+      probe.listen(0, "127.0.0.1", () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    const ws = websocket({ mount: true });
+    const node = await edgeNode(ws, `/ip4/127.0.0.1/tcp/${port}/ws`);
+    cleanups.push(() => node.stop());
+    const served = await startEdgeHttp({
+      node: node as unknown as Libp2pNode,
+      hostname: "127.0.0.1",
+      port,
+      webSocket: ws.mount!,
+    });
+    cleanups.push(() => served.close());
+    assert.equal(served.port, port);
+    const health = await fetch(`${served.url}/healthz`);
+    assert.equal(health.status, 200);
+    await health.body?.cancel();
+    const client = await createNode({
+      transports: [websocket()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      services: { ping: ping() },
+    }) as Libp2pNode<{ ping: PingService }>;
+    cleanups.push(() => client.stop());
+    assert.ok((await client.services.ping.ping(node.getMultiaddrs()[0])) >= 0);
+    const page = await fetch(`${served.url}/`);
+    assert.match(page.headers.get("content-type") ?? "", /text\/html/);
+    await page.body?.cancel();
+  });
 
   it("refuses a plain request on a libp2p path (426) and a malformed upgrade (400)", async () => {
     const ws = websocket({ mount: true });
