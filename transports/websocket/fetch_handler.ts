@@ -7,8 +7,9 @@
  * decline a request (`undefined`/`null`) so that several compose, the last answer being 404.
  *
  * The same limits apply as on the transport's own listener: message size (`maxPayloadLength`),
- * received-bytes cap, idle deadline (`idleTimeoutMs`), and, once the socket opens, the node's
- * connection manager (`maxPendingInbound`, per-IP caps and rates, silent-socket deadline).
+ * received-bytes cap, idle deadline (`idleTimeoutMs`) (HARDENING.md rules 1, 8), and, once the
+ * socket opens, the node's connection manager (`maxPendingInbound`, per-IP caps and rates,
+ * silent-socket deadline: HARDENING.md rules 4, 7, 8, 10).
  *
  * @module
  */
