@@ -15,8 +15,16 @@
 
 import { createEdgeHttp, type EdgeHttp, type EdgeHttpOptions } from "./http.ts";
 import { type HttpServer, serveHttp } from "./serve.ts";
+import { createEdgeFetch } from "./fetch.ts";
+import type { WebSocketMount } from "../../transports/websocket/mount.ts";
 
 export { createEdgeHttp, type EdgeHttp, type EdgeHttpOptions } from "./http.ts";
+export {
+  createEdgeFetch,
+  EDGE_HTTP_PATHS,
+  type EdgeFetch,
+  type EdgeFetchOptions,
+} from "./fetch.ts";
 export {
   type AutoNATStatsSource,
   collectServiceMetrics,
@@ -36,7 +44,8 @@ export interface EdgeHttpServer extends HttpServer {
 }
 
 /**
- * Build the HTTP surface ({@link createEdgeHttp}) and serve it on `hostname:port`.
+ * Build the HTTP surface ({@link createEdgeHttp}) and serve it on `hostname:port`; with
+ * `webSocket`, libp2p's WebSocket upgrades too ({@link createEdgeFetch}).
  *
  * @example
  * ```ts ignore
@@ -45,12 +54,25 @@ export interface EdgeHttpServer extends HttpServer {
  * ```
  */
 export async function startEdgeHttp(
-  options: EdgeHttpOptions & { hostname: string; port: number },
+  options: EdgeHttpOptions & {
+    hostname: string;
+    port: number;
+    /**
+     * Also serve libp2p over WebSocket on this port: the mount of the node's transport
+     * (`websocket({ mount: true })`), whose listen address names this host and port.
+     */
+    webSocket?: WebSocketMount;
+  },
 ): Promise<EdgeHttpServer> {
-  const http = createEdgeHttp(options);
+  const edge = options.webSocket === undefined
+    ? undefined
+    : createEdgeFetch({ ...options, webSocket: options.webSocket });
+  const http = edge?.http ?? createEdgeHttp(options);
   let server: HttpServer;
   try {
-    server = await serveHttp(http.handler, options);
+    server = edge === undefined
+      ? await serveHttp(http.handler, options)
+      : await serveHttp(edge.fetch, { ...options, bun: edge.bun });
   } catch (err) {
     http.close();
     throw err;

@@ -7,6 +7,8 @@
  */
 
 import { isBun, isDeno } from "../../src/runtime.ts";
+import type { BunServeParts } from "../../transports/websocket/fetch_handler.ts";
+import type { DenoRequestInfo } from "../../transports/websocket/upgrade.ts";
 
 /** A running HTTP server. */
 export interface HttpServer {
@@ -26,9 +28,18 @@ export interface ServeOptions {
   hostname: string;
   /** Port; 0 picks a free one. */
   port: number;
+  /**
+   * On Bun, serve these instead of the handler: a `fetch` that may upgrade (and then answers
+   * nothing) and the `websocket` handlers Bun needs for it (fetch.ts, libp2p on the same port).
+   */
+  bun?: BunServeParts;
 }
 
-type FetchHandler = (request: Request) => Response | Promise<Response>;
+/** The request handler; Deno passes the connection info as the second argument. */
+export type FetchHandler = (
+  request: Request,
+  info?: DenoRequestInfo,
+) => Response | Promise<Response>;
 
 interface DenoServeGlobal {
   serve(
@@ -38,7 +49,12 @@ interface DenoServeGlobal {
 }
 
 interface BunServeGlobal {
-  serve(options: { hostname: string; port: number; fetch: FetchHandler }): {
+  serve(options: {
+    hostname: string;
+    port: number;
+    fetch: FetchHandler | BunServeParts["fetch"];
+    websocket?: BunServeParts["websocket"];
+  }): {
     port: number;
     stop(closeActive?: boolean): void | Promise<void>;
   };
@@ -73,7 +89,12 @@ export function serveHttp(handler: FetchHandler, options: ServeOptions): Promise
     });
   }
   if (isBun() && g.Bun !== undefined) {
-    const server = g.Bun.serve({ hostname, port: options.port, fetch: handler });
+    const server = g.Bun.serve({
+      hostname,
+      port: options.port,
+      fetch: options.bun?.fetch ?? handler,
+      ...(options.bun !== undefined ? { websocket: options.bun.websocket } : {}),
+    });
     const port = server.port;
     return Promise.resolve({
       hostname,

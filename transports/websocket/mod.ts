@@ -6,7 +6,8 @@
  * Dialling uses the standard `WebSocket` and works in Deno, Bun and browsers. Listening uses
  * `Deno.serve` on Deno and `Bun.serve` on Bun; elsewhere (browsers) `listen` rejects with a
  * {@link WebSocketListenError}. With `mount: true`, listeners attach to the application's own
- * server through `transport.mount` instead (see {@link WebSocketMount}).
+ * server through `transport.mount` instead (see {@link WebSocketMount}); on platforms that only
+ * give a fetch handler, {@link webSocketFetchHandler} routes that server's requests.
  *
  * There is no half-close (closing the writable closes the WebSocket) and no read backpressure
  * (received bytes queue up to `maxBufferedIncoming`, then the connection closes); see
@@ -39,6 +40,13 @@ import { webSocketServerKind } from "./runtime.ts";
 
 export { WebSocketDialError, WebSocketListenError } from "./errors.ts";
 export type { WebSocketMount } from "./mount.ts";
+export {
+  type BunServeParts,
+  type FetchRoute,
+  type WebSocketFetchHandler,
+  webSocketFetchHandler,
+  type WebSocketFetchOptions,
+} from "./fetch_handler.ts";
 export type {
   BunServerLike,
   BunServerWebSocket,

@@ -71,6 +71,8 @@ export interface WebSocketMount {
   upgrade(req: Request, server: BunServerLike): boolean;
   /** Bun.serve `websocket` handlers (they ignore sockets libp2p did not upgrade). */
   readonly websocket: BunWebSocketHandlers;
+  /** True when `pathname` is a path a listener of this mount upgrades on now. */
+  isMountedPath(pathname: string): boolean;
 }
 
 interface Registration {
@@ -114,6 +116,7 @@ export function createMount(options: ResolvedWebSocketOptions): {
       return reg === undefined ? false : bunUpgrade(req, server, reg.path, reg.ctx);
     },
     websocket: bunWebSocketHandlers(options),
+    isMountedPath: (pathname) => registrations.some((r) => r.path === pathname),
   };
   return {
     mount,
