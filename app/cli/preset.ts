@@ -40,18 +40,18 @@ export interface PresetLimits {
 
 /**
  * The edge preset's limits for 2 cores and 24 GiB. CPU is the scarce resource (a Noise
- * handshake costs ~0.3 ms of one core, relayed bytes are copied twice), memory is not: the caps
+ * handshake's X25519 takes ~0.2 ms of one core, relayed bytes are copied twice), memory is not: the caps
  * bound CPU through connection counts and rates, and give the stores room. Each value is a
  * README "Edge node" limits table row with its reason (HARDENING.md rule 4: every cap named).
  */
 export const EDGE_LIMITS: PresetLimits = {
   connectionManager: {
-    // 2048 open connections: ~2x the library default; idle yamux connections cost ~50 KiB each
-    // (100 MiB in all) and keepalive pings ~2 k/min, well within one core.
+    // 2048 open connections: 2x the library default; idle connections settle at 25-30 KiB RSS
+    // each (bench/RESULTS.md, load_idle): ~60 MiB in all.
     maxConnections: 2048,
     highWatermark: 1920,
     lowWatermark: 1664,
-    // Handshakes in flight: 128 at ~0.3 ms each is under 40 ms of CPU per wave.
+    // Handshakes in flight: 128 at ~0.2 ms of X25519 each is ~26 ms of one core per wave.
     maxPendingInbound: 128,
     // One IP (or IPv6 /64): 8 connections, 5 new per second (burst 10): a NAT'd office still
     // fits, one host cannot take the table.
@@ -61,9 +61,9 @@ export const EDGE_LIMITS: PresetLimits = {
     maxTrackedIps: 8192,
   },
   resources: {
-    // 8 GiB of buffered stream data: a third of the RAM, leaving the rest to the runtime's
-    // heap, the DHT stores and the OS.
-    maxMemory: 8 * 1024 ** 3,
+    // Buffered stream data (yamux windows): half the RAM, as the library default, the other
+    // half left to the runtime's heap, the DHT stores (below) and the OS.
+    maxMemory: 12 * 1024 ** 3,
     maxMemoryPerPeer: 64 * 1024 ** 2,
     maxMemoryPerConnection: 32 * 1024 ** 2,
     // 16 streams per connection on average at the connection cap.
