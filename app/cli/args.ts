@@ -68,9 +68,9 @@ export interface CliOptions {
   dnsServer?: string;
   /** A set of roles and limits (`--preset edge`: relay, DHT server, AutoNAT; preset.ts). */
   preset?: "edge";
-  /** The DHT, the relay and AutoNAT accept private and loopback peers (`--allow-private-addresses`). */
+  /** DHT, relay and AutoNAT accept private and loopback peers (`--allow-private-addresses`). */
   allowPrivateAddresses?: boolean;
-  /** Topics served as a gossipsub bootstrapper with peer exchange (`--pubsub-topic`, repeatable). */
+  /** Topics served as a gossipsub bootstrapper with PX (`--pubsub-topic`, repeatable). */
   pubsubTopic?: string[];
 }
 

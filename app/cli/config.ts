@@ -11,7 +11,7 @@
 
 import { ENV_PREFIX, envName, fieldName, FLAGS, type FlagSpec, RESERVED_ENV } from "./flags.ts";
 
-/** Largest config file read, bytes (a full config is about 2 KB; HARDENING.md rule 4). */
+/** Largest config file read, bytes (a full config is about 2 KB; HARDENING.md rule 1). */
 export const MAX_CONFIG_FILE_BYTES = 256 * 1024;
 
 /** Most values one list flag takes from the environment or a file (args.ts caps it again). */

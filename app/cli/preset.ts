@@ -40,9 +40,9 @@ export interface PresetLimits {
 
 /**
  * The edge preset's limits for 2 cores and 24 GiB. CPU is the scarce resource (a Noise
- * handshake's X25519 takes ~0.2 ms of one core, relayed bytes are copied twice), memory is not: the caps
- * bound CPU through connection counts and rates, and give the stores room. Each value is a
- * README "Edge node" limits table row with its reason (HARDENING.md rule 4: every cap named).
+ * handshake's X25519 takes ~0.2 ms of one core, relayed bytes are copied twice), memory is not:
+ * the caps bound CPU through connection counts and rates (HARDENING.md rules 4 and 7), and give
+ * the stores room. Each value is a README "Edge node: limits" row with its reason.
  */
 export const EDGE_LIMITS: PresetLimits = {
   connectionManager: {

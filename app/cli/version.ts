@@ -41,7 +41,8 @@ export function buildCommit(): string | undefined {
  * @example
  * ```ts
  * import { versionLine } from "./version.ts";
- * versionLine({ name: "deno", version: "2.9.6" }, "abc123"); // "p2p-edge-libp2p 0.1.0 (deno 2.9.6) commit abc123"
+ * versionLine({ name: "deno", version: "2.9.6" }, "abc123");
+ * // "p2p-edge-libp2p 0.1.0 (deno 2.9.6) commit abc123"
  * ```
  */
 export function versionLine(

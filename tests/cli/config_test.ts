@@ -141,7 +141,7 @@ describe("config layering", () => {
     assert.deepEqual(layerConfig({ args: ["--config", "a.json", "--echo"] }).argv, ["--echo"]);
   });
 
-  it("every flag in the usage text has a table row, and every row is a flag the parser takes", () => {
+  it("every usage flag has a table row, and every row is a flag the parser takes", () => {
     const inUsage = new Set(USAGE.match(/^ {2}(--[a-z-]+)/gm)!.map((s) => s.trim()));
     const rows = new Set(FLAGS.map((f) => f.flag));
     for (const flag of inUsage) assert.ok(rows.has(flag), `${flag} has a row in FLAGS`);
@@ -181,7 +181,7 @@ function fakeProcess(
 }
 
 describe("runCli with config sources", () => {
-  it("--print-config prints the merged settings as JSON, a valid --config file, and exits 0", async () => {
+  it("--print-config prints the merged settings as JSON (a valid --config file), exit 0", async () => {
     const files = { "node.json": JSON.stringify({ listen: ["/ip4/127.0.0.1/tcp/0"], echo: true }) };
     const p = fakeProcess({ P2P_EDGE_RELAY: "true" }, files);
     const code = await runCli(["--config", "node.json", "--preset", "edge", "--print-config"], p);
@@ -229,7 +229,7 @@ describe("runCli with config sources", () => {
 });
 
 describe("--preset edge", () => {
-  it("turns on relay, DHT server and AutoNAT; --allow-private-addresses the private options", () => {
+  it("turns on relay, DHT server, AutoNAT; --allow-private-addresses the private options", () => {
     const cmd = parseCliArgs(["--preset", "edge", "--allow-private-addresses"]);
     assert.equal(cmd.kind, "run");
     const o = applyPreset(cmd.kind === "run" ? cmd.options : undefined!);
