@@ -90,7 +90,7 @@ export function processCli(): CliProcess {
     },
     exit: (code) => process.exit(code),
     stdinLines: () => linesOf(process.stdin as unknown as AsyncIterable<Uint8Array>),
-    env: process.env,
+    env: readEnv(),
   };
 }
 
@@ -225,6 +225,18 @@ export async function runCli(args: readonly string[], proc: CliProcess): Promise
 }
 
 async function* emptyLines(): AsyncGenerator<string> {}
+
+/**
+ * The environment as a plain object, or none where reading it is not permitted (Deno without
+ * --allow-env): the settings then come from flags and the config file only.
+ */
+function readEnv(): Record<string, string | undefined> {
+  try {
+    return Object.fromEntries(Object.entries(process.env));
+  } catch {
+    return {};
+  }
+}
 
 async function readConfigFile(path: string): Promise<string> {
   const bytes = await readFile(path);

@@ -2,7 +2,8 @@
  * `--preset edge` as a real process on the runtime running the tests (deno test: Deno, bun
  * test: Bun; spawned through npx as README says), on loopback with --allow-private-addresses:
  * a test node dials it, reads the identify protocols (relay HOP, DHT, AutoNAT v1 and v2,
- * gossipsub for --pubsub-topic), reserves a relay slot on it, and SIGTERM stops it with exit 0.
+ * gossipsub for --pubsub-topic), reserves a relay slot on it; a js-libp2p node (a Deno process,
+ * tests/interop/js_process.ts) reads the same protocols; SIGTERM stops it with exit 0.
  */
 
 import { after, before, describe, it } from "node:test";
@@ -20,6 +21,7 @@ import { circuitRelayTransport } from "../../transports/circuit-relay/mod.ts";
 import { tcp } from "../../transports/tcp/mod.ts";
 import { CLI_RUNTIME, type CliRun, startCli } from "./cli_process.ts";
 import { nextEvent, testTcpNode } from "../helpers/nodes.ts";
+import { startJsPeer } from "../interop/js_process.ts";
 
 const T = { timeout: 120_000 };
 let dir: string;
@@ -79,22 +81,34 @@ describe(`--preset edge on ${CLI_RUNTIME} (spawned through npx)`, () => {
       await peer.start();
       await peer.dial(multiaddr(addr));
       const { protocols } = await identified;
-      for (
-        const p of [
-          HOP_PROTOCOL,
-          KAD_PROTOCOL_ID,
-          DIAL_REQUEST_PROTOCOL,
-          V1_PROTOCOL,
-          "/meshsub/1.1.0",
-          "/ipfs/id/1.0.0",
-          "/ipfs/ping/1.0.0",
-        ]
-      ) {
+      const expected = [
+        HOP_PROTOCOL,
+        KAD_PROTOCOL_ID,
+        DIAL_REQUEST_PROTOCOL,
+        V1_PROTOCOL,
+        "/meshsub/1.1.0",
+        "/ipfs/id/1.0.0",
+        "/ipfs/ping/1.0.0",
+      ];
+      for (const p of expected) {
         assert.ok(protocols.includes(p), `${p} in ${protocols.join(",")}`);
       }
       // The relay took the loopback peer's reservation (--allow-private-addresses).
       await reserved;
       await peer.stop();
+
+      // js-libp2p sees the same roles.
+      const js = startJsPeer(["--dial", addr, "--ping", "3"]);
+      try {
+        const jsIdentified = await js.next("identified");
+        assert.equal(jsIdentified.peerId, edgeId, JSON.stringify(jsIdentified));
+        const jsProtocols = jsIdentified.protocols as string[];
+        for (const p of expected) {
+          assert.ok(jsProtocols.includes(p), `${p} in ${jsProtocols.join(",")}`);
+        }
+      } finally {
+        await js.stop();
+      }
 
       run.signal("SIGTERM");
       assert.equal(await run.exited, 0, run.stderr.join("\n"));
