@@ -71,8 +71,10 @@ function scanArgs(args: readonly string[]): ArgScan {
       continue;
     }
     if (spec.kind === "boolean") {
-      if (spec.flag === "--print-config" && eq < 0) scan.printConfig = true;
-      else if (spec.flag === "--version" && eq < 0) scan.version = true;
+      const meta = spec.flag === "--print-config" || spec.flag === "--version";
+      if (meta && eq > 0) throw new SyntaxError(`${spec.flag} takes no value`);
+      if (spec.flag === "--print-config") scan.printConfig = true;
+      else if (spec.flag === "--version") scan.version = true;
       else {
         scan.kept.push(arg);
         if (eq < 0) scan.given.set(fieldName(spec.flag), true);
@@ -88,6 +90,7 @@ function scanArgs(args: readonly string[]): ArgScan {
       const next = args[i + 1];
       // Same rule as args.ts: a flag in value position means the value is missing.
       if (next === undefined || (next.startsWith("-") && next !== "-")) {
+        if (spec.flag === "--config") throw new SyntaxError("--config needs a value");
         scan.kept.push(arg);
         continue;
       }

@@ -137,6 +137,9 @@ describe("config layering", () => {
     assert.equal(configPath([], { P2P_EDGE_CONFIG: "b.json" }), "b.json");
     assert.equal(configPath([]), undefined);
     assert.throws(() => configPath(["--config", "a", "--config", "b"]), /more than once/);
+    assert.throws(() => configPath(["--config"]), /--config needs a value/);
+    assert.throws(() => configPath(["--config", "--echo"]), /--config needs a value/);
+    assert.throws(() => layerConfig({ args: ["--version=1"] }), /--version takes no value/);
     // --config never reaches the parser.
     assert.deepEqual(layerConfig({ args: ["--config", "a.json", "--echo"] }).argv, ["--echo"]);
   });
