@@ -146,7 +146,8 @@ Options:
                         public network unless --bootstrap is given
   --allow-private-addresses
                         let the DHT, the relay and AutoNAT accept loopback and private
-                        peers and addresses (local networks, tests)
+                        peers and addresses, and exempt loopback peers from the
+                        connection limits (local networks, tests)
   --pubsub-topic <topic>
                         serve the topic as a gossipsub bootstrapper: no mesh of its own,
                         every GRAFT pruned with peer exchange (PX); repeatable

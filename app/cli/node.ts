@@ -183,6 +183,7 @@ export async function startCliNode(
         | "dnsServer"
         | "preset"
         | "pubsubTopic"
+        | "allowPrivateAddresses"
       >
     >,
   privateKey: PrivateKey,
@@ -245,7 +246,12 @@ export async function startCliNode(
     streamMuxers: [yamux(), mplex()],
     services: services as { [K in keyof CliServices]: ServiceFactory<CliServices[K]> },
     addresses: { listen, announce, appendAnnounce, noAnnounce },
-    ...(limits ? { connectionManager: limits.connectionManager, resources: limits.resources } : {}),
+    ...(limits ? { resources: limits.resources } : {}),
+    connectionManager: {
+      ...limits?.connectionManager,
+      // Local test networks (and a reverse proxy on this host) put every peer on loopback.
+      ...(options.allowPrivateAddresses === true ? { allowList: LOOPBACK_ALLOW_LIST } : {}),
+    },
     // Started below, once the log listeners are attached.
     start: false,
   });
@@ -503,6 +509,12 @@ export async function dhtLookups(
   }
   return misses;
 }
+
+/**
+ * What `--allow-private-addresses` exempts from the connection manager's per-IP and count
+ * limits: loopback, where local test networks put every peer.
+ */
+export const LOOPBACK_ALLOW_LIST: readonly string[] = ["127.0.0.0/8", "::1/128"];
 
 /**
  * Gossipsub as a bootstrapper (`--pubsub-topic`): no mesh of its own (D = D_lo = D_hi = D_out =

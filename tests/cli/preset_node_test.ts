@@ -1,7 +1,8 @@
 /**
  * The edge preset's limits reach the node (startCliNode in-process, loopback TCP): its
  * per-IP cap (8 inbound connections per IP, EDGE_LIMITS) refuses the 9th client from 127.0.0.1,
- * where the library default (16) takes it.
+ * where the library default (16) takes it, and so does the preset with --allow-private-addresses
+ * (loopback on the allow list).
  */
 
 import { afterEach, describe, it } from "node:test";
@@ -19,9 +20,20 @@ afterEach(async () => {
   await Promise.all(started.splice(0).map((n) => n.stop().catch(() => {})));
 });
 
-async function accepted(preset: "edge" | undefined, clients: number): Promise<number> {
+async function accepted(
+  preset: "edge" | undefined,
+  clients: number,
+  allowPrivateAddresses = false,
+): Promise<number> {
   const server = await startCliNode(
-    { listen: ["/ip4/127.0.0.1/tcp/0"], echo: false, perf: false, logLevel: "quiet", preset },
+    {
+      listen: ["/ip4/127.0.0.1/tcp/0"],
+      echo: false,
+      perf: false,
+      logLevel: "quiet",
+      preset,
+      allowPrivateAddresses,
+    },
     await generateKeyPair("Ed25519"),
     { out: () => {}, err: () => {} },
   );
@@ -43,5 +55,7 @@ describe("--preset edge limits in the node", () => {
     assert.equal(EDGE_LIMITS.connectionManager.maxInboundPerIp, 8);
     assert.equal(await accepted("edge", 9), 8);
     assert.equal(await accepted(undefined, 9), 9);
+    // --allow-private-addresses: loopback is on the allow list (local test networks).
+    assert.equal(await accepted("edge", 9, true), 9);
   });
 });
