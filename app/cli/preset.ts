@@ -119,7 +119,8 @@ export function presetLimits(preset: string | undefined): PresetLimits | undefin
  * The options with the preset's roles and `--allow-private-addresses` applied: `edge` turns on
  * the relay server, the DHT as a server and AutoNAT (identify and ping always run);
  * `--allow-private-addresses` turns on the DHT's, the relay's and AutoNAT's private-address
- * options. Flags given explicitly only ever add to this.
+ * options (startCliNode also puts loopback on the connection manager's allow list). Flags given
+ * explicitly only ever add to this.
  *
  * @example
  * ```ts
