@@ -96,6 +96,12 @@ export interface CliOptions {
   metrics?: HostPort;
   /** Output lines as text (default) or one JSON object per line (`--log-format json`). */
   logFormat?: "text" | "json";
+  /** A set of roles and limits (`--preset edge`: relay, DHT server, AutoNAT; preset.ts). */
+  preset?: "edge";
+  /** DHT, relay and AutoNAT accept private and loopback peers (`--allow-private-addresses`). */
+  allowPrivateAddresses?: boolean;
+  /** Topics served as a gossipsub bootstrapper with PX (`--pubsub-topic`, repeatable). */
+  pubsubTopic?: string[];
 }
 
 /** An HTTP listen address, `--metrics 127.0.0.1:8888`. */
@@ -207,13 +213,31 @@ Options:
   --log-format text|json
                         print each event as a text line (default) or as one JSON object
                         per line: {"time","level","event","msg"}
+  --preset edge         the edge node: relay, DHT server, AutoNAT, identify and ping, with
+                        limits for 2 cores / 24 GiB (README "Edge node"); dials no
+                        public network unless --bootstrap is given
+  --allow-private-addresses
+                        let the DHT, the relay and AutoNAT accept loopback and private
+                        peers and addresses, and exempt loopback peers from the
+                        connection limits (local networks, tests)
+  --pubsub-topic <topic>
+                        serve the topic as a gossipsub bootstrapper: no mesh of its own,
+                        every GRAFT pruned with peer exchange (PX); repeatable
   --echo                also serve /echo/1.0.0
   --perf                also serve /perf/1.0.0
   --quiet               print only the listening lines, ping results and errors
   --verbose             also print identify results, connection details and error stacks
+  --config <file>       read settings from a JSON file: fields named like the flags in
+                        camelCase ("dhtServer": true, "listen": ["/ip4/..."]); unknown
+                        fields are errors (also P2P_EDGE_CONFIG=<file>)
+  --print-config        print the merged settings as JSON (a valid --config file) and exit
+  --version             print "p2p-edge-libp2p <version> (<runtime> <version>)" and exit
   --help, -h            show this help
 
 Flags take their value as the next argument or after "=" (--listen=/ip4/...).
+Every flag is also an environment variable P2P_EDGE_<FLAG> (--dht-server: P2P_EDGE_DHT_SERVER=1;
+repeatable flags comma or space separated); an unknown P2P_EDGE_ variable is an error.
+Precedence: flags, then the environment, then the --config file, then the defaults.
 Exit codes: 0 stopped cleanly, 1 runtime error, 2 usage error, 78 unusable data dir
 (corrupt or foreign store file: move it away; restarting will not help).
 
@@ -239,6 +263,8 @@ const VALUE_FLAGS = new Set([
   "--dns-server",
   "--metrics",
   "--log-format",
+  "--preset",
+  "--pubsub-topic",
 ]);
 const BOOLEAN_FLAGS = new Set([
   "--exit-after-dial",
@@ -253,6 +279,7 @@ const BOOLEAN_FLAGS = new Set([
   "--autonat-private-addrs",
   "--rendezvous",
   "--mdns",
+  "--allow-private-addresses",
   "--quiet",
   "--verbose",
   "--help",
@@ -282,6 +309,7 @@ export function parseCliArgs(args: readonly string[]): CliCommand {
   const findProviders: string[] = [];
   const subscribe: string[] = [];
   const bootstrap: string[] = [];
+  const pubsubTopic: string[] = [];
   const lists: Record<string, string[]> = {
     "--bootstrap": bootstrap,
     "--listen": listen,
@@ -292,6 +320,7 @@ export function parseCliArgs(args: readonly string[]): CliCommand {
     "--find-peer": findPeer,
     "--find-providers": findProviders,
     "--subscribe": subscribe,
+    "--pubsub-topic": pubsubTopic,
   };
   let keyFile: string | undefined;
   let dataDir: string | undefined;
@@ -348,6 +377,10 @@ export function parseCliArgs(args: readonly string[]): CliCommand {
           throw new SyntaxError("--dns-server given more than once");
         }
         options.dnsServer = value;
+      } else if (name === "--preset") {
+        if (options.preset !== undefined) throw new SyntaxError("--preset given more than once");
+        if (value !== "edge") throw new SyntaxError("--preset is edge");
+        options.preset = value;
       } else if (name === "--pubsub") {
         if (pubsubGiven) throw new SyntaxError("--pubsub given more than once");
         if (value !== "floodsub" && value !== "gossipsub") {
@@ -421,6 +454,9 @@ export function parseCliArgs(args: readonly string[]): CliCommand {
         case "--mdns":
           options.mdns = true;
           break;
+        case "--allow-private-addresses":
+          options.allowPrivateAddresses = true;
+          break;
         case "--quiet":
           options.logLevel = "quiet";
           break;
@@ -446,6 +482,10 @@ export function parseCliArgs(args: readonly string[]): CliCommand {
   if (keyFile !== undefined) options.keyFile = keyFile;
   if (bootstrap.length > 0) options.bootstrap = bootstrap;
   options.dataDir = dataDir ?? defaultDataDir(options.keyFile);
+  if (pubsubTopic.length > 0) {
+    if (options.pubsub === "floodsub") throw new SyntaxError("--pubsub-topic needs gossipsub");
+    options.pubsubTopic = pubsubTopic;
+  }
   // A one-shot dialler needs no listener (and must not collide with a node on the default port).
   if (listen.length === 0 && !options.exitAfterDial) listen.push(DEFAULT_LISTEN);
   return { kind: "run", options };

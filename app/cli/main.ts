@@ -8,7 +8,11 @@
 
 import process from "node:process";
 import { linesOf, publishLines, subscribeTopics } from "./pubsub.ts";
+import { readFile } from "node:fs/promises";
 import { parseCliArgs, USAGE } from "./args.ts";
+import { configPath, layerConfig, MAX_CONFIG_FILE_BYTES } from "./config.ts";
+import { applyPreset } from "./preset.ts";
+import { versionLine } from "./version.ts";
 import {
   type CliOutput,
   type CliServices,
@@ -60,6 +64,10 @@ export interface CliProcess extends CliOutput {
   exit(code: number): void;
   /** Lines of standard input (`--publish`). Default none. */
   stdinLines?(): AsyncIterable<string>;
+  /** The environment (`P2P_EDGE_*` settings). Default none. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Read the `--config` file as text. Default `node:fs/promises` readFile. */
+  readTextFile?(path: string): Promise<string>;
 }
 
 /**
@@ -91,6 +99,7 @@ export function processCli(): CliProcess {
     },
     exit: (code) => process.exit(code),
     stdinLines: () => linesOf(process.stdin as unknown as AsyncIterable<Uint8Array>),
+    env: readEnv(),
   };
 }
 
@@ -105,9 +114,36 @@ export function processCli(): CliProcess {
  * ```
  */
 export async function runCli(args: readonly string[], proc: CliProcess): Promise<number> {
-  let command;
+  // Settings: flags > environment > --config file > defaults (config.ts).
+  let path: string | undefined;
   try {
-    command = parseCliArgs(args);
+    path = configPath(args, proc.env);
+  } catch (err) {
+    proc.err(`error: ${(err as Error).message}`);
+    return EXIT_USAGE;
+  }
+  let text: string | undefined;
+  if (path !== undefined) {
+    try {
+      text = await (proc.readTextFile ?? readConfigFile)(path);
+    } catch (err) {
+      proc.err(errorLine(`cannot read config file ${path}: `, err, false));
+      return EXIT_ERROR;
+    }
+  }
+  let command;
+  let layered;
+  try {
+    layered = layerConfig({
+      args,
+      env: proc.env,
+      file: path === undefined ? undefined : { path, text: text! },
+    });
+    if (layered.version) {
+      proc.out(versionLine(undefined, undefined, proc.env));
+      return EXIT_OK;
+    }
+    command = parseCliArgs(layered.argv);
   } catch (err) {
     proc.err(`error: ${(err as Error).message}`);
     return EXIT_USAGE;
@@ -116,7 +152,11 @@ export async function runCli(args: readonly string[], proc: CliProcess): Promise
     proc.out(USAGE);
     return EXIT_OK;
   }
-  const options = command.options;
+  if (layered.printConfig) {
+    proc.out(JSON.stringify(layered.values, null, 2));
+    return EXIT_OK;
+  }
+  const options = applyPreset(command.options);
   // JSON log mode: every line below becomes one JSON object (log.ts).
   if (options.logFormat === "json") proc = { ...proc, ...jsonOutput(proc) };
   const verbose = options.logLevel === "verbose";
@@ -242,3 +282,23 @@ export async function runCli(args: readonly string[], proc: CliProcess): Promise
 }
 
 async function* emptyLines(): AsyncGenerator<string> {}
+
+/**
+ * The environment as a plain object, or none where reading it is not permitted (Deno without
+ * --allow-env): the settings then come from flags and the config file only.
+ */
+function readEnv(): Record<string, string | undefined> {
+  try {
+    return Object.fromEntries(Object.entries(process.env));
+  } catch {
+    return {};
+  }
+}
+
+async function readConfigFile(path: string): Promise<string> {
+  const bytes = await readFile(path);
+  if (bytes.byteLength > MAX_CONFIG_FILE_BYTES) {
+    throw new Error(`larger than ${MAX_CONFIG_FILE_BYTES} bytes`);
+  }
+  return new TextDecoder().decode(bytes);
+}

@@ -43,7 +43,10 @@ import { tcp } from "../../transports/tcp/mod.ts";
 import { websocket } from "../../transports/websocket/mod.ts";
 import { webTransport } from "../../transports/webtransport/mod.ts";
 import { circuitRelayTransport } from "../../transports/circuit-relay/mod.ts";
+import { MemoryProviderStore } from "../../protocols/kad-dht/providers.ts";
+import { MemoryValueStore } from "../../protocols/kad-dht/values.ts";
 import type { CliOptions, LogLevel } from "./args.ts";
+import { presetLimits } from "./preset.ts";
 
 /**
  * A failure the CLI reports as one line (exit code 1); `cause` keeps the original error.
@@ -186,6 +189,9 @@ export async function startCliNode(
         | "dnsServer"
         | "rendezvous"
         | "metrics"
+        | "preset"
+        | "pubsubTopic"
+        | "allowPrivateAddresses"
       >
     >,
   privateKey: PrivateKey,
@@ -207,24 +213,38 @@ export async function startCliNode(
   };
   if (options.echo) services.echo = echo();
   if (options.perf) services.perf = perf();
+  // `--preset edge` limits (preset.ts); without a preset the library defaults apply.
+  const limits = presetLimits(options.preset);
   if (options.relay === true) {
-    services.relay = circuitRelayServer(
-      options.relayPrivateAddrs === true ? { reservations: { addressFilter: () => true } } : {},
-    );
+    services.relay = circuitRelayServer({
+      reservations: {
+        ...limits?.relay,
+        ...(options.relayPrivateAddrs === true ? { addressFilter: () => true } : {}),
+      },
+      ...(limits ? { maxInboundHopStreams: limits.relayMaxInboundHopStreams } : {}),
+    });
   }
   if (options.rendezvous === true) services.rendezvous = rendezvous({ server: true });
   if (options.autonat === true) {
     services.autonat = autoNAT({ allowPrivateAddresses: options.autonatPrivateAddrs === true });
   }
   if (options.dht !== undefined && options.dht !== "off") {
+    const server = options.dht === "server";
     services.dht = kadDHT({
+      ...(limits && server ? { requestLimits: limits.dhtRequests } : {}),
       clientMode: options.dht === "client",
       allowPrivateAddresses: options.dhtPrivateAddrs === true,
       // The --dial peers, with /p2p/, are the bootstrap peers (runCli bootstraps after dials).
       bootstrapPeers: (options.dial ?? []).filter((a) => a.includes("/p2p/")),
-      // Records we hold for the network survive restarts (--data-dir).
-      values: options.dht === "server" ? stores.dht?.values : undefined,
-      providers: options.dht === "server" ? stores.dht?.providers : undefined,
+      // Records we hold for the network survive restarts (--data-dir); the preset's caps apply
+      // to them (state.ts) or to the memory stores without a data dir.
+      values: server
+        ? stores.dht?.values ?? (limits ? new MemoryValueStore(limits.dhtValues) : undefined)
+        : undefined,
+      providers: server
+        ? stores.dht?.providers ??
+          (limits ? new MemoryProviderStore(limits.dhtProviders) : undefined)
+        : undefined,
     });
   }
   const pubsub = cliPubsub(options);
@@ -242,6 +262,12 @@ export async function startCliNode(
     addresses: { listen, announce, appendAnnounce, noAnnounce },
     // Bytes by transport for /metrics and the status page's chart (--metrics only).
     countTraffic: options.metrics !== undefined,
+    ...(limits ? { resources: limits.resources } : {}),
+    connectionManager: {
+      ...limits?.connectionManager,
+      // Local test networks (and a reverse proxy on this host) put every peer on loopback.
+      ...(options.allowPrivateAddresses === true ? { allowList: LOOPBACK_ALLOW_LIST } : {}),
+    },
     // Started below, once the log listeners are attached.
     start: false,
   });
@@ -267,6 +293,8 @@ export async function startCliNode(
     });
   }
   await node.start();
+  // --pubsub-topic: joined as a bootstrapper (cliPubsub); messages are not printed.
+  for (const topic of options.pubsubTopic ?? []) node.services.pubsub?.subscribe(topic);
   return node;
 }
 
@@ -499,13 +527,40 @@ export async function dhtLookups(
   return misses;
 }
 
-/** The pubsub service factory for `--pubsub`, or undefined when no topic flag asks for one. */
+/**
+ * What `--allow-private-addresses` exempts from the connection manager's per-IP and count
+ * limits: loopback, where local test networks put every peer.
+ */
+export const LOOPBACK_ALLOW_LIST: readonly string[] = ["127.0.0.0/8", "::1/128"];
+
+/**
+ * Gossipsub as a bootstrapper (`--pubsub-topic`): no mesh of its own (D = D_lo = D_hi = D_out =
+ * 0), so every GRAFT is pruned, with peer exchange on, as gossipsub-v1.1.md "Recommendations
+ * for Network Operators" advises for bootstrappers.
+ */
+export const PUBSUB_BOOTSTRAPPER = { D: 0, Dlo: 0, Dhi: 0, Dout: 0, doPX: true } as const;
+
+/**
+ * The pubsub service factory for `--pubsub`, or undefined when no topic flag asks for one.
+ * With `--pubsub-topic`, gossipsub as a bootstrapper ({@link PUBSUB_BOOTSTRAPPER}).
+ *
+ * @example
+ * ```ts
+ * import { cliPubsub } from "./node.ts";
+ * cliPubsub({ pubsubTopic: ["chat"] }) !== undefined; // true
+ * ```
+ */
 export function cliPubsub(
-  options: Partial<Pick<CliOptions, "subscribe" | "publish" | "pubsub">>,
+  options: Partial<Pick<CliOptions, "subscribe" | "publish" | "pubsub" | "pubsubTopic">>,
 ): ServiceFactory<PubsubService> | undefined {
-  if ((options.subscribe ?? []).length === 0 && options.publish === undefined) return undefined;
   // A chat line typed before anyone listens is not an error: it goes nowhere.
   const common = { allowPublishToZeroTopicPeers: true };
+  if ((options.pubsubTopic ?? []).length > 0) {
+    return gossipsub({ ...common, ...PUBSUB_BOOTSTRAPPER }) as unknown as ServiceFactory<
+      PubsubService
+    >;
+  }
+  if ((options.subscribe ?? []).length === 0 && options.publish === undefined) return undefined;
   return options.pubsub === "floodsub"
     ? floodsub(common)
     : gossipsub(common) as unknown as ServiceFactory<PubsubService>;

@@ -11,6 +11,7 @@
  * @module
  */
 
+import { presetLimits } from "./preset.ts";
 import { stat, writeFile } from "node:fs/promises";
 import type { Datastore } from "../../src/datastore/types.ts";
 import { DatastoreError } from "../../src/datastore/errors.ts";
@@ -107,7 +108,7 @@ function dataError(dir: string, err: unknown): DataDirError {
 export async function openCliState(
   options: Pick<
     CliOptions,
-    "keyFile" | "dataDir" | "dht" | "relay" | "relayPrivateAddrs" | "listen"
+    "keyFile" | "dataDir" | "dht" | "relay" | "relayPrivateAddrs" | "listen" | "preset"
   >,
 ): Promise<CliState> {
   const dir = options.dataDir;
@@ -177,9 +178,11 @@ export async function openCliState(
     try {
       await recent.load();
       if (options.dht === "server") {
+        // The preset's caps hold for the records on disk too (preset.ts).
+        const limits = presetLimits(options.preset);
         dht = {
-          values: await DatastoreValueStore.open(datastore),
-          providers: await DatastoreProviderStore.open(datastore),
+          values: await DatastoreValueStore.open(datastore, limits?.dhtValues),
+          providers: await DatastoreProviderStore.open(datastore, limits?.dhtProviders),
         };
       }
       previousRelay = parseRelay(await datastore.get(RELAY_SETTINGS_KEY));
