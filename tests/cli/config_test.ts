@@ -157,6 +157,10 @@ describe("config layering", () => {
         ? "edge"
         : spec.flag === "--pubsub"
         ? "gossipsub"
+        : spec.flag === "--metrics" || spec.flag === "--dns-server"
+        ? "127.0.0.1:8888"
+        : spec.flag === "--log-format"
+        ? "json"
         : "x";
       const args = spec.kind === "boolean" ? [spec.flag] : [`${spec.flag}=${value}`];
       if (spec.flag === "--exit-after-dial") args.push("--dial=/ip4/127.0.0.1/tcp/1");

@@ -1,6 +1,6 @@
 /**
- * The edge node end to end (issue 21's must-show): the CLI started as an edge node (relay, DHT
- * server, AutoNAT, metrics; loopback peers allowed) on the runtime running the tests, with
+ * The edge node end to end (issue 21's must-show): the CLI started with `--preset edge` (relay,
+ * DHT server, AutoNAT) and `--metrics`, loopback peers allowed, on the runtime running the tests, with
  * js-libp2p nodes (kad-dht 16.4.5 server mode and circuit-relay-v2 4.2.13, under Deno) that
  * bootstrap their DHT from it, reserve on it and connect through it. `/metrics` is scraped and
  * parsed before and after the traffic (counters move), `/healthz` and `/readyz` answer, and the
@@ -19,15 +19,8 @@ import { parseExposition, sampleSum, sampleValue } from "../metrics/prom_parse.t
 import { dumpDom, SKIP as NO_CHROMIUM, textOf } from "../metrics/chromium.ts";
 import { until } from "../helpers/nodes.ts";
 
-/** The edge node's flags: the roles of `--preset edge`, loopback peers allowed. */
-const EDGE_FLAGS = [
-  "--relay",
-  "--relay-private-addrs",
-  "--dht-server",
-  "--dht-private-addrs",
-  "--autonat",
-  "--autonat-private-addrs",
-];
+/** The edge node: `--preset edge` (relay, DHT server, AutoNAT), loopback peers allowed. */
+const EDGE_FLAGS = ["--preset", "edge", "--allow-private-addresses"];
 
 function startJs(relay?: string): Promise<JsCommandPeer> {
   return startJsCommandPeer({
