@@ -180,9 +180,9 @@ describe(`NAT lab: our nodes on ${RUNTIME} in network namespaces`, { skip: SKIP 
     // B's router forwards nothing unsolicited (it drops it), and B's private address has no
     // route from A. The relay host, public, is reachable from A (dial included in the ping).
     assert.ok((await a.call("ping", { addr: relayAddr(), timeoutMs: 10_000 }) as number) >= 0);
-    // The probes name another peer id than B's, so no dial to B below can meet one of them
-    // (dials are shared by peer and addresses, and an abandoned one is aborted, since this
-    // session: belt and braces).
+    // The probes name another peer id than B's, so no dial to B below can meet one of them (the
+    // node shares dials only for the same peer and addresses and aborts abandoned ones; the
+    // separate id stays as a safeguard).
     const probePeer = peerIdFromPublicKey((await generateKeyPair("Ed25519")).publicKey);
     for (const ip of [ROUTER_WAN_IP.b, HOST_IP.b]) {
       await assert.rejects(
