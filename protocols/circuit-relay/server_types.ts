@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Multiaddr } from "../../src/multiaddr/mod.ts";
+import { isPublicAddress, type Multiaddr } from "../../src/multiaddr/mod.ts";
 import type { RateLimit } from "./reservations.ts";
 
 /** Deadline of a HOP exchange: the request, and for CONNECT the STOP round trip (js 30 s). */
@@ -127,48 +127,6 @@ export interface CircuitRelayStats {
  * ```
  */
 export function publicAddressFilter(addr: Multiaddr): boolean {
-  const b = addr.bytes;
-  if (b[0] === 4 && b.byteLength >= 5) return isPublicIPv4(b.subarray(1, 5));
-  if (b[0] === 41 && b.byteLength >= 17) {
-    const ip = b.subarray(1, 17);
-    let mapped = ip[10] === 0xff && ip[11] === 0xff;
-    for (let i = 0; i < 10 && mapped; i++) mapped = ip[i] === 0;
-    if (mapped) return isPublicIPv4(ip.subarray(12));
-    // Global unicast 2000::/3 outside the documentation range 2001:db8::/32 (RFC 3849).
-    if ((ip[0] & 0xe0) !== 0x20) return false;
-    return !(ip[0] === 0x20 && ip[1] === 0x01 && ip[2] === 0x0d && ip[3] === 0xb8);
-  }
-  if (b[0] >= 53 && b[0] <= 56) {
-    const host = addr.toString().split("/")[2]?.toLowerCase() ?? "";
-    return host !== "localhost" && !host.endsWith(".localhost");
-  }
-  return false;
-}
-
-/** Non-public IPv4 ranges (RFC 6890 special-purpose registry), as [a, b, c, d, prefix bits]. */
-const IPV4_NON_PUBLIC: readonly (readonly number[])[] = [
-  [0, 0, 0, 0, 8],
-  [10, 0, 0, 0, 8],
-  [100, 64, 0, 0, 10],
-  [127, 0, 0, 0, 8],
-  [169, 254, 0, 0, 16],
-  [172, 16, 0, 0, 12],
-  [192, 0, 0, 0, 24],
-  [192, 0, 2, 0, 24],
-  [192, 168, 0, 0, 16],
-  [198, 18, 0, 0, 15],
-  [198, 51, 100, 0, 24],
-  [203, 0, 113, 0, 24],
-  [224, 0, 0, 0, 4],
-  [240, 0, 0, 0, 4],
-];
-
-function isPublicIPv4(ip: Uint8Array): boolean {
-  const value = ((ip[0] << 24) | (ip[1] << 16) | (ip[2] << 8) | ip[3]) >>> 0;
-  for (const r of IPV4_NON_PUBLIC) {
-    const base = ((r[0] << 24) | (r[1] << 16) | (r[2] << 8) | r[3]) >>> 0;
-    const mask = r[4] === 0 ? 0 : (0xffff_ffff << (32 - r[4])) >>> 0;
-    if (((value & mask) >>> 0) === base) return false;
-  }
-  return true;
+  // The core's classifier (src/multiaddr/scope.ts), shared with the DHT and DCUtR.
+  return isPublicAddress(addr);
 }

@@ -6,37 +6,11 @@
  * @module
  */
 
-import { CODE_P2P, CODE_P2P_CIRCUIT, Multiaddr } from "../../src/multiaddr/mod.ts";
+import { CODE_P2P, CODE_P2P_CIRCUIT, isPublicAddress, Multiaddr } from "../../src/multiaddr/mod.ts";
 
 const IP4 = 4;
 const IP6 = 41;
 const DNS_CODES: ReadonlySet<number> = new Set([53, 54, 55, 56]);
-
-/** IPv4 prefixes that are not publicly routable (RFC 6890 special-purpose registry). */
-const IPV4_NON_PUBLIC: readonly (readonly [number, number, number, number, number])[] = [
-  [0, 0, 0, 0, 8],
-  [10, 0, 0, 0, 8],
-  [100, 64, 0, 0, 10],
-  [127, 0, 0, 0, 8],
-  [169, 254, 0, 0, 16],
-  [172, 16, 0, 0, 12],
-  [192, 0, 0, 0, 24],
-  [192, 0, 2, 0, 24],
-  [192, 168, 0, 0, 16],
-  [198, 18, 0, 0, 15],
-  [198, 51, 100, 0, 24],
-  [203, 0, 113, 0, 24],
-  [224, 0, 0, 0, 4],
-  [240, 0, 0, 0, 4],
-];
-
-function inPrefix(ip: Uint8Array, p: readonly number[], bits: number): boolean {
-  for (let i = 0; bits > 0; i++, bits -= 8) {
-    const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
-    if ((ip[i] & mask) !== (p[i] & mask)) return false;
-  }
-  return true;
-}
 
 /**
  * True when `addr` starts with a public IPv4/IPv6 address or a DNS name other than localhost.
@@ -50,29 +24,8 @@ function inPrefix(ip: Uint8Array, p: readonly number[], bits: number): boolean {
  * ```
  */
 export function isPublicAddr(addr: Multiaddr): boolean {
-  const [first] = addr.components();
-  if (first === undefined) return false;
-  const bytes = addr.bytes;
-  if (first.code === IP4) {
-    const ip = bytes.subarray(1, 5);
-    return !IPV4_NON_PUBLIC.some((p) => inPrefix(ip, p, p[4]));
-  }
-  if (first.code === IP6) {
-    const ip = bytes.subarray(1, 17);
-    let mapped = true;
-    for (let i = 0; i < 10; i++) if (ip[i] !== 0) mapped = false;
-    if (mapped && ip[10] === 0xff && ip[11] === 0xff) {
-      const v4 = ip.subarray(12, 16);
-      return !IPV4_NON_PUBLIC.some((p) => inPrefix(v4, p, p[4]));
-    }
-    // Global unicast 2000::/3, minus documentation 2001:db8::/32.
-    return (ip[0] & 0xe0) === 0x20 && !inPrefix(ip, [0x20, 0x01, 0x0d, 0xb8], 32);
-  }
-  if (DNS_CODES.has(first.code)) {
-    const name = (first.value ?? "").toLowerCase();
-    return name !== "localhost" && !name.endsWith(".localhost");
-  }
-  return false;
+  // The core's classifier (src/multiaddr/scope.ts), shared with the DHT and the relay.
+  return isPublicAddress(addr);
 }
 
 /**

@@ -14,6 +14,13 @@
  */
 
 export {
+  isPublicAddress,
+  isPublicAddressBytes,
+  isPublicIPv4,
+  isPublicIPv6,
+  mappedIPv4,
+} from "./scope.ts";
+export {
   type Component,
   isMultiaddr,
   Multiaddr,
