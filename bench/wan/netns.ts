@@ -99,8 +99,18 @@ export function sweepStale(): void {
   }
 }
 
+/** Options of {@link buildWan}. */
+export interface WanOptions {
+  /**
+   * `net.ipv4.tcp_notsent_lowat` in both end hosts (bytes), a per-namespace sysctl: how much
+   * not-yet-sent data a TCP socket holds before it stops being writable. Unset: the kernel's
+   * default (no limit: the whole autotuned send buffer can queue ahead of a small message).
+   */
+  notsentLowat?: number;
+}
+
 /** Build the network and start the delay line; on failure everything built is removed. */
-export async function buildWan(): Promise<WanNet> {
+export async function buildWan(opts: WanOptions = {}): Promise<WanNet> {
   sweepStale();
   const tag = `wn${process.pid.toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const ns = { c: `${tag}-c`, w: `${tag}-w`, s: `${tag}-s` };
@@ -138,6 +148,19 @@ export async function buildWan(): Promise<WanNet> {
       ip(n, "link", "set", dev, "gso_max_segs", "1");
       run("ip", ["netns", "exec", n, "python3", `${HERE}delay_line.py`, "--offload-off", dev]);
       ip(n, "link", "set", dev, "up");
+    }
+    if (opts.notsentLowat !== undefined) {
+      for (const n of [ns.c, ns.s]) {
+        run("ip", [
+          "netns",
+          "exec",
+          n,
+          "sysctl",
+          "-q",
+          "-w",
+          `net.ipv4.tcp_notsent_lowat=${opts.notsentLowat}`,
+        ]);
+      }
     }
     ip(ns.c, "addr", "add", `${CLIENT_IP}/24`, "dev", "eth0");
     ip(ns.s, "addr", "add", `${SERVER_IP}/24`, "dev", "eth0");

@@ -5,6 +5,7 @@
  *
  *   deno task bench:wan [--rtts 20,80,200] [--losses 0,0.1,1] [--rate 100] [--dials 5]
  *                       [--impls ours-deno,ours-bun,js-deno] [--json out.json]
+ *                       [--notsent-lowat <bytes>] [--skip ttfb,throughput,p99]
  *
  * For each RTT (jitter ±RTT/40 each way, never reordering):
  *   1. ttfb: `--dials` times dial() -> newStream(/echo/1.0.0) -> 1 byte -> first byte back, over
@@ -35,6 +36,7 @@ const LOSSES = list("losses", "0,0.1,1");
 const RATE = Number(args.get("rate") ?? 100);
 const DIALS = Number(args.get("dials") ?? 5);
 const IMPLS = (args.get("impls") ?? "ours-deno,ours-bun,js-deno").split(",");
+const SKIP = new Set((args.get("skip") ?? "").split(","));
 /** Longest wait for one driver command, ms (bounded). */
 const CALL_TIMEOUT_MS = 90_000;
 const MEASURE_MS = 4_000;
@@ -150,9 +152,10 @@ async function main(net: WanNet): Promise<void> {
     const link = { rttMs: rtt, jitterMs: rtt / 40, loss: 0, rateMbit: RATE };
     await net.shape(link);
     // 1. round trips to the first byte
-    for (const impl of IMPLS) {
+    for (const impl of SKIP.has("ttfb") ? [] : IMPLS) {
       for (const ws of [false, true]) {
         const runs: Record<string, number>[] = [];
+        const began = performance.now();
         try {
           await clients[impl].call("ttfb", { addr: addr(impl, ws) }); // warm-up (JIT), not counted
           for (let i = 0; i < DIALS; i++) {
@@ -170,6 +173,7 @@ async function main(net: WanNet): Promise<void> {
           dialMs: median(runs.map((r) => r.dial)),
           openMs: median(runs.map((r) => r.open)),
           n: runs.length,
+          wallMs: performance.now() - began,
         };
         out.push(row);
         console.error(JSON.stringify(row));
@@ -180,7 +184,7 @@ async function main(net: WanNet): Promise<void> {
     for (const loss of LOSSES) {
       await net.shape({ ...link, loss: loss / 100 });
       const runners: [string, () => Promise<Record<string, number>>][] = [
-        ...(IMPLS.includes("ours-deno")
+        ...(SKIP.has("throughput") ? [] : IMPLS.includes("ours-deno")
           ? [[
             "tcp-raw",
             () =>
@@ -192,7 +196,7 @@ async function main(net: WanNet): Promise<void> {
               }),
           ] as [string, () => Promise<Record<string, number>>]]
           : []),
-        ...IMPLS.map((impl) =>
+        ...(SKIP.has("throughput") ? [] : IMPLS).map((impl) =>
           [
             impl,
             () =>
@@ -214,7 +218,7 @@ async function main(net: WanNet): Promise<void> {
           console.error(`throughput ${impl} ${rtt} ${loss}: ${(e as Error).message}`);
         }
       }
-      if (loss !== 0) continue;
+      if (loss !== 0 || SKIP.has("p99")) continue;
       const count = Math.max(20, Math.min(100, Math.floor(6000 / rtt)));
       for (const impl of IMPLS) {
         try {
@@ -243,7 +247,11 @@ function printTables(out: Record<string, unknown>[]): void {
   const get = (kind: string, m: (r: Record<string, unknown>) => boolean) =>
     (out.find((r) => r.kind === kind && m(r)) ?? {}) as Record<string, number>;
   const lines: string[] = [];
-  lines.push(`Link: ${RATE} Mbit/s TBF cap, RTT as listed (jitter ±RTT/40 each way).`, "");
+  lines.push(
+    `Link: ${RATE} Mbit/s TBF cap, RTT as listed (jitter ±RTT/40 each way)` +
+      (lowat === undefined ? "." : `, tcp_notsent_lowat ${lowat}.`),
+    "",
+  );
   lines.push("| RTTs to first byte (dial / newStream / total) | " +
     RTTS.map((r) => `${r} ms TCP | ${r} ms WS`).join(" | ") + " |");
   lines.push("|---|" + RTTS.map(() => "---|---").join("|") + "|");
@@ -289,7 +297,8 @@ if (why !== false) {
   console.error(`bench:wan cannot run here: ${why}`);
   process.exit(1);
 }
-const net = await buildWan();
+const lowat = args.get("notsent-lowat");
+const net = await buildWan(lowat === undefined ? {} : { notsentLowat: Number(lowat) });
 const cleanup = (): void => {
   for (const p of procs) p.kill();
   net.destroy();
