@@ -56,7 +56,8 @@ const node = await createLibp2p({
   connectionEncrypters: [noise()],
   streamMuxers: [yamux()],
   connectionManager: { inboundConnectionThreshold: 10_000, allow: ["/ip4/192.0.2.1"] },
-  services: { identify: identify(), echo: echo() },
+  // The p99 scenario opens 20-100 echo streams one after another (js's default allows 32).
+  services: { identify: identify(), echo: echo({ maxInboundStreams: 1024 }) },
 });
 
 type JsStream = Parameters<Parameters<typeof node.handle>[1]>[0];

@@ -131,7 +131,20 @@ export async function buildWan(opts: WanOptions = {}): Promise<WanNet> {
   };
   const ip = (n: string, ...args: string[]): string => run("ip", ["-n", n, ...args]);
   const veth = (a: string, aName: string, b: string, bName: string): void => {
-    run("ip", ["link", "add", aName, "netns", a, "type", "veth", "peer", "name", bName, "netns", b]);
+    run("ip", [
+      "link",
+      "add",
+      aName,
+      "netns",
+      a,
+      "type",
+      "veth",
+      "peer",
+      "name",
+      bName,
+      "netns",
+      b,
+    ]);
   };
   // Replies of the delay line, in order (one per command).
   const waiting: ((obj: Record<string, unknown>) => void)[] = [];

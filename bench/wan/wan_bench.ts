@@ -5,7 +5,7 @@
  *
  *   deno task bench:wan [--rtts 20,80,200] [--losses 0,0.1,1] [--rate 100] [--dials 5]
  *                       [--impls ours-deno,ours-bun,js-deno] [--json out.json]
- *                       [--notsent-lowat <bytes>] [--skip ttfb,throughput,p99]
+ *                       [--notsent-lowat <bytes>] [--skip ttfb,throughput,p99] [--cross 1]
  *
  * For each RTT (jitter ±RTT/40 each way, never reordering):
  *   1. ttfb: `--dials` times dial() -> newStream(/echo/1.0.0) -> 1 byte -> first byte back, over
@@ -24,7 +24,7 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import process from "node:process";
 import { writeFileSync } from "node:fs";
-import { buildWan, CLIENT_IP, SERVER_IP, wanUnavailable, type WanNet } from "./netns.ts";
+import { buildWan, SERVER_IP, type WanNet, wanUnavailable } from "./netns.ts";
 import { flags } from "./wan_common.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -179,6 +179,32 @@ async function main(net: WanNet): Promise<void> {
         console.error(JSON.stringify(row));
       }
     }
+    // --cross: our Deno client against our Bun server and back (which runtime adds a round trip)
+    if (
+      args.get("cross") !== undefined && IMPLS.includes("ours-deno") && IMPLS.includes("ours-bun")
+    ) {
+      for (const [c, s] of [["ours-deno", "ours-bun"], ["ours-bun", "ours-deno"]]) {
+        for (const ws of [false, true]) {
+          const runs: Record<string, number>[] = [];
+          for (let i = 0; i <= DIALS; i++) {
+            const r = await clients[c].call("ttfb", { addr: addr(s, ws) });
+            if (i > 0) runs.push(r); // the first is a warm-up
+          }
+          const row = {
+            kind: "ttfb-cross",
+            impl: `${c} -> ${s}`,
+            transport: ws ? "ws" : "tcp",
+            rtt,
+            firstMs: median(runs.map((r) => r.first)),
+            dialMs: median(runs.map((r) => r.dial)),
+            openMs: median(runs.map((r) => r.open)),
+            n: runs.length,
+          };
+          out.push(row);
+          console.error(JSON.stringify(row));
+        }
+      }
+    }
     // 2. + 3. throughput at each loss rate; p99 at 0% loss
     const warmMs = Math.max(1500, 12 * rtt);
     for (const loss of LOSSES) {
@@ -238,7 +264,9 @@ async function main(net: WanNet): Promise<void> {
     }
   }
   console.error("delay line:", JSON.stringify(await net.stats()));
-  if (args.get("json") !== undefined) writeFileSync(args.get("json")!, JSON.stringify(out, null, 1));
+  if (args.get("json") !== undefined) {
+    writeFileSync(args.get("json")!, JSON.stringify(out, null, 1));
+  }
   printTables(out);
 }
 
@@ -252,8 +280,10 @@ function printTables(out: Record<string, unknown>[]): void {
       (lowat === undefined ? "." : `, tcp_notsent_lowat ${lowat}.`),
     "",
   );
-  lines.push("| RTTs to first byte (dial / newStream / total) | " +
-    RTTS.map((r) => `${r} ms TCP | ${r} ms WS`).join(" | ") + " |");
+  lines.push(
+    "| RTTs to first byte (dial / newStream / total) | " +
+      RTTS.map((r) => `${r} ms TCP | ${r} ms WS`).join(" | ") + " |",
+  );
   lines.push("|---|" + RTTS.map(() => "---|---").join("|") + "|");
   for (const impl of IMPLS) {
     const cells = RTTS.flatMap((rtt) =>
@@ -265,8 +295,10 @@ function printTables(out: Record<string, unknown>[]): void {
     lines.push(`| ${impl} | ${cells.join(" | ")} |`);
   }
   lines.push("");
-  lines.push("| throughput, share of the cap (Mbit/s) | " +
-    RTTS.flatMap((r) => LOSSES.map((l) => `${r} ms ${l}%`)).join(" | ") + " |");
+  lines.push(
+    "| throughput, share of the cap (Mbit/s) | " +
+      RTTS.flatMap((r) => LOSSES.map((l) => `${r} ms ${l}%`)).join(" | ") + " |",
+  );
   lines.push("|---|" + RTTS.flatMap(() => LOSSES.map(() => "---")).join("|") + "|");
   for (const impl of ["tcp-raw", ...IMPLS]) {
     const cells = RTTS.flatMap((rtt) =>
@@ -278,8 +310,10 @@ function printTables(out: Record<string, unknown>[]): void {
     lines.push(`| ${impl} | ${cells.join(" | ")} |`);
   }
   lines.push("");
-  lines.push("| 32 B echo on a new stream during a bulk stream: p50 / p99 ms (n) | " +
-    RTTS.map((r) => `${r} ms (target ${2 * r + 10})`).join(" | ") + " |");
+  lines.push(
+    "| 32 B echo on a new stream during a bulk stream: p50 / p99 ms (n) | " +
+      RTTS.map((r) => `${r} ms (target ${2 * r + 10})`).join(" | ") + " |",
+  );
   lines.push("|---|" + RTTS.map(() => "---").join("|") + "|");
   for (const impl of IMPLS) {
     const cells = RTTS.map((rtt) => {

@@ -140,7 +140,9 @@ export const summarize = {
     const rate = (b: number, ms: number): number => ms > 0 ? (b * 8) / (ms * 1000) : 0;
     const sorted = [...latencies].sort((a, b) => a - b);
     const q = (p: number): number =>
-      sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)];
+      sorted.length === 0
+        ? NaN
+        : sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)];
     return {
       mbit: warm !== undefined && end !== undefined ? rate(bEnd - bWarm, end - warm) : 0,
       mbitAll: first !== undefined && end !== undefined ? rate(bEnd, end - first) : 0,
