@@ -6,6 +6,8 @@
  *   deno task bench:wan [--rtts 20,80,200] [--losses 0,0.1,1] [--rate 100] [--dials 5]
  *                       [--impls ours-deno,ours-bun,js-deno] [--json out.json]
  *                       [--notsent-lowat <bytes>] [--skip ttfb,throughput,p99] [--cross 1]
+ *                       [--reps 1]
+ *   deno task bench:wan --print run1.json,run2.json [--rtts ...]   (tables of saved runs, pooled)
  *
  * For each RTT (jitter ±RTT/40 each way, never reordering):
  *   1. ttfb: `--dials` times dial() -> newStream(/echo/1.0.0) -> 1 byte -> first byte back, over
@@ -23,7 +25,7 @@
 
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import process from "node:process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { buildWan, SERVER_IP, type WanNet, wanUnavailable } from "./netns.ts";
 import { flags } from "./wan_common.ts";
 
@@ -35,6 +37,9 @@ const RTTS = list("rtts", "20,80,200");
 const LOSSES = list("losses", "0,0.1,1");
 const RATE = Number(args.get("rate") ?? 100);
 const DIALS = Number(args.get("dials") ?? 5);
+/** Throughput runs per implementation and link (interleaved); the table shows the median. */
+const REPS = Number(args.get("reps") ?? 1);
+const lowat = args.get("notsent-lowat");
 const IMPLS = (args.get("impls") ?? "ours-deno,ours-bun,js-deno").split(",");
 const SKIP = new Set((args.get("skip") ?? "").split(","));
 /** Longest wait for one driver command, ms (bounded). */
@@ -234,7 +239,7 @@ async function main(net: WanNet): Promise<void> {
           ] as [string, () => Promise<Record<string, number>>]
         ),
       ];
-      for (const [impl, go] of runners) {
+      for (const [impl, go] of Array.from({ length: REPS }, () => runners).flat()) {
         try {
           const r = await go();
           const row = { kind: "throughput", impl, rtt, loss, ...r, share: r.mbit / RATE };
@@ -288,7 +293,19 @@ function printTables(out: Record<string, unknown>[]): void {
   for (const impl of IMPLS) {
     const cells = RTTS.flatMap((rtt) =>
       ["tcp", "ws"].map((t) => {
-        const r = get("ttfb", (x) => x.impl === impl && x.rtt === rtt && x.transport === t);
+        const rs = out.filter((x) =>
+          x.kind === "ttfb" && x.impl === impl && x.rtt === rtt && x.transport === t
+        ) as Record<string, number>[];
+        const m = (k: string): number => median(rs.map((x) => x[k]));
+        return `${f(m("dialMs") / rtt)} / ${f(m("openMs") / rtt)} / **${f(m("firstMs") / rtt)}**`;
+      })
+    );
+    lines.push(`| ${impl} | ${cells.join(" | ")} |`);
+  }
+  for (const impl of [...new Set(out.filter((r) => r.kind === "ttfb-cross").map((r) => r.impl))]) {
+    const cells = RTTS.flatMap((rtt) =>
+      ["tcp", "ws"].map((t) => {
+        const r = get("ttfb-cross", (x) => x.impl === impl && x.rtt === rtt && x.transport === t);
         return `${f(r.dialMs / rtt)} / ${f(r.openMs / rtt)} / **${f(r.firstMs / rtt)}**`;
       })
     );
@@ -303,8 +320,11 @@ function printTables(out: Record<string, unknown>[]): void {
   for (const impl of ["tcp-raw", ...IMPLS]) {
     const cells = RTTS.flatMap((rtt) =>
       LOSSES.map((loss) => {
-        const r = get("throughput", (x) => x.impl === impl && x.rtt === rtt && x.loss === loss);
-        return `${f(100 * r.share, 0)}% (${f(r.mbit)})`;
+        const runs = out.filter((x) =>
+          x.kind === "throughput" && x.impl === impl && x.rtt === rtt && x.loss === loss
+        ).map((x) => x.mbit as number);
+        const m = median(runs);
+        return `${f(100 * m / RATE, 0)}% (${f(m)}${runs.length > 1 ? `, n=${runs.length}` : ""})`;
       })
     );
     lines.push(`| ${impl} | ${cells.join(" | ")} |`);
@@ -326,12 +346,19 @@ function printTables(out: Record<string, unknown>[]): void {
   console.log(lines.join("\n"));
 }
 
+// --print a.json,b.json: only print the tables of saved runs (their rows pooled: medians).
+if (args.get("print") !== undefined) {
+  const rows = args.get("print")!.split(",").flatMap((file) =>
+    JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>[]
+  );
+  printTables(rows);
+  process.exit(0);
+}
 const why = wanUnavailable();
 if (why !== false) {
   console.error(`bench:wan cannot run here: ${why}`);
   process.exit(1);
 }
-const lowat = args.get("notsent-lowat");
 const net = await buildWan(lowat === undefined ? {} : { notsentLowat: Number(lowat) });
 const cleanup = (): void => {
   for (const p of procs) p.kill();
