@@ -21,6 +21,8 @@ import { tcp } from "../../transports/tcp/mod.ts";
 import { websocket } from "../../transports/websocket/mod.ts";
 import { noise } from "../../protocols/noise/mod.ts";
 import { yamux } from "../../protocols/yamux/mod.ts";
+import type { YamuxMuxer } from "../../protocols/yamux/service.ts";
+import type { StreamMuxerFactory } from "../../src/muxer.ts";
 import { identify } from "../../protocols/identify/mod.ts";
 import {
   BULK_BYTES,
@@ -40,10 +42,23 @@ const role = args.get("role") ?? "client";
 const runtime = "Bun" in globalThis ? "bun" : "deno";
 const BLOCK = new Uint8Array(64 * 1024);
 
+/** The newest yamux session (the client has one connection at a time): its RTT estimate and
+ * advertised receive window are reported with each throughput/p99 result. */
+let lastMuxer: YamuxMuxer | undefined;
+const base = yamux();
+const muxerFactory = {
+  protocol: base.protocol,
+  createStreamMuxer(conn, init) {
+    const m = base.createStreamMuxer(conn, init) as YamuxMuxer;
+    lastMuxer = m;
+    return m;
+  },
+} as StreamMuxerFactory;
+
 const node = await createNode({
   transports: [tcp(), websocket()],
   connectionEncrypters: [noise()],
-  streamMuxers: [yamux()],
+  streamMuxers: [muxerFactory],
   listen: role === "server"
     ? [
       `/ip4/${args.get("ip")}/tcp/${args.get("port")}`,
@@ -170,9 +185,11 @@ await onCommands(async (cmd) => {
         clock.stop();
       }
       await clock.done;
+      const yamuxRtt = lastMuxer?.session.rtt ?? NaN;
+      const window = lastMuxer?.session.advertisedWindow ?? NaN;
       conn.abort();
       await draining;
-      return summarize.result(clock, lat);
+      return { ...summarize.result(clock, lat), yamuxRtt, window };
     }
     case "raw": {
       const clock = summarize.start(Number(cmd.warmMs), Number(cmd.measureMs));
