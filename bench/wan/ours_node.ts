@@ -45,7 +45,9 @@ const BLOCK = new Uint8Array(64 * 1024);
 /** The newest yamux session (the client has one connection at a time): its RTT estimate and
  * advertised receive window are reported with each throughput/p99 result. */
 let lastMuxer: YamuxMuxer | undefined;
-const base = yamux();
+// --max-window <bytes>: cap the yamux stream window (an experiment: what a BDP-sized window buys).
+const maxWindow = args.get("max-window");
+const base = yamux(maxWindow === undefined ? {} : { maxStreamWindow: Number(maxWindow) });
 const muxerFactory = {
   protocol: base.protocol,
   createStreamMuxer(conn, init) {

@@ -6,7 +6,7 @@
  *   deno task bench:wan [--rtts 20,80,200] [--losses 0,0.1,1] [--rate 100] [--dials 5]
  *                       [--impls ours-deno,ours-bun,js-deno] [--json out.json]
  *                       [--notsent-lowat <bytes>] [--skip ttfb,throughput,p99] [--cross 1]
- *                       [--reps 1]
+ *                       [--reps 1] [--max-window <bytes>] (our clients' yamux maxStreamWindow)
  *   deno task bench:wan --print run1.json,run2.json [--rtts ...]   (tables of saved runs, pooled)
  *
  * For each RTT (jitter ±RTT/40 each way, never reordering):
@@ -146,7 +146,12 @@ async function main(net: WanNet): Promise<void> {
       port,
       ...extra,
     ], bun);
-    clients[impl] = await start(net.ns.c, impl, ["--role", "client"], bun);
+    const cap = args.get("max-window");
+    clients[impl] = await start(net.ns.c, impl, [
+      "--role",
+      "client",
+      ...(cap !== undefined && impl !== "js-deno" ? ["--max-window", cap] : []),
+    ], bun);
   }
   const addr = (impl: string, ws: boolean): string =>
     `/ip4/${SERVER_IP}/tcp/${PORTS[impl] + (ws ? 1 : 0)}${ws ? "/ws" : ""}/p2p/${
