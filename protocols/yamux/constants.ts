@@ -78,6 +78,21 @@ export const DEFAULT_MAX_STREAMS = 1024;
 export const DEFAULT_MAX_STREAM_WINDOW = 16 * 1024 * 1024;
 
 /**
+ * The least RTT window auto-tuning assumes, ms: a loopback or LAN round trip measures ~0 ms, and
+ * twice the delivery rate x 5 ms still lets such streams reach the largest windows (a 1 GB/s
+ * loopback stream targets 10 MB), while a WAN link's measured RTT decides there.
+ */
+export const MIN_TUNING_RTT_MS = 5;
+
+/**
+ * Window auto-tuning aims at this many times (consumption rate x RTT). Credit is returned in
+ * halves of the window, so a window-limited stream consumes about half its window per RTT and 4
+ * doubles it; a link-limited one settles near 4 x BDP (2 x BDP already fills the link; the WAN
+ * bench measured the old unbounded rule at 32 x BDP, a queue of 300 ms ahead of small requests).
+ */
+export const TUNING_FACTOR = 4;
+
+/**
  * Default room for receive-window auto-tuning on top of every stream's initial window: the
  * default per-connection budget is `maxStreams × initialStreamWindow` plus this.
  */

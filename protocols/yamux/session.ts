@@ -7,9 +7,16 @@
  * the remote lets us send) and a receive window (what we let it send). Received data is counted
  * as `buffered` until the application reads it; consumed bytes are credited back with a
  * WindowUpdate once at least half the window is consumed, so a reader that stops reading stops
- * the sender. Windows auto-tune towards the bandwidth-delay product (as rust-yamux does): when a
- * window's worth of data was consumed in less than two round trips, the window doubles, bounded
- * by `maxStreamWindow` and by the per-connection budget.
+ * the sender. Windows auto-tune towards a few times the bandwidth-delay product the stream
+ * achieves: the rate at which the application consumed the stream is measured over periods of at
+ * least one round trip, and while {@link TUNING_FACTOR} x (the lower of the last two periods'
+ * rates) x RTT exceeds the window, the window grows (at most doubling), bounded by
+ * `maxStreamWindow` and by the per-connection budget. A window-limited stream so doubles every
+ * other period; one limited by the link stops near 4 x BDP instead of growing on, so a bulk sender
+ * cannot queue many round trips of data ahead of the other streams' frames (in the kernel and in
+ * the outbox); a burst of reads after a scheduling stall affects one period only, not the lower of
+ * two. The RTT used is at least {@link MIN_TUNING_RTT_MS}, so loopback and LAN streams still grow
+ * to the largest windows.
  *
  * @module
  */
@@ -30,6 +37,8 @@ import {
   INITIAL_STREAM_WINDOW,
   MAX_STREAM_ID,
   MAX_WINDOW,
+  MIN_TUNING_RTT_MS,
+  TUNING_FACTOR,
 } from "./constants.ts";
 import { YamuxProtocolError } from "./errors.ts";
 import type { ResolvedYamuxOptions } from "./options.ts";
@@ -75,8 +84,12 @@ export interface StreamState {
   recvCredit: number;
   /** Bytes received and handed to the application but not read yet. */
   buffered: number;
-  /** When we last granted credit (for auto-tuning). */
-  lastUpdateAt: number;
+  /** Start of the current auto-tuning period (ms). */
+  tuneStart: number;
+  /** Bytes the application consumed in the current auto-tuning period. */
+  tuneBytes: number;
+  /** Consumption rate of the previous period, bytes/ms (Infinity before the first). */
+  lastRate: number;
   /** We sent FIN. */
   localFin: boolean;
   /** The remote sent FIN. */
@@ -465,6 +478,7 @@ export class YamuxSession {
     const s = this.#streams?.get(id);
     if (s === undefined || n <= 0) return;
     s.buffered = Math.max(0, s.buffered - n);
+    s.tuneBytes += n;
     this.#grant(s, now);
   }
 
@@ -540,7 +554,9 @@ export class YamuxSession {
       recvMax: initial,
       recvCredit: initial,
       buffered: 0,
-      lastUpdateAt: now,
+      tuneStart: now,
+      tuneBytes: 0,
+      lastRate: Infinity,
       localFin: false,
       remoteFin: false,
       readClosed: false,
@@ -563,26 +579,35 @@ export class YamuxSession {
     if (s.remoteFin || s.reset) return;
     if (s.recvMax - s.recvCredit - s.buffered < s.recvMax / 2) return;
     const rtt = this.#rtt;
-    if (
-      rtt !== undefined && now - s.lastUpdateAt < 2 * rtt && s.recvMax < this.#opts.maxStreamWindow
-    ) {
-      this.#autoTune(s);
+    if (rtt !== undefined && s.recvMax < this.#opts.maxStreamWindow) {
+      const tuningRtt = Math.max(rtt, MIN_TUNING_RTT_MS);
+      const elapsed = now - s.tuneStart;
+      if (elapsed >= tuningRtt) {
+        const rate = s.tuneBytes / elapsed;
+        const steady = Math.min(rate, s.lastRate);
+        s.lastRate = rate;
+        s.tuneStart = now;
+        s.tuneBytes = 0;
+        // Credit goes back in halves of the window, so a window-limited stream moves about half
+        // its window per RTT: 4 x rate x RTT is twice the window then, and about 4 x BDP once the
+        // link is the limit (2 x BDP already fills the link).
+        const target = TUNING_FACTOR * steady * tuningRtt;
+        if (target > s.recvMax) this.#autoTune(s, target);
+      }
     }
     const delta = s.recvMax - s.recvCredit - s.buffered;
     s.recvCredit += delta;
-    s.lastUpdateAt = now;
     this.outbox.frame(FrameType.WindowUpdate, 0, s.id, delta);
   }
 
   /**
-   * Double the window (the sender used it up within two round trips, so the window, not the
-   * reader, limits throughput), within maxStreamWindow and the budget's auto-tuning pool: what
-   * is left after reserving initialStreamWindow for maxStreams streams.
+   * Grow the window towards `target` (at most doubling), within maxStreamWindow and the budget's
+   * auto-tuning pool: what is left after reserving initialStreamWindow for maxStreams streams.
    */
-  #autoTune(s: StreamState): void {
+  #autoTune(s: StreamState, target: number): void {
     const o = this.#opts;
     const pool = o.perConnectionBudget - o.maxStreams * o.initialStreamWindow;
-    const want = Math.min(s.recvMax * 2, o.maxStreamWindow) - s.recvMax;
+    const want = Math.min(s.recvMax * 2, o.maxStreamWindow, Math.ceil(target)) - s.recvMax;
     const grow = Math.min(want, pool - this.#tuned, o.perConnectionBudget - this.#advertised);
     if (grow <= 0 || !this.#reserve(grow)) return;
     s.recvMax += grow;

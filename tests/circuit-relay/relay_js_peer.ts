@@ -22,10 +22,7 @@ import { ping } from "@libp2p/ping";
 import { echo } from "@libp2p/echo";
 import { circuitRelayTransport } from "@libp2p/circuit-relay-v2";
 import { multiaddr } from "@multiformats/multiaddr";
-
-function report(obj: Record<string, unknown>): void {
-  process.stdout.write(JSON.stringify(obj) + "\n");
-}
+import { serveJsonCommands } from "../interop/json_commands.ts";
 
 const fromHex = (s: string): Uint8Array =>
   new Uint8Array(s.match(/../g)?.map((b) => parseInt(b, 16)) ?? []);
@@ -78,29 +75,8 @@ async function run(cmd: Record<string, unknown>): Promise<unknown> {
   }
 }
 
-report({
-  event: "listening",
-  peerId: node.peerId.toString(),
-  addrs: node.getMultiaddrs().map((a) => a.toString()),
-});
-
-let buf = "";
-const decoder = new TextDecoder();
-process.stdin.on("data", (d: Uint8Array) => {
-  buf += decoder.decode(d);
-  let i: number;
-  while ((i = buf.indexOf("\n")) >= 0) {
-    const line = buf.slice(0, i).trim();
-    buf = buf.slice(i + 1);
-    if (line === "") continue;
-    const cmd = JSON.parse(line) as Record<string, unknown>;
-    run(cmd).then(
-      (result) => report({ id: cmd.id, ok: true, result }),
-      (err) => report({ id: cmd.id, ok: false, error: String(err?.stack ?? err) }),
-    );
-  }
-});
-process.stdin.on("end", async () => {
-  await Promise.resolve(node.stop()).catch(() => {});
-  process.exit(0);
-});
+serveJsonCommands(
+  { peerId: node.peerId.toString(), addrs: () => node.getMultiaddrs().map(String) },
+  run,
+  () => node.stop(),
+);

@@ -25,14 +25,11 @@ import { dcutr } from "@libp2p/dcutr";
 import { circuitRelayTransport } from "@libp2p/circuit-relay-v2";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { multiaddr } from "@multiformats/multiaddr";
+import { serveJsonCommands } from "../interop/json_commands.ts";
 
 function flag(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : undefined;
-}
-
-function report(obj: Record<string, unknown>): void {
-  process.stdout.write(JSON.stringify(obj) + "\n");
 }
 
 const mode = process.argv.includes("b") ? "b" : "a";
@@ -77,29 +74,8 @@ async function run(cmd: Record<string, unknown>): Promise<unknown> {
   }
 }
 
-report({
-  event: "listening",
-  peerId: node.peerId.toString(),
-  addrs: node.getMultiaddrs().map((a) => a.toString()),
-});
-
-let buf = "";
-const decoder = new TextDecoder();
-process.stdin.on("data", (d: Uint8Array) => {
-  buf += decoder.decode(d);
-  let i: number;
-  while ((i = buf.indexOf("\n")) >= 0) {
-    const line = buf.slice(0, i).trim();
-    buf = buf.slice(i + 1);
-    if (line === "") continue;
-    const cmd = JSON.parse(line) as Record<string, unknown>;
-    run(cmd).then(
-      (result) => report({ id: cmd.id, ok: true, result }),
-      (err) => report({ id: cmd.id, ok: false, error: String(err?.stack ?? err) }),
-    );
-  }
-});
-process.stdin.on("end", async () => {
-  await Promise.resolve(node.stop()).catch(() => {});
-  process.exit(0);
-});
+serveJsonCommands(
+  { peerId: node.peerId.toString(), addrs: () => node.getMultiaddrs().map(String) },
+  run,
+  () => node.stop(),
+);

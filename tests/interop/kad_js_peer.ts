@@ -23,7 +23,6 @@
  * kad-dht ships only the `/pk` validator; IPNS nodes such as Helia pass these two).
  */
 
-import process from "node:process";
 import { createLibp2p } from "libp2p";
 import { tcp } from "@libp2p/tcp";
 import { noise } from "@chainsafe/libp2p-noise";
@@ -37,10 +36,7 @@ import { generateKeyPair } from "@libp2p/crypto/keys";
 import { createIPNSRecord, marshalIPNSRecord, multihashToIPNSRoutingKey } from "ipns";
 import { ipnsValidator } from "ipns/validator";
 import { ipnsSelector } from "ipns/selector";
-
-function report(obj: Record<string, unknown>): void {
-  process.stdout.write(JSON.stringify(obj) + "\n");
-}
+import { serveJsonCommands } from "./json_commands.ts";
 
 const fromHex = (s: string): Uint8Array =>
   new Uint8Array(s.match(/../g)?.map((b) => parseInt(b, 16)) ?? []);
@@ -151,29 +147,8 @@ async function run(cmd: Record<string, unknown>): Promise<unknown> {
   }
 }
 
-report({
-  event: "listening",
-  peerId: node.peerId.toString(),
-  addrs: node.getMultiaddrs().map((a) => a.toString()),
-});
-
-let buf = "";
-const decoder = new TextDecoder();
-process.stdin.on("data", (d: Uint8Array) => {
-  buf += decoder.decode(d);
-  let i: number;
-  while ((i = buf.indexOf("\n")) >= 0) {
-    const line = buf.slice(0, i).trim();
-    buf = buf.slice(i + 1);
-    if (line === "") continue;
-    const cmd = JSON.parse(line) as Record<string, unknown>;
-    run(cmd).then(
-      (result) => report({ id: cmd.id, ok: true, result }),
-      (err) => report({ id: cmd.id, ok: false, error: String(err?.stack ?? err) }),
-    );
-  }
-});
-process.stdin.on("end", async () => {
-  await Promise.resolve(node.stop()).catch(() => {});
-  process.exit(0);
-});
+serveJsonCommands(
+  { peerId: node.peerId.toString(), addrs: () => node.getMultiaddrs().map(String) },
+  run,
+  () => node.stop(),
+);

@@ -31,10 +31,7 @@ import { identify } from "@libp2p/identify";
 import { floodsub } from "@libp2p/floodsub";
 import { gossipsub } from "@libp2p/gossipsub";
 import { multiaddr } from "@multiformats/multiaddr";
-
-function report(obj: Record<string, unknown>): void {
-  process.stdout.write(JSON.stringify(obj) + "\n");
-}
+import { reportLine as report, serveJsonCommands } from "./json_commands.ts";
 
 const kind = process.argv[2] === "floodsub" ? "floodsub" : "gossipsub";
 
@@ -165,29 +162,8 @@ async function run(cmd: Record<string, unknown>): Promise<unknown> {
   }
 }
 
-report({
-  event: "listening",
-  peerId: node.peerId.toString(),
-  addrs: node.getMultiaddrs().map((a) => a.toString()),
-});
-
-let buf = "";
-const decoder = new TextDecoder();
-process.stdin.on("data", (d: Uint8Array) => {
-  buf += decoder.decode(d);
-  let i: number;
-  while ((i = buf.indexOf("\n")) >= 0) {
-    const line = buf.slice(0, i).trim();
-    buf = buf.slice(i + 1);
-    if (line === "") continue;
-    const cmd = JSON.parse(line) as Record<string, unknown>;
-    run(cmd).then(
-      (result) => report({ id: cmd.id, ok: true, result }),
-      (err) => report({ id: cmd.id, ok: false, error: String(err?.stack ?? err) }),
-    );
-  }
-});
-process.stdin.on("end", async () => {
-  await Promise.resolve(node.stop()).catch(() => {});
-  process.exit(0);
-});
+serveJsonCommands(
+  { peerId: node.peerId.toString(), addrs: () => node.getMultiaddrs().map(String) },
+  run,
+  () => node.stop(),
+);

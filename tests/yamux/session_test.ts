@@ -6,12 +6,66 @@ import { LimitExceededError, StreamClosedError, TimeoutError } from "../../src/e
 import { YamuxProtocolError } from "../../protocols/yamux/mod.ts";
 import { encodeHeader } from "../../protocols/yamux/codec.ts";
 import { Flag, FrameType } from "../../protocols/yamux/constants.ts";
-import { frame, harness } from "./session_helpers.ts";
+import { frame, type Harness, harness } from "./session_helpers.ts";
 import type { YamuxOptions } from "../../protocols/yamux/options.ts";
 
 const { Data, WindowUpdate, Ping, GoAway } = FrameType;
 const { SYN, ACK, FIN, RST } = Flag;
 const KiB = 1024;
+
+/** A client session with its RTT measured (`rttMs`) and stream 1 open and acknowledged. */
+function tunedStream(rttMs: number, options: YamuxOptions = {}): Harness {
+  const c = harness(true, options, 0, true);
+  c.sent(); // the initial ping, opaque 1, sent at t=0
+  c.session.receive(frame(Ping, ACK, 0, 1), rttMs);
+  assert.equal(c.session.rtt, rttMs);
+  c.session.openStream(rttMs);
+  c.session.receive(frame(WindowUpdate, ACK, 1, 0), rttMs);
+  c.sent();
+  return c;
+}
+
+/**
+ * A remote sender on a link of `rttMs` and `bytesPerMs` sends on stream 1 as its window allows,
+ * 1 ms steps; our side reads on arrival (except while `stall(t)`) and its WindowUpdates reach the
+ * sender half an RTT later. Returns our final receive window.
+ */
+function simulateLink(
+  c: Harness,
+  o: { rttMs: number; bytesPerMs: number; ms: number; stall?: (t: number) => boolean },
+): { recvMax: number } {
+  const start = o.rttMs;
+  let credit = 256 * KiB;
+  let unread = 0;
+  const inFlight: { at: number; bytes: number }[] = [];
+  const updates: { at: number; bytes: number }[] = [];
+  for (let t = start; t < start + o.ms; t++) {
+    while (updates.length > 0 && updates[0].at <= t) credit += updates.shift()!.bytes;
+    const n = Math.min(credit, o.bytesPerMs);
+    if (n > 0) {
+      credit -= n;
+      inFlight.push({ at: t + o.rttMs / 2, bytes: n });
+    }
+    let arrived = 0;
+    while (inFlight.length > 0 && inFlight[0].at <= t) arrived += inFlight.shift()!.bytes;
+    // Data frames of at most 256 KiB each (the default maxMessageSize).
+    for (let left = arrived; left > 0; left -= 256 * KiB) {
+      c.session.receive(frame(Data, 0, 1, Math.min(left, 256 * KiB)), t);
+    }
+    unread += arrived;
+    if (unread > 0 && !(o.stall?.(t) ?? false)) {
+      c.session.consume(1, unread, t);
+      unread = 0;
+    }
+    for (const f of c.sent()) {
+      if (f.type === WindowUpdate && f.streamId === 1) {
+        updates.push({ at: t + o.rttMs / 2, bytes: f.length });
+      }
+    }
+    assert.equal(c.errors.length, 0, String(c.errors[0]));
+  }
+  return { recvMax: c.session.stream(1)!.recvMax };
+}
 
 describe("yamux session: stream ids and opening", () => {
   it("clients use odd ids, servers even; opening sends WindowUpdate(SYN)", () => {
@@ -97,22 +151,32 @@ describe("yamux session: flow control", () => {
     assert.deepEqual(s.sent(), [{ type: GoAway, flags: 0, streamId: 0, length: 1 }]);
   });
 
-  it("auto-tunes: a window consumed within two RTTs doubles", () => {
-    const c = harness(true, {}, 0, true);
-    c.sent(); // initial ping, opaque 1, sent at t=0
-    c.session.receive(frame(Ping, ACK, 0, 1), 10);
-    assert.equal(c.session.rtt, 10);
-    c.session.openStream(10);
-    c.session.receive(frame(Data, ACK, 1, 256 * KiB), 12);
-    c.sent();
-    c.session.consume(1, 256 * KiB, 15); // 5 ms < 2 × RTT
-    assert.deepEqual(c.sent(), [{ type: WindowUpdate, flags: 0, streamId: 1, length: 512 * KiB }]);
-    assert.equal(c.session.stream(1)?.recvMax, 512 * KiB);
-    assert.equal(c.session.advertisedWindow, 512 * KiB);
-    // Consumed slowly (>= 2 RTT since the last update): the window stays.
-    c.session.receive(frame(Data, 0, 1, 512 * KiB), 20);
-    c.session.consume(1, 512 * KiB, 100);
-    assert.deepEqual(c.sent(), [{ type: WindowUpdate, flags: 0, streamId: 1, length: 512 * KiB }]);
+  it("auto-tunes: a window-limited stream keeps doubling its window", () => {
+    // An unlimited link: the sender is held back by the window alone.
+    const c = tunedStream(10);
+    const { recvMax } = simulateLink(c, { rttMs: 10, bytesPerMs: Infinity, ms: 400 });
+    assert.ok(recvMax >= 4 * 1024 * KiB, `window ${recvMax} after 400 ms at 10 ms RTT`);
+  });
+
+  it("auto-tunes towards 4 x the BDP of a link-limited stream, and stops there", () => {
+    // 100 Mbit/s, 20 ms: BDP 250 kB; TUNING_FACTOR x rate x RTT = 1 MB.
+    const c = tunedStream(20);
+    const { recvMax } = simulateLink(c, { rttMs: 20, bytesPerMs: 12_500, ms: 3_000 });
+    assert.ok(recvMax >= 2 * 250_000, `window ${recvMax} < 2 x BDP: the link is not filled`);
+    assert.ok(recvMax <= 4 * 250_000, `window ${recvMax} > 4 x BDP`);
+  });
+
+  it("a burst of reads after a stall does not grow the window (the lower of two periods)", () => {
+    // The reader stalls 60 ms every 300 ms, then reads everything at once: each burst looks like a
+    // fast consumer. The old rule doubled on every burst (8 MiB on a 250 kB BDP in the WAN bench).
+    const c = tunedStream(20);
+    const { recvMax } = simulateLink(c, {
+      rttMs: 20,
+      bytesPerMs: 12_500,
+      ms: 3_000,
+      stall: (t) => t % 300 >= 240,
+    });
+    assert.ok(recvMax <= 4 * 250_000, `window ${recvMax} > 4 x BDP after stalls`);
   });
 
   it("does not auto-tune without an RTT measurement", () => {
@@ -132,14 +196,9 @@ describe("yamux session: flow control", () => {
     ] as const
   ) {
     it(`bounds auto-tuning by ${name}`, () => {
-      const c = harness(true, opts, 0, true);
-      c.sent();
-      c.session.receive(frame(Ping, ACK, 0, 1), 10);
-      c.session.openStream(10);
-      c.session.receive(frame(Data, ACK, 1, 256 * KiB), 10);
-      c.sent();
-      c.session.consume(1, 256 * KiB, 11);
-      assert.deepEqual(c.sent(), [{ type: WindowUpdate, flags: 0, streamId: 1, length: expected }]);
+      const c = tunedStream(10, opts);
+      const { recvMax } = simulateLink(c, { rttMs: 10, bytesPerMs: Infinity, ms: 400 });
+      assert.equal(recvMax, expected);
       assert.equal(c.session.advertisedWindow, expected);
     });
   }
