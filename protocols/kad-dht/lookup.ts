@@ -8,7 +8,7 @@
  */
 
 import { abortReason } from "../../src/abort.ts";
-import { AbortError } from "../../src/errors.ts";
+import { AbortError, TimeoutError } from "../../src/errors.ts";
 import type { KadMessage } from "./codec.ts";
 import { Query, type QueryOptions, type QueryPeer, type QueryStats } from "./query.ts";
 
@@ -62,6 +62,10 @@ export async function* runLookup(
   signal?.throwIfAborted();
   const query = new Query({ ...options, now: now() });
   const inflight = new Map<QueryPeer, AbortController>();
+  /** Deadlines of the requests in flight (the machine's own, from poll). */
+  const deadlines = new Map<QueryPeer, number>();
+  /** Requests the machine expired, already reported as failures. */
+  const expired = new Set<QueryPeer>();
   const events: LookupEvent[] = [];
   let wake: (() => void) | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -76,12 +80,27 @@ export async function* runLookup(
   const pump = (): void => {
     if (timer !== undefined) clearTimeout(timer);
     timer = undefined;
-    for (const req of query.poll(now())) {
+    // A request past its deadline is reported now, before poll() expires it in the machine: the
+    // send's own rejection may come later (or never, once the lookup has finished), and the
+    // failure must not depend on which of the two deadlines fires first.
+    const t = now();
+    for (const [peer, deadline] of deadlines) {
+      if (deadline > t || expired.has(peer)) continue;
+      expired.add(peer);
+      events.push({
+        kind: "failure",
+        peer,
+        error: new TimeoutError("no answer by the request deadline"),
+      });
+    }
+    for (const req of query.poll(t)) {
       const controller = new AbortController();
       inflight.set(req.peer, controller);
+      deadlines.set(req.peer, req.deadline);
       send(req.peer, controller.signal).then(
         (message) => {
           inflight.delete(req.peer);
+          deadlines.delete(req.peer);
           if (query.finished) return;
           query.onResponse(req.peer.peerId, closerOf(message), now());
           events.push({ kind: "response", peer: req.peer, message });
@@ -89,9 +108,10 @@ export async function* runLookup(
         },
         (error) => {
           inflight.delete(req.peer);
+          deadlines.delete(req.peer);
           if (query.finished) return;
           query.onFailure(req.peer.peerId, now());
-          events.push({ kind: "failure", peer: req.peer, error });
+          if (!expired.has(req.peer)) events.push({ kind: "failure", peer: req.peer, error });
           pump();
         },
       );
