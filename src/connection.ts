@@ -15,7 +15,7 @@ import {
   type ConnectionLimits,
   LimitedConnectionError,
 } from "./node/limits.ts";
-import type { Multiaddr } from "./multiaddr/mod.ts";
+import { CODE_P2P_CIRCUIT, type Multiaddr } from "./multiaddr/mod.ts";
 import type { MuxedStream, MuxedStreamStatus, StreamMuxer } from "./muxer.ts";
 import type { PeerId } from "./peer_id.ts";
 import type { PublicKey } from "./keys/types.ts";
@@ -337,6 +337,8 @@ export class Connection {
   #idle: StreamIdleWatch | undefined;
   #status: "open" | "closing" | "closed" = "open";
   #limits: ConnectionLimits | undefined;
+  /** Carried by a relay (`/p2p-circuit` in the remote address). */
+  readonly #relayed: boolean;
   #cancelDuration: () => void = noop;
 
   /** Connections are built by the upgrader. */
@@ -345,6 +347,7 @@ export class Connection {
     this.remotePeer = init.remotePeer;
     this.remotePublicKey = init.remotePublicKey;
     this.remoteAddr = init.remoteAddr;
+    this.#relayed = init.remoteAddr.protoCodes().includes(CODE_P2P_CIRCUIT);
     this.localAddr = init.localAddr;
     this.direction = init.direction;
     this.encryption = init.encryption;
@@ -501,6 +504,9 @@ export class Connection {
       const result = await selectChannel(muxed.channel, list, {
         signal: options?.signal,
         timeoutMs: options?.negotiationTimeoutMs ?? this.#negotiationTimeoutMs,
+        // A relay's splice hands proposal, data and FIN to the other side in one chunk, which
+        // js-libp2p mishandles (multistream/service.ts LazySelectChannel.closeWrite).
+        holdFinUntilAnswer: this.#relayed,
       });
       scope?.setProtocol(result.protocol);
       return this.#wrap(

@@ -60,6 +60,12 @@ export interface SelectOptions {
    * first read). Default {@link DEFAULT_NEGOTIATION_TIMEOUT_MS}; `Infinity` disables it.
    */
   timeoutMs?: number;
+  /**
+   * Lazy mode: send our FIN only after the listener's answer arrived. js-libp2p loses a FIN that
+   * reaches it together with the proposal (see `LazySelectChannel.closeWrite`); a relay's splice
+   * delivers them so, which is why the node sets this on relayed connections. Default false.
+   */
+  holdFinUntilAnswer?: boolean;
 }
 
 /** Options for {@link handle}. */
@@ -177,7 +183,13 @@ export async function selectChannel(
   if (lazy) {
     return {
       protocol: dialer.proposed,
-      channel: selectLazy(channel, dialer, timeoutMs, options.signal),
+      channel: selectLazy(
+        channel,
+        dialer,
+        timeoutMs,
+        options.signal,
+        options.holdFinUntilAnswer === true,
+      ),
     };
   }
   const deadline = deadlineSignal(timeoutMs, options.signal, "multistream-select");
@@ -249,10 +261,11 @@ function selectLazy(
   dialer: DialerNegotiation,
   timeoutMs: number,
   signal: AbortSignal | undefined,
+  holdFin: boolean,
 ): ByteChannel {
   // Not awaited: the caller's writes queue behind it, and a failure shows on its next call.
   channel.write(dialer.start());
-  return new LazySelectChannel(channel, dialer, timeoutMs, signal);
+  return new LazySelectChannel(channel, dialer, timeoutMs, signal, holdFin);
 }
 
 /**
@@ -269,17 +282,20 @@ class LazySelectChannel extends ForwardingChannel {
   #verifying: Promise<ByteChannel> | undefined;
   #verified: ByteChannel | undefined;
   #reader: ByteReader | undefined;
+  readonly #holdFin: boolean;
 
   constructor(
     below: ByteChannel,
     dialer: DialerNegotiation,
     timeoutMs: number,
     signal: AbortSignal | undefined,
+    holdFin: boolean,
   ) {
     super(below);
     this.#dialer = dialer;
     this.#timeoutMs = timeoutMs;
     this.#signal = signal;
+    this.#holdFin = holdFin;
   }
 
   override read(into?: Uint8Array): Promise<Uint8Array | null> {
@@ -296,16 +312,18 @@ class LazySelectChannel extends ForwardingChannel {
   }
 
   /**
-   * Our FIN goes out only after the listener's answer arrived: js-libp2p (@libp2p/utils 7.4's
-   * AbstractMessageStream) loses a remote close that arrives while its handler is not iterating
-   * yet and data is buffered, so a proposal, data and FIN that reach it in one chunk (through a
-   * relay, or coalesced on a busy link) hang its handler until its own timeout. Sending FIN at
-   * once is valid multistream-select (rust's lazy select does); waiting costs at most one round
-   * trip, and only to a stream closed before any read. The verification reads just the answer;
-   * what follows, or its failure, stays for the caller's reads.
+   * With `holdFinUntilAnswer`, our FIN goes out only after the listener's answer arrived:
+   * js-libp2p (@libp2p/utils 7.4's AbstractMessageStream) loses a remote close that arrives while
+   * its handler is not iterating yet and data is buffered, so a proposal, data and FIN that reach
+   * it in one chunk (through a relay's splice) hang its handler until its own timeout. Sending FIN
+   * at once is valid multistream-select (rust's lazy select does) and stays the default: holding
+   * it on every connection changed js's timing elsewhere (a js floodsub node's message was lost
+   * now and then in the interop suite). Waiting costs at most one round trip, and only to a
+   * stream closed before any read. The verification reads just the answer; what follows, or its
+   * failure, stays for the caller's reads.
    */
   override async closeWrite(): Promise<void> {
-    if (this.#verified === undefined) {
+    if (this.#holdFin && this.#verified === undefined) {
       this.#verifying ??= this.#verify();
       // A failed negotiation shows on reads, as it always has; the half-close goes ahead.
       await this.#verifying.catch(() => {});

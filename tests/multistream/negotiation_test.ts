@@ -152,11 +152,11 @@ describe("multistream select/handle over duplexPair", () => {
     reader.releaseLock();
   });
 
-  it("lazy select: data goes out at once, FIN only after the listener's answer", async () => {
+  it("lazy select with holdFinUntilAnswer: data at once, FIN after the listener's answer", async () => {
     // js-libp2p loses a FIN that arrives with the proposal before its handler iterates (see
     // LazySelectChannel.closeWrite): the half-close waits for the answer, the data does not.
     const [a, b] = channelPair();
-    const dialed = await selectChannel(a.channel, ["/p"], { lazy: true });
+    const dialed = await selectChannel(a.channel, ["/p"], { lazy: true, holdFinUntilAnswer: true });
     dialed.channel.write(text("payload"));
     let closed = false;
     const closing = dialed.channel.closeWrite().then(() => closed = true);
