@@ -437,7 +437,7 @@ describe(`NAT lab: our nodes on ${RUNTIME} in network namespaces`, { skip: SKIP 
     assert.ok(viaJs.ms >= 0);
     // our node (A) -> our relay -> js client (behind NAT B). This echo used to stall until js's
     // 60 s deadline: the proposal, data and FIN reached js in one chunk and js-libp2p lost the FIN
-    // (its side is at fault; our lazy select now holds FIN until the answer, see
+    // (its side is at fault; on relayed connections our lazy select holds FIN until the answer, see
     // tests/circuit-relay/relay_js_test.ts).
     const toJs = await a.call("echo", { addr: circuitOf(js), size: MIB }) as Echoed;
     assert.match(toJs.remoteAddr, /\/p2p-circuit/);

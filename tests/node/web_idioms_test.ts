@@ -158,8 +158,8 @@ describe("a failing handler is visible", () => {
         const event = nextEvent(server, "stream:handler:error");
         const conn = await client.dial(server.addrs()[0]);
         const s = await conn.newStream("/idiom/fail/1.0.0");
-        // The write side may fail as well: a handler that throws at once resets the stream
-        // before our FIN, which waits for the listener's answer, goes out.
+        // The write side may fail as well: a handler that throws at once can reset the stream
+        // before our writes and FIN are through.
         const sent = send(s, "anything").then(() => "sent", (e: unknown) => e);
         const detail = await event;
         assert.equal(detail.protocol, "/idiom/fail/1.0.0");
