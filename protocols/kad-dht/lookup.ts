@@ -61,9 +61,8 @@ export async function* runLookup(
   const { send, closerOf, now, signal } = options;
   signal?.throwIfAborted();
   const query = new Query({ ...options, now: now() });
-  const inflight = new Map<QueryPeer, AbortController>();
-  /** Deadlines of the requests in flight (the machine's own, from poll). */
-  const deadlines = new Map<QueryPeer, number>();
+  /** Requests in flight: their abort handle and the machine's deadline (from poll). */
+  const inflight = new Map<QueryPeer, { controller: AbortController; deadline: number }>();
   /** Requests the machine expired, already reported as failures. */
   const expired = new Set<QueryPeer>();
   const events: LookupEvent[] = [];
@@ -84,7 +83,7 @@ export async function* runLookup(
     // send's own rejection may come later (or never, once the lookup has finished), and the
     // failure must not depend on which of the two deadlines fires first.
     const t = now();
-    for (const [peer, deadline] of deadlines) {
+    for (const [peer, { deadline }] of inflight) {
       if (deadline > t || expired.has(peer)) continue;
       expired.add(peer);
       events.push({
@@ -95,12 +94,10 @@ export async function* runLookup(
     }
     for (const req of query.poll(t)) {
       const controller = new AbortController();
-      inflight.set(req.peer, controller);
-      deadlines.set(req.peer, req.deadline);
+      inflight.set(req.peer, { controller, deadline: req.deadline });
       send(req.peer, controller.signal).then(
         (message) => {
           inflight.delete(req.peer);
-          deadlines.delete(req.peer);
           if (query.finished) return;
           query.onResponse(req.peer.peerId, closerOf(message), now());
           events.push({ kind: "response", peer: req.peer, message });
@@ -108,7 +105,6 @@ export async function* runLookup(
         },
         (error) => {
           inflight.delete(req.peer);
-          deadlines.delete(req.peer);
           if (query.finished) return;
           query.onFailure(req.peer.peerId, now());
           if (!expired.has(req.peer)) events.push({ kind: "failure", peer: req.peer, error });
@@ -117,7 +113,7 @@ export async function* runLookup(
       );
     }
     if (query.finished) {
-      for (const c of inflight.values()) c.abort(new AbortError("lookup finished"));
+      for (const r of inflight.values()) r.controller.abort(new AbortError("lookup finished"));
       inflight.clear();
     } else {
       const next = query.nextDeadline();
@@ -141,7 +137,7 @@ export async function* runLookup(
     signal?.removeEventListener("abort", onAbort);
     if (timer !== undefined) clearTimeout(timer);
     if (!query.finished) query.cancel(now());
-    for (const c of inflight.values()) c.abort(new AbortError("lookup stopped"));
+    for (const r of inflight.values()) r.controller.abort(new AbortError("lookup stopped"));
     inflight.clear();
   }
 }
