@@ -122,8 +122,9 @@ describe("bootstrap() on nodes", () => {
       await b.hangUp(a.peerId);
       // Below the target (at least 1): a new round dials b again. (The redial can come before
       // a poll sees zero connections, so the test waits for a connection other than the first.)
-      await until(() =>
-        first.status !== "open" && a.getConnections(b.peerId).some((c) => c !== first)
+      await until(
+        () => first.status !== "open" && a.getConnections(b.peerId).some((c) => c !== first),
+        20_000, // the whole suite in parallel can hold the rounds' timers back for seconds
       );
     } finally {
       await a.stop();
