@@ -16,17 +16,35 @@ import { ping } from "../../protocols/ping/mod.ts";
 import { identify } from "../../protocols/identify/mod.ts";
 import { stopAll, testTcpNode } from "../helpers/nodes.ts";
 
-function capture(): CliProcess & { stdout: string[]; stderr: string[] } {
+function capture(): CliProcess & {
+  stdout: string[];
+  stderr: string[];
+  signal(name: string): void;
+} {
   const stdout: string[] = [];
   const stderr: string[] = [];
+  let handler: ((signal: string) => void) | undefined;
   return {
     stdout,
     stderr,
     out: (l) => stdout.push(l),
     err: (l) => stderr.push(l),
-    onSignal: () => () => {},
+    onSignal: (h) => {
+      handler = h;
+      return () => handler = undefined;
+    },
+    signal: (name) => handler?.(name),
     exit() {},
   };
+}
+
+/** Resolves once `test` holds for a captured line; rejects after `ms` (a bounded poll). */
+async function lineSeen(lines: string[], test: (l: string) => boolean, ms = 20_000) {
+  const until = Date.now() + ms;
+  while (!lines.some(test)) {
+    if (Date.now() > until) throw new Error(`no such line in:\n${lines.join("\n")}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
 }
 
 describe("CLI --log-format", () => {
@@ -63,19 +81,25 @@ describe("CLI --log-format", () => {
     const peer = await testTcpNode({ services: { ping: ping(), identify: identify() } });
     const proc = capture();
     try {
-      const code = await runCli([
+      // The node listens and is stopped by a signal once the identify line is out: identify
+      // finishes beside the ping, so with --exit-after-dial the node could stop before it.
+      const run = runCli([
         "--log-format",
         "json",
         "--verbose",
         "--key",
         join(dir, "k.key"),
-        "--exit-after-dial",
+        "--listen",
+        "/ip4/127.0.0.1/tcp/0",
         "--dial",
         peer.addrs()[0].toString(),
         "--dial",
         "/ip4/127.0.0.1/tcp/1", // refused: an error line
       ], proc);
-      assert.equal(code, 1);
+      await lineSeen(proc.stdout, (l) => l.includes('"event":"identified"'));
+      await lineSeen(proc.stderr, (l) => l.includes('"level":"error"'));
+      proc.signal("SIGINT");
+      assert.equal(await run, 0);
     } finally {
       await stopAll(peer);
     }
