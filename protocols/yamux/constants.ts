@@ -86,11 +86,30 @@ export const MIN_TUNING_RTT_MS = 5;
 
 /**
  * Window auto-tuning aims at this many times (consumption rate x RTT). Credit is returned in
- * halves of the window, so a window-limited stream consumes about half its window per RTT and 4
- * doubles it; a link-limited one settles near 4 x BDP (2 x BDP already fills the link; the WAN
- * bench measured the old unbounded rule at 32 x BDP, a queue of 300 ms ahead of small requests).
+ * steps of 1/{@link CREDIT_STEP} of the window, so a window-limited stream consumes about 7/8 of
+ * its window per RTT and 2 grows it by 1.75x; a link-limited one settles near 2 x BDP: the bulk
+ * sender can then queue at most about one RTT of data in the kernel, the outbox and the link's
+ * queue together, ahead of the other streams' small frames (bench/RESULTS.md "WAN (issue 22)":
+ * the first unbounded rule reached 32 x BDP, a queue of 300 ms; 4 x BDP still left 2-5 RTT).
  */
-export const TUNING_FACTOR = 4;
+export const TUNING_FACTOR = 2;
+
+/**
+ * Pings a session sends back to back when it starts (each once the previous one is answered):
+ * window auto-tuning uses the least RTT seen, and the first ping's round trip often includes the
+ * other side finishing its handshake (the WAN bench measured 37 ms on a 20 ms link), which would
+ * let a bulk stream's window settle near 4 x BDP instead of 2 x. Two more 12-byte frames each way.
+ */
+export const STARTUP_RTT_SAMPLES = 3;
+
+/**
+ * A WindowUpdate goes out once 1/CREDIT_STEP of the receive window was consumed (hashicorp/yamux
+ * spec.md leaves the moment to the receiver; go-yamux and js-libp2p wait for half). Smaller steps
+ * let the sender run with a window only a little above the BDP: with half-window steps a link is
+ * full only from 2 x BDP, with eighths from 8/7 x BDP. The cost is four times the WindowUpdates
+ * (12 bytes per 1/8 of a window).
+ */
+export const CREDIT_STEP = 8;
 
 /**
  * Default room for receive-window auto-tuning on top of every stream's initial window: the

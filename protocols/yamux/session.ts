@@ -6,17 +6,19 @@
  * Flow control (hashicorp/yamux spec.md, "Flow Control"): every stream has a send window (what
  * the remote lets us send) and a receive window (what we let it send). Received data is counted
  * as `buffered` until the application reads it; consumed bytes are credited back with a
- * WindowUpdate once at least half the window is consumed, so a reader that stops reading stops
- * the sender. Windows auto-tune towards a few times the bandwidth-delay product the stream
- * achieves: the rate at which the application consumed the stream is measured over periods of at
- * least one round trip, and while {@link TUNING_FACTOR} x (the lower of the last two periods'
- * rates) x RTT exceeds the window, the window grows (at most doubling), bounded by
- * `maxStreamWindow` and by the per-connection budget. A window-limited stream so doubles every
- * other period; one limited by the link stops near 4 x BDP instead of growing on, so a bulk sender
- * cannot queue many round trips of data ahead of the other streams' frames (in the kernel and in
- * the outbox); a burst of reads after a scheduling stall affects one period only, not the lower of
- * two. The RTT used is at least {@link MIN_TUNING_RTT_MS}, so loopback and LAN streams still grow
- * to the largest windows.
+ * WindowUpdate once at least an eighth of the window is consumed ({@link CREDIT_STEP}), so a
+ * reader that stops reading stops the sender. Windows auto-tune towards twice the
+ * bandwidth-delay product the stream achieves: the rate at which the application consumed the
+ * stream is measured over periods of at least one round trip (a period ends at a WindowUpdate,
+ * so a reader's stall falls inside one), and while {@link TUNING_FACTOR} x (the last period's
+ * rate, at most twice the one before) x RTT exceeds the window, the window grows (at most
+ * doubling), bounded by `maxStreamWindow` and by the per-connection budget. A window-limited
+ * stream so grows by about 1.75x per period; one limited by the link stops near 2 x BDP instead of
+ * growing on, so a bulk sender cannot queue more than about one round trip of data ahead of the
+ * other streams' frames (in the kernel, the outbox and the link's queue); a burst of data that a
+ * stall held back counts at most twice the rate of the period before. The RTT is the
+ * least seen (pings, and the SYN -> ACK of streams we opened), at least
+ * {@link MIN_TUNING_RTT_MS}, so loopback and LAN streams still grow to the largest windows.
  *
  * @module
  */
@@ -30,6 +32,7 @@ import {
 import type { MuxerMemory } from "../../src/muxer.ts";
 import { decodeHeader, type FrameHeader } from "./codec.ts";
 import {
+  CREDIT_STEP,
   Flag,
   FrameType,
   GoAwayCode,
@@ -38,6 +41,7 @@ import {
   MAX_STREAM_ID,
   MAX_WINDOW,
   MIN_TUNING_RTT_MS,
+  STARTUP_RTT_SAMPLES,
   TUNING_FACTOR,
 } from "./constants.ts";
 import { YamuxProtocolError } from "./errors.ts";
@@ -84,6 +88,8 @@ export interface StreamState {
   recvCredit: number;
   /** Bytes received and handed to the application but not read yet. */
   buffered: number;
+  /** When we opened it (ms): its SYN -> ACK time is a round-trip sample. */
+  readonly openedAt: number;
   /** Start of the current auto-tuning period (ms). */
   tuneStart: number;
   /** Bytes the application consumed in the current auto-tuning period. */
@@ -147,6 +153,14 @@ export class YamuxSession {
   #pingSeq = 0;
   #pingOut: { id: number; sentAt: number } | undefined;
   #rtt: number | undefined;
+  /**
+   * The least round trip seen (pings and the SYN -> ACK of streams we opened): what window
+   * auto-tuning uses. A sample is never shorter than the path's RTT, only longer (queueing, a
+   * busy event loop on either side), so the minimum is the best estimate of the path itself.
+   */
+  #minRtt: number | undefined;
+  /** Pings still to send back to back after the first (see {@link STARTUP_RTT_SAMPLES}). */
+  #startupPings = STARTUP_RTT_SAMPLES - 1;
   #nextPingAt: number;
 
   /**
@@ -286,6 +300,7 @@ export class YamuxSession {
     if (flags & Flag.SYN) s = this.#onSyn(id, now);
     if (s !== undefined && flags & Flag.ACK && s.outbound && !s.acked) {
       s.acked = true;
+      this.#rttSample(now - s.openedAt);
       this.#ackBacklogShrank();
     }
     if (type === FrameType.WindowUpdate) {
@@ -393,7 +408,12 @@ export class YamuxSession {
       const out = this.#pingOut;
       if (out !== undefined && out.id === opaque) {
         this.#rtt = Math.max(0, now - out.sentAt);
+        this.#rttSample(this.#rtt);
         this.#pingOut = undefined;
+        if (this.#startupPings > 0 && this.#failed === undefined) {
+          this.#startupPings--;
+          this.#sendPing(now);
+        }
       }
     }
   }
@@ -554,6 +574,7 @@ export class YamuxSession {
       recvMax: initial,
       recvCredit: initial,
       buffered: 0,
+      openedAt: now,
       tuneStart: now,
       tuneBytes: 0,
       lastRate: Infinity,
@@ -574,23 +595,33 @@ export class YamuxSession {
     return s;
   }
 
-  /** Send a WindowUpdate once at least half the window was consumed; auto-tune first. */
+  #rttSample(ms: number): void {
+    const sample = Math.max(0, ms);
+    if (this.#minRtt === undefined || sample < this.#minRtt) this.#minRtt = sample;
+  }
+
+  /**
+   * Send a WindowUpdate once at least 1/{@link CREDIT_STEP} of the window was consumed;
+   * auto-tune first.
+   */
   #grant(s: StreamState, now: number): void {
     if (s.remoteFin || s.reset) return;
-    if (s.recvMax - s.recvCredit - s.buffered < s.recvMax / 2) return;
-    const rtt = this.#rtt;
+    if (s.recvMax - s.recvCredit - s.buffered < s.recvMax / CREDIT_STEP) return;
+    const rtt = this.#minRtt;
     if (rtt !== undefined && s.recvMax < this.#opts.maxStreamWindow) {
       const tuningRtt = Math.max(rtt, MIN_TUNING_RTT_MS);
       const elapsed = now - s.tuneStart;
       if (elapsed >= tuningRtt) {
         const rate = s.tuneBytes / elapsed;
-        const steady = Math.min(rate, s.lastRate);
+        // A burst held back by a stall (in the network or either event loop) arrives within one
+        // period: it may look at most twice as fast as the period before it.
+        const steady = Math.min(rate, s.lastRate * 2);
         s.lastRate = rate;
         s.tuneStart = now;
         s.tuneBytes = 0;
-        // Credit goes back in halves of the window, so a window-limited stream moves about half
-        // its window per RTT: 4 x rate x RTT is twice the window then, and about 4 x BDP once the
-        // link is the limit (2 x BDP already fills the link).
+        // Credit goes back in eighths of the window, so a window-limited stream moves about 7/8
+        // of its window per RTT: 2 x rate x RTT is 1.75 x the window then, and 2 x BDP once the
+        // link is the limit (8/7 x BDP already fills the link).
         const target = TUNING_FACTOR * steady * tuningRtt;
         if (target > s.recvMax) this.#autoTune(s, target);
       }

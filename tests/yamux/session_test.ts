@@ -19,7 +19,7 @@ function tunedStream(rttMs: number, options: YamuxOptions = {}): Harness {
   c.sent(); // the initial ping, opaque 1, sent at t=0
   c.session.receive(frame(Ping, ACK, 0, 1), rttMs);
   assert.equal(c.session.rtt, rttMs);
-  c.session.openStream(rttMs);
+  c.session.openStream(0);
   c.session.receive(frame(WindowUpdate, ACK, 1, 0), rttMs);
   c.sent();
   return c;
@@ -32,9 +32,15 @@ function tunedStream(rttMs: number, options: YamuxOptions = {}): Harness {
  */
 function simulateLink(
   c: Harness,
-  o: { rttMs: number; bytesPerMs: number; ms: number; stall?: (t: number) => boolean },
+  o: {
+    rttMs: number;
+    bytesPerMs: number;
+    ms: number;
+    stall?: (t: number) => boolean;
+    startMs?: number;
+  },
 ): { recvMax: number } {
-  const start = o.rttMs;
+  const start = o.startMs ?? o.rttMs;
   let credit = 256 * KiB;
   let unread = 0;
   const inFlight: { at: number; bytes: number }[] = [];
@@ -132,16 +138,18 @@ describe("yamux session: flow control", () => {
     assert.equal(c.session.write(1, data.subarray(256 * KiB)), 1000);
   });
 
-  it("credits consumed bytes back once half the window was read", () => {
+  it("credits consumed bytes back once an eighth of the window was read", () => {
     const s = harness(false);
     s.session.receive(frame(WindowUpdate, SYN, 1, 0), 0);
     s.sent();
     s.session.receive(frame(Data, 0, 1, 256 * KiB), 1);
     assert.equal(s.session.stream(1)?.recvCredit, 0);
-    s.session.consume(1, 100 * KiB, 2);
-    assert.deepEqual(s.sent(), [], "less than half consumed: no update yet");
-    s.session.consume(1, 30 * KiB, 3);
-    assert.deepEqual(s.sent(), [{ type: WindowUpdate, flags: 0, streamId: 1, length: 130 * KiB }]);
+    s.session.consume(1, 20 * KiB, 2);
+    assert.deepEqual(s.sent(), [], "less than an eighth consumed: no update yet");
+    s.session.consume(1, 12 * KiB, 3);
+    assert.deepEqual(s.sent(), [{ type: WindowUpdate, flags: 0, streamId: 1, length: 32 * KiB }]);
+    s.session.consume(1, 98 * KiB, 3);
+    assert.deepEqual(s.sent(), [{ type: WindowUpdate, flags: 0, streamId: 1, length: 98 * KiB }]);
     assert.equal(s.session.stream(1)?.recvCredit, 130 * KiB);
     // The sender may use exactly the credit it got, not a byte more.
     s.session.receive(frame(Data, 0, 1, 130 * KiB), 4);
@@ -151,22 +159,37 @@ describe("yamux session: flow control", () => {
     assert.deepEqual(s.sent(), [{ type: GoAway, flags: 0, streamId: 0, length: 1 }]);
   });
 
-  it("auto-tunes: a window-limited stream keeps doubling its window", () => {
+  it("auto-tunes: a window-limited stream keeps growing its window", () => {
     // An unlimited link: the sender is held back by the window alone.
     const c = tunedStream(10);
     const { recvMax } = simulateLink(c, { rttMs: 10, bytesPerMs: Infinity, ms: 400 });
     assert.ok(recvMax >= 4 * 1024 * KiB, `window ${recvMax} after 400 ms at 10 ms RTT`);
   });
 
-  it("auto-tunes towards 4 x the BDP of a link-limited stream, and stops there", () => {
-    // 100 Mbit/s, 20 ms: BDP 250 kB; TUNING_FACTOR x rate x RTT = 1 MB.
+  it("auto-tunes towards 2 x the BDP of a link-limited stream, and stops there", () => {
+    // 100 Mbit/s, 20 ms: BDP 250 kB; TUNING_FACTOR x rate x RTT = 500 kB.
     const c = tunedStream(20);
     const { recvMax } = simulateLink(c, { rttMs: 20, bytesPerMs: 12_500, ms: 3_000 });
-    assert.ok(recvMax >= 2 * 250_000, `window ${recvMax} < 2 x BDP: the link is not filled`);
-    assert.ok(recvMax <= 4 * 250_000, `window ${recvMax} > 4 x BDP`);
+    // With credit in eighths, 8/7 x BDP fills the link.
+    assert.ok(recvMax >= 1.5 * 250_000, `window ${recvMax} < 1.5 x BDP: the link is not filled`);
+    assert.ok(recvMax <= 2 * 250_000, `window ${recvMax} > 2 x BDP`);
   });
 
-  it("a burst of reads after a stall does not grow the window (the lower of two periods)", () => {
+  it("tunes by the least RTT seen: a stream's SYN -> ACK lowers a ping inflated by a busy loop", () => {
+    // The session's first ping took 60 ms (a stalled event loop); the link's RTT is 20 ms, which
+    // the stream's SYN -> ACK shows. Tuning by 60 ms would settle near 6 x BDP.
+    const c = harness(true, {}, 0, true);
+    c.sent();
+    c.session.receive(frame(Ping, ACK, 0, 1), 60);
+    c.session.openStream(100);
+    c.session.receive(frame(WindowUpdate, ACK, 1, 0), 120);
+    c.sent();
+    assert.equal(c.session.rtt, 60, "the last ping's RTT is still reported");
+    const { recvMax } = simulateLink(c, { rttMs: 20, bytesPerMs: 12_500, ms: 3_000, startMs: 120 });
+    assert.ok(recvMax <= 2 * 250_000, `window ${recvMax} > 2 x BDP`);
+  });
+
+  it("a reader that stalls and then reads a burst does not grow the window past 2 x BDP", () => {
     // The reader stalls 60 ms every 300 ms, then reads everything at once: each burst looks like a
     // fast consumer. The old rule doubled on every burst (8 MiB on a 250 kB BDP in the WAN bench).
     const c = tunedStream(20);
@@ -176,7 +199,7 @@ describe("yamux session: flow control", () => {
       ms: 3_000,
       stall: (t) => t % 300 >= 240,
     });
-    assert.ok(recvMax <= 4 * 250_000, `window ${recvMax} > 4 x BDP after stalls`);
+    assert.ok(recvMax <= 2 * 250_000, `window ${recvMax} > 2 x BDP after stalls`);
   });
 
   it("does not auto-tune without an RTT measurement", () => {
@@ -381,11 +404,18 @@ describe("yamux session: keep-alive (injected clock)", () => {
     assert.equal(c.session.nextTimeout(), 500);
     c.session.receive(frame(Ping, ACK, 0, 1), 100);
     assert.equal(c.session.rtt, 100);
+    // Two more RTT samples at start, each sent once the previous one is answered.
+    assert.deepEqual(c.sent(), [{ type: Ping, flags: SYN, streamId: 0, length: 2 }]);
+    c.session.receive(frame(Ping, ACK, 0, 2), 130);
+    assert.deepEqual(c.sent(), [{ type: Ping, flags: SYN, streamId: 0, length: 3 }]);
+    c.session.receive(frame(Ping, ACK, 0, 3), 170);
+    assert.equal(c.session.rtt, 40);
+    assert.deepEqual(c.sent(), []);
     assert.equal(c.session.nextTimeout(), 1000);
     c.session.tick(999);
     assert.deepEqual(c.sent(), []);
     c.session.tick(1000);
-    assert.deepEqual(c.sent(), [{ type: Ping, flags: SYN, streamId: 0, length: 2 }]);
+    assert.deepEqual(c.sent(), [{ type: Ping, flags: SYN, streamId: 0, length: 4 }]);
     assert.equal(c.session.nextTimeout(), 1500);
     c.session.receive(frame(Ping, ACK, 0, 99), 1200); // wrong opaque: not our ping
     c.session.tick(1499);
@@ -393,6 +423,20 @@ describe("yamux session: keep-alive (injected clock)", () => {
     c.session.tick(1500);
     assert.ok(c.errors[0] instanceof TimeoutError);
     assert.equal(c.session.nextTimeout(), undefined);
+  });
+
+  it("tunes by the least of the startup pings' RTTs", () => {
+    // The first ping waited for the other side's handshake (60 ms); the next two show 20 ms.
+    const c = harness(true, {}, 0, true);
+    c.sent();
+    c.session.receive(frame(Ping, ACK, 0, 1), 60);
+    c.session.receive(frame(Ping, ACK, 0, 2), 80);
+    c.session.receive(frame(Ping, ACK, 0, 3), 101);
+    c.session.openStream(101);
+    c.session.receive(frame(WindowUpdate, ACK, 1, 0), 200); // a slow ACK: 99 ms
+    c.sent();
+    const { recvMax } = simulateLink(c, { rttMs: 20, bytesPerMs: 12_500, ms: 3_000, startMs: 200 });
+    assert.ok(recvMax <= 2 * 250_000, `window ${recvMax} > 2 x BDP`);
   });
 
   it("keepAliveIntervalMs 0 disables keep-alive", () => {
