@@ -107,6 +107,17 @@ export interface WanOptions {
    * default (no limit: the whole autotuned send buffer can queue ahead of a small message).
    */
   notsentLowat?: number;
+  /**
+   * `net.ipv4.tcp_congestion_control` in both end hosts (per namespace), e.g. "cubic"; unset: the
+   * host's (BBR on this machine).
+   */
+  congestionControl?: string;
+  /**
+   * The largest TCP send buffer in both end hosts (`net.ipv4.tcp_wmem`'s max, per namespace);
+   * unset: the host's (4 MiB here), which caps what one TCP connection keeps in flight below
+   * 2 x BDP at 200 ms and 100 Mbit/s (a 2.5 MB BDP): raw TCP then gets about 65-70% of the link.
+   */
+  wmemMax?: number;
 }
 
 /** Build the network and start the delay line; on failure everything built is removed. */
@@ -162,17 +173,18 @@ export async function buildWan(opts: WanOptions = {}): Promise<WanNet> {
       run("ip", ["netns", "exec", n, "python3", `${HERE}delay_line.py`, "--offload-off", dev]);
       ip(n, "link", "set", dev, "up");
     }
-    if (opts.notsentLowat !== undefined) {
+    const sysctls = [
+      ...(opts.notsentLowat === undefined
+        ? []
+        : [`net.ipv4.tcp_notsent_lowat=${opts.notsentLowat}`]),
+      ...(opts.congestionControl === undefined
+        ? []
+        : [`net.ipv4.tcp_congestion_control=${opts.congestionControl}`]),
+      ...(opts.wmemMax === undefined ? [] : [`net.ipv4.tcp_wmem=4096 16384 ${opts.wmemMax}`]),
+    ];
+    for (const setting of sysctls) {
       for (const n of [ns.c, ns.s]) {
-        run("ip", [
-          "netns",
-          "exec",
-          n,
-          "sysctl",
-          "-q",
-          "-w",
-          `net.ipv4.tcp_notsent_lowat=${opts.notsentLowat}`,
-        ]);
+        run("ip", ["netns", "exec", n, "sysctl", "-q", "-w", setting]);
       }
     }
     ip(ns.c, "addr", "add", `${CLIENT_IP}/24`, "dev", "eth0");

@@ -6,6 +6,8 @@
  *   deno task bench:wan [--rtts 20,80,200] [--losses 0,0.1,1] [--rate 100] [--dials 5]
  *                       [--impls ours-deno,ours-bun,js-deno] [--json out.json]
  *                       [--notsent-lowat <bytes>] [--skip ttfb,throughput,p99] [--cross 1]
+ *                       [--cc reno|bbr] (what the host allows) [--wmem-max <bytes>]
+ *                       [--measure-ms 4000]
  *                       [--reps 1] [--max-window <bytes>] (our clients' yamux maxStreamWindow)
  *   deno task bench:wan --print run1.json,run2.json [--rtts ...]   (tables of saved runs, pooled)
  *
@@ -44,7 +46,7 @@ const IMPLS = (args.get("impls") ?? "ours-deno,ours-bun,js-deno").split(",");
 const SKIP = new Set((args.get("skip") ?? "").split(","));
 /** Longest wait for one driver command, ms (bounded). */
 const CALL_TIMEOUT_MS = 90_000;
-const MEASURE_MS = 4_000;
+const MEASURE_MS = Number(args.get("measure-ms") ?? 4_000);
 const RAW_PORT = 9000;
 const PORTS: Record<string, number> = { "ours-deno": 4001, "ours-bun": 4011, "js-deno": 4021 };
 
@@ -287,7 +289,10 @@ function printTables(out: Record<string, unknown>[]): void {
   const lines: string[] = [];
   lines.push(
     `Link: ${RATE} Mbit/s TBF cap, RTT as listed (jitter ±RTT/40 each way)` +
-      (lowat === undefined ? "." : `, tcp_notsent_lowat ${lowat}.`),
+      (lowat === undefined ? "" : `, tcp_notsent_lowat ${lowat}`) +
+      (args.get("cc") === undefined ? "" : `, congestion control ${args.get("cc")}`) +
+      (args.get("wmem-max") === undefined ? "" : `, tcp_wmem max ${args.get("wmem-max")}`) +
+      `, ${MEASURE_MS} ms samples.`,
     "",
   );
   lines.push(
@@ -364,7 +369,11 @@ if (why !== false) {
   console.error(`bench:wan cannot run here: ${why}`);
   process.exit(1);
 }
-const net = await buildWan(lowat === undefined ? {} : { notsentLowat: Number(lowat) });
+const net = await buildWan({
+  ...(lowat === undefined ? {} : { notsentLowat: Number(lowat) }),
+  ...(args.get("cc") === undefined ? {} : { congestionControl: args.get("cc") }),
+  ...(args.get("wmem-max") === undefined ? {} : { wmemMax: Number(args.get("wmem-max")) }),
+});
 const cleanup = (): void => {
   for (const p of procs) p.kill();
   net.destroy();
