@@ -1,6 +1,8 @@
 /**
- * Dialling with the standard `WebSocket` (Deno, Bun, browsers): open, then wrap the socket in a
- * {@link WebSocketConnection}.
+ * Dialling: on Deno, `ws://` goes through our own client (client.ts: TCP with TCP_NODELAY, two
+ * round trips fewer to the first byte than Deno's `WebSocket`); `wss://`, Bun and browsers use the
+ * standard `WebSocket`, as does every dial when `createWebSocket` is given. Either way the result
+ * is a {@link WebSocketConnection}.
  *
  * @module
  */
@@ -8,7 +10,9 @@
 import { abortReason, deadlineSignal } from "../../src/abort.ts";
 import type { Multiaddr } from "../../src/multiaddr/mod.ts";
 import type { AbortOptions } from "../../src/stream/types.ts";
+import { isDeno } from "../../src/runtime.ts";
 import { parseWebSocketAddr } from "./address.ts";
+import { dialWebSocketClient } from "./client.ts";
 import { fromStandardWebSocket, type WebSocketConnection } from "./connection.ts";
 import { WebSocketDialError } from "./errors.ts";
 import type { ResolvedWebSocketOptions } from "./options.ts";
@@ -34,6 +38,9 @@ export function dialWebSocket(
   const target = parseWebSocketAddr(addr);
   if (target === undefined) {
     return Promise.reject(new TypeError(`not a websocket address: ${addr.toString()}`));
+  }
+  if (options.createWebSocket === undefined && !target.secure && isDeno()) {
+    return dialWebSocketClient(addr, target, options, dialOptions);
   }
   const remoteAddr = addr.decapsulateCode(421);
   let ws: WebSocket;

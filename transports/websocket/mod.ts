@@ -38,7 +38,12 @@ import { createMount, type WebSocketMount } from "./mount.ts";
 import { resolveWebSocketOptions, type WebSocketOptions } from "./options.ts";
 import { webSocketServerKind } from "./runtime.ts";
 
-export { WebSocketDialError, WebSocketListenError } from "./errors.ts";
+export {
+  WebSocketDialError,
+  WebSocketHandshakeError,
+  WebSocketListenError,
+  WebSocketProtocolError,
+} from "./errors.ts";
 export type { WebSocketMount } from "./mount.ts";
 export {
   type BunServeParts,
