@@ -173,6 +173,17 @@ describe("websocket client against our listener", () => {
     await conn.close();
     assert.equal(await conn.channel.read(), null);
   });
+
+  it("is what websocket() dials ws:// with on Deno (only our client reports a localAddr)", async () => {
+    const listener = websocket().createListener({ onConnection: () => {} });
+    await listener.listen(multiaddr("/ip4/127.0.0.1/tcp/0/ws"));
+    cleanups.push(() => listener.close());
+    const conn = await websocket().dial(listener.getAddrs()[0]);
+    cleanups.push(() => conn.abort());
+    const isDeno = "Deno" in globalThis;
+    assert.equal(conn.localAddr !== undefined, isDeno);
+    if (isDeno) assert.match(conn.localAddr!.toString(), /^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/ws$/);
+  });
 });
 
 describe("websocket client against a scripted server", () => {
