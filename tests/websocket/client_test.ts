@@ -9,7 +9,7 @@ import { afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
 import { LimitExceededError, TimeoutError } from "../../src/errors.ts";
-import { multiaddr, type Multiaddr } from "../../src/multiaddr/mod.ts";
+import { type Multiaddr, multiaddr } from "../../src/multiaddr/mod.ts";
 import type { RawConnection } from "../../src/transport.ts";
 import { parseWebSocketAddr } from "../../transports/websocket/address.ts";
 import { dialWebSocketClient } from "../../transports/websocket/client.ts";
@@ -197,7 +197,9 @@ describe("websocket client against a scripted server", () => {
     cleanups.push(() => conn.abort());
     const [line, ...headers] = request.split("\r\n");
     assert.equal(line, "GET / HTTP/1.1");
-    const h = new Map(headers.map((l) => [l.split(":")[0].toLowerCase(), l.slice(l.indexOf(":") + 1).trim()]));
+    const h = new Map(
+      headers.map((l) => [l.split(":")[0].toLowerCase(), l.slice(l.indexOf(":") + 1).trim()]),
+    );
     assert.equal(h.get("host"), `127.0.0.1:${addr.toString().split("/")[4]}`);
     assert.equal(h.get("upgrade"), "websocket");
     assert.equal(h.get("connection"), "Upgrade");
@@ -272,7 +274,11 @@ describe("websocket client against a scripted server", () => {
   it("fails reads with a typed error and sends Close(1002) on a masked server frame", async () => {
     let close: FrameEvent | undefined;
     const addr = await scriptedServer(async (s) => {
-      writeAll(s.socket, await s.accept(), encodeFrame(OPCODE_BINARY, new Uint8Array([1]), new Uint8Array(4)));
+      writeAll(
+        s.socket,
+        await s.accept(),
+        encodeFrame(OPCODE_BINARY, new Uint8Array([1]), new Uint8Array(4)),
+      );
       close = await s.frame();
     });
     const conn = await dial(addr);
@@ -296,7 +302,8 @@ describe("websocket client against a scripted server", () => {
     });
     await assert.rejects(
       dial(refusing),
-      (e: unknown) => e instanceof WebSocketHandshakeError && /"HTTP\/1\.1 403 Forbidden"/.test(e.message),
+      (e: unknown) =>
+        e instanceof WebSocketHandshakeError && /"HTTP\/1\.1 403 Forbidden"/.test(e.message),
     );
     const wrong = await scriptedServer((s) => {
       writeAll(

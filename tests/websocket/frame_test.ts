@@ -54,16 +54,19 @@ function protocolError(code = 1002): (e: unknown) => boolean {
 }
 
 describe("websocket frame encoding (RFC 6455 section 5.7)", () => {
-  it("encodes the masked and unmasked \"Hello\" examples", () => {
+  it('encodes the masked and unmasked "Hello" examples', () => {
     assert.deepEqual([...encodeFrame(OPCODE_TEXT, hello)], UNMASKED_HELLO);
     assert.deepEqual([...encodeFrame(OPCODE_TEXT, hello, MASK)], MASKED_HELLO);
     assert.deepEqual([...encodeFrame(OPCODE_PONG, hello, MASK)], PONG_HELLO_MASKED);
     assert.deepEqual([...encodeFrame(OPCODE_PING, hello)], PING_HELLO);
-    assert.deepEqual([...encodeFrame(OPCODE_TEXT, hello.subarray(0, 3), undefined, false)].slice(2), [
-      0x48,
-      0x65,
-      0x6c,
-    ]);
+    assert.deepEqual(
+      [...encodeFrame(OPCODE_TEXT, hello.subarray(0, 3), undefined, false)].slice(2),
+      [
+        0x48,
+        0x65,
+        0x6c,
+      ],
+    );
     assert.equal(encodeFrame(OPCODE_TEXT, hello.subarray(0, 3), undefined, false)[0], 0x01);
   });
 
@@ -99,7 +102,7 @@ describe("websocket frame encoding (RFC 6455 section 5.7)", () => {
 });
 
 describe("websocket frame decoding", () => {
-  it("decodes the unmasked and masked \"Hello\" examples (as their role expects)", () => {
+  it('decodes the unmasked and masked "Hello" examples (as their role expects)', () => {
     // Text is refused by policy, so the example's text opcode is swapped for binary.
     const unmasked = [0x82, ...UNMASKED_HELLO.slice(1)];
     const masked = [0x82, ...MASKED_HELLO.slice(1)];

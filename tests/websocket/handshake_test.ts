@@ -60,7 +60,10 @@ describe("websocket handshake codec", () => {
       "GET /p?q=1 HTTP/1.1\r\nHost: [::1]:4001\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
         `Sec-WebSocket-Key: ${KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
     );
-    assert.throws(() => encodeUpgradeRequest({ host: "a\r\nX: y", path: "/", key: KEY }), TypeError);
+    assert.throws(
+      () => encodeUpgradeRequest({ host: "a\r\nX: y", path: "/", key: KEY }),
+      TypeError,
+    );
   });
 
   it("splits the head from the first frame bytes at every cut", () => {
@@ -78,7 +81,12 @@ describe("websocket handshake codec", () => {
   });
 
   it("accepts header names and values in any case, and Connection with more tokens", () => {
-    check(["HTTP/1.1 101 OK", "upgrade: WebSocket", "CONNECTION: keep-alive, upgrade", `sec-websocket-accept:${ACCEPT}`]);
+    check([
+      "HTTP/1.1 101 OK",
+      "upgrade: WebSocket",
+      "CONNECTION: keep-alive, upgrade",
+      `sec-websocket-accept:${ACCEPT}`,
+    ]);
     check(["HTTP/1.1 101", ...GOOD.slice(1), "Server: x"]);
   });
 });
@@ -97,7 +105,10 @@ describe("websocket handshake codec: refused answers", () => {
     assert.throws(() => check(wrong), handshakeError(/Sec-WebSocket-Accept/));
     assert.throws(() => check(GOOD.slice(0, 3)), handshakeError(/Sec-WebSocket-Accept null/));
     // Repeated accept headers join into one value that matches nothing.
-    assert.throws(() => check([...GOOD, `Sec-WebSocket-Accept: ${ACCEPT}`]), WebSocketHandshakeError);
+    assert.throws(
+      () => check([...GOOD, `Sec-WebSocket-Accept: ${ACCEPT}`]),
+      WebSocketHandshakeError,
+    );
   });
 
   it("refuses missing Upgrade/Connection headers and unoffered extensions or subprotocols", () => {
@@ -108,7 +119,10 @@ describe("websocket handshake codec: refused answers", () => {
       () => check([...GOOD, "Sec-WebSocket-Extensions: permessage-deflate"]),
       handshakeError(/extension/),
     );
-    assert.throws(() => check([...GOOD, "Sec-WebSocket-Protocol: chat"]), handshakeError(/subprotocol/));
+    assert.throws(
+      () => check([...GOOD, "Sec-WebSocket-Protocol: chat"]),
+      handshakeError(/subprotocol/),
+    );
   });
 
   it("refuses a malformed head", () => {
@@ -123,7 +137,10 @@ describe("websocket handshake codec: refused answers", () => {
     assert.throws(() => parseResponseHead(big), LimitExceededError);
     assert.equal(parseResponseHead(big.subarray(0, MAX_RESPONSE_HEAD_BYTES - 1)), undefined);
     // A complete head past the cap is refused too (its end lies beyond the cap).
-    assert.throws(() => parseResponseHead(response([...GOOD, "X: " + "b".repeat(9000)])), LimitExceededError);
+    assert.throws(
+      () => parseResponseHead(response([...GOOD, "X: " + "b".repeat(9000)])),
+      LimitExceededError,
+    );
     assert.throws(() => parseResponseHead(enc("HTTP/1.1 101\r\n\r\n"), 8), LimitExceededError);
   });
 });

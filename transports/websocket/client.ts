@@ -111,7 +111,12 @@ class ClientSocket implements SocketPort {
   }
 
   close(code: number, reason: string): void {
-    if (this.#closeSent || this.#finished) return;
+    if (this.#finished) return;
+    if (this.#closeSent) {
+      // Our Close(1000) is waiting for the peer's, and now an abort: do not wait any longer.
+      if (code !== CLOSE_CODE_NORMAL) this.#finish(code, reason, false);
+      return;
+    }
     this.#sendClose(code, reason);
     if (code !== CLOSE_CODE_NORMAL) {
       // Abort or a limit: the peer is told why, and the connection ends now.
@@ -293,7 +298,9 @@ export async function dialWebSocketClient(
     if (deadline.signal.aborted) throw abortReason(deadline.signal);
     const key = newHandshakeKey();
     const accepting = acceptFor(key);
-    raw.channel.write(encodeUpgradeRequest({ host: url.host, path: url.pathname + url.search, key }));
+    raw.channel.write(
+      encodeUpgradeRequest({ host: url.host, path: url.pathname + url.search, key }),
+    );
     const first = await readUpgradeResponse(raw, await accepting);
     if (deadline.signal.aborted) throw abortReason(deadline.signal);
     const socket = new ClientSocket(raw, options);

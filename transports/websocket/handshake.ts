@@ -108,6 +108,20 @@ function headEnd(bytes: Uint8Array): number {
   return -1;
 }
 
+/** A header name: RFC 9110 token characters only (section 5.6.2). */
+function isToken(name: string): boolean {
+  return /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name);
+}
+
+/** Whether `line` holds a control character other than horizontal tab (RFC 9110 section 5.5). */
+function hasControl(line: string): boolean {
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f) return true;
+  }
+  return false;
+}
+
 /**
  * Split the response head off `received` (all bytes received so far). Undefined while the head
  * is incomplete; throws LimitExceededError once more than {@link MAX_RESPONSE_HEAD_BYTES} arrived
@@ -149,7 +163,7 @@ export function parseResponseHead(
   const headers = new Map<string, string>();
   for (const line of lines.slice(1)) {
     const colon = line.indexOf(":");
-    if (colon <= 0 || /[\s\0-\x1f]/.test(line.slice(0, colon)) || /[\0\r\n]/.test(line)) {
+    if (colon <= 0 || !isToken(line.slice(0, colon)) || hasControl(line)) {
       throw new WebSocketHandshakeError(
         `websocket upgrade: malformed header line ${JSON.stringify(line.slice(0, 80))}`,
       );
@@ -194,7 +208,7 @@ export function checkResponseHead(head: ResponseHead, expectedAccept: string): v
     );
   }
   if (!hasToken(head.headers.get("connection"), "upgrade")) {
-    throw new WebSocketHandshakeError("websocket upgrade: Connection header lacks \"Upgrade\"");
+    throw new WebSocketHandshakeError('websocket upgrade: Connection header lacks "Upgrade"');
   }
   const accept = head.headers.get("sec-websocket-accept");
   if (accept !== expectedAccept) {
@@ -204,9 +218,13 @@ export function checkResponseHead(head: ResponseHead, expectedAccept: string): v
     );
   }
   if (head.headers.has("sec-websocket-extensions")) {
-    throw new WebSocketHandshakeError("websocket upgrade: the server chose an extension not offered");
+    throw new WebSocketHandshakeError(
+      "websocket upgrade: the server chose an extension not offered",
+    );
   }
   if (head.headers.has("sec-websocket-protocol")) {
-    throw new WebSocketHandshakeError("websocket upgrade: the server chose a subprotocol not offered");
+    throw new WebSocketHandshakeError(
+      "websocket upgrade: the server chose a subprotocol not offered",
+    );
   }
 }
