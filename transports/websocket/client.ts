@@ -53,21 +53,24 @@ import type { ResolvedWebSocketOptions } from "./options.ts";
 /** Masking keys drawn from WebCrypto at once (4 bytes each): one random call per 1024 frames. */
 const MASK_POOL_BYTES = 4096;
 
-/** Fresh masking keys (RFC 6455 section 5.3: unpredictable, one per frame). */
-class MaskSource {
-  #pool = new Uint8Array(MASK_POOL_BYTES);
-  #at = MASK_POOL_BYTES;
-
+/**
+ * Fresh masking keys (RFC 6455 section 5.3: unpredictable, one per frame), from one pool shared
+ * by every connection (an idle connection holds none of it). A key is copied into its frame
+ * before the next one is drawn.
+ */
+const masks = {
+  pool: new Uint8Array(0),
+  at: 0,
   next(): Uint8Array {
-    if (this.#at === MASK_POOL_BYTES) {
-      this.#pool = crypto.getRandomValues(new Uint8Array(MASK_POOL_BYTES));
-      this.#at = 0;
+    if (this.at >= this.pool.byteLength) {
+      this.pool = crypto.getRandomValues(new Uint8Array(MASK_POOL_BYTES));
+      this.at = 0;
     }
-    const mask = this.#pool.subarray(this.#at, this.#at + 4);
-    this.#at += 4;
+    const mask = this.pool.subarray(this.at, this.at + 4);
+    this.at += 4;
     return mask;
-  }
-}
+  },
+};
 
 /**
  * The {@link SocketPort} of one client connection, and its read loop: frames out (masked), frames
@@ -77,7 +80,6 @@ class ClientSocket implements SocketPort {
   readonly #raw: RawConnection;
   readonly #options: ResolvedWebSocketOptions;
   readonly #reader: FrameReader;
-  readonly #masks = new MaskSource();
   #conn: WebSocketConnection | undefined;
   /** Frame bytes written and not yet taken by the TCP connection (an over-estimate). */
   #buffered = 0;
@@ -103,7 +105,7 @@ class ClientSocket implements SocketPort {
 
   send(data: Uint8Array): boolean {
     if (this.#closeSent || this.#finished) return false;
-    return this.#write(encodeFrame(OPCODE_BINARY, data, this.#masks.next()));
+    return this.#write(encodeFrame(OPCODE_BINARY, data, masks.next()));
   }
 
   bufferedAmount(): number {
@@ -151,7 +153,7 @@ class ClientSocket implements SocketPort {
 
   #sendClose(code: number, reason: string): void {
     this.#closeSent = true;
-    this.#write(encodeFrame(OPCODE_CLOSE, closePayload(code, reason), this.#masks.next()));
+    this.#write(encodeFrame(OPCODE_CLOSE, closePayload(code, reason), masks.next()));
   }
 
   async #readLoop(): Promise<void> {
@@ -192,7 +194,7 @@ class ClientSocket implements SocketPort {
           break;
         case "ping":
           if (!this.#closeSent) {
-            this.#write(encodeFrame(OPCODE_PONG, event.data, this.#masks.next()));
+            this.#write(encodeFrame(OPCODE_PONG, event.data, masks.next()));
           }
           break;
         case "pong":

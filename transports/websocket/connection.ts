@@ -2,7 +2,8 @@
  * One WebSocket as a {@link RawConnection}: its byte channel (channel.ts: messages in, `send()`
  * out, the limits and the closing rules), its addresses, `close()` and `abort()`. The same core
  * serves the standard `WebSocket` (dialling everywhere; Deno's server side, which hands out a
- * standard WebSocket too) and Bun's `ServerWebSocket` through a small {@link SocketPort}.
+ * standard WebSocket too), Bun's `ServerWebSocket` and our own client (client.ts, `ws://` dials
+ * on Deno) through a small {@link SocketPort}.
  *
  * @module
  */

@@ -3,7 +3,9 @@
  * `/tls/sni/<name>/ws`. Binary messages carry the raw libp2p byte stream; Noise and a muxer
  * still run inside, even over TLS.
  *
- * Dialling uses the standard `WebSocket` and works in Deno, Bun and browsers. Listening uses
+ * Dialling uses the standard `WebSocket` and works in Deno, Bun and browsers; on Deno, `ws://`
+ * dials use our own RFC 6455 client over a TCP_NODELAY socket instead (client.ts: Deno's
+ * `WebSocket` lets Nagle's algorithm hold small writes back, two round trips to the first byte). Listening uses
  * `Deno.serve` on Deno and `Bun.serve` on Bun; elsewhere (browsers) `listen` rejects with a
  * {@link WebSocketListenError}. With `mount: true`, listeners attach to the application's own
  * server through `transport.mount` instead (see {@link WebSocketMount}); on platforms that only

@@ -41,8 +41,9 @@ export interface WebSocketOptions {
   tls?: WebSocketTlsOptions;
   /**
    * Largest message accepted from a peer, bytes (default 4 MiB, range 1 KiB..64 MiB); a bigger
-   * one closes the connection. Bun enforces it before buffering the message; Deno's server and
-   * every standard WebSocket client check it after the runtime received the message (the
+   * one closes the connection. Bun and our own client (Deno, `ws://`) enforce it before buffering
+   * the message; Deno's server and every standard WebSocket client check it after the runtime
+   * received the message (the
    * runtime's own limit, 64 MiB on Deno, bounds that allocation). Outgoing chunks are split into
    * messages of at most min(this, 256 KiB).
    */
@@ -73,7 +74,9 @@ export interface WebSocketOptions {
    */
   backpressureLimit?: number;
   /**
-   * Create the client WebSocket for a URL (default `new WebSocket(url)`). Use it for
+   * Create the client WebSocket for a URL (default `new WebSocket(url)`; on Deno, `ws://`
+   * URLs go through our own client instead, client.ts: TCP_NODELAY saves two round trips to the
+   * first byte). When given, every dial uses it. Use it for
    * runtime-specific client options: a custom CA on Deno
    * (`new WebSocket(url, { client: Deno.createHttpClient({ caCerts: [pem] }) })`) or on Bun
    * (`new WebSocket(url, { tls: { ca: pem } })`), headers, proxies.
