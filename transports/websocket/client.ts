@@ -120,6 +120,7 @@ class ClientSocket implements SocketPort {
       return;
     }
     this.#sendClose(code, reason);
+    if (this.#finished) return; // the TCP connection failed under the write
     if (code !== CLOSE_CODE_NORMAL) {
       // Abort or a limit: the peer is told why, and the connection ends now.
       this.#finish(code, reason, false);
@@ -136,7 +137,10 @@ class ClientSocket implements SocketPort {
   #write(frame: Uint8Array): boolean {
     try {
       this.#raw.channel.write(frame);
-    } catch {
+    } catch (error) {
+      // The TCP connection failed: the connection learns it as a close (its writes then fail
+      // with a ConnectionClosedError, not as a dropped message).
+      this.#finish(CLOSE_CODE_ABNORMAL, `TCP write failed: ${String(error)}`, false);
       return false;
     }
     const drained = this.#raw.channel.drained();
