@@ -8,7 +8,7 @@
 import { afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
-import { LimitExceededError, TimeoutError } from "../../src/errors.ts";
+import { ConnectionClosedError, LimitExceededError, TimeoutError } from "../../src/errors.ts";
 import { type Multiaddr, multiaddr } from "../../src/multiaddr/mod.ts";
 import type { RawConnection } from "../../src/transport.ts";
 import { parseWebSocketAddr } from "../../transports/websocket/address.ts";
@@ -294,6 +294,47 @@ describe("websocket client against a scripted server", () => {
     });
     const conn = await dial(addr);
     await assert.rejects(conn.channel.read(), LimitExceededError);
+  });
+
+  it("refuses a text message with Close(1003)", async () => {
+    let close: FrameEvent | undefined;
+    const addr = await scriptedServer(async (s) => {
+      writeAll(s.socket, await s.accept(), new Uint8Array([0x81, 0x02, 0x68, 0x69]));
+      close = await s.frame();
+    });
+    const conn = await dial(addr);
+    await assert.rejects(
+      conn.channel.read(),
+      (e: unknown) => e instanceof WebSocketProtocolError && e.closeCode === 1003,
+    );
+    while (close === undefined) await new Promise((r) => setTimeout(r, 5));
+    assert.equal((close as { code: number }).code, 1003);
+  });
+
+  it("fails reads on a dropped connection and on an abnormal close code", async () => {
+    const dropping = await scriptedServer(async (s) => {
+      writeAll(s.socket, await s.accept());
+      s.socket.destroy();
+    });
+    const dropped = await dial(dropping);
+    await assert.rejects(dropped.channel.read(), ConnectionClosedError);
+    const aborting = await scriptedServer(async (s) => {
+      writeAll(s.socket, await s.accept(), encodeFrame(OPCODE_CLOSE, closePayload(4000, "gone")));
+    });
+    const aborted = await dial(aborting);
+    await assert.rejects(aborted.channel.read(), /code 4000: gone/);
+  });
+
+  it("ends a close whose echo never comes at closeTimeoutMs", async () => {
+    let close: FrameEvent | undefined;
+    const addr = await scriptedServer(async (s) => {
+      writeAll(s.socket, await s.accept());
+      close = await s.frame(); // and never answered
+    });
+    const conn = await dial(addr, { closeTimeoutMs: 100 });
+    await conn.close();
+    await (conn as WebSocketConnection).closed;
+    assert.deepEqual(close, { kind: "close", code: 1000, reason: "" });
   });
 
   it("rejects a refused upgrade with its status line, and a wrong accept", async () => {
