@@ -38,9 +38,11 @@ import {
   GoAwayCode,
   HEADER_LENGTH,
   INITIAL_STREAM_WINDOW,
+  LOSS_TUNING_FACTOR,
   MAX_STREAM_ID,
   MAX_WINDOW,
   MIN_TUNING_RTT_MS,
+  STALL_GAP,
   STARTUP_RTT_SAMPLES,
   TUNING_FACTOR,
 } from "./constants.ts";
@@ -96,6 +98,12 @@ export interface StreamState {
   tuneBytes: number;
   /** Consumption rate of the previous period, bytes/ms (Infinity before the first). */
   lastRate: number;
+  /** When data for it last arrived (ms). */
+  lastDataAt: number;
+  /** The current period saw a gap in arrivals of most of an RTT (see {@link LOSS_TUNING_FACTOR}). */
+  stalled: boolean;
+  /** Stalled periods in a row before the current one. */
+  stalledRun: number;
   /** We sent FIN. */
   localFin: boolean;
   /** The remote sent FIN. */
@@ -372,6 +380,10 @@ export class YamuxSession {
       return;
     }
     s.buffered += view.byteLength;
+    if (this.#minRtt !== undefined && now - s.lastDataAt >= STALL_GAP * tuningRtt(this.#minRtt)) {
+      s.stalled = true;
+    }
+    s.lastDataAt = now;
     this.#ev.onStreamData(s.id, view);
   }
 
@@ -578,6 +590,9 @@ export class YamuxSession {
       tuneStart: now,
       tuneBytes: 0,
       lastRate: Infinity,
+      lastDataAt: now,
+      stalled: false,
+      stalledRun: 0,
       localFin: false,
       remoteFin: false,
       readClosed: false,
@@ -609,9 +624,9 @@ export class YamuxSession {
     if (s.recvMax - s.recvCredit - s.buffered < s.recvMax / CREDIT_STEP) return;
     const rtt = this.#minRtt;
     if (rtt !== undefined && s.recvMax < this.#opts.maxStreamWindow) {
-      const tuningRtt = Math.max(rtt, MIN_TUNING_RTT_MS);
+      const period = tuningRtt(rtt);
       const elapsed = now - s.tuneStart;
-      if (elapsed >= tuningRtt) {
+      if (elapsed >= period) {
         const rate = s.tuneBytes / elapsed;
         // A burst held back by a stall (in the network or either event loop) arrives within one
         // period: it may look at most twice as fast as the period before it.
@@ -621,8 +636,16 @@ export class YamuxSession {
         s.tuneBytes = 0;
         // Credit goes back in eighths of the window, so a window-limited stream moves about 7/8
         // of its window per RTT: 2 x rate x RTT is 1.75 x the window then, and 2 x BDP once the
-        // link is the limit (8/7 x BDP already fills the link).
-        const target = TUNING_FACTOR * steady * tuningRtt;
+        // link is the limit (8/7 x BDP already fills the link). A period with a stall in
+        // arrivals (a loss held the data back in the kernel) aims higher.
+        // Stalls period after period (steady loss) make the rate a measure of the window itself,
+        // not of the link: the window doubles then (as TCP's does while nothing says it is too
+        // large), within maxStreamWindow and the budget. One stall now and then (a busy event
+        // loop) does not.
+        let target = (s.stalled ? LOSS_TUNING_FACTOR : TUNING_FACTOR) * steady * period;
+        if (s.stalled && s.stalledRun >= 1) target = Math.max(target, 2 * s.recvMax);
+        s.stalledRun = s.stalled ? s.stalledRun + 1 : 0;
+        s.stalled = false;
         if (target > s.recvMax) this.#autoTune(s, target);
       }
     }
@@ -686,6 +709,11 @@ export class YamuxSession {
     this.#localGoAway = true;
     this.#ev.onError(err);
   }
+}
+
+/** The RTT auto-tuning works with: the least seen, at least {@link MIN_TUNING_RTT_MS}. */
+function tuningRtt(minRtt: number): number {
+  return Math.max(minRtt, MIN_TUNING_RTT_MS);
 }
 
 function frameName(type: number): string {
