@@ -6,7 +6,7 @@
  *   deno task bench:wan [--rtts 20,80,200] [--losses 0,0.1,1] [--rate 100] [--dials 5]
  *                       [--impls ours-deno,ours-bun,js-deno] [--json out.json]
  *                       [--notsent-lowat <bytes>] [--skip ttfb,throughput,p99] [--cross 1]
- *                       [--cc reno|bbr] (what the host allows) [--wmem-max <bytes>]
+ *                       [--cc reno|bbr] (what the host allows) [--wmem-max 16777216|0]
  *                       [--measure-ms 4000]
  *                       [--reps 1] [--max-window <bytes>] (our clients' yamux maxStreamWindow)
  *   deno task bench:wan --print run1.json,run2.json [--rtts ...]   (tables of saved runs, pooled)
@@ -47,6 +47,7 @@ const SKIP = new Set((args.get("skip") ?? "").split(","));
 /** Longest wait for one driver command, ms (bounded). */
 const CALL_TIMEOUT_MS = 90_000;
 const MEASURE_MS = Number(args.get("measure-ms") ?? 4_000);
+const WMEM_MAX = Number(args.get("wmem-max") ?? 16 * 1024 * 1024);
 const RAW_PORT = 9000;
 const PORTS: Record<string, number> = { "ours-deno": 4001, "ours-bun": 4011, "js-deno": 4021 };
 
@@ -291,7 +292,7 @@ function printTables(out: Record<string, unknown>[]): void {
     `Link: ${RATE} Mbit/s TBF cap, RTT as listed (jitter ±RTT/40 each way)` +
       (lowat === undefined ? "" : `, tcp_notsent_lowat ${lowat}`) +
       (args.get("cc") === undefined ? "" : `, congestion control ${args.get("cc")}`) +
-      (args.get("wmem-max") === undefined ? "" : `, tcp_wmem max ${args.get("wmem-max")}`) +
+      (WMEM_MAX === 0 ? "" : `, tcp_wmem max ${WMEM_MAX}`) +
       `, ${MEASURE_MS} ms samples.`,
     "",
   );
@@ -372,7 +373,9 @@ if (why !== false) {
 const net = await buildWan({
   ...(lowat === undefined ? {} : { notsentLowat: Number(lowat) }),
   ...(args.get("cc") === undefined ? {} : { congestionControl: args.get("cc") }),
-  ...(args.get("wmem-max") === undefined ? {} : { wmemMax: Number(args.get("wmem-max")) }),
+  // 16 MiB by default (`--wmem-max 0`: the host's): a 200 ms, 100 Mbit/s path needs more in
+  // flight than the host's 4 MiB send buffer allows, whichever stack runs over TCP.
+  ...(WMEM_MAX === 0 ? {} : { wmemMax: WMEM_MAX }),
 });
 const cleanup = (): void => {
   for (const p of procs) p.kill();
