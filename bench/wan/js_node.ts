@@ -147,7 +147,7 @@ await onCommands(async (cmd) => {
       // that are not part of the measurement.
       conn.abort(new Error("sample over"));
       // cold: also drop the connection to the relay (see ours_node.ts)
-      if (cmd.cold === true) for (const c of node.getConnections()) c.abort(new Error("cold"));
+      if (cmd.cold === true) { for (const c of node.getConnections()) c.abort(new Error("cold")); }
       return { dial: t1 - t0, open: t2 - t1, first: t3 - t0, limited };
     }
     case "throughput":

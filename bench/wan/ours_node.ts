@@ -182,7 +182,7 @@ await onCommands(async (cmd) => {
       conn.abort();
       // cold: also drop the connection to the relay a relayed dial opened (the next dial pays
       // for it again); otherwise it stays open and the next relayed dial reuses it.
-      if (cmd.cold === true) for (const c of node.getConnections()) c.abort();
+      if (cmd.cold === true) { for (const c of node.getConnections()) c.abort(); }
       return { dial: t1 - t0, open: t2 - t1, first: t3 - t0, limited };
     }
     case "throughput":

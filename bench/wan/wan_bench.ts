@@ -32,7 +32,13 @@ import process from "node:process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { buildWan, SERVER_IP, type WanNet, wanUnavailable } from "./netns.ts";
 import { flags } from "./wan_common.ts";
-import { circuitAddr, RELAY_PORT_OFFSET, relayAddr } from "./relayed.ts";
+import {
+  circuitAddr,
+  RELAY_PORT_OFFSET,
+  relayAddr,
+  RELAYED_FLOOR_RTTS,
+  RELAYED_WARM_FLOOR_RTTS,
+} from "./relayed.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const args = flags(process.argv.slice(2));
@@ -352,7 +358,9 @@ function printTables(out: Record<string, unknown>[]): void {
           x.kind === "ttfb" && x.impl === impl && x.rtt === rtt && x.transport === t
         ) as Record<string, number>[];
         const m = (k: string): number => median(rs.map((x) => x[k]));
-        return `${f(m("dialMs") / rtt)} / ${f(m("openMs") / rtt)} / **${f(m("firstMs") / rtt)}**`;
+        const limited = rs.some((x) => x.limited === 1) ? " (LIMITED)" : "";
+        return `${f(m("dialMs") / rtt)} / ${f(m("openMs") / rtt)} / **${f(m("firstMs") / rtt)}**` +
+          limited;
       })
     );
     lines.push(`| ${impl} | ${cells.join(" | ")} |`);
@@ -365,6 +373,13 @@ function printTables(out: Record<string, unknown>[]): void {
       })
     );
     lines.push(`| ${impl} | ${cells.join(" | ")} |`);
+  }
+  if (labels("ttfb").some((l) => l.includes("relayed"))) {
+    lines.push(
+      "",
+      `Relayed floor: ${RELAYED_FLOOR_RTTS} RTT over TCP, ${RELAYED_WARM_FLOOR_RTTS} with the ` +
+        "relay connection open (bench/wan/relayed.ts); WebSocket adds 1 for the upgrade.",
+    );
   }
   lines.push("");
   lines.push(
