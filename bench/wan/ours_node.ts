@@ -31,7 +31,7 @@ import type { StreamMuxerFactory } from "../../src/muxer.ts";
 import { identify } from "../../protocols/identify/mod.ts";
 import { circuitRelayTransport } from "../../transports/circuit-relay/mod.ts";
 import { circuitRelayServer } from "../../protocols/circuit-relay/mod.ts";
-import { RELAY_OPTIONS, untilRelayed } from "./relayed.ts";
+import { untilRelayed } from "./relayed.ts";
 import {
   BULK_BYTES,
   type Clock,
@@ -66,6 +66,9 @@ const muxerFactory = {
 } as StreamMuxerFactory;
 
 const relayAddr = args.get("relay");
+/** The bench relay: reservations may carry TEST-NET-1 addresses, circuits get no data or duration
+ * limit (see relayed.ts). */
+const RELAY_OPTIONS = { reservations: { addressFilter: () => true, applyDefaultLimit: false } };
 const node = await createNode({
   transports: [tcp(), websocket(), circuitRelayTransport()],
   connectionEncrypters: [noise()],

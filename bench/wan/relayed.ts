@@ -25,8 +25,6 @@
  * @module
  */
 
-import type { CircuitRelayServerOptions } from "../../protocols/circuit-relay/mod.ts";
-
 /** The relay's TCP port is the server's TCP port plus this (its WebSocket port one more). */
 export const RELAY_PORT_OFFSET = 5;
 
@@ -41,21 +39,6 @@ export const RELAYED_WARM_FLOOR_RTTS = 3;
 /** Longest wait for the server's reservation to show as a relayed address, ms (bounded). */
 const RESERVE_WAIT_MS = 30_000;
 const RESERVE_POLL_MS = 50;
-
-/**
- * Our bench relay's options: reservations may carry the bench's TEST-NET-1 addresses, and
- * circuits get no data or duration limit (`applyDefaultLimit: false`).
- *
- * @example
- * ```ts
- * import { circuitRelayServer } from "../../protocols/circuit-relay/mod.ts";
- * import { RELAY_OPTIONS } from "./relayed.ts";
- * const relay = circuitRelayServer(RELAY_OPTIONS);
- * ```
- */
-export const RELAY_OPTIONS: CircuitRelayServerOptions = {
-  reservations: { addressFilter: () => true, applyDefaultLimit: false },
-};
 
 /**
  * Wait (bounded) until `addrs()` holds a `/p2p-circuit` address: the reservation is up.
