@@ -4,8 +4,12 @@
  * (TCP + WebSockets, Noise, yamux, identify). Uses the root node_modules (the namespaces have no
  * route to a registry).
  *
- *   js_node.ts --role server --ip 192.0.2.2 --port 4011
+ *   js_node.ts --role server --ip 192.0.2.2 --port 4021 [--relay <relay addr>/p2p/<relay id>]
+ *   js_node.ts --role relay --ip 192.0.2.2 --port 4026
  *   js_node.ts --role client
+ *
+ * relay: @libp2p/circuit-relay-v2's server with no circuit limit (see bench/wan/relayed.ts); every
+ * node has js's relay client transport, and a server given --relay reserves a slot there.
  *
  * @module
  */
@@ -19,6 +23,8 @@ import { yamux } from "@chainsafe/libp2p-yamux";
 import { identify } from "@libp2p/identify";
 import { echo } from "@libp2p/echo";
 import { multiaddr } from "@multiformats/multiaddr";
+import { circuitRelayServer, circuitRelayTransport } from "@libp2p/circuit-relay-v2";
+import { untilRelayed } from "./relayed.ts";
 import {
   BULK_BYTES,
   type Clock,
@@ -43,22 +49,31 @@ const queued = (s: unknown): number =>
   (s as { writeBuffer?: { byteLength: number } }).writeBuffer?.byteLength ?? 0;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+const relayAddr = args.get("relay");
 const node = await createLibp2p({
   addresses: {
-    listen: role === "server"
-      ? [
-        `/ip4/${args.get("ip")}/tcp/${args.get("port")}`,
-        `/ip4/${args.get("ip")}/tcp/${Number(args.get("port")) + 1}/ws`,
-      ]
-      : [],
+    listen: role === "client" ? [] : [
+      `/ip4/${args.get("ip")}/tcp/${args.get("port")}`,
+      `/ip4/${args.get("ip")}/tcp/${Number(args.get("port")) + 1}/ws`,
+      ...(relayAddr === undefined ? [] : [`${relayAddr}/p2p-circuit`]),
+    ],
   },
-  transports: [tcp(), webSockets()],
+  transports: [tcp(), webSockets(), circuitRelayTransport()],
   connectionEncrypters: [noise()],
   streamMuxers: [yamux()],
-  connectionManager: { inboundConnectionThreshold: 10_000, allow: ["/ip4/192.0.2.1"] },
+  connectionManager: {
+    inboundConnectionThreshold: 10_000,
+    allow: ["/ip4/192.0.2.1", "/ip4/192.0.2.2"],
+  },
   // The p99 scenario opens 20-100 echo streams one after another (js's default allows 32).
-  services: { identify: identify(), echo: echo({ maxInboundStreams: 1024 }) },
+  services: {
+    identify: identify(),
+    ...(role === "relay"
+      ? { relay: circuitRelayServer({ reservations: { applyDefaultLimit: false } }) }
+      : { echo: echo({ maxInboundStreams: 1024 }) }),
+  } as { identify: ReturnType<typeof identify> },
 });
+if (relayAddr !== undefined) await untilRelayed(() => node.getMultiaddrs().map(String));
 
 type JsStream = Parameters<Parameters<typeof node.handle>[1]>[0];
 type Chunk = Uint8Array | { subarray(): Uint8Array };
@@ -127,10 +142,13 @@ await onCommands(async (cmd) => {
       const it = (stream as unknown as AsyncIterable<Chunk>)[Symbol.asyncIterator]();
       await it.next();
       const t3 = performance.now();
+      const limited = conn.limits === undefined ? 0 : 1;
       // Not close(): a graceful close (WebSocket closing handshake included) takes round trips
       // that are not part of the measurement.
       conn.abort(new Error("sample over"));
-      return { dial: t1 - t0, open: t2 - t1, first: t3 - t0 };
+      // cold: also drop the connection to the relay (see ours_node.ts)
+      if (cmd.cold === true) { for (const c of node.getConnections()) c.abort(new Error("cold")); }
+      return { dial: t1 - t0, open: t2 - t1, first: t3 - t0, limited };
     }
     case "throughput":
     case "p99": {

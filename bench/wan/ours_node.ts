@@ -2,13 +2,18 @@
  * The WAN bench's driver for OUR node (Deno or Bun), run inside a bench namespace by
  * bench/wan/wan_bench.ts. Library defaults everywhere (TCP + WebSocket, Noise, yamux).
  *
- *   ours_node.ts --role server --ip 192.0.2.2 --port 4001 [--raw-port 9000]
+ *   ours_node.ts --role server --ip 192.0.2.2 --port 4001 [--raw-port 9000] [--relay <addr>]
+ *   ours_node.ts --role relay --ip 192.0.2.2 --port 4006
  *   ours_node.ts --role client
  *
  * server: serves /echo/1.0.0 and /wan/source/1.0.0 (reads a u64 BE byte count, then sends that
  * many bytes), on TCP `port` and WebSocket `port + 1`; with --raw-port also a plain TCP source (the
  * same u64 request, no libp2p) as the TCP baseline. client: commands from stdin (see
- * wan_common.ts runCommands), one JSON line each: ttfb, throughput, p99, raw.
+ * wan_common.ts runCommands), one JSON line each: ttfb, throughput, p99, raw. relay: a circuit
+ * relay v2 server on TCP `port` and WebSocket `port + 1`, with no circuit limit (see
+ * bench/wan/relayed.ts); a server given `--relay <relay addr>/p2p/<relay id>` also reserves a slot
+ * there and reports "listening" once its relayed address is up. Every node has the relay client
+ * transport, so the client dials `/p2p-circuit` addresses like any other.
  *
  * @module
  */
@@ -24,6 +29,9 @@ import { yamux } from "../../protocols/yamux/mod.ts";
 import type { YamuxMuxer } from "../../protocols/yamux/service.ts";
 import type { StreamMuxerFactory } from "../../src/muxer.ts";
 import { identify } from "../../protocols/identify/mod.ts";
+import { circuitRelayTransport } from "../../transports/circuit-relay/mod.ts";
+import { circuitRelayServer } from "../../protocols/circuit-relay/mod.ts";
+import { untilRelayed } from "./relayed.ts";
 import {
   BULK_BYTES,
   type Clock,
@@ -57,19 +65,25 @@ const muxerFactory = {
   },
 } as StreamMuxerFactory;
 
+const relayAddr = args.get("relay");
+/** The bench relay: reservations may carry TEST-NET-1 addresses, circuits get no data or duration
+ * limit (see relayed.ts). */
+const RELAY_OPTIONS = { reservations: { addressFilter: () => true, applyDefaultLimit: false } };
 const node = await createNode({
-  transports: [tcp(), websocket()],
+  transports: [tcp(), websocket(), circuitRelayTransport()],
   connectionEncrypters: [noise()],
   streamMuxers: [muxerFactory],
-  listen: role === "server"
-    ? [
-      `/ip4/${args.get("ip")}/tcp/${args.get("port")}`,
-      `/ip4/${args.get("ip")}/tcp/${Number(args.get("port")) + 1}/ws`,
-    ]
-    : [],
+  listen: role === "client" ? [] : [
+    `/ip4/${args.get("ip")}/tcp/${args.get("port")}`,
+    `/ip4/${args.get("ip")}/tcp/${Number(args.get("port")) + 1}/ws`,
+    ...(relayAddr === undefined ? [] : [`${relayAddr}/p2p-circuit`]),
+  ],
   // The bench dials the server ~100 times in a few minutes from one address.
   connectionManager: { allowList: ["192.0.2.0/24"] },
-  services: { identify: identify() },
+  services: {
+    identify: identify(),
+    ...(role === "relay" ? { relay: circuitRelayServer(RELAY_OPTIONS) } : {}),
+  },
 });
 
 type WebStream = { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array> };
@@ -117,6 +131,8 @@ if (role === "server") {
   }
 }
 
+if (relayAddr !== undefined) await untilRelayed(() => node.getMultiaddrs().map(String));
+
 report({
   event: "listening",
   impl: `ours-${runtime}`,
@@ -163,10 +179,14 @@ await onCommands(async (cmd) => {
       await writer.write(new Uint8Array([7]));
       await reader.read();
       const t3 = performance.now();
+      const limited = conn.limited ? 1 : 0;
       // Not close(): a graceful close (WebSocket closing handshake included) takes round trips
       // that are not part of the measurement.
       conn.abort();
-      return { dial: t1 - t0, open: t2 - t1, first: t3 - t0 };
+      // cold: also drop the connection to the relay a relayed dial opened (the next dial pays
+      // for it again); otherwise it stays open and the next relayed dial reuses it.
+      if (cmd.cold === true) { for (const c of node.getConnections()) c.abort(); }
+      return { dial: t1 - t0, open: t2 - t1, first: t3 - t0, limited };
     }
     case "throughput":
     case "p99": {

@@ -9,6 +9,7 @@
  *                       [--cc reno|bbr] (what the host allows) [--wmem-max 16777216|0]
  *                       [--measure-ms 4000]
  *                       [--reps 1] [--max-window <bytes>] (our clients' yamux maxStreamWindow)
+ *                       [--paths direct,relayed] (relayed: through a circuit relay, relayed.ts)
  *   deno task bench:wan --print run1.json,run2.json [--rtts ...]   (tables of saved runs, pooled)
  *
  * For each RTT (jitter ±RTT/40 each way, never reordering):
@@ -19,6 +20,9 @@
  *      after a warm-up of max(1.5 s, 12 RTT) over the next 4 s, as a share of the cap; plus a
  *      plain TCP socket (no libp2p) as the baseline of what TCP itself gets on that link
  *   3. p99: while that bulk stream runs, sequential 32-byte echo requests on new streams
+ * With `--paths` holding `relayed`, each runs also through a circuit relay next to the server (the
+ * topology and the round-trip floor are in bench/wan/relayed.ts): rows "<impl> relayed" (ttfb:
+ * the connection to the relay is new each time) and, for ttfb, "<impl> relayed, relay conn open".
  * Prints a markdown table (and JSON with --json). Every step is bounded; the namespaces and the
  * delay line are removed on exit, also on failure or Ctrl-C.
  *
@@ -30,6 +34,13 @@ import process from "node:process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { buildWan, SERVER_IP, type WanNet, wanUnavailable } from "./netns.ts";
 import { flags } from "./wan_common.ts";
+import {
+  circuitAddr,
+  RELAY_PORT_OFFSET,
+  relayAddr,
+  RELAYED_FLOOR_RTTS,
+  RELAYED_WARM_FLOOR_RTTS,
+} from "./relayed.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const args = flags(process.argv.slice(2));
@@ -44,6 +55,7 @@ const REPS = Number(args.get("reps") ?? 1);
 const lowat = args.get("notsent-lowat");
 const IMPLS = (args.get("impls") ?? "ours-deno,ours-bun,js-deno").split(",");
 const SKIP = new Set((args.get("skip") ?? "").split(","));
+const PATHS = (args.get("paths") ?? "direct").split(",");
 /** Longest wait for one driver command, ms (bounded). */
 const CALL_TIMEOUT_MS = 90_000;
 const MEASURE_MS = Number(args.get("measure-ms") ?? 4_000);
@@ -137,9 +149,22 @@ async function main(net: WanNet): Promise<void> {
   const bun = IMPLS.includes("ours-bun") ? bunExec() : "";
   const servers: Record<string, Proc> = {};
   const clients: Record<string, Proc> = {};
+  const relays: Record<string, Proc> = {};
   for (const impl of IMPLS) {
     const port = String(PORTS[impl]);
     const extra = impl === "ours-deno" ? ["--raw-port", String(RAW_PORT)] : [];
+    if (PATHS.includes("relayed")) {
+      const relayPort = PORTS[impl] + RELAY_PORT_OFFSET;
+      relays[impl] = await start(net.ns.s, impl, [
+        "--role",
+        "relay",
+        "--ip",
+        SERVER_IP,
+        "--port",
+        String(relayPort),
+      ], bun);
+      extra.push("--relay", relayAddr(SERVER_IP, relayPort, relays[impl].peerId, false));
+    }
     servers[impl] = await start(net.ns.s, impl, [
       "--role",
       "server",
@@ -160,26 +185,53 @@ async function main(net: WanNet): Promise<void> {
     `/ip4/${SERVER_IP}/tcp/${PORTS[impl] + (ws ? 1 : 0)}${ws ? "/ws" : ""}/p2p/${
       servers[impl].peerId
     }`;
+  const relayed = (impl: string, ws: boolean): string =>
+    circuitAddr(
+      SERVER_IP,
+      PORTS[impl] + RELAY_PORT_OFFSET,
+      relays[impl].peerId,
+      servers[impl].peerId,
+      ws,
+    );
+  /** What the measurements dial: each row's label, its client and address, and for ttfb whether
+   * the client drops every connection after each sample (a new relay connection each time). */
+  interface Target {
+    label: string;
+    impl: string;
+    addr: (ws: boolean) => string;
+    cold: boolean;
+  }
+  const direct = PATHS.includes("direct");
+  const viaRelay = PATHS.includes("relayed");
+  const bulkTargets: Target[] = IMPLS.flatMap((impl) => [
+    ...(direct ? [{ label: impl, impl, addr: (ws: boolean) => addr(impl, ws), cold: false }] : []),
+    ...(viaRelay
+      ? [{ label: `${impl} relayed`, impl, addr: (ws: boolean) => relayed(impl, ws), cold: true }]
+      : []),
+  ]);
+  const ttfbTargets: Target[] = bulkTargets.flatMap((t) =>
+    t.label === t.impl ? [t] : [t, { ...t, label: `${t.label}, relay conn open`, cold: false }]
+  );
   const out: Record<string, unknown>[] = [];
   for (const rtt of RTTS) {
     const link = { rttMs: rtt, jitterMs: rtt / 40, loss: 0, rateMbit: RATE };
     await net.shape(link);
     // 1. round trips to the first byte
-    for (const impl of SKIP.has("ttfb") ? [] : IMPLS) {
+    for (const { label, impl, addr: to, cold } of SKIP.has("ttfb") ? [] : ttfbTargets) {
       for (const ws of [false, true]) {
         const runs: Record<string, number>[] = [];
         const began = performance.now();
         try {
-          await clients[impl].call("ttfb", { addr: addr(impl, ws) }); // warm-up (JIT), not counted
-          for (let i = 0; i < DIALS; i++) {
-            runs.push(await clients[impl].call("ttfb", { addr: addr(impl, ws) }));
-          }
+          const cmd = { addr: to(ws), cold };
+          await clients[impl].call("ttfb", cmd); // warm-up (JIT), not counted
+          for (let i = 0; i < DIALS; i++) runs.push(await clients[impl].call("ttfb", cmd));
         } catch (e) {
-          console.error(`ttfb ${impl} ${ws ? "ws" : "tcp"} ${rtt}: ${(e as Error).message}`);
+          console.error(`ttfb ${label} ${ws ? "ws" : "tcp"} ${rtt}: ${(e as Error).message}`);
         }
         const row = {
           kind: "ttfb",
-          impl,
+          impl: label,
+          limited: Math.max(0, ...runs.map((r) => r.limited ?? 0)),
           transport: ws ? "ws" : "tcp",
           rtt,
           firstMs: median(runs.map((r) => r.first)),
@@ -235,12 +287,12 @@ async function main(net: WanNet): Promise<void> {
               }),
           ] as [string, () => Promise<Record<string, number>>]]
           : []),
-        ...(SKIP.has("throughput") ? [] : IMPLS).map((impl) =>
+        ...(SKIP.has("throughput") ? [] : bulkTargets).map(({ label, impl, addr: to }) =>
           [
-            impl,
+            label,
             () =>
               clients[impl].call("throughput", {
-                addr: addr(impl, false),
+                addr: to(false),
                 warmMs,
                 measureMs: MEASURE_MS,
               }),
@@ -259,19 +311,19 @@ async function main(net: WanNet): Promise<void> {
       }
       if (loss !== 0 || SKIP.has("p99")) continue;
       const count = Math.max(20, Math.min(100, Math.floor(6000 / rtt)));
-      for (const impl of IMPLS) {
+      for (const { label, impl, addr: to } of bulkTargets) {
         try {
           const r = await clients[impl].call("p99", {
-            addr: addr(impl, false),
+            addr: to(false),
             warmMs,
             measureMs: 60_000,
             count,
           });
-          const row = { kind: "p99", impl, rtt, ...r };
+          const row = { kind: "p99", impl: label, rtt, ...r };
           out.push(row);
           console.error(JSON.stringify(row));
         } catch (e) {
-          console.error(`p99 ${impl} ${rtt}: ${(e as Error).message}`);
+          console.error(`p99 ${label} ${rtt}: ${(e as Error).message}`);
         }
       }
     }
@@ -285,6 +337,10 @@ async function main(net: WanNet): Promise<void> {
 
 function printTables(out: Record<string, unknown>[]): void {
   const rows = (kind: string) => out.filter((r) => r.kind === kind) as Record<string, number>[];
+  /** Row labels of one kind, in the order measured (implementations, relayed rows after). */
+  const labels = (kind: string): string[] => [
+    ...new Set(out.filter((r) => r.kind === kind).map((r) => String(r.impl))),
+  ];
   const get = (kind: string, m: (r: Record<string, unknown>) => boolean) =>
     (out.find((r) => r.kind === kind && m(r)) ?? {}) as Record<string, number>;
   const lines: string[] = [];
@@ -301,14 +357,16 @@ function printTables(out: Record<string, unknown>[]): void {
       RTTS.map((r) => `${r} ms TCP | ${r} ms WS`).join(" | ") + " |",
   );
   lines.push("|---|" + RTTS.map(() => "---|---").join("|") + "|");
-  for (const impl of IMPLS) {
+  for (const impl of labels("ttfb")) {
     const cells = RTTS.flatMap((rtt) =>
       ["tcp", "ws"].map((t) => {
         const rs = out.filter((x) =>
           x.kind === "ttfb" && x.impl === impl && x.rtt === rtt && x.transport === t
         ) as Record<string, number>[];
         const m = (k: string): number => median(rs.map((x) => x[k]));
-        return `${f(m("dialMs") / rtt)} / ${f(m("openMs") / rtt)} / **${f(m("firstMs") / rtt)}**`;
+        const limited = rs.some((x) => x.limited === 1) ? " (LIMITED)" : "";
+        return `${f(m("dialMs") / rtt)} / ${f(m("openMs") / rtt)} / **${f(m("firstMs") / rtt)}**` +
+          limited;
       })
     );
     lines.push(`| ${impl} | ${cells.join(" | ")} |`);
@@ -322,13 +380,20 @@ function printTables(out: Record<string, unknown>[]): void {
     );
     lines.push(`| ${impl} | ${cells.join(" | ")} |`);
   }
+  if (labels("ttfb").some((l) => l.includes("relayed"))) {
+    lines.push(
+      "",
+      `Relayed floor: ${RELAYED_FLOOR_RTTS} RTT over TCP, ${RELAYED_WARM_FLOOR_RTTS} with the ` +
+        "relay connection open (bench/wan/relayed.ts); WebSocket adds 1 for the upgrade.",
+    );
+  }
   lines.push("");
   lines.push(
     "| throughput, share of the cap (Mbit/s) | " +
       RTTS.flatMap((r) => LOSSES.map((l) => `${r} ms ${l}%`)).join(" | ") + " |",
   );
   lines.push("|---|" + RTTS.flatMap(() => LOSSES.map(() => "---")).join("|") + "|");
-  for (const impl of ["tcp-raw", ...IMPLS]) {
+  for (const impl of labels("throughput")) {
     const cells = RTTS.flatMap((rtt) =>
       LOSSES.map((loss) => {
         const runs = out.filter((x) =>
@@ -346,7 +411,7 @@ function printTables(out: Record<string, unknown>[]): void {
       RTTS.map((r) => `${r} ms (target ${2 * r + 10})`).join(" | ") + " |",
   );
   lines.push("|---|" + RTTS.map(() => "---").join("|") + "|");
-  for (const impl of IMPLS) {
+  for (const impl of labels("p99")) {
     const cells = RTTS.map((rtt) => {
       const r = get("p99", (x) => x.impl === impl && x.rtt === rtt);
       return `${f(r.p50)} / **${f(r.p99)}** (${r.n ?? 0}; bulk ${f(r.mbit)} Mbit/s)`;
