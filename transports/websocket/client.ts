@@ -49,6 +49,7 @@ import {
   parseResponseHead,
 } from "./handshake.ts";
 import type { ResolvedWebSocketOptions } from "./options.ts";
+import type * as TcpModule from "../tcp/mod.ts";
 
 /** Masking keys drawn from WebCrypto at once (4 bytes each): one random call per 1024 frames. */
 const MASK_POOL_BYTES = 4096;
@@ -241,8 +242,14 @@ type TcpDial = (addr: Multiaddr, options: AbortOptions) => Promise<RawConnection
 /** The TCP transport, loaded on first use (a browser bundle never loads it). */
 let tcpDial: Promise<TcpDial> | undefined;
 
+/**
+ * Computed, so that bundlers leave the import alone: a literal specifier would pull the whole TCP
+ * transport into the browser bundle (tests/browser: "no TCP transport"), which only Deno dials need.
+ */
+const TCP_MODULE = new URL("../tcp/mod.ts", import.meta.url).href;
+
 function loadTcp(): Promise<TcpDial> {
-  return tcpDial ??= import("../tcp/mod.ts").then((m) => {
+  return tcpDial ??= (import(TCP_MODULE) as Promise<typeof TcpModule>).then((m) => {
     // Our own deadline covers TCP + upgrade; TCP_NODELAY is the point of this client.
     const transport = m.tcp({ noDelay: true, keepAlive: true, connectTimeoutMs: 2 ** 31 - 1 });
     return (addr, options) => transport.dial(addr, options);
