@@ -20,7 +20,8 @@ export interface Member {
   /** Data (UTF-8) of every message delivered to the application, in order. */
   received(): string[];
   subscribe(topic: string): Promise<void>;
-  publish(topic: string, data: string): Promise<void>;
+  /** Publish; js members resolve to the number of peers js sent it to (ours: undefined). */
+  publish(topic: string, data: string): Promise<number | undefined>;
   /** Peer ids this member knows to be subscribed to `topic`. */
   subscribers(topic: string): Promise<string[]>;
   /** Peers it has a writable outbound pubsub stream to. */
@@ -61,6 +62,7 @@ export async function ourMember(
     subscribe: (topic) => Promise.resolve(node.services.pubsub.subscribe(topic)),
     publish: async (topic, data) => {
       await node.services.pubsub.publish(topic, new TextEncoder().encode(data));
+      return undefined;
     },
     subscribers: (topic) => Promise.resolve(node.services.pubsub.getSubscribers(topic).map(String)),
     mesh: (topic) => Promise.resolve(node.services.pubsub.getMeshPeers(topic).map(String)),
@@ -85,7 +87,7 @@ export async function jsMember(
     addr: js.addrs[0],
     received: () => js.messages.map((m) => m.data),
     subscribe: async (topic) => void await js.call("subscribe", { topic }),
-    publish: async (topic, data) => void await js.call("publish", { topic, data }),
+    publish: async (topic, data) => await js.call("publish", { topic, data }) as number,
     subscribers: async (topic) => await js.call("subscribers", { topic }) as string[],
     mesh: async (topic) => await js.call("mesh", { topic }) as string[],
     writable: async () => await js.call("writable") as string[],
