@@ -117,7 +117,12 @@ describe("bootstrap() on nodes", () => {
       connectionManager: { minConnections: 0 },
     });
     try {
-      await until(() => a.getConnections(b.peerId).length > 0);
+      // b must have registered the connection too: a counts it open once its side is upgraded,
+      // and a hang-up from b before b's side is registered closes nothing (the test then waited
+      // in vain under load: a still had its first connection open).
+      await until(() =>
+        a.getConnections(b.peerId).length > 0 && b.getConnections(a.peerId).length > 0
+      );
       const first = a.getConnections(b.peerId)[0];
       await b.hangUp(a.peerId);
       // Below the target (at least 1): a new round dials b again. (The redial can come before
