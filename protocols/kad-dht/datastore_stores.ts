@@ -57,6 +57,31 @@ interface OpenOptions {
   now?: () => number;
 }
 
+/** Datastore key to its record's expiry, so a sweep knows what to delete from the datastore. */
+class ExpiryIndex {
+  readonly #at = new Map<string, number>();
+
+  set(key: string, at: number): void {
+    this.#at.set(key, at);
+  }
+
+  delete(key: string): void {
+    this.#at.delete(key);
+  }
+
+  /** Remove and return the keys expired at `now`. */
+  takeExpired(now: number): string[] {
+    const expired: string[] = [];
+    for (const [key, at] of this.#at) {
+      if (at <= now) {
+        expired.push(key);
+        this.#at.delete(key);
+      }
+    }
+    return expired;
+  }
+}
+
 function b64(bytes: Uint8Array): string {
   return base64url.baseEncode(bytes);
 }
@@ -96,8 +121,7 @@ export class DatastoreValueStore implements ValueStore {
   readonly #ds: Datastore;
   readonly #group: GroupCommit;
   readonly #memory: MemoryValueStore;
-  /** Stored key (datastore key) to its expiry, to find what to delete on sweep. */
-  readonly #expiry = new Map<string, number>();
+  readonly #expiry = new ExpiryIndex();
   readonly #ttl: number | undefined;
 
   private constructor(ds: Datastore, options: ValueStoreOptions) {
@@ -182,14 +206,7 @@ export class DatastoreValueStore implements ValueStore {
   /** Drop expired records, in memory and in the datastore. */
   async sweep(now: number): Promise<number> {
     const n = await this.#memory.sweep(now);
-    const drop: string[] = [];
-    for (const [k, at] of this.#expiry) {
-      if (at <= now) {
-        drop.push(k);
-        this.#expiry.delete(k);
-      }
-    }
-    await deleteKeys(this.#ds, drop);
+    await deleteKeys(this.#ds, this.#expiry.takeExpired(now));
     return n;
   }
 
@@ -214,7 +231,7 @@ export class DatastoreProviderStore implements ProviderStore {
   readonly #ds: Datastore;
   readonly #group: GroupCommit;
   readonly #memory: MemoryProviderStore;
-  readonly #expiry = new Map<string, number>();
+  readonly #expiry = new ExpiryIndex();
   readonly #ttl: number | undefined;
 
   private constructor(ds: Datastore, options: ProviderStoreOptions) {
@@ -302,14 +319,7 @@ export class DatastoreProviderStore implements ProviderStore {
   /** Drop expired records, in memory and in the datastore. */
   async sweep(now: number): Promise<number> {
     const n = await this.#memory.sweep(now);
-    const drop: string[] = [];
-    for (const [k, at] of this.#expiry) {
-      if (at <= now) {
-        drop.push(k);
-        this.#expiry.delete(k);
-      }
-    }
-    await deleteKeys(this.#ds, drop);
+    await deleteKeys(this.#ds, this.#expiry.takeExpired(now));
     return n;
   }
 
